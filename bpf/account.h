@@ -1,0 +1,223 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * API: account_packet() - stage 4 of DESIGN.md.
+ *
+ * Constant work per packet: one total cell, FL_SKETCH_ROWS cells for the
+ * source and as many for the destination, then one LRU lookup per address.
+ * Only an address that misses the LRU map costs more: an LPM lookup for
+ * protected prefixes, and an insert if it is protected or heavy. How the
+ * sketch flags heavy hitters is explained in include/flowlens/account.h.
+ */
+#ifndef FLOWLENS_BPF_ACCOUNT_H
+#define FLOWLENS_BPF_ACCOUNT_H
+
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <flowlens/flowlens.h>
+#include "parse.h"
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, FL_SKETCH_ENTRIES);
+	__type(key, __u32);
+	__type(value, struct fl_sketch_cell);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} FL_MAP_SKETCH SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_PERCPU_HASH);
+	__uint(max_entries, FL_IP4_STATS_MAX);
+	__type(key, struct fl_ip4_key);
+	__type(value, struct fl_ip_stats);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} FL_MAP_IP4_STATS SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_PERCPU_HASH);
+	__uint(max_entries, FL_IP6_STATS_MAX);
+	__type(key, struct fl_ip6_key);
+	__type(value, struct fl_ip_stats);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} FL_MAP_IP6_STATS SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, FL_PROTECT_MAX);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct fl_lpm4_key);
+	__type(value, struct fl_protect);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} FL_MAP_PROTECT4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, FL_PROTECT_MAX);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct fl_lpm6_key);
+	__type(value, struct fl_protect);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} FL_MAP_PROTECT6 SEC(".maps");
+
+struct account_ctx {
+	__u64 now;
+	__u64 heavy_packets;
+	__u64 heavy_bytes;
+	__u32 epoch;
+	__u32 syn;
+	__u32 len;
+	struct fl_sketch_cell *total;
+};
+
+static __always_inline void cell_add(struct fl_sketch_cell *cell,
+				     const struct account_ctx *ac)
+{
+	if (cell->epoch != ac->epoch) {
+		cell->epoch = ac->epoch;
+		cell->packets = 0;
+		cell->syns = 0;
+		cell->bytes = 0;
+	}
+	cell->packets++;
+	cell->syns += ac->syn;
+	cell->bytes += ac->len;
+}
+
+/* Adds the packet to one side's rows; returns 1 if the address is heavy. */
+static __always_inline int sketch_update(enum fl_side side, __u64 hash,
+					 const struct account_ctx *ac)
+{
+	__u64 min_packets = ~0ULL, min_bytes = ~0ULL;
+	struct fl_sketch_cell *cell;
+	__u32 row, index;
+
+#pragma unroll
+	for (row = 0; row < FL_SKETCH_ROWS; row++) {
+		index = fl_sketch_index(side, row, hash);
+		cell = bpf_map_lookup_elem(&FL_MAP_SKETCH, &index);
+		if (!cell)
+			return 0;
+		cell_add(cell, ac);
+		if (cell->packets < min_packets)
+			min_packets = cell->packets;
+		if (cell->bytes < min_bytes)
+			min_bytes = cell->bytes;
+	}
+
+	/* estimate >= threshold and >= 2 * total / FL_SKETCH_COLS */
+	if (min_packets >= ac->heavy_packets &&
+	    (min_packets << (FL_SKETCH_COLS_SHIFT - 1)) >= ac->total->packets)
+		return 1;
+	if (min_bytes >= ac->heavy_bytes &&
+	    (min_bytes << (FL_SKETCH_COLS_SHIFT - 1)) >= ac->total->bytes)
+		return 1;
+	return 0;
+}
+
+static __always_inline void traffic_add(struct fl_ip_stats *stats,
+					enum fl_side side,
+					const struct account_ctx *ac)
+{
+	struct fl_traffic *t = &stats->side[side & 1];
+
+	t->packets++;
+	t->bytes += ac->len;
+	t->syns += ac->syn;
+	stats->last_seen_ns = ac->now;
+}
+
+static __always_inline int is_protected(const union fl_addr *addr,
+					int is_ipv6)
+{
+	if (is_ipv6) {
+		struct fl_lpm6_key key = { .prefixlen = 128 };
+
+		__builtin_memcpy(key.addr, addr->b, 16);
+		return !!bpf_map_lookup_elem(&FL_MAP_PROTECT6, &key);
+	} else {
+		struct fl_lpm4_key key = { .prefixlen = 32 };
+
+		__builtin_memcpy(key.addr, addr->b, 4);
+		return !!bpf_map_lookup_elem(&FL_MAP_PROTECT4, &key);
+	}
+}
+
+static __always_inline void exact_update(void *map, const void *key,
+					 const union fl_addr *addr,
+					 int is_ipv6, enum fl_side side,
+					 int heavy,
+					 const struct account_ctx *ac)
+{
+	struct fl_ip_stats *stats, init = {};
+
+	stats = bpf_map_lookup_elem(map, key);
+	if (!stats) {
+		init.reason = heavy ? FL_TRACK_HEAVY : 0;
+		if (is_protected(addr, is_ipv6))
+			init.reason |= FL_TRACK_PROTECTED;
+		if (!init.reason)
+			return;
+		/* Insert empty, then count through the lookup below, so a
+		 * packet racing on another CPU is never lost. */
+		bpf_map_update_elem(map, key, &init, BPF_NOEXIST);
+		stats = bpf_map_lookup_elem(map, key);
+		if (!stats)
+			return;
+	}
+	if (heavy)
+		stats->reason |= FL_TRACK_HEAVY;
+	traffic_add(stats, side, ac);
+}
+
+static __always_inline void account_address(const union fl_addr *addr,
+					    int is_ipv6, enum fl_side side,
+					    __u64 seed,
+					    const struct account_ctx *ac)
+{
+	int heavy = sketch_update(side, fl_hash_addr(seed, addr, is_ipv6), ac);
+
+	if (is_ipv6) {
+		struct fl_ip6_key key;
+
+		__builtin_memcpy(key.addr, addr->b, 16);
+		exact_update(&FL_MAP_IP6_STATS, &key, addr, 1, side, heavy, ac);
+	} else {
+		struct fl_ip4_key key;
+
+		__builtin_memcpy(key.addr, addr->b, 4);
+		exact_update(&FL_MAP_IP4_STATS, &key, addr, 0, side, heavy, ac);
+	}
+}
+
+/* Global, so the verifier checks it once; see parse_packet(). */
+__noinline int account_packet(const struct fl_config *cfg,
+			      const struct fl_packet *pkt)
+{
+	__u32 total_index = FL_SKETCH_TOTAL;
+	struct account_ctx ac;
+	int is_ipv6;
+
+	if (!cfg || !pkt)
+		return 0;
+	is_ipv6 = pkt->l3_proto == ETH_P_IPV6;
+
+	ac.total = bpf_map_lookup_elem(&FL_MAP_SKETCH, &total_index);
+	if (!ac.total)
+		return 0;
+	/* The coarse clock (jiffies resolution) is plenty for ~1 s epochs and
+	 * last-seen times, and costs a fraction of bpf_ktime_get_ns() on
+	 * paravirtualised clocks (~20 ns less per packet measured here). */
+	ac.now = bpf_ktime_get_coarse_ns();
+	ac.epoch = ac.now >> FL_EPOCH_SHIFT;
+	ac.len = pkt->len;
+	ac.syn = pkt->l4_proto == FL_IPPROTO_TCP && pkt->has_l4 &&
+		 (pkt->tcp_flags & (FL_TCP_SYN | FL_TCP_ACK)) == FL_TCP_SYN;
+	ac.heavy_packets = cfg->heavy_packets ?: FL_HEAVY_PACKETS_UNSET;
+	ac.heavy_bytes = cfg->heavy_bytes ?: FL_HEAVY_BYTES_UNSET;
+	cell_add(ac.total, &ac);
+
+	account_address(&pkt->src, is_ipv6, FL_SIDE_SRC, cfg->hash_seed, &ac);
+	account_address(&pkt->dst, is_ipv6, FL_SIDE_DST, cfg->hash_seed, &ac);
+	return 0;
+}
+
+#endif /* FLOWLENS_BPF_ACCOUNT_H */

@@ -1,0 +1,56 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * flowlens - the XDP program. Reads like the data flow in DESIGN.md; each
+ * stage lives in its own header. Stages not listed here arrive with the
+ * issues that build them.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <xdp/xdp_helpers.h>
+#include <flowlens/flowlens.h>
+
+#include "config.h"
+#include "parse.h"
+#include "stats.h"
+#include "account.h"
+
+/* libxdp run config: run early, let later programs see what we pass. */
+struct {
+	__uint(priority, 10);
+	__uint(XDP_PASS, 1);
+} XDP_RUN_CONFIG(flowlens);
+
+static __always_inline int malformed_action(const struct fl_config *cfg)
+{
+	return cfg->malformed_policy == FL_MALFORMED_DROP ? XDP_DROP : XDP_PASS;
+}
+
+SEC("xdp")
+int flowlens(struct xdp_md *ctx)
+{
+	const struct fl_config *cfg = config_get();
+	struct fl_if_stats *stats = if_stats_get(ctx);
+	struct fl_packet pkt = {};
+	int err;
+
+	/* Neither can fail once the maps exist; fail open regardless. */
+	if (!cfg || !stats)
+		return XDP_PASS;
+
+	/* 1. parse: bad headers are counted and never trusted */
+	err = parse_packet(ctx, &pkt);
+	count_packet(stats, &pkt, err);
+
+	/* 4. account: whatever has validated addresses, malformed L4 too,
+	 *    so a flood of broken packets still shows up per source */
+	if (pkt.has_l3)
+		account_packet(cfg, &pkt);
+
+	if (err)
+		return verdict(stats, malformed_action(cfg));
+
+	/* 8. forward: host mode hands everything to the local stack */
+	return verdict(stats, XDP_PASS);
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * API: runtime settings, one struct fl_config in the FL_MAP_CONFIG array.
+ * flowlensd writes it; an all-zero entry (the program loaded by hand with
+ * xdp-loader) means "defaults", so the program never depends on the daemon.
+ */
+#ifndef FLOWLENS_CONFIG_H
+#define FLOWLENS_CONFIG_H
+
+#include "types.h"
+
+enum fl_mode {
+	FL_MODE_HOST = 0, /* XDP_PASS to the local stack */
+	FL_MODE_MAX,
+};
+
+/* What happens to a packet whose headers do not parse. */
+enum fl_malformed_policy {
+	FL_MALFORMED_PASS = 0,
+	FL_MALFORMED_DROP = 1,
+};
+
+/* Operator-facing defaults for heavy-hitter tracking (see account.h). */
+#define FL_HEAVY_PPS_DEFAULT 1000ULL
+#define FL_HEAVY_BPS_DEFAULT 10000000ULL
+/* What the BPF side assumes while nobody has written the config. */
+#define FL_HEAVY_PACKETS_UNSET 1000
+#define FL_HEAVY_BYTES_UNSET 1250000ULL
+
+struct fl_config {
+	__u32 mode;		/* enum fl_mode */
+	__u32 malformed_policy; /* enum fl_malformed_policy */
+	__u64 hash_seed;	/* sketch hash seed, random per installation */
+	__u64 heavy_pps;	/* a source/destination above this is tracked */
+	__u64 heavy_bps;	/* ... or above this many bits per second */
+	/* Derived by flowlensd from the two above: per CPU, per sketch epoch. */
+	__u64 heavy_packets;
+	__u64 heavy_bytes;
+};
+_Static_assert(sizeof(struct fl_config) == 48, "fl_config layout");
+
+#endif /* FLOWLENS_CONFIG_H */

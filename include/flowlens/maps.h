@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * API: the name of every map, used as the identifier on the BPF side and
+ * stringified in userspace, so a name lives in one place. Names are kept to
+ * 15 characters: the pinned name under /sys/fs/bpf/flowlens/ then equals the
+ * kernel's map name, and bpftool shows the same name in both places.
+ */
+#ifndef FLOWLENS_MAPS_H
+#define FLOWLENS_MAPS_H
+
+#define FL_PIN_SUBDIR "flowlens"
+
+#define FL_MAP_CONFIG fl_config		/* ARRAY[1] of struct fl_config */
+#define FL_MAP_IF_STATS fl_if_stats	/* PERCPU_HASH ifindex -> fl_if_stats */
+#define FL_MAP_SKETCH fl_sketch		/* PERCPU_ARRAY of fl_sketch_cell */
+#define FL_MAP_IP4_STATS fl_ip4_stats	/* LRU_PERCPU_HASH fl_ip4_key -> fl_ip_stats */
+#define FL_MAP_IP6_STATS fl_ip6_stats	/* LRU_PERCPU_HASH fl_ip6_key -> fl_ip_stats */
+#define FL_MAP_PROTECT4 fl_protect4	/* LPM_TRIE fl_lpm4_key -> fl_protect */
+#define FL_MAP_PROTECT6 fl_protect6	/* LPM_TRIE fl_lpm6_key -> fl_protect */
+
+#define FL_IF_STATS_MAX 256
+#define FL_IP4_STATS_MAX 65536
+#define FL_IP6_STATS_MAX 32768
+#define FL_PROTECT_MAX 4096
+
+#endif /* FLOWLENS_MAPS_H */
