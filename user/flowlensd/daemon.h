@@ -1,0 +1,131 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * API: flowlensd's shared state and the entry points of its parts.
+ *   loader.c   open, pin, load, attach and detach the XDP program
+ *   rates.c    the 1-second tick: per-CPU counters -> rates
+ *   control.c  the control socket and its command table
+ *   commands.c what each control command does
+ *   settings.c runtime settings (fl_config) and protected prefixes
+ *   state.c    the state file that restores settings after a reboot
+ */
+#ifndef FLOWLENSD_H
+#define FLOWLENSD_H
+
+#include <net/if.h>
+#include <poll.h>
+#include <stdbool.h>
+#include <time.h>
+#include <json-c/json.h>
+#include <uthash.h>
+#include <xdp/libxdp.h>
+#include <flowlens/flowlens.h>
+
+#include "prefix.h"
+
+#define FL_MAX_IFACES 64
+#define FL_STATE_DEFAULT "/var/lib/flowlens/state.json"
+#define FL_STATE_ENV "FLOWLENS_STATE_FILE"
+#define FL_BPFFS_DEFAULT "/sys/fs/bpf"
+
+struct fl_iface {
+	char name[IF_NAMESIZE];
+	int ifindex;
+	enum xdp_attach_mode mode; /* what it is attached in */
+	bool attached;
+	struct fl_if_stats now;	   /* summed over CPUs at the last tick */
+	struct fl_if_stats before; /* ... and at the tick before */
+	double pps, bps;
+};
+
+/* One address with exact counters, as the rate engine last saw it. */
+struct fl_ip_id {
+	int family;
+	union fl_addr addr;
+};
+
+struct fl_ip_entry {
+	struct fl_ip_id id; /* hash key; zero-filled before use */
+	struct fl_traffic now[FL_SIDE_COUNT];
+	double pps[FL_SIDE_COUNT], bps[FL_SIDE_COUNT], sps[FL_SIDE_COUNT];
+	__u32 reason;
+	unsigned int generation;
+	UT_hash_handle hh;
+};
+
+struct fl_options {
+	const char *ifnames[FL_MAX_IFACES];
+	int nr_ifnames;
+	enum fl_mode mode;
+	enum xdp_attach_mode xdp_mode;
+	const char *socket_path;
+	const char *state_path;
+	const char *bpffs;
+	int verbose;
+};
+
+struct daemon {
+	struct fl_options opt;
+	struct flowlens_bpf *skel;
+	struct xdp_program *prog;
+	char pin_dir[256];
+	int lock_fd; /* flock on pin_dir: one daemon per set of maps */
+	bool maps_were_pinned; /* restart: settings and counters carried over */
+	struct fl_iface ifaces[FL_MAX_IFACES];
+	int nr_ifaces;
+	int ncpus;
+	time_t started;
+
+	/* rates.c */
+	struct fl_ip_entry *ips;
+	unsigned int generation;
+	struct timespec last_tick;
+	double interval; /* seconds between the last two ticks */
+	int ticks;
+
+	/* control.c */
+	int listen_fd;
+};
+
+/* loader.c */
+int loader_open(struct daemon *d);
+int loader_attach_all(struct daemon *d);
+void loader_detach_all(struct daemon *d);
+void loader_close(struct daemon *d);
+const char *xdp_mode_name(enum xdp_attach_mode mode);
+
+/* rates.c */
+int rates_tick(struct daemon *d);
+void rates_free(struct daemon *d);
+int rates_read_if_stats(struct daemon *d, int ifindex,
+			struct fl_if_stats *sum);
+
+/* settings.c */
+int settings_init(struct daemon *d);
+int settings_read(struct daemon *d, struct fl_config *cfg);
+int settings_write(struct daemon *d, const struct fl_config *cfg);
+int settings_set(struct daemon *d, const char *key, const char *value,
+		 char *err, size_t errlen);
+struct json_object *settings_to_json(const struct fl_config *cfg);
+int protect_add(struct daemon *d, const struct fl_prefix *prefix);
+int protect_del(struct daemon *d, const struct fl_prefix *prefix);
+/* Calls fn for every protected prefix; stops early if fn returns non-zero. */
+int protect_for_each(struct daemon *d,
+		     int (*fn)(const struct fl_prefix *prefix, void *arg),
+		     void *arg);
+
+/* state.c */
+int state_save(struct daemon *d);
+int state_restore(struct daemon *d);
+
+/* control.c */
+int control_open(struct daemon *d);
+void control_close(struct daemon *d);
+int control_pollfds(struct daemon *d, struct pollfd *fds, int max);
+void control_handle(struct daemon *d, struct pollfd *fds, int nfds);
+
+/* commands.c: one function per request; data is the reply's "data". */
+typedef int (*command_fn)(struct daemon *d, struct json_object *req,
+			  struct json_object **data, char *err, size_t errlen);
+command_fn command_lookup(const char *name);
+
+#endif /* FLOWLENSD_H */

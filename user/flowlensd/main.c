@@ -1,0 +1,276 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * flowlensd - attaches FlowLens to interfaces, owns its pinned maps, runs
+ * the 1-second control tick and serves flctl on a Unix socket.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+#include <bpf/libbpf.h>
+
+#include "ctl.h"
+#include "daemon.h"
+#include "log.h"
+
+static void usage(FILE *out, const char *prog)
+{
+	fprintf(out,
+		"Usage: %1$s [OPTIONS] -i IFACE [-i IFACE ...]\n"
+		"\n"
+		"Attach the FlowLens XDP program to each IFACE, pin its maps under\n"
+		"BPFFS/flowlens/, turn its per-CPU counters into rates once a second\n"
+		"and answer flctl on a Unix socket. Runs in the foreground; SIGINT or\n"
+		"SIGTERM detaches from every interface and exits. Maps stay pinned,\n"
+		"so a restarted flowlensd loses no counter and no setting.\n"
+		"\n"
+		"Options:\n"
+		"  -i, --interface IFACE   attach to IFACE (repeat for more, up to %2$d)\n"
+		"  -m, --mode MODE         deployment mode: host (default; every packet\n"
+		"                          that passes the checks goes to the local stack)\n"
+		"  -x, --xdp-mode MODE     native (default; falls back to skb with a\n"
+		"                          warning where the driver lacks native XDP) or skb\n"
+		"  -s, --socket PATH       control socket (default: $%3$s or\n"
+		"                          %4$s)\n"
+		"      --state-file PATH   settings kept across reboots (default:\n"
+		"                          $%5$s or %6$s)\n"
+		"      --bpffs DIR         bpf filesystem to pin maps in (default %7$s;\n"
+		"                          mounted there if it is not)\n"
+		"  -v, --verbose           more detail, including libbpf and libxdp\n"
+		"  -h, --help              show this help\n"
+		"  -V, --version           show the version\n"
+		"\n"
+		"Examples:\n"
+		"  %1$s -i eth0\n"
+		"  %1$s -i eth0 -i eth1 --xdp-mode skb\n"
+		"\n"
+		"See also: flctl help\n",
+		prog, FL_MAX_IFACES, FL_SOCKET_ENV, FL_SOCKET_DEFAULT,
+		FL_STATE_ENV, FL_STATE_DEFAULT, FL_BPFFS_DEFAULT);
+}
+
+enum { OPT_STATE_FILE = 256, OPT_BPFFS };
+
+static int parse_options(int argc, char **argv, struct fl_options *opt)
+{
+	static const struct option longopts[] = {
+		{ "interface", required_argument, NULL, 'i' },
+		{ "mode", required_argument, NULL, 'm' },
+		{ "xdp-mode", required_argument, NULL, 'x' },
+		{ "socket", required_argument, NULL, 's' },
+		{ "state-file", required_argument, NULL, OPT_STATE_FILE },
+		{ "bpffs", required_argument, NULL, OPT_BPFFS },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{},
+	};
+	int c;
+
+	opt->mode = FL_MODE_HOST;
+	opt->xdp_mode = XDP_MODE_NATIVE;
+	opt->bpffs = FL_BPFFS_DEFAULT;
+	opt->state_path = getenv(FL_STATE_ENV) ?: FL_STATE_DEFAULT;
+
+	while ((c = getopt_long(argc, argv, "i:m:x:s:vhV", longopts, NULL)) !=
+	       -1) {
+		switch (c) {
+		case 'i':
+			if (opt->nr_ifnames == FL_MAX_IFACES) {
+				pr_err("too many interfaces (at most %d)",
+				       FL_MAX_IFACES);
+				return -EINVAL;
+			}
+			opt->ifnames[opt->nr_ifnames++] = optarg;
+			break;
+		case 'm':
+			if (strcmp(optarg, "host")) {
+				pr_err("unknown mode '%s' (supported: host)",
+				       optarg);
+				return -EINVAL;
+			}
+			opt->mode = FL_MODE_HOST;
+			break;
+		case 'x':
+			if (!strcmp(optarg, "native")) {
+				opt->xdp_mode = XDP_MODE_NATIVE;
+			} else if (!strcmp(optarg, "skb")) {
+				opt->xdp_mode = XDP_MODE_SKB;
+			} else {
+				pr_err("unknown XDP mode '%s' (native or skb)",
+				       optarg);
+				return -EINVAL;
+			}
+			break;
+		case 's':
+			opt->socket_path = optarg;
+			break;
+		case OPT_STATE_FILE:
+			opt->state_path = optarg;
+			break;
+		case OPT_BPFFS:
+			opt->bpffs = optarg;
+			break;
+		case 'v':
+			opt->verbose++;
+			break;
+		case 'h':
+			usage(stdout, argv[0]);
+			exit(EXIT_SUCCESS);
+		case 'V':
+			printf("flowlensd %s (libbpf %u.%u)\n", FLOWLENS_VERSION,
+			       libbpf_major_version(), libbpf_minor_version());
+			exit(EXIT_SUCCESS);
+		default:
+			fprintf(stderr, "Try '%s --help'.\n", argv[0]);
+			return -EINVAL;
+		}
+	}
+	if (optind < argc) {
+		pr_err("unexpected argument '%s' (interfaces are given with -i)",
+		       argv[optind]);
+		return -EINVAL;
+	}
+	if (!opt->nr_ifnames) {
+		pr_err("no interface given; use -i IFACE (see --help)");
+		return -EINVAL;
+	}
+	opt->socket_path = fl_ctl_socket_path(opt->socket_path);
+	return 0;
+}
+
+static int resolve_interfaces(struct daemon *d)
+{
+	int i, j;
+
+	for (i = 0; i < d->opt.nr_ifnames; i++) {
+		struct fl_iface *ifc = &d->ifaces[d->nr_ifaces];
+		const char *name = d->opt.ifnames[i];
+
+		if (strlen(name) >= IF_NAMESIZE) {
+			pr_err("interface name too long: %s", name);
+			return -EINVAL;
+		}
+		for (j = 0; j < d->nr_ifaces; j++) {
+			if (!strcmp(d->ifaces[j].name, name)) {
+				pr_err("interface %s given twice", name);
+				return -EINVAL;
+			}
+		}
+		ifc->ifindex = if_nametoindex(name);
+		if (!ifc->ifindex) {
+			pr_err("no such interface: %s", name);
+			return -ENODEV;
+		}
+		strcpy(ifc->name, name);
+		d->nr_ifaces++;
+	}
+	return 0;
+}
+
+static int run(struct daemon *d)
+{
+	struct itimerspec tick = { .it_interval = { 1, 0 }, .it_value = { 1, 0 } };
+	struct pollfd fds[2 + 32];
+	int sig_fd, timer_fd, n, err = 0;
+	sigset_t mask;
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	sig_fd = signalfd(-1, &mask, SFD_CLOEXEC);
+	timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
+	if (sig_fd < 0 || timer_fd < 0 ||
+	    timerfd_settime(timer_fd, 0, &tick, NULL)) {
+		pr_err("cannot set up signals and timer: %s", strerror(errno));
+		return -errno;
+	}
+	rates_tick(d); /* baseline, so the first real tick has rates */
+
+	for (;;) {
+		fds[0] = (struct pollfd){ .fd = sig_fd, .events = POLLIN };
+		fds[1] = (struct pollfd){ .fd = timer_fd, .events = POLLIN };
+		n = control_pollfds(d, fds + 2, sizeof(fds) / sizeof(fds[0]) - 2);
+		if (poll(fds, 2 + n, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			err = -errno;
+			pr_err("poll: %s", strerror(errno));
+			break;
+		}
+		if (fds[0].revents & POLLIN) {
+			struct signalfd_siginfo si;
+
+			if (read(sig_fd, &si, sizeof(si)) == sizeof(si)) {
+				if (si.ssi_signo == SIGHUP)
+					continue;
+				pr_info("%s: shutting down",
+					strsignal(si.ssi_signo));
+				break;
+			}
+		}
+		if (fds[1].revents & POLLIN) {
+			__u64 expirations;
+
+			if (read(timer_fd, &expirations, sizeof(expirations)) > 0)
+				rates_tick(d);
+		}
+		control_handle(d, fds + 2, n);
+	}
+	close(sig_fd);
+	close(timer_fd);
+	return err;
+}
+
+int main(int argc, char **argv)
+{
+	struct daemon d = { .listen_fd = -1, .lock_fd = -1 };
+	int err;
+
+	fl_log_init("flowlensd", FL_LOG_INFO);
+	if (parse_options(argc, argv, &d.opt))
+		return EXIT_FAILURE;
+	if (d.opt.verbose)
+		fl_log_set_level(FL_LOG_DEBUG);
+	d.started = time(NULL);
+
+	err = resolve_interfaces(&d);
+	if (err)
+		goto out;
+	err = control_open(&d);
+	if (err)
+		goto out;
+	err = loader_open(&d);
+	if (err)
+		goto out;
+	err = loader_attach_all(&d);
+	if (err)
+		goto out;
+	err = settings_init(&d);
+	if (err) {
+		pr_err("cannot initialise settings: %s", strerror(-err));
+		goto out;
+	}
+	if (d.maps_were_pinned)
+		pr_info("reusing pinned maps in %s: counters and settings carried over",
+			d.pin_dir);
+	else
+		state_restore(&d);
+	state_save(&d);
+
+	err = run(&d);
+out:
+	loader_detach_all(&d);
+	loader_close(&d);
+	control_close(&d);
+	rates_free(&d);
+	return err ? EXIT_FAILURE : EXIT_SUCCESS;
+}
