@@ -1,0 +1,117 @@
+// SPDX-License-Identifier: Apache-2.0
+/* flctl protect { add | del } PREFIX, flctl protect list */
+#include <stdio.h>
+#include <string.h>
+
+#include "flctl.h"
+#include "prefix.h"
+
+static int protect_help(int argc, char **argv)
+{
+	if (json_output) {
+		flctl_print_json(NULL);
+		return 0;
+	}
+	printf("Usage: %1$s protect { add | del } PREFIX\n"
+	       "       %1$s protect list\n"
+	       "       %1$s protect help\n"
+	       "\n"
+	       "PREFIX := { IPv4 | IPv6 }[/LEN], e.g. 198.51.100.0/24, 2001:db8::/32\n"
+	       "\n"
+	       "Every address inside a protected prefix gets exact per-IP counters\n"
+	       "(packets, bytes, SYNs sent and received) as soon as it sends or\n"
+	       "receives a packet; other addresses get them only when they become\n"
+	       "heavy hitters. 'list' shows each prefix with its tracked hosts and\n"
+	       "what they received (rx) and sent (tx) over the last second.\n"
+	       "Protected prefixes survive a flowlensd restart and a reboot.\n",
+	       prog_name);
+	return 0;
+}
+
+static int protect_change(const char *cmd, int argc, char **argv)
+{
+	struct json_object *req, *data;
+	struct fl_prefix prefix;
+	char err[256];
+	int ret;
+
+	if (argc != 1)
+		return usage_error("protect %s needs exactly one PREFIX (e.g. 198.51.100.0/24)",
+				   cmd);
+	if (fl_prefix_parse(argv[0], &prefix, err, sizeof(err)))
+		return usage_error("%s", err);
+
+	req = request_new(!strcmp(cmd, "add") ? "protect-add" : "protect-del");
+	json_object_object_add(req, "prefix", json_object_new_string(argv[0]));
+	ret = flctl_call(req, &data);
+	if (ret)
+		return ret;
+	if (json_output)
+		flctl_print_json(data);
+	else
+		printf("%s %s\n", !strcmp(cmd, "add") ? "protecting" : "no longer protecting",
+		       json_get_str(data, "prefix"));
+	json_object_put(data);
+	return 0;
+}
+
+static int protect_add(int argc, char **argv)
+{
+	return protect_change("add", argc, argv);
+}
+
+static int protect_del(int argc, char **argv)
+{
+	return protect_change("del", argc, argv);
+}
+
+static int protect_list(int argc, char **argv)
+{
+	struct json_object *data, *list, *o;
+	char a[32], b[32], c[32], d[32];
+	size_t i, n;
+	int ret;
+
+	if (argc)
+		return usage_error("protect list takes no arguments, not '%s'",
+				   argv[0]);
+	ret = flctl_call(request_new("protect-list"), &data);
+	if (ret)
+		return ret;
+	if (json_output) {
+		flctl_print_json(data);
+		json_object_put(data);
+		return 0;
+	}
+	json_object_object_get_ex(data, "prefixes", &list);
+	n = list ? json_object_array_length(list) : 0;
+	if (!n)
+		printf("no protected prefixes\n");
+	else
+		printf("%-43s %6s %8s %8s %8s %8s\n", "PREFIX", "HOSTS",
+		       "RX-PPS", "RX-BPS", "TX-PPS", "TX-BPS");
+	for (i = 0; i < n; i++) {
+		o = json_object_array_get_idx(list, i);
+		printf("%-43s %6d %8s %8s %8s %8s\n", json_get_str(o, "prefix"),
+		       (int)json_get_u64(o, "hosts"),
+		       si(json_get_double(o, "rx_pps"), a, sizeof(a)),
+		       si(json_get_double(o, "rx_bps"), b, sizeof(b)),
+		       si(json_get_double(o, "tx_pps"), c, sizeof(c)),
+		       si(json_get_double(o, "tx_bps"), d, sizeof(d)));
+	}
+	json_object_put(data);
+	return 0;
+}
+
+int do_protect(int argc, char **argv)
+{
+	static const struct cmd cmds[] = {
+		{ "add", protect_add },
+		{ "del", protect_del },
+		{ "list", protect_list },
+		{ "help", protect_help },
+		{ NULL, NULL },
+	};
+
+	return cmd_dispatch("protect", cmds, argc, argv, protect_help);
+}

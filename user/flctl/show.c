@@ -1,0 +1,173 @@
+// SPDX-License-Identifier: Apache-2.0
+/* flctl show stats [IFACE] */
+#include <stdio.h>
+#include <string.h>
+
+#include "flctl.h"
+#include "prefix.h"
+
+static int show_help(int argc, char **argv)
+{
+	if (json_output) {
+		flctl_print_json(NULL);
+		return 0;
+	}
+	printf("Usage: %1$s show stats [IFACE]\n"
+	       "       %1$s show ip ADDR\n"
+	       "       %1$s show help\n"
+	       "\n"
+	       "stats: per-interface counters from the XDP program, and their sum:\n"
+	       "packets and bytes received with their rates over the last second,\n"
+	       "the verdicts given (pass, drop, ...), what kinds of packets were\n"
+	       "seen (ipv4, vlan, tcp_syn, fragment, ...) and every parse error by\n"
+	       "kind. Counters are cumulative and survive a flowlensd restart.\n"
+	       "\n"
+	       "ip: the exact counters of one address, as sender (src) and as\n"
+	       "receiver (dst): packets, bytes and SYNs since it was first tracked,\n"
+	       "and their rates over the last second. Only addresses in a protected\n"
+	       "prefix and heavy hitters are tracked; others show \"not tracked\".\n",
+	       prog_name);
+	return 0;
+}
+
+/* Prints "label name value ..." for the non-zero members of a JSON object. */
+static void print_nonzero(const char *label, struct json_object *o)
+{
+	int shown = 0;
+
+	printf("  %-9s", label);
+	json_object_object_foreach(o, key, val) {
+		__uint64_t n = json_object_get_uint64(val);
+
+		if (!n)
+			continue;
+		printf(" %s %llu", key, (unsigned long long)n);
+		shown++;
+	}
+	printf("%s\n", shown ? "" : " none");
+}
+
+static void print_stats(const char *title, struct json_object *s)
+{
+	struct json_object *v;
+	char a[32], b[32], c[32], d[32];
+
+	printf("%s\n", title);
+	printf("  %-9s %s packets  %s bytes  %s pps  %sbit/s\n", "rx",
+	       si(json_get_u64(s, "packets"), a, sizeof(a)),
+	       si(json_get_u64(s, "bytes"), b, sizeof(b)),
+	       si(json_get_double(s, "pps"), c, sizeof(c)),
+	       si(json_get_double(s, "bps"), d, sizeof(d)));
+	if (json_object_object_get_ex(s, "verdicts", &v))
+		print_nonzero("verdicts", v);
+	if (json_object_object_get_ex(s, "kinds", &v))
+		print_nonzero("kinds", v);
+	if (json_object_object_get_ex(s, "parse_errors", &v))
+		print_nonzero("errors", v);
+}
+
+static int show_stats(int argc, char **argv)
+{
+	struct json_object *req = request_new("stats"), *data, *list, *o;
+	char title[128];
+	size_t i, n;
+	int ret;
+
+	if (argc > 1)
+		return usage_error("show stats takes at most one interface, not '%s'",
+				   argv[1]);
+	if (argc == 1)
+		json_object_object_add(req, "interface",
+				       json_object_new_string(argv[0]));
+	ret = flctl_call(req, &data);
+	if (ret)
+		return ret;
+	if (json_output) {
+		flctl_print_json(data);
+		json_object_put(data);
+		return 0;
+	}
+	if (json_object_object_get_ex(data, "interfaces", &list)) {
+		n = json_object_array_length(list);
+		for (i = 0; i < n; i++) {
+			o = json_object_array_get_idx(list, i);
+			snprintf(title, sizeof(title), "%s (ifindex %d, %s XDP)",
+				 json_get_str(o, "name"),
+				 (int)json_get_u64(o, "ifindex"),
+				 json_get_str(o, "xdp_mode"));
+			print_stats(title, o);
+		}
+		if (n > 1 && json_object_object_get_ex(data, "total", &o))
+			print_stats("total", o);
+	}
+	json_object_put(data);
+	return 0;
+}
+
+static void print_traffic(const char *label, struct json_object *t)
+{
+	char a[32], b[32];
+
+	printf("  %-4s %llu packets  %llu bytes  %llu syns  %s pps  %sbit/s\n",
+	       label, (unsigned long long)json_get_u64(t, "packets"),
+	       (unsigned long long)json_get_u64(t, "bytes"),
+	       (unsigned long long)json_get_u64(t, "syns"),
+	       si(json_get_double(t, "pps"), a, sizeof(a)),
+	       si(json_get_double(t, "bps"), b, sizeof(b)));
+}
+
+static int show_ip(int argc, char **argv)
+{
+	struct json_object *req, *data, *v;
+	struct fl_prefix addr;
+	char err[256];
+	int ret;
+
+	if (argc != 1)
+		return usage_error("show ip needs exactly one address");
+	if (fl_prefix_parse(argv[0], &addr, err, sizeof(err)))
+		return usage_error("%s", err);
+	req = request_new("ip");
+	json_object_object_add(req, "addr", json_object_new_string(argv[0]));
+	ret = flctl_call(req, &data);
+	if (ret)
+		return ret;
+	if (json_output) {
+		flctl_print_json(data);
+		json_object_put(data);
+		return 0;
+	}
+	json_object_object_get_ex(data, "tracked", &v);
+	if (!json_object_get_boolean(v)) {
+		printf("%s: not tracked (not in a protected prefix, not a heavy hitter)\n",
+		       json_get_str(data, "addr"));
+	} else {
+		printf("%s (tracked:", json_get_str(data, "addr"));
+		if (json_object_object_get_ex(data, "reasons", &v)) {
+			size_t i;
+
+			for (i = 0; i < json_object_array_length(v); i++)
+				printf(" %s", json_object_get_string(
+						     json_object_array_get_idx(v, i)));
+		}
+		printf(")\n");
+		if (json_object_object_get_ex(data, "src", &v))
+			print_traffic("src", v);
+		if (json_object_object_get_ex(data, "dst", &v))
+			print_traffic("dst", v);
+	}
+	json_object_put(data);
+	return 0;
+}
+
+int do_show(int argc, char **argv)
+{
+	static const struct cmd cmds[] = {
+		{ "stats", show_stats },
+		{ "ip", show_ip },
+		{ "help", show_help },
+		{ NULL, NULL },
+	};
+
+	return cmd_dispatch("show", cmds, argc, argv, show_help);
+}
