@@ -1,0 +1,200 @@
+#!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
+#
+# lib.sh - sourced by every selftests/test_<group>.sh.
+#
+# A script defines test_<name> functions and ends with `run_tests`. Each
+# test runs in a subshell with `set -e`, its output kept in a log that is
+# printed only if it fails; it reports `[e2e/<group>.<name>] PASS|FAIL|SKIP`.
+# An optional `cleanup` function runs after each test, pass or fail.
+# The lab comes up before the first test and goes down when the script
+# exits, however it exits.
+set -u
+
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+LAB="$TOP/scripts/lab.sh"
+GROUP=$(basename "$0" .sh)
+GROUP=${GROUP#test_}
+export OUTPUT=${OUTPUT:-$TOP/build}
+LAB_DIR=${FL_LAB_DIR:-/run/flowlens-lab}
+NS_FLOWLENS=${FL_LAB_PREFIX:-fl}-flowlens
+SKIP=77
+
+SERVER4=198.51.100.2
+SERVER6=2001:db8:2::2
+CLIENT4=192.0.2.2
+CLIENT6=2001:db8:1::2
+
+lab() { "$LAB" "$@"; }
+in_ns() { "$LAB" exec "$@"; }
+flctl() { "$LAB" exec flowlens flctl "$@"; }
+
+fail() {
+	echo "FAIL: $*" >&2
+	return 1
+}
+
+skip() {
+	echo "SKIP: $*"
+	exit $SKIP
+}
+
+assert_eq() {
+	[ "$1" = "$2" ] || fail "$3: expected '$2', got '$1'"
+}
+
+assert_ge() {
+	[ "$1" -ge "$2" ] || fail "$3: expected >= $2, got $1"
+}
+
+assert_match() {
+	printf '%s\n' "$1" | grep -qE -- "$2" || fail "$3: '$2' not found in: $1"
+}
+
+# json_check JSON JQ_FILTER WHAT: the filter must hold (jq -e) for JSON.
+json_check() {
+	printf '%s\n' "$1" | jq -e "$2" >/dev/null ||
+		fail "$3: '$2' does not hold for: $1"
+}
+
+# Runs "$@" and expects it to fail with a message matching $1 on stderr
+# (or in the {"error": ...} JSON on stdout).
+assert_fails_with() {
+	local pattern=$1 out rc
+	shift
+	set +e
+	out=$("$@" 2>&1)
+	rc=$?
+	set -e
+	[ $rc -ne 0 ] || fail "'$*' succeeded but should have failed"
+	printf '%s\n' "$out" | grep -qE -- "$pattern" ||
+		fail "'$*' failed without saying '$pattern': $out"
+	echo "ok: '$*' -> $out"
+}
+
+# wait_until SECONDS CMD... : polls CMD every 0.1 s. A deadline to stop
+# waiting, never a measurement: tests assert on counts, not on time.
+# Arguments are expanded once; for a condition that must be re-evaluated
+# each time (one with $(...) in it) use wait_for.
+wait_until() {
+	local deadline=$(($1 * 10))
+	shift
+	while [ $deadline -gt 0 ]; do
+		"$@" >/dev/null 2>&1 && return 0
+		sleep 0.1
+		deadline=$((deadline - 1))
+	done
+	"$@" || fail "gave up waiting for: $*"
+}
+
+# wait_for SECONDS 'EXPR' : like wait_until, but EXPR is a shell expression
+# evaluated afresh each time, e.g. wait_for 10 '[ "$(top_first src)" = "$A" ]'
+wait_for() {
+	local deadline=$(($1 * 10))
+	while [ $deadline -gt 0 ]; do
+		eval "$2" >/dev/null 2>&1 && return 0
+		sleep 0.1
+		deadline=$((deadline - 1))
+	done
+	eval "$2" || fail "gave up waiting for: $2"
+}
+
+# A counter from `flctl -j show stats IFACE`, as a jq path.
+if_counter() {
+	flctl -j show stats "$1" | jq -r ".interfaces[0]$2"
+}
+
+# Exact per-IP counters, read live: ip_counter ADDR SIDE FIELD
+# (src|dst, packets|bytes|syns; 0 while the address is not tracked).
+ip_counter() {
+	flctl -j show ip "$1" | jq -r ".$2.$3"
+}
+
+TRAFFIC="$TOP/scripts/traffic.py"
+
+# udp_send NS ADDR PORT COUNT SIZE [SRC]: exactly COUNT datagrams.
+udp_send() {
+	local src=()
+	[ -z "${6:-}" ] || src=(--src "$6")
+	in_ns "$1" "$TRAFFIC" udp "$2" "$3" --count "$4" --size "$5" "${src[@]}" >/dev/null
+}
+
+# bg NS CMD... : runs CMD in namespace NS in the background, output
+# discarded; whatever is still running is killed when the test ends.
+# (lab.sh exec exec()s all the way down, so $! is CMD itself.)
+bg() {
+	"$LAB" exec "$@" </dev/null >/dev/null 2>&1 &
+	echo $! >>"$BG_PIDS"
+}
+
+bg_kill() {
+	local pid
+	[ -s "$BG_PIDS" ] || return 0
+	for pid in $(cat "$BG_PIDS"); do
+		kill -TERM "$pid" 2>/dev/null || true
+	done
+	# They were started by the test's subshell, so poll rather than wait.
+	for pid in $(cat "$BG_PIDS"); do
+		for _ in $(seq 1 50); do
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill -KILL "$pid" 2>/dev/null || true
+	done
+	: >"$BG_PIDS"
+}
+
+daemon_alive() {
+	[ -f "$LAB_DIR/flowlensd.pid" ] && kill -0 "$(cat "$LAB_DIR/flowlensd.pid")" 2>/dev/null
+}
+
+# After every test: the script's own `cleanup` if it has one, then a
+# running daemon again, so one failure does not cascade into the next test.
+after_test() {
+	bg_kill
+	if declare -F cleanup >/dev/null; then
+		cleanup || true
+	fi
+	daemon_alive || lab start
+}
+
+lab_setup() {
+	lab up >/dev/null
+	lab start "$@"
+}
+
+lab_teardown() {
+	lab down >/dev/null 2>&1 || true
+}
+
+run_tests() {
+	local name rc result log
+	BG_PIDS=$(mktemp)
+	trap 'bg_kill; rm -f "$BG_PIDS"; lab_teardown' EXIT
+	if ! lab_setup >"$LAB_DIR.setup.log" 2>&1; then
+		sed 's/^/  /' "$LAB_DIR.setup.log"
+		echo "[e2e/$GROUP.setup] FAIL"
+		exit 1
+	fi
+	for name in $(declare -F | awk '{print $3}' | grep '^test_' | sed 's/^test_//'); do
+		log=$(mktemp)
+		(
+			set -e
+			"test_$name"
+		) >"$log" 2>&1
+		rc=$?
+		after_test >>"$log" 2>&1
+		case $rc in
+		0) result=PASS ;;
+		"$SKIP") result=SKIP ;;
+		*) result=FAIL ;;
+		esac
+		if [ $result != PASS ]; then
+			sed 's/^/  /' "$log"
+		fi
+		[ $result = FAIL ] && [ -f "$LAB_DIR/flowlensd.log" ] &&
+			tail -n 20 "$LAB_DIR/flowlensd.log" | sed 's/^/  flowlensd: /'
+		echo "[e2e/$GROUP.$name] $result"
+		rm -f "$log"
+	done
+}

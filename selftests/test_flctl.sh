@@ -1,0 +1,516 @@
+#!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
+#
+# flctl as a user meets it: every bad argument is refused with a message
+# that names what is wrong (as {"error": ...} with -j), objects and commands
+# match by unique prefix, help answers at every level, every command prints
+# valid JSON, a missing daemon is reported in one line, and the protect and
+# config commands round-trip through flowlensd.
+source "$(dirname "$0")/lib.sh"
+
+# Prefixes and addresses no other test uses (TEST-NET-3, a documentation
+# /48 outside the lab's subnets).
+PROTECT4=203.0.113.0/24
+PROTECT6=2001:db8:ff::/48
+
+# assert_json_error PATTERN ARGS...: `flctl -j ARGS` must exit non-zero,
+# print nothing on stderr and exactly one {"error": ...} on stdout whose
+# message matches PATTERN.
+assert_json_error() {
+	local pattern=$1 out err rc=0
+	shift
+	err=$(mktemp)
+	out=$(flctl -j "$@" 2>"$err") || rc=$?
+	[ $rc -ne 0 ] || fail "'flctl -j $*' succeeded but should have failed"
+	[ ! -s "$err" ] || fail "'flctl -j $*' wrote to stderr: $(cat "$err")"
+	rm -f "$err"
+	json_check "$out" '(keys == ["error"]) and (.error | type == "string")' \
+		"'flctl -j $*' error object"
+	assert_match "$(printf '%s\n' "$out" | jq -r .error)" "$pattern" \
+		"'flctl -j $*' error message"
+	echo "ok: 'flctl -j $*' -> $out"
+}
+
+# The first address/prefix column of `flctl protect list`.
+protect_list_text() {
+	flctl protect list | awk 'NR > 1 { print $1 }'
+}
+
+protect_listed_json() {
+	flctl -j protect list |
+		jq -e --arg p "$1" 'any(.prefixes[]; .prefix == $p)' >/dev/null
+}
+
+protect_cleanup() {
+	flctl protect del "$PROTECT4" >/dev/null 2>&1 || true
+	flctl protect del "$PROTECT6" >/dev/null 2>&1 || true
+	flctl protect del "$SERVER6/128" >/dev/null 2>&1 || true
+}
+
+test_unknown_object_and_command() {
+	assert_fails_with "unknown object 'frob' \(expected \{ show \| top \| protect \| config \| version \| help \}\)" \
+		flctl frob
+	assert_fails_with "unknown command 'frob' for show \(expected \{ stats \| ip \| help \}\)" \
+		flctl show frob
+	assert_fails_with "unknown command 'sideways' for top \(expected \{ src \| dst \| help \}\)" \
+		flctl top sideways
+	assert_fails_with "unknown command 'frob' for protect \(expected \{ add \| del \| list \| help \}\)" \
+		flctl protect frob
+	assert_fails_with "unknown command 'frob' for config \(expected \{ show \| set \| help \}\)" \
+		flctl config frob
+	# Each object's error says where to look next.
+	assert_fails_with "try 'flctl config help'" flctl config frob
+	assert_fails_with "-s needs a socket path" flctl show stats -s
+}
+
+test_bad_top_options() {
+	assert_fails_with "-n: '0' is not a number from 1 to 100000" flctl top src -n 0
+	assert_fails_with "-n: 'abc' is not a number from 1 to 100000" flctl top src -n abc
+	assert_fails_with "-n: '100001' is not a number" flctl top dst -n 100001
+	assert_fails_with "-n needs a number" flctl top src -n
+	assert_fails_with "--by: 'foo' is not one of pps, bps, syn" flctl top dst --by foo
+	assert_fails_with "--by needs pps, bps or syn" flctl top dst --by
+	assert_fails_with "top src: unexpected argument 'extra'" flctl top src extra
+}
+
+test_unexpected_arguments() {
+	assert_fails_with "show stats takes at most one interface, not 'b'" \
+		flctl show stats a b
+	assert_fails_with "protect list takes no arguments, not 'x'" \
+		flctl protect list x
+	assert_fails_with "config show takes no arguments, not 'x'" \
+		flctl config show x
+	assert_fails_with "version takes no arguments, not 'x'" flctl version x
+	assert_fails_with "show ip needs exactly one address" flctl show ip
+	assert_fails_with "show ip needs exactly one address" \
+		flctl show ip "$SERVER4" "$CLIENT4"
+	assert_fails_with "protect del needs exactly one PREFIX" \
+		flctl protect del "$PROTECT4" "$PROTECT6"
+	assert_fails_with "config set needs KEY VALUE" flctl config set heavy-pps
+	# An interface flowlensd is not attached to is the daemon's error.
+	assert_fails_with "flowlensd is not attached to 'nosuch0'" \
+		flctl show stats nosuch0
+}
+
+test_bad_prefixes() {
+	assert_fails_with "protect add needs exactly one PREFIX \(e\.g\. " \
+		flctl protect add
+	assert_fails_with "'300\.1\.1\.1' is not an IPv4 or IPv6 address" \
+		flctl protect add 300.1.1.1
+	assert_fails_with "'foo' is not an IPv4 or IPv6 address" \
+		flctl protect add foo
+	assert_fails_with "'foo' is not an IPv4 or IPv6 address" \
+		flctl protect del foo/24
+	assert_fails_with "'198\.51\.100\.7/24' has host bits set \(did you mean 198\.51\.100\.0/24\?\)" \
+		flctl protect add 198.51.100.7/24
+	assert_fails_with "'10\.1\.2\.3/12' has host bits set \(did you mean 10\.0\.0\.0/12\?\)" \
+		flctl protect add 10.1.2.3/12
+	assert_fails_with "'2001:db8::1/32' has host bits set \(did you mean 2001:db8::/32\?\)" \
+		flctl protect add 2001:db8::1/32
+	assert_fails_with "'10\.0\.0\.0/33': prefix length must be 0-32" \
+		flctl protect add 10.0.0.0/33
+	assert_fails_with "'2001:db8::/129': prefix length must be 0-128" \
+		flctl protect add 2001:db8::/129
+	assert_fails_with "prefix length must be 0-32" flctl protect add 10.0.0.0/
+	assert_fails_with "prefix length must be 0-32" flctl protect add 10.0.0.0/x
+	assert_fails_with "'198\.51\.100\.0/24' is a prefix; give one address" \
+		flctl show ip 198.51.100.0/24
+	assert_fails_with "'2001:db8:2::/64' is a prefix; give one address" \
+		flctl show ip 2001:db8:2::/64
+	assert_fails_with "'nohost' is not an IPv4 or IPv6 address" \
+		flctl show ip nohost
+	# None of them reached the protected list.
+	assert_eq "$(flctl -j protect list | jq -c .prefixes)" "[]" \
+		"protected prefixes after bad adds"
+}
+
+test_bad_config_set() {
+	local before
+	before=$(flctl -j config show)
+	assert_fails_with "unknown setting 'colour' \(malformed, heavy-pps, heavy-bps\)" \
+		flctl config set colour red
+	assert_fails_with "'heavy' is ambiguous: heavy-pps or heavy-bps\?" \
+		flctl config set heavy 5000
+	assert_fails_with "malformed: 'maybe' is not a policy \(pass or drop\)" \
+		flctl config set malformed maybe
+	assert_fails_with "heavy-pps: '0' is not a positive rate" \
+		flctl config set heavy-pps 0
+	assert_fails_with "heavy-pps: 'abc' is not a positive rate" \
+		flctl config set heavy-pps abc
+	assert_fails_with "heavy-bps: '10x' is not a positive rate" \
+		flctl config set heavy-bps 10x
+	assert_fails_with "heavy-bps: '-5' is not a positive rate" \
+		flctl config set heavy-bps -5
+	assert_eq "$(flctl -j config show)" "$before" \
+		"settings after refused config set"
+}
+
+# -j turns every error into {"error": ...} on stdout, whether flctl or
+# flowlensd found it; -p makes it pretty.
+test_json_errors() {
+	assert_json_error "unknown object 'frob'" frob
+	assert_json_error "unknown command 'frob' for top" top frob
+	assert_json_error "-n: 'abc' is not a number" top src -n abc
+	assert_json_error "has host bits set \(did you mean 198\.51\.100\.0/24\?\)" \
+		protect add 198.51.100.7/24
+	assert_json_error "'heavy' is ambiguous" config set heavy 1k
+	assert_json_error "'s' is ambiguous: show or set\?" config s
+	assert_json_error "version takes no arguments" version x
+	# Errors from the daemon's side of the socket.
+	assert_json_error "flowlensd is not attached to 'nosuch0'" show stats nosuch0
+	assert_json_error "is a prefix; give one address" show ip 198.51.100.0/24
+	assert_json_error "is not protected" protect del "$PROTECT4"
+	# Global options may come anywhere.
+	local out rc=0
+	out=$(flctl top src -n 0 -j 2>/dev/null) || rc=$?
+	[ $rc -ne 0 ] || fail "'flctl top src -n 0 -j' succeeded"
+	json_check "$out" '.error | test("-n: .0. is not a number")' "trailing -j"
+	rc=0
+	out=$(flctl -p top src -n 0 2>/dev/null) || rc=$?
+	[ $rc -ne 0 ] || fail "'flctl -p top src -n 0' succeeded"
+	assert_ge "$(printf '%s\n' "$out" | wc -l)" 3 "lines of a pretty error"
+	json_check "$out" '.error | test("is not a number")' "pretty error"
+}
+
+test_prefix_matching() {
+	local full short
+	# flctl sh st == flctl show stats: same interfaces, same shape.
+	full=$(flctl -j show stats | jq -c '[.interfaces[] | [.name, .xdp_mode, keys]], (.total | keys)')
+	short=$(flctl -j sh st | jq -c '[.interfaces[] | [.name, .xdp_mode, keys]], (.total | keys)')
+	assert_eq "$short" "$full" "flctl -j sh st"
+	full=$(flctl show stats | grep -v '^ ')
+	short=$(flctl sh st | grep -v '^ ')
+	assert_eq "$short" "$full" "section titles of flctl sh st"
+	assert_match "$short" '^cl0 \(ifindex [0-9]+, native XDP\)$' "flctl sh st"
+	# Interface names are names, not prefixes.
+	assert_fails_with "flowlensd is not attached to 'sv'" flctl sh st sv
+
+	# flctl t s -n 1 == flctl top src -n 1
+	assert_eq "$(flctl -j t s -n 1 | jq -c '[.side, .by, (.entries | length <= 1)]')" \
+		'["src","pps",true]' "flctl -j t s -n 1"
+	assert_match "$(flctl t s -n 1)" '^Top sources by pps over the last' "flctl t s -n 1"
+	assert_eq "$(flctl -j t d --by syn | jq -c '[.side, .by]')" '["dst","syn"]' \
+		"flctl -j t d --by syn"
+
+	# flctl p a / p l / p d == protect add / list / del
+	trap protect_cleanup EXIT
+	assert_eq "$(flctl p a "$PROTECT4")" "protecting $PROTECT4" "flctl p a"
+	assert_eq "$(flctl p l)" "$(flctl protect list)" "flctl p l"
+	assert_match "$(flctl p l | awk '{ print $1 }')" "^$PROTECT4\$" "flctl p l"
+	assert_eq "$(flctl pro d "$PROTECT4")" "no longer protecting $PROTECT4" "flctl pro d"
+	assert_eq "$(flctl p l)" "no protected prefixes" "flctl p l after p d"
+
+	# flctl co sh == flctl config show
+	assert_eq "$(flctl co sh)" "$(flctl config show)" "flctl co sh"
+	assert_eq "$(flctl -j c sh)" "$(flctl -j config show)" "flctl -j c sh"
+	assert_match "$(flctl co sh)" '^heavy-pps +[0-9]+$' "flctl co sh"
+	assert_match "$(flctl h)" '^Usage: flctl ' "flctl h"
+	assert_match "$(flctl v)" '^flctl [0-9]' "flctl v"
+
+	# Ambiguous prefixes name every candidate.
+	assert_fails_with "'s' is ambiguous: show or set\?" flctl config s
+	assert_fails_with "'s' is ambiguous: show or set\?" flctl co s x
+	assert_fails_with "'heavy' is ambiguous: heavy-pps or heavy-bps\?" \
+		flctl co se heavy 5k
+	assert_fails_with "'heavy-' is ambiguous: heavy-pps or heavy-bps\?" \
+		flctl config set heavy- 5k
+}
+
+test_help() {
+	local out args
+	# Top-level help in all its spellings, identical.
+	for args in "" help -h --help "-j -h"; do
+		# shellcheck disable=SC2086 # word splitting is the point
+		out=$(flctl $args)
+		echo "flctl $args: $(printf '%s\n' "$out" | head -n 1)"
+		if [ "$args" = "-j -h" ]; then
+			assert_eq "$out" null "flctl -j -h"
+			continue
+		fi
+		assert_match "$out" '^Usage: flctl \[OPTIONS\] OBJECT \{ COMMAND \| help \}$' "flctl $args"
+		assert_match "$out" '^OBJECT := \{ show \| top \| protect \| config \| version \}$' "flctl $args"
+		assert_eq "$out" "$(flctl help)" "flctl $args == flctl help"
+	done
+
+	# Each object's help, however it is asked for.
+	for args in "help show" "show help" "show -h" "sh he"; do
+		# shellcheck disable=SC2086
+		out=$(flctl $args)
+		assert_match "$out" '^Usage: flctl show stats \[IFACE\]$' "flctl $args"
+	done
+	for args in "help top" "top help" "top -h" "top --help"; do
+		# shellcheck disable=SC2086
+		out=$(flctl $args)
+		assert_match "$out" '^Usage: flctl top \{ src \| dst \} \[-n N\]' "flctl $args"
+	done
+	for args in "help protect" "protect help" "protect -h"; do
+		# shellcheck disable=SC2086
+		out=$(flctl $args)
+		assert_match "$out" '^Usage: flctl protect \{ add \| del \} PREFIX$' "flctl $args"
+	done
+	for args in "help config" "config help" "config -h"; do
+		# shellcheck disable=SC2086
+		out=$(flctl $args)
+		assert_match "$out" '^Usage: flctl config show$' "flctl $args"
+		assert_match "$out" '^ +flctl config set KEY VALUE$' "flctl $args"
+		assert_match "$out" 'heavy-pps RATE' "flctl $args"
+	done
+	assert_fails_with "unknown object 'frob'" flctl help frob
+
+	out=$(in_ns flowlens flowlensd --help)
+	assert_match "$out" '^Usage: flowlensd \[OPTIONS\] -i IFACE' "flowlensd --help"
+	assert_match "$out" '--xdp-mode' "flowlensd --help"
+	out=$(in_ns flowlens flowlensd -h)
+	assert_match "$out" '^Usage: flowlensd ' "flowlensd -h"
+}
+
+test_version() {
+	local daemon_version out json args
+	daemon_version=$(in_ns flowlens flowlensd -V | awk '{ print $2 }')
+	assert_match "$daemon_version" '^[0-9]+\.[0-9]+' "flowlensd -V"
+	for args in -V --version version ve; do
+		out=$(flctl "$args")
+		echo "flctl $args: $out"
+		assert_eq "$(printf '%s\n' "$out" | wc -l)" 2 "lines of flctl $args"
+		assert_eq "$(printf '%s\n' "$out" | sed -n 1p)" "flctl $daemon_version" \
+			"flctl $args, first line"
+		assert_match "$(printf '%s\n' "$out" | sed -n 2p)" \
+			"^flowlensd $daemon_version \(libbpf [0-9]+\.[0-9]+, up [0-9]+s\)\$" \
+			"flctl $args, second line"
+	done
+	json=$(flctl -j -V)
+	json_check "$json" '.flctl | type == "string"' "flctl -j -V"
+	json_check "$json" '.flowlensd.uptime >= 0' "flctl -j -V"
+}
+
+# Every command's -j output parses and has its keys.
+test_json_output() {
+	local out
+	out=$(flctl -j show stats)
+	json_check "$out" '[.interfaces[].name] == ["cl0", "sv0"]' "show stats interfaces"
+	json_check "$out" '.interfaces | all(has("ifindex") and has("xdp_mode") and has("packets") and has("bytes") and has("pps") and has("bps"))' \
+		"show stats interface keys"
+	json_check "$out" '.total | has("packets") and has("bytes") and has("pps") and has("bps")' \
+		"show stats total"
+	json_check "$out" '.total.verdicts | has("pass") and has("drop")' "show stats verdicts"
+	json_check "$out" '.total.kinds | has("ipv4") and has("ipv6") and has("tcp_syn")' \
+		"show stats kinds"
+	json_check "$out" '.total.parse_errors | has("ipv4_truncated")' "show stats parse_errors"
+	# One reply reads each interface once, so the total is their exact sum.
+	json_check "$out" '.total.packets == ([.interfaces[].packets] | add) and .total.bytes == ([.interfaces[].bytes] | add)' \
+		"show stats total is the sum of the interfaces"
+
+	out=$(flctl -j show stats cl0)
+	json_check "$out" '.interfaces | length == 1' "show stats cl0: one interface"
+	json_check "$out" '.interfaces[0] | .name == "cl0" and .xdp_mode == "native" and (.ifindex | type == "number")' \
+		"show stats cl0"
+	json_check "$out" 'has("total")' "show stats cl0: total"
+
+	out=$(flctl -j show ip "$SERVER4")
+	json_check "$out" '.addr == "198.51.100.2"' "show ip addr"
+	json_check "$out" '(.tracked | type == "boolean") and (.reasons | type == "array")' \
+		"show ip tracked, reasons"
+	json_check "$out" '[.src, .dst] | all(has("packets") and has("bytes") and has("syns") and has("pps") and has("bps") and has("syn_pps"))' \
+		"show ip src, dst"
+	out=$(flctl -j show ip 2001:DB8:2:0::2)
+	json_check "$out" '.addr == "2001:db8:2::2"' "show ip prints the address canonically"
+
+	out=$(flctl -j top src)
+	json_check "$out" '.side == "src" and .by == "pps"' "top src"
+	json_check "$out" '(.entries | type == "array") and (.interval | type == "number") and (.tracked_addresses | type == "number")' \
+		"top src keys"
+	out=$(flctl -j top dst -n 3 --by bps)
+	json_check "$out" '.side == "dst" and .by == "bps" and (.entries | length <= 3)' \
+		"top dst -n 3 --by bps"
+
+	out=$(flctl -j protect list)
+	json_check "$out" '.prefixes | type == "array"' "protect list"
+
+	out=$(flctl -j config show)
+	json_check "$out" '.mode == "host" and (.malformed | test("^(pass|drop)$"))' "config show"
+	json_check "$out" '(.heavy_pps | type == "number") and (.heavy_bps | type == "number")' \
+		"config show rates"
+
+	out=$(flctl -j version)
+	json_check "$out" '(.flctl | type == "string") and (.flowlensd | has("version") and has("libbpf") and has("uptime"))' \
+		"version"
+
+	# Help and the objects' help print JSON null, not text, with -j.
+	assert_eq "$(flctl -j top help)" null "flctl -j top help"
+}
+
+test_pretty_json() {
+	local args plain pretty
+	for args in "show stats" "show stats cl0" "show ip $SERVER4" "top src" \
+		"top dst -n 3 --by bps" "protect list" "config show" "version"; do
+		# shellcheck disable=SC2086
+		plain=$(flctl -j $args)
+		# shellcheck disable=SC2086
+		pretty=$(flctl -p $args)
+		assert_eq "$(printf '%s\n' "$plain" | wc -l)" 1 "lines of flctl -j $args"
+		assert_ge "$(printf '%s\n' "$pretty" | wc -l)" 3 "lines of flctl -p $args"
+		printf '%s\n' "$pretty" | jq -e . >/dev/null ||
+			fail "flctl -p $args is not JSON: $pretty"
+		assert_eq "$(printf '%s\n' "$pretty" | jq -c 'paths | map(tostring) | join(".")' | sort | md5sum)" \
+			"$(printf '%s\n' "$plain" | jq -c 'paths | map(tostring) | join(".")' | sort | md5sum)" \
+			"the same keys in flctl -p $args and -j"
+	done
+	# Settings do not move, so pretty and plain are the same document.
+	assert_eq "$(flctl -p config show | jq -c .)" "$(flctl -j config show | jq -c .)" \
+		"flctl -p config show"
+	assert_eq "$(flctl config show --pretty | jq -c .)" "$(flctl -j config show | jq -c .)" \
+		"flctl config show --pretty"
+}
+
+# FLOWLENS_SOCKET and -s point flctl elsewhere; with nobody listening there
+# it says so in one line.
+test_daemon_not_running() {
+	local sock="$LAB_DIR/nobody-listens.sock" stale="$LAB_DIR/stale.sock"
+	local out err rc how
+	# shellcheck disable=SC2064 # expand now: the locals are gone at exit
+	trap "rm -f '$stale'" EXIT
+	rm -f "$sock" "$stale"
+	# A socket file left behind by a dead daemon: connect() is refused.
+	python3 -c 'import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' "$stale"
+	[ -S "$stale" ] || fail "could not create $stale"
+
+	for how in env -s --socket= stale; do
+		rc=0
+		case $how in
+		env) err=$( (in_ns flowlens env FLOWLENS_SOCKET="$sock" flctl show stats >/dev/null) 2>&1) || rc=$? ;;
+		-s) err=$( (flctl -s "$sock" show stats >/dev/null) 2>&1) || rc=$? ;;
+		--socket=) err=$( (flctl show stats --socket="$sock" >/dev/null) 2>&1) || rc=$? ;;
+		stale) err=$( (flctl -s "$stale" show stats >/dev/null) 2>&1) || rc=$? ;;
+		esac
+		echo "$how: rc $rc: $err"
+		[ $rc -ne 0 ] || fail "$how: flctl show stats succeeded without a daemon"
+		assert_eq "$(printf '%s\n' "$err" | wc -l)" 1 "$how: lines on stderr"
+		assert_match "$err" '^flctl: flowlensd is not running \(cannot connect to .*\)$' "$how: stderr"
+	done
+	assert_match "$(flctl -s "$sock" show stats 2>&1 || true)" "No such file or directory" \
+		"missing socket"
+	assert_match "$(flctl -s "$stale" show stats 2>&1 || true)" "Connection refused" \
+		"stale socket"
+	out=$(flctl -s "$sock" show stats 2>/dev/null || true)
+	assert_eq "$out" "" "stdout of a failed flctl show stats"
+	assert_json_error "flowlensd is not running" -s "$sock" protect list
+
+	# version needs no daemon.
+	out=$(in_ns flowlens env FLOWLENS_SOCKET="$sock" flctl version)
+	assert_match "$out" '^flctl [0-9]+\.[0-9]+' "flctl version without a daemon"
+	assert_match "$out" '^flowlensd not running$' "flctl version without a daemon"
+	out=$(flctl -s "$stale" -V)
+	assert_match "$out" '^flowlensd not running$' "flctl -V with a stale socket"
+	out=$(flctl -j -s "$sock" version)
+	json_check "$out" '(.flctl | type == "string") and .flowlensd == null' \
+		"flctl -j version without a daemon"
+
+	# The real daemon is still there, and its socket is the default.
+	assert_match "$(flctl version)" '^flowlensd [0-9]' "flctl version with the daemon"
+}
+
+protect_round_trip() {
+	local given=$1 prefix=$2 out
+	out=$(flctl protect add "$given")
+	assert_eq "$out" "protecting $prefix" "protect add $given"
+	assert_eq "$(protect_list_text | grep -cxF "$prefix")" 1 "text list after add"
+	protect_listed_json "$prefix" || fail "$prefix not in flctl -j protect list"
+	json_check "$(flctl -j protect list)" \
+		"any(.prefixes[]; .prefix == \"$prefix\" and (.hosts | type == \"number\") and has(\"rx_pps\") and has(\"tx_bps\"))" \
+		"list entry of $prefix"
+
+	assert_fails_with "$prefix is already protected" flctl protect add "$prefix"
+	assert_fails_with "$prefix is already protected" flctl protect add "$given"
+	assert_eq "$(protect_list_text | grep -cxF "$prefix")" 1 "times $prefix is listed"
+
+	out=$(flctl -j protect del "$given")
+	json_check "$out" ".prefix == \"$prefix\"" "protect del $given"
+	assert_eq "$(protect_list_text | grep -cxF "$prefix")" 0 "text list after del"
+	if protect_listed_json "$prefix"; then
+		fail "$prefix still in flctl -j protect list after del"
+	fi
+	assert_fails_with "$prefix is not protected" flctl protect del "$prefix"
+}
+
+test_protect_round_trip() {
+	trap protect_cleanup EXIT
+	assert_eq "$(flctl protect list)" "no protected prefixes" "protect list at start"
+	protect_round_trip "$PROTECT4" "$PROTECT4"
+	# Given in another spelling, shown canonically.
+	protect_round_trip 2001:DB8:FF:0::/48 "$PROTECT6"
+	protect_round_trip "$SERVER6" "$SERVER6/128"
+
+	# Both families at once (IPv4 listed first), and one leaves without
+	# taking the other.
+	flctl protect add "$PROTECT6" >/dev/null
+	flctl protect add "$PROTECT4" >/dev/null
+	assert_eq "$(protect_list_text | tr '\n' ' ')" "$PROTECT4 $PROTECT6 " \
+		"both families listed"
+	flctl protect del "$PROTECT4" >/dev/null
+	assert_eq "$(protect_list_text | tr '\n' ' ')" "$PROTECT6 " "after deleting $PROTECT4"
+	flctl protect del "$PROTECT6" >/dev/null
+	assert_eq "$(flctl protect list)" "no protected prefixes" "protect list at the end"
+}
+
+config_restore() {
+	flctl config set malformed "$(printf '%s\n' "$ORIG_CONFIG" | jq -r .malformed)" >/dev/null || true
+	flctl config set heavy-pps "$(printf '%s\n' "$ORIG_CONFIG" | jq -r .heavy_pps)" >/dev/null || true
+	flctl config set heavy-bps "$(printf '%s\n' "$ORIG_CONFIG" | jq -r .heavy_bps)" >/dev/null || true
+}
+
+test_config_set() {
+	local out
+	ORIG_CONFIG=$(flctl -j config show)
+	trap config_restore EXIT
+	# A fresh lab has the documented defaults.
+	json_check "$ORIG_CONFIG" '.malformed == "pass" and .heavy_pps == 1000 and .heavy_bps == 10000000' \
+		"default settings"
+	assert_match "$(flctl config help)" '\(default 1000\)' "config help names the default"
+
+	out=$(flctl config set malformed drop)
+	assert_match "$out" '^malformed +drop$' "config set prints the new settings"
+	assert_match "$(flctl config show)" '^malformed +drop$' "config show after set malformed drop"
+	assert_eq "$(flctl -j config show | jq -r .malformed)" drop "malformed after set drop"
+	flctl config set malformed pass >/dev/null
+	assert_match "$(flctl config show)" '^malformed +pass$' "config show after set malformed pass"
+
+	out=$(flctl -j config set heavy-pps 20k)
+	json_check "$out" '.heavy_pps == 20000' "flctl -j config set heavy-pps 20k"
+	assert_match "$(flctl config show)" '^heavy-pps +20000$' "config show after heavy-pps 20k"
+	assert_eq "$(flctl -j config show | jq .heavy_pps)" 20000 "heavy_pps after 20k"
+	# A unique key prefix is enough; M and decimals scale.
+	flctl config set heavy-b 2.5M >/dev/null
+	assert_eq "$(flctl -j config show | jq .heavy_bps)" 2500000 "heavy_bps after 2.5M"
+	flctl config set mal drop >/dev/null
+	assert_eq "$(flctl -j config show | jq -r .malformed)" drop "malformed after 'mal drop'"
+	# Each set leaves the others alone.
+	json_check "$(flctl -j config show)" '.heavy_pps == 20000 and .heavy_bps == 2500000 and .mode == "host"' \
+		"settings after three changes"
+
+	config_restore
+	assert_eq "$(flctl -j config show)" "$ORIG_CONFIG" "settings restored"
+}
+
+# -h and -V are global wherever they appear, and never leak into another
+# command's arguments; -s wants a real path; rates are plain decimals.
+test_option_edge_cases() {
+	local cmd
+	for cmd in "version help" "help version" "version -h"; do
+		# shellcheck disable=SC2086
+		assert_match "$(flctl $cmd)" '^Usage: flctl version' "flctl $cmd"
+	done
+	assert_match "$(flctl protect add -h)" '^Usage: flctl protect' "protect add -h"
+	assert_match "$(flctl top src -h)" '^Usage: flctl top' "top src -h"
+	assert_match "$(flctl show stats -V)" '^flctl [0-9]' "show stats -V"
+	assert_fails_with '-s needs a socket path' flctl -s -j show stats
+	assert_fails_with 'socket path is empty' flctl -s '' show stats
+	assert_fails_with 'socket path is empty' flctl --socket= show stats
+	for cmd in 0x10 1e3 0.6 -5 1k5 ''; do
+		assert_fails_with 'is not a positive rate' flctl config set heavy-pps "$cmd"
+	done
+	flctl config set heavy-pps 2.5k
+	assert_eq "$(flctl -j config show | jq .heavy_pps)" 2500 "2.5k"
+	flctl config set heavy-pps 1000
+}
+
+run_tests

@@ -1,0 +1,85 @@
+#!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
+#
+# The ecosystem's own tools work on our object and maps: xdp-loader attaches
+# bpf/flowlens.bpf.o by hand (alone, or sharing flowlensd's pinned maps),
+# and bpftool dumps every pinned map with readable keys and values.
+source "$(dirname "$0")/lib.sh"
+
+OBJ="$TOP/bpf/flowlens.bpf.o"
+PIN=/sys/fs/bpf/flowlens
+
+# Packets the program counted on IFACE, read with bpftool from a map.
+bpftool_if_packets() {
+	local map=$1 ifindex
+	ifindex=$(ip -n "$NS_FLOWLENS" -j link show "$2" | jq '.[0].ifindex')
+	in_ns flowlens bpftool -j map lookup $map key $(printf '%d %d %d %d' \
+		$((ifindex & 255)) $((ifindex >> 8 & 255)) 0 0) |
+		jq '[.formatted.values[]?.value.packets] | add // 0'
+}
+
+# A test that failed half-way may have left a hand-loaded program behind.
+cleanup() {
+	if ! daemon_alive; then
+		in_ns flowlens xdp-loader unload cl0 --all 2>/dev/null || true
+	fi
+	flctl protect del 198.51.100.0/24 2>/dev/null || true
+}
+
+test_xdp_loader_shares_pins() {
+	local before after
+	lab stop
+	in_ns flowlens xdp-loader load -m native -p "$PIN" cl0 "$OBJ"
+	assert_match "$(in_ns flowlens xdp-loader status cl0)" 'cl0 +flowlens +native' "xdp-loader status"
+	before=$(bpftool_if_packets "pinned $PIN/fl_if_stats" cl0)
+	in_ns client ping -c 5 -i 0.05 -q "$SERVER4" || fail "no traffic through the hand-loaded program"
+	after=$(bpftool_if_packets "pinned $PIN/fl_if_stats" cl0)
+	assert_ge $((after - before)) 5 "packets counted in the pinned map"
+	in_ns flowlens xdp-loader unload cl0 --all
+	lab start
+	# flowlensd reads the same counters the hand-loaded program wrote.
+	assert_ge "$(if_counter cl0 .packets)" "$after" "flowlensd sees them"
+}
+
+test_xdp_loader_plain() {
+	local id map before after
+	lab stop
+	in_ns flowlens xdp-loader load -m native cl0 "$OBJ"
+	id=$(ip -n "$NS_FLOWLENS" -j link show cl0 | jq '.[0].xdp.prog.id')
+	map=$(in_ns flowlens bpftool -j prog show id "$id" | jq -r '.map_ids[]' |
+		while read -r m; do
+			in_ns flowlens bpftool -j map show id "$m" | jq -r 'select(.name == "fl_if_stats") | .id'
+		done)
+	[ -n "$map" ] || fail "no fl_if_stats map on program $id"
+	before=$(bpftool_if_packets "id $map" cl0)
+	in_ns client ping -c 5 -i 0.05 -q "$SERVER4" || fail "no traffic through the hand-loaded program"
+	after=$(bpftool_if_packets "id $map" cl0)
+	assert_ge $((after - before)) 5 "packets counted"
+	in_ns flowlens xdp-loader unload cl0 --all
+	lab start
+}
+
+test_bpftool_dumps_readable() {
+	local map dump
+	flctl protect add 198.51.100.0/24
+	udp_send client "$SERVER4" 9 20 100
+	for map in fl_config fl_if_stats fl_sketch fl_ip4_stats fl_ip6_stats fl_protect4 fl_protect6; do
+		# The kernel name equals the pinned name (15 characters or less).
+		assert_eq "$(in_ns flowlens bpftool -j map show pinned "$PIN/$map" | jq -r .name)" \
+			"$map" "kernel name of $PIN/$map"
+		in_ns flowlens bpftool map dump pinned "$PIN/$map" >/dev/null ||
+			fail "bpftool cannot dump $map"
+	done
+	dump=$(in_ns flowlens bpftool -j map dump pinned "$PIN/fl_ip4_stats")
+	assert_ge "$(echo "$dump" | jq '[.[].formatted | select(.key.addr == [198,51,100,2]) |
+		.values[].value.side[1].packets] | add')" 20 "server's packets, by field name"
+	assert_eq "$(in_ns flowlens bpftool -j map dump pinned "$PIN/fl_protect4" |
+		jq -c '.[0].formatted.key')" '{"prefixlen":24,"addr":[198,51,100,0]}' "protected prefix key"
+	assert_eq "$(in_ns flowlens bpftool -j map dump pinned "$PIN/fl_config" |
+		jq '.[0].formatted.value.heavy_pps')" "$(flctl -j config show | jq .heavy_pps)" "config by field name"
+	assert_match "$(in_ns flowlens bpftool map dump pinned "$PIN/fl_if_stats")" '"tcp_syn"' \
+		"kind counters by name"
+	flctl protect del 198.51.100.0/24
+}
+
+run_tests
