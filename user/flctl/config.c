@@ -10,10 +10,8 @@
 
 static int config_help(int argc, char **argv)
 {
-	if (json_output) {
-		flctl_print_json(NULL);
+	if (help_as_json())
 		return 0;
-	}
 	printf("Usage: %1$s config show\n"
 	       "       %1$s config set KEY VALUE\n"
 	       "       %1$s config help\n"
@@ -45,32 +43,20 @@ static void print_config(struct json_object *data)
 
 static int config_show(int argc, char **argv)
 {
-	struct json_object *data;
-	int ret;
-
 	if (argc)
 		return usage_error("config show takes no arguments, not '%s'",
 				   argv[0]);
-	ret = flctl_call(request_new("config-show"), &data);
-	if (ret)
-		return ret;
-	if (json_output)
-		flctl_print_json(data);
-	else
-		print_config(data);
-	json_object_put(data);
-	return 0;
+	return flctl_run(request_new("config-show"), print_config);
 }
 
 static int config_set(int argc, char **argv)
 {
 	static const char *const keys[] = { "malformed", "heavy-pps",
 					    "heavy-bps" };
-	struct json_object *req, *data;
+	struct json_object *req;
 	const char *key = NULL;
 	uint64_t n;
 	size_t i;
-	int ret;
 
 	if (argc != 2)
 		return usage_error("config set needs KEY VALUE (see '%s config help')",
@@ -97,15 +83,7 @@ static int config_set(int argc, char **argv)
 	req = request_new("config-set");
 	json_object_object_add(req, "key", json_object_new_string(key));
 	json_object_object_add(req, "value", json_object_new_string(argv[1]));
-	ret = flctl_call(req, &data);
-	if (ret)
-		return ret;
-	if (json_output)
-		flctl_print_json(data);
-	else
-		print_config(data);
-	json_object_put(data);
-	return 0;
+	return flctl_run(req, print_config);
 }
 
 int do_config(int argc, char **argv)

@@ -31,7 +31,15 @@ int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Sends req (consumed) and returns 0 with *data set (caller puts it). */
 int flctl_call(struct json_object *req, struct json_object **data);
-/* The same, but the error goes to err instead of being printed. */
+/*
+ * Sends req (consumed) and prints the reply: as JSON with -j, else through
+ * print_text. Returns 0 or the error flctl_call printed.
+ */
+int flctl_run(struct json_object *req,
+	      void (*print_text)(struct json_object *data));
+/* Prints null for -j (help has no JSON form) and returns true then. */
+bool help_as_json(void);
+/* The same as flctl_call, but the error goes to err instead of being printed. */
 int flctl_call_quiet(struct json_object *req, struct json_object **data,
 		     char *err, size_t errlen);
 struct json_object *request_new(const char *cmd);

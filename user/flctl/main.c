@@ -30,10 +30,8 @@ static int do_help(int argc, char **argv)
 
 		return cmd_dispatch(NULL, objects, 2, args, do_help);
 	}
-	if (json_output) {
-		flctl_print_json(NULL);
+	if (help_as_json())
 		return 0;
-	}
 	printf("Usage: %1$s [OPTIONS] OBJECT { COMMAND | help }\n"
 	       "       %1$s version\n"
 	       "\n"
@@ -187,6 +185,29 @@ int flctl_call(struct json_object *req, struct json_object **data)
 	if (ret)
 		usage_error("%s", err);
 	return ret;
+}
+
+int flctl_run(struct json_object *req,
+	      void (*print_text)(struct json_object *data))
+{
+	struct json_object *data;
+	int ret = flctl_call(req, &data);
+
+	if (ret)
+		return ret;
+	if (json_output)
+		flctl_print_json(data);
+	else
+		print_text(data);
+	json_object_put(data);
+	return 0;
+}
+
+bool help_as_json(void)
+{
+	if (json_output)
+		flctl_print_json(NULL);
+	return json_output;
 }
 
 const char *si(double value, char *buf, size_t len)

@@ -8,10 +8,8 @@
 
 static int protect_help(int argc, char **argv)
 {
-	if (json_output) {
-		flctl_print_json(NULL);
+	if (help_as_json())
 		return 0;
-	}
 	printf("Usage: %1$s protect { add | del } PREFIX\n"
 	       "       %1$s protect list\n"
 	       "       %1$s protect help\n"
@@ -28,12 +26,22 @@ static int protect_help(int argc, char **argv)
 	return 0;
 }
 
+static void print_added(struct json_object *data)
+{
+	printf("protecting %s\n", json_get_str(data, "prefix"));
+}
+
+static void print_deleted(struct json_object *data)
+{
+	printf("no longer protecting %s\n", json_get_str(data, "prefix"));
+}
+
 static int protect_change(const char *cmd, int argc, char **argv)
 {
-	struct json_object *req, *data;
+	struct json_object *req;
 	struct fl_prefix prefix;
 	char err[256];
-	int ret;
+	bool add = !strcmp(cmd, "add");
 
 	if (argc != 1)
 		return usage_error("protect %s needs exactly one PREFIX (e.g. 198.51.100.0/24)",
@@ -41,18 +49,9 @@ static int protect_change(const char *cmd, int argc, char **argv)
 	if (fl_prefix_parse(argv[0], &prefix, err, sizeof(err)))
 		return usage_error("%s", err);
 
-	req = request_new(!strcmp(cmd, "add") ? "protect-add" : "protect-del");
+	req = request_new(add ? "protect-add" : "protect-del");
 	json_object_object_add(req, "prefix", json_object_new_string(argv[0]));
-	ret = flctl_call(req, &data);
-	if (ret)
-		return ret;
-	if (json_output)
-		flctl_print_json(data);
-	else
-		printf("%s %s\n", !strcmp(cmd, "add") ? "protecting" : "no longer protecting",
-		       json_get_str(data, "prefix"));
-	json_object_put(data);
-	return 0;
+	return flctl_run(req, add ? print_added : print_deleted);
 }
 
 static int protect_add(int argc, char **argv)
@@ -65,24 +64,12 @@ static int protect_del(int argc, char **argv)
 	return protect_change("del", argc, argv);
 }
 
-static int protect_list(int argc, char **argv)
+static void print_list(struct json_object *data)
 {
-	struct json_object *data, *list, *o;
+	struct json_object *list = NULL, *o;
 	char a[32], b[32], c[32], d[32];
 	size_t i, n;
-	int ret;
 
-	if (argc)
-		return usage_error("protect list takes no arguments, not '%s'",
-				   argv[0]);
-	ret = flctl_call(request_new("protect-list"), &data);
-	if (ret)
-		return ret;
-	if (json_output) {
-		flctl_print_json(data);
-		json_object_put(data);
-		return 0;
-	}
 	json_object_object_get_ex(data, "prefixes", &list);
 	n = list ? json_object_array_length(list) : 0;
 	if (!n)
@@ -99,8 +86,14 @@ static int protect_list(int argc, char **argv)
 		       si(json_get_double(o, "tx_pps"), c, sizeof(c)),
 		       si(json_get_double(o, "tx_bps"), d, sizeof(d)));
 	}
-	json_object_put(data);
-	return 0;
+}
+
+static int protect_list(int argc, char **argv)
+{
+	if (argc)
+		return usage_error("protect list takes no arguments, not '%s'",
+				   argv[0]);
+	return flctl_run(request_new("protect-list"), print_list);
 }
 
 int do_protect(int argc, char **argv)

@@ -8,10 +8,8 @@
 
 static int show_help(int argc, char **argv)
 {
-	if (json_output) {
-		flctl_print_json(NULL);
+	if (help_as_json())
 		return 0;
-	}
 	printf("Usage: %1$s show stats [IFACE]\n"
 	       "       %1$s show ip ADDR\n"
 	       "       %1$s show help\n"
@@ -66,27 +64,12 @@ static void print_stats(const char *title, struct json_object *s)
 		print_nonzero("errors", v);
 }
 
-static int show_stats(int argc, char **argv)
+static void print_all_stats(struct json_object *data)
 {
-	struct json_object *req = request_new("stats"), *data, *list, *o;
+	struct json_object *list, *o;
 	char title[128];
 	size_t i, n;
-	int ret;
 
-	if (argc > 1)
-		return usage_error("show stats takes at most one interface, not '%s'",
-				   argv[1]);
-	if (argc == 1)
-		json_object_object_add(req, "interface",
-				       json_object_new_string(argv[0]));
-	ret = flctl_call(req, &data);
-	if (ret)
-		return ret;
-	if (json_output) {
-		flctl_print_json(data);
-		json_object_put(data);
-		return 0;
-	}
 	if (json_object_object_get_ex(data, "interfaces", &list)) {
 		n = json_object_array_length(list);
 		for (i = 0; i < n; i++) {
@@ -100,8 +83,20 @@ static int show_stats(int argc, char **argv)
 		if (n > 1 && json_object_object_get_ex(data, "total", &o))
 			print_stats("total", o);
 	}
-	json_object_put(data);
-	return 0;
+}
+
+static int show_stats(int argc, char **argv)
+{
+	struct json_object *req;
+
+	if (argc > 1)
+		return usage_error("show stats takes at most one interface, not '%s'",
+				   argv[1]);
+	req = request_new("stats");
+	if (argc == 1)
+		json_object_object_add(req, "interface",
+				       json_object_new_string(argv[0]));
+	return flctl_run(req, print_all_stats);
 }
 
 static void print_traffic(const char *label, struct json_object *t)
@@ -116,27 +111,10 @@ static void print_traffic(const char *label, struct json_object *t)
 	       si(json_get_double(t, "bps"), b, sizeof(b)));
 }
 
-static int show_ip(int argc, char **argv)
+static void print_ip(struct json_object *data)
 {
-	struct json_object *req, *data, *v;
-	struct fl_prefix addr;
-	char err[256];
-	int ret;
+	struct json_object *v;
 
-	if (argc != 1)
-		return usage_error("show ip needs exactly one address");
-	if (fl_prefix_parse(argv[0], &addr, err, sizeof(err)))
-		return usage_error("%s", err);
-	req = request_new("ip");
-	json_object_object_add(req, "addr", json_object_new_string(argv[0]));
-	ret = flctl_call(req, &data);
-	if (ret)
-		return ret;
-	if (json_output) {
-		flctl_print_json(data);
-		json_object_put(data);
-		return 0;
-	}
 	json_object_object_get_ex(data, "tracked", &v);
 	if (!json_object_get_boolean(v)) {
 		printf("%s: not tracked (not in a protected prefix, not a heavy hitter)\n",
@@ -156,8 +134,21 @@ static int show_ip(int argc, char **argv)
 		if (json_object_object_get_ex(data, "dst", &v))
 			print_traffic("dst", v);
 	}
-	json_object_put(data);
-	return 0;
+}
+
+static int show_ip(int argc, char **argv)
+{
+	struct json_object *req;
+	struct fl_prefix addr;
+	char err[256];
+
+	if (argc != 1)
+		return usage_error("show ip needs exactly one address");
+	if (fl_prefix_parse(argv[0], &addr, err, sizeof(err)))
+		return usage_error("%s", err);
+	req = request_new("ip");
+	json_object_object_add(req, "addr", json_object_new_string(argv[0]));
+	return flctl_run(req, print_ip);
 }
 
 int do_show(int argc, char **argv)

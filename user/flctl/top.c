@@ -9,10 +9,8 @@
 
 static int top_help(int argc, char **argv)
 {
-	if (json_output) {
-		flctl_print_json(NULL);
+	if (help_as_json())
 		return 0;
-	}
 	printf("Usage: %1$s top { src | dst } [-n N] [--by { pps | bps | syn }]\n"
 	       "       %1$s top help\n"
 	       "\n"
@@ -29,14 +27,56 @@ static int top_help(int argc, char **argv)
 	return 0;
 }
 
+static void print_top(struct json_object *data)
+{
+	const char *side = json_get_str(data, "side");
+	char pps[32], bps[32], sps[32], pkts[32], bytes[32], tracked[64];
+	struct json_object *list = NULL, *e, *t;
+	size_t i, count;
+
+	json_object_object_get_ex(data, "entries", &list);
+	count = list ? json_object_array_length(list) : 0;
+	printf("Top %s by %s over the last %.2f s (%d addresses tracked)\n",
+	       !strcmp(side, "src") ? "sources" : "destinations",
+	       json_get_str(data, "by"), json_get_double(data, "interval"),
+	       (int)json_get_u64(data, "tracked_addresses"));
+	if (!count) {
+		printf("  no tracked address sent or received anything\n");
+		return;
+	}
+	printf("%3s  %-39s %8s %8s %8s %9s %9s  %s\n", "#", "ADDRESS", "PPS",
+	       "BPS", "SYN/S", "PACKETS", "BYTES", "TRACKED");
+	for (i = 0; i < count; i++) {
+		e = json_object_array_get_idx(list, i);
+		tracked[0] = '\0';
+		if (json_object_object_get_ex(e, "tracked", &t)) {
+			size_t k;
+
+			for (k = 0; k < json_object_array_length(t); k++) {
+				if (k)
+					strcat(tracked, ",");
+				strncat(tracked,
+					json_object_get_string(
+						json_object_array_get_idx(t, k)),
+					sizeof(tracked) - strlen(tracked) - 2);
+			}
+		}
+		printf("%3zu  %-39s %8s %8s %8s %9s %9s  %s\n", i + 1,
+		       json_get_str(e, "addr"),
+		       si(json_get_double(e, "pps"), pps, sizeof(pps)),
+		       si(json_get_double(e, "bps"), bps, sizeof(bps)),
+		       si(json_get_double(e, "syn_pps"), sps, sizeof(sps)),
+		       si(json_get_u64(e, "packets"), pkts, sizeof(pkts)),
+		       si(json_get_u64(e, "bytes"), bytes, sizeof(bytes)),
+		       tracked);
+	}
+}
+
 static int top_side(const char *side, int argc, char **argv)
 {
-	struct json_object *req = request_new("top"), *data, *list, *e, *t;
+	struct json_object *req = request_new("top");
 	const char *by = "pps";
-	char pps[32], bps[32], sps[32], pkts[32], bytes[32], tracked[64];
 	long n = 10;
-	size_t i, count;
-	int ret;
 
 	while (argc > 0) {
 		if (!strcmp(argv[0], "-n") || !strcmp(argv[0], "--count")) {
@@ -78,54 +118,7 @@ static int top_side(const char *side, int argc, char **argv)
 	json_object_object_add(req, "side", json_object_new_string(side));
 	json_object_object_add(req, "by", json_object_new_string(by));
 	json_object_object_add(req, "n", json_object_new_int(n));
-	ret = flctl_call(req, &data);
-	if (ret)
-		return ret;
-	if (json_output) {
-		flctl_print_json(data);
-		json_object_put(data);
-		return 0;
-	}
-
-	json_object_object_get_ex(data, "entries", &list);
-	count = list ? json_object_array_length(list) : 0;
-	printf("Top %s by %s over the last %.2f s (%d addresses tracked)\n",
-	       !strcmp(side, "src") ? "sources" : "destinations", by,
-	       json_get_double(data, "interval"),
-	       (int)json_get_u64(data, "tracked_addresses"));
-	if (!count) {
-		printf("  no tracked address sent or received anything\n");
-		json_object_put(data);
-		return 0;
-	}
-	printf("%3s  %-39s %8s %8s %8s %9s %9s  %s\n", "#", "ADDRESS", "PPS",
-	       "BPS", "SYN/S", "PACKETS", "BYTES", "TRACKED");
-	for (i = 0; i < count; i++) {
-		e = json_object_array_get_idx(list, i);
-		tracked[0] = '\0';
-		if (json_object_object_get_ex(e, "tracked", &t)) {
-			size_t k;
-
-			for (k = 0; k < json_object_array_length(t); k++) {
-				if (k)
-					strcat(tracked, ",");
-				strncat(tracked,
-					json_object_get_string(
-						json_object_array_get_idx(t, k)),
-					sizeof(tracked) - strlen(tracked) - 2);
-			}
-		}
-		printf("%3zu  %-39s %8s %8s %8s %9s %9s  %s\n", i + 1,
-		       json_get_str(e, "addr"),
-		       si(json_get_double(e, "pps"), pps, sizeof(pps)),
-		       si(json_get_double(e, "bps"), bps, sizeof(bps)),
-		       si(json_get_double(e, "syn_pps"), sps, sizeof(sps)),
-		       si(json_get_u64(e, "packets"), pkts, sizeof(pkts)),
-		       si(json_get_u64(e, "bytes"), bytes, sizeof(bytes)),
-		       tracked);
-	}
-	json_object_put(data);
-	return 0;
+	return flctl_run(req, print_top);
 }
 
 static int top_src(int argc, char **argv)

@@ -361,8 +361,10 @@ static int req_prefix(struct json_object *req, struct fl_prefix *prefix,
 	return fl_prefix_parse(text, prefix, err, errlen);
 }
 
-static int cmd_protect_add(struct daemon *d, struct json_object *req,
-			   struct json_object **data, char *err, size_t errlen)
+/* protect-add and protect-del: the same request, opposite changes. */
+static int protect_change(struct daemon *d, struct json_object *req,
+			  struct json_object **data, char *err, size_t errlen,
+			  bool add)
 {
 	char buf[FL_PREFIX_STRLEN];
 	struct fl_prefix prefix;
@@ -372,48 +374,33 @@ static int cmd_protect_add(struct daemon *d, struct json_object *req,
 	if (ret)
 		return ret;
 	fl_prefix_format(&prefix, buf, sizeof(buf));
-	ret = protect_add(d, &prefix);
-	if (ret == -EEXIST) {
+	ret = add ? protect_add(d, &prefix) : protect_del(d, &prefix);
+	if (ret == -EEXIST)
 		snprintf(err, errlen, "%s is already protected", buf);
-		return ret;
-	}
-	if (ret == -ENOSPC || ret == -E2BIG) {
+	else if (ret == -ENOENT)
+		snprintf(err, errlen, "%s is not protected", buf);
+	else if (ret == -ENOSPC || ret == -E2BIG)
 		snprintf(err, errlen, "cannot protect %s: all %d entries in use",
 			 buf, FL_PROTECT_MAX);
-		return ret;
-	}
 	if (ret)
 		return ret;
-	pr_info("protecting %s", buf);
+	pr_info("%s %s", add ? "protecting" : "no longer protecting", buf);
 	*data = json_object_new_object();
 	json_object_object_add(*data, "prefix", json_object_new_string(buf));
 	state_save(d); /* logs a warning itself if it fails */
 	return 0;
 }
 
+static int cmd_protect_add(struct daemon *d, struct json_object *req,
+			   struct json_object **data, char *err, size_t errlen)
+{
+	return protect_change(d, req, data, err, errlen, true);
+}
+
 static int cmd_protect_del(struct daemon *d, struct json_object *req,
 			   struct json_object **data, char *err, size_t errlen)
 {
-	char buf[FL_PREFIX_STRLEN];
-	struct fl_prefix prefix;
-	int ret;
-
-	ret = req_prefix(req, &prefix, err, errlen);
-	if (ret)
-		return ret;
-	fl_prefix_format(&prefix, buf, sizeof(buf));
-	ret = protect_del(d, &prefix);
-	if (ret == -ENOENT) {
-		snprintf(err, errlen, "%s is not protected", buf);
-		return ret;
-	}
-	if (ret)
-		return ret;
-	pr_info("no longer protecting %s", buf);
-	*data = json_object_new_object();
-	json_object_object_add(*data, "prefix", json_object_new_string(buf));
-	state_save(d); /* logs a warning itself if it fails */
-	return 0;
+	return protect_change(d, req, data, err, errlen, false);
 }
 
 struct protect_list_ctx {
