@@ -65,7 +65,7 @@ BENCH_OBJS := $(patsubst selftests/%.c,$(OBJ)/selftests/%.o,$(wildcard selftests
 BINS := $(if $(DAEMON_OBJS),$(OUTPUT)/flowlensd) $(if $(FLCTL_OBJS),$(OUTPUT)/flctl) \
 	$(if $(TEST_OBJS),$(OUTPUT)/test_progs) $(if $(BENCH_OBJS),$(OUTPUT)/prog_cost)
 
-.PHONY: all deps check-deps vmlinux test unit demo bench clean install help format
+.PHONY: all deps check-deps vmlinux test unit demo bench clean install help format FORCE
 .DEFAULT_GOAL := all
 
 all: check-deps $(BPF_OBJ) $(SKEL) $(BINS) $(TEST_PROGS_BPF)
@@ -137,10 +137,13 @@ $(OUTPUT)/flctl: $(FLCTL_OBJS) $(LIB_OBJS)
 
 # Unit tests: every `void test_<name>(void)` in selftests/prog_tests/ is
 # found here and listed for the runner, as the kernel's test_progs does.
-$(OBJ)/selftests/tests.h: $(wildcard selftests/prog_tests/*.c) | $(OBJ)/selftests/prog_tests
-	$(call msg,GEN,$@)
+# Regenerated on every build (a deleted test file must drop out too), but
+# only replaced when the list changed, so nothing recompiles needlessly.
+$(OBJ)/selftests/tests.h: FORCE | $(OBJ)/selftests/prog_tests
 	$(Q)sed -n 's/^void test_\([a-z0-9_]*\)(void)$$/DEFINE_TEST(\1)/p' \
-		$(sort $(wildcard selftests/prog_tests/*.c)) > $@.tmp && mv $@.tmp $@
+		$(sort $(wildcard selftests/prog_tests/*.c)) > $@.tmp
+	$(Q)if cmp -s $@.tmp $@; then rm $@.tmp; else mv $@.tmp $@; \
+		$(if $(Q),printf '  %-8s %s\n' GEN $@;) fi
 
 $(OBJ)/selftests/%.o: selftests/%.c $(wildcard selftests/*.h) $(USER_HDRS) $(SKEL) \
 		$(OBJ)/selftests/tests.h | $(OBJ)/selftests/prog_tests $(OBJ)/selftests/bench
@@ -180,3 +183,4 @@ format:
 clean:
 	$(call msg,CLEAN,)
 	$(Q)rm -rf $(OUTPUT) bpf/*.bpf.o
+FORCE:

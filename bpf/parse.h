@@ -176,10 +176,13 @@ static __always_inline int ipv6_is_ext(__u8 nexthdr)
  * Steps over one extension header. Returns 1 when the walk should go on,
  * 0 when *nexthdr is the upper-layer protocol, a non-first fragment was
  * found or *err was set. @last: no room left for another header.
+ * Every header must end within the payload the IPv6 header declares
+ * (@payload_end), not just within the frame: what lies beyond is Ethernet
+ * padding. The data_end checks are the ones the verifier understands.
  */
-static __always_inline int ipv6_skip_ext(void *data_end, struct fl_packet *pkt,
-					 void **pos, __u8 *nexthdr, int *err,
-					 int last)
+static __always_inline int ipv6_skip_ext(void *data_end, void *payload_end,
+					 struct fl_packet *pkt, void **pos,
+					 __u8 *nexthdr, int *err, int last)
 {
 	struct ipv6_opt_hdr *opt = *pos;
 	struct fl_ipv6_frag_hdr *frag = *pos;
@@ -197,17 +200,20 @@ static __always_inline int ipv6_skip_ext(void *data_end, struct fl_packet *pkt,
 	case FL_IPPROTO_ROUTING:
 	case FL_IPPROTO_DSTOPTS:
 	case FL_IPPROTO_MH:
-		if ((void *)(opt + 1) > data_end)
+		if ((void *)(opt + 1) > data_end ||
+		    (void *)(opt + 1) > payload_end)
 			goto truncated;
 		len = (opt->hdrlen + 1) * 8;
 		break;
 	case FL_IPPROTO_AH:
-		if ((void *)(opt + 1) > data_end)
+		if ((void *)(opt + 1) > data_end ||
+		    (void *)(opt + 1) > payload_end)
 			goto truncated;
 		len = (opt->hdrlen + 2) * 4;
 		break;
 	case FL_IPPROTO_FRAGMENT:
-		if ((void *)(frag + 1) > data_end)
+		if ((void *)(frag + 1) > data_end ||
+		    (void *)(frag + 1) > payload_end)
 			goto truncated;
 		if (bpf_ntohs(frag->frag_off) & ~7)
 			pkt->frag = FL_FRAG_LATER;
@@ -218,7 +224,7 @@ static __always_inline int ipv6_skip_ext(void *data_end, struct fl_packet *pkt,
 	default:
 		return 0;
 	}
-	if (*pos + len > data_end)
+	if (*pos + len > data_end || *pos + len > payload_end)
 		goto truncated;
 	*nexthdr = opt->nexthdr;
 	*pos += len;
@@ -236,6 +242,7 @@ static __always_inline int parse_ipv6(void *data_end, struct fl_packet *pkt,
 {
 	struct ipv6hdr *ip6 = *pos;
 	__u32 payload_len, ext_len;
+	void *payload_end;
 	__u8 nexthdr;
 	int i, err = FL_PARSE_OK;
 
@@ -244,7 +251,8 @@ static __always_inline int parse_ipv6(void *data_end, struct fl_packet *pkt,
 	if (ip6->version != 6)
 		return FL_PERR_IP6_VERSION;
 	payload_len = bpf_ntohs(ip6->payload_len);
-	if ((void *)(ip6 + 1) + payload_len > data_end)
+	payload_end = (void *)(ip6 + 1) + payload_len;
+	if (payload_end > data_end)
 		return FL_PERR_IP6_PAYLEN;
 
 	__builtin_memcpy(pkt->src.b, &ip6->saddr, 16);
@@ -256,16 +264,14 @@ static __always_inline int parse_ipv6(void *data_end, struct fl_packet *pkt,
 	*pos = ip6 + 1;
 
 	for (i = 0; i <= FL_IPV6_MAX_EXT; i++) {
-		if (!ipv6_skip_ext(data_end, pkt, pos, &nexthdr, &err,
-				   i == FL_IPV6_MAX_EXT))
+		if (!ipv6_skip_ext(data_end, payload_end, pkt, pos, &nexthdr,
+				   &err, i == FL_IPV6_MAX_EXT))
 			break;
 	}
 	if (err)
 		return err;
-	/* Extension headers must lie inside the payload they belong to. */
+	/* At most payload_len: every header ended within payload_end. */
 	ext_len = *pos - (void *)(ip6 + 1);
-	if (ext_len > payload_len)
-		return FL_PERR_IP6_EXT_TRUNC;
 
 	pkt->l4_proto = nexthdr;
 	pkt->l4_len = payload_len - ext_len;
@@ -312,6 +318,12 @@ static __always_inline int parse_l4(void *data_end, struct fl_packet *pkt,
 	case FL_IPPROTO_ICMP:
 	case FL_IPPROTO_ICMPV6: {
 		__u8 *icmp = pos;
+
+		/* ICMP belongs to IPv4 and ICMPv6 to IPv6; the other way round
+		 * is just an unusual protocol number. */
+		if ((pkt->l4_proto == FL_IPPROTO_ICMP) !=
+		    (pkt->l3_proto == ETH_P_IP))
+			return FL_PARSE_OK;
 
 		if ((void *)(icmp + 4) > data_end || 4 > pkt->l4_len)
 			return FL_PERR_ICMP_TRUNC;
