@@ -125,8 +125,7 @@ static __always_inline void traffic_add(struct fl_ip_stats *stats,
 	stats->last_seen_ns = ac->now;
 }
 
-static __always_inline int is_protected(const union fl_addr *addr,
-					int is_ipv6)
+static __always_inline int is_protected(const union fl_addr *addr, int is_ipv6)
 {
 	if (is_ipv6) {
 		struct fl_lpm6_key key = { .prefixlen = 128 };
@@ -142,9 +141,8 @@ static __always_inline int is_protected(const union fl_addr *addr,
 }
 
 static __always_inline void exact_update(void *map, const void *key,
-					 const union fl_addr *addr,
-					 int is_ipv6, enum fl_side side,
-					 int heavy,
+					 const union fl_addr *addr, int is_ipv6,
+					 enum fl_side side, int heavy,
 					 const struct account_ctx *ac)
 {
 	struct fl_ip_stats *stats, init = {};

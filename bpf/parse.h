@@ -72,25 +72,25 @@ struct fl_ipv6_frag_hdr {
 struct fl_packet {
 	union fl_addr src;
 	union fl_addr dst;
-	__u32 len;	    /* frame length */
-	__u32 l4_len;	    /* L4 bytes the IP header declares */
-	__u16 l3_proto;	    /* ethertype, host order */
-	__u16 l3_off;	    /* offsets from the start of the frame */
+	__u32 len; /* frame length */
+	__u32 l4_len; /* L4 bytes the IP header declares */
+	__u16 l3_proto; /* ethertype, host order */
+	__u16 l3_off; /* offsets from the start of the frame */
 	__u16 l4_off;
 	__be16 sport;
 	__be16 dport;
 	__u8 l4_proto;
-	__u8 frag;	    /* enum fl_frag */
+	__u8 frag; /* enum fl_frag */
 	__u8 vlan_depth;
-	__u8 ext_headers;   /* IPv6 extension headers walked */
+	__u8 ext_headers; /* IPv6 extension headers walked */
 	__u8 tcp_flags;
 	__u8 dscp;
 	__u8 ttl;
 	__u8 icmp_type;
 	__u8 icmp_code;
-	__u8 has_l3;	    /* addresses validated */
-	__u8 has_l4;	    /* ports / type / flags validated */
-	__u8 ip_options;    /* IPv4 header longer than 20 bytes */
+	__u8 has_l3; /* addresses validated */
+	__u8 has_l4; /* ports / type / flags validated */
+	__u8 ip_options; /* IPv4 header longer than 20 bytes */
 };
 
 static __always_inline int parse_l2(void *data, void *data_end,
@@ -286,8 +286,7 @@ static __always_inline int parse_l4(void *data_end, struct fl_packet *pkt,
 		struct tcphdr *tcp = pos;
 		__u32 doff;
 
-		if ((void *)(tcp + 1) > data_end ||
-		    sizeof(*tcp) > pkt->l4_len)
+		if ((void *)(tcp + 1) > data_end || sizeof(*tcp) > pkt->l4_len)
 			return FL_PERR_TCP_TRUNC;
 		doff = tcp->doff * 4;
 		if (doff < sizeof(*tcp))
@@ -303,8 +302,7 @@ static __always_inline int parse_l4(void *data_end, struct fl_packet *pkt,
 		struct udphdr *udp = pos;
 		__u32 len;
 
-		if ((void *)(udp + 1) > data_end ||
-		    sizeof(*udp) > pkt->l4_len)
+		if ((void *)(udp + 1) > data_end || sizeof(*udp) > pkt->l4_len)
 			return FL_PERR_UDP_TRUNC;
 		len = bpf_ntohs(udp->len);
 		/* A first fragment carries only part of the datagram. */

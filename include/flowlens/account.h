@@ -111,9 +111,9 @@ static inline __u64 fl_hash_addr(__u64 seed, const union fl_addr *addr,
 {
 	if (!is_ipv6)
 		return fl_hash_fmix64(seed ^ (__u64)addr->w[0]);
-	return fl_hash_fmix64(fl_hash_fmix64(seed ^ addr->q[0] ^
-					     0x6000000000000000ULL) ^
-			      addr->q[1]);
+	return fl_hash_fmix64(
+		fl_hash_fmix64(seed ^ addr->q[0] ^ 0x6000000000000000ULL) ^
+		addr->q[1]);
 }
 
 static inline __u32 fl_sketch_index(enum fl_side side, __u32 row, __u64 hash)

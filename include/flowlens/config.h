@@ -28,11 +28,11 @@ enum fl_malformed_policy {
 #define FL_HEAVY_BYTES_UNSET 1250000ULL
 
 struct fl_config {
-	__u32 mode;		/* enum fl_mode */
+	__u32 mode; /* enum fl_mode */
 	__u32 malformed_policy; /* enum fl_malformed_policy */
-	__u64 hash_seed;	/* sketch hash seed, random per installation */
-	__u64 heavy_pps;	/* a source/destination above this is tracked */
-	__u64 heavy_bps;	/* ... or above this many bits per second */
+	__u64 hash_seed; /* sketch hash seed, random per installation */
+	__u64 heavy_pps; /* a source/destination above this is tracked */
+	__u64 heavy_bps; /* ... or above this many bits per second */
 	/* Derived by flowlensd from the two above: per CPU, per sketch epoch. */
 	__u64 heavy_packets;
 	__u64 heavy_bytes;

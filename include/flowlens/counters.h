@@ -10,41 +10,41 @@
 #include "types.h"
 
 /* What the parser saw; a packet counts in every kind that applies. */
-#define FL_KINDS(X)                   \
-	X(non_ip, "non_ip")           \
-	X(vlan, "vlan")               \
-	X(qinq, "qinq")               \
-	X(ipv4, "ipv4")               \
+#define FL_KINDS(X)                     \
+	X(non_ip, "non_ip")             \
+	X(vlan, "vlan")                 \
+	X(qinq, "qinq")                 \
+	X(ipv4, "ipv4")                 \
 	X(ipv4_options, "ipv4_options") \
-	X(ipv6, "ipv6")               \
-	X(ipv6_ext, "ipv6_ext")       \
-	X(fragment, "fragment")       \
-	X(tcp, "tcp")                 \
-	X(tcp_syn, "tcp_syn")         \
-	X(udp, "udp")                 \
-	X(icmp, "icmp")               \
-	X(icmpv6, "icmpv6")           \
-	X(other_l4, "other_l4")       \
+	X(ipv6, "ipv6")                 \
+	X(ipv6_ext, "ipv6_ext")         \
+	X(fragment, "fragment")         \
+	X(tcp, "tcp")                   \
+	X(tcp_syn, "tcp_syn")           \
+	X(udp, "udp")                   \
+	X(icmp, "icmp")                 \
+	X(icmpv6, "icmpv6")             \
+	X(other_l4, "other_l4")         \
 	X(malformed, "malformed")
 
 /* Why a header was not trusted. Codes start at 1; 0 means parsed. */
-#define FL_PARSE_ERRORS(X)                            \
-	X(ETH_TRUNC, "eth_truncated")                 \
-	X(VLAN_TRUNC, "vlan_truncated")               \
-	X(VLAN_DEPTH, "vlan_too_many_tags")           \
-	X(IP4_TRUNC, "ipv4_truncated")                \
-	X(IP4_VERSION, "ipv4_bad_version")            \
-	X(IP4_HDRLEN, "ipv4_bad_header_length")       \
-	X(IP4_TOTLEN, "ipv4_bad_total_length")        \
-	X(IP6_TRUNC, "ipv6_truncated")                \
-	X(IP6_VERSION, "ipv6_bad_version")            \
-	X(IP6_PAYLEN, "ipv6_bad_payload_length")      \
-	X(IP6_EXT_TRUNC, "ipv6_ext_truncated")        \
-	X(IP6_EXT_DEPTH, "ipv6_ext_too_many")         \
-	X(TCP_TRUNC, "tcp_truncated")                 \
-	X(TCP_DOFF, "tcp_bad_data_offset")            \
-	X(UDP_TRUNC, "udp_truncated")                 \
-	X(UDP_LEN, "udp_bad_length")                  \
+#define FL_PARSE_ERRORS(X)                       \
+	X(ETH_TRUNC, "eth_truncated")            \
+	X(VLAN_TRUNC, "vlan_truncated")          \
+	X(VLAN_DEPTH, "vlan_too_many_tags")      \
+	X(IP4_TRUNC, "ipv4_truncated")           \
+	X(IP4_VERSION, "ipv4_bad_version")       \
+	X(IP4_HDRLEN, "ipv4_bad_header_length")  \
+	X(IP4_TOTLEN, "ipv4_bad_total_length")   \
+	X(IP6_TRUNC, "ipv6_truncated")           \
+	X(IP6_VERSION, "ipv6_bad_version")       \
+	X(IP6_PAYLEN, "ipv6_bad_payload_length") \
+	X(IP6_EXT_TRUNC, "ipv6_ext_truncated")   \
+	X(IP6_EXT_DEPTH, "ipv6_ext_too_many")    \
+	X(TCP_TRUNC, "tcp_truncated")            \
+	X(TCP_DOFF, "tcp_bad_data_offset")       \
+	X(UDP_TRUNC, "udp_truncated")            \
+	X(UDP_LEN, "udp_bad_length")             \
 	X(ICMP_TRUNC, "icmp_truncated")
 
 enum fl_parse_result {
@@ -52,7 +52,7 @@ enum fl_parse_result {
 #define FL_X_ENUM(id, name) FL_PERR_##id,
 	FL_PARSE_ERRORS(FL_X_ENUM)
 #undef FL_X_ENUM
-	FL_PERR_END,
+		FL_PERR_END,
 };
 #define FL_PERR_COUNT (FL_PERR_END - 1)
 

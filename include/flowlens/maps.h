@@ -10,13 +10,18 @@
 
 #define FL_PIN_SUBDIR "flowlens"
 
-#define FL_MAP_CONFIG fl_config		/* ARRAY[1] of struct fl_config */
-#define FL_MAP_IF_STATS fl_if_stats	/* PERCPU_HASH ifindex -> fl_if_stats */
-#define FL_MAP_SKETCH fl_sketch		/* PERCPU_ARRAY of fl_sketch_cell */
-#define FL_MAP_IP4_STATS fl_ip4_stats	/* LRU_PERCPU_HASH fl_ip4_key -> fl_ip_stats */
-#define FL_MAP_IP6_STATS fl_ip6_stats	/* LRU_PERCPU_HASH fl_ip6_key -> fl_ip_stats */
-#define FL_MAP_PROTECT4 fl_protect4	/* LPM_TRIE fl_lpm4_key -> fl_protect */
-#define FL_MAP_PROTECT6 fl_protect6	/* LPM_TRIE fl_lpm6_key -> fl_protect */
+/* ARRAY[1]: struct fl_config */
+#define FL_MAP_CONFIG fl_config
+/* PERCPU_HASH: ifindex -> struct fl_if_stats */
+#define FL_MAP_IF_STATS fl_if_stats
+/* PERCPU_ARRAY: struct fl_sketch_cell, layout in account.h */
+#define FL_MAP_SKETCH fl_sketch
+/* LRU_PERCPU_HASH: struct fl_ip4_key / fl_ip6_key -> struct fl_ip_stats */
+#define FL_MAP_IP4_STATS fl_ip4_stats
+#define FL_MAP_IP6_STATS fl_ip6_stats
+/* LPM_TRIE: struct fl_lpm4_key / fl_lpm6_key -> struct fl_protect */
+#define FL_MAP_PROTECT4 fl_protect4
+#define FL_MAP_PROTECT6 fl_protect6
 
 #define FL_IF_STATS_MAX 256
 #define FL_IP4_STATS_MAX 65536

@@ -59,8 +59,9 @@ static int config_set(int argc, char **argv)
 	size_t i;
 
 	if (argc != 2)
-		return usage_error("config set needs KEY VALUE (see '%s config help')",
-				   prog_name);
+		return usage_error(
+			"config set needs KEY VALUE (see '%s config help')",
+			prog_name);
 	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
 		if (!is_prefix(argv[0], keys[i]))
 			continue;
@@ -70,15 +71,18 @@ static int config_set(int argc, char **argv)
 		key = keys[i];
 	}
 	if (!key)
-		return usage_error("unknown setting '%s' (malformed, heavy-pps, heavy-bps)",
-				   argv[0]);
+		return usage_error(
+			"unknown setting '%s' (malformed, heavy-pps, heavy-bps)",
+			argv[0]);
 	if (!strcmp(key, "malformed") && strcmp(argv[1], "pass") &&
 	    strcmp(argv[1], "drop"))
-		return usage_error("malformed: '%s' is not a policy (pass or drop)",
-				   argv[1]);
+		return usage_error(
+			"malformed: '%s' is not a policy (pass or drop)",
+			argv[1]);
 	if (strcmp(key, "malformed") && (fl_parse_count(argv[1], &n) || !n))
-		return usage_error("%s: '%s' is not a positive rate (e.g. 5000, 20k, 1M)",
-				   key, argv[1]);
+		return usage_error(
+			"%s: '%s' is not a positive rate (e.g. 5000, 20k, 1M)",
+			key, argv[1]);
 
 	req = request_new("config-set");
 	json_object_object_add(req, "key", json_object_new_string(key));
@@ -120,8 +124,8 @@ int do_version(int argc, char **argv)
 
 	if (json_output) {
 		out = json_object_new_object();
-		json_object_object_add(out, "flctl",
-				       json_object_new_string(FLOWLENS_VERSION));
+		json_object_object_add(
+			out, "flctl", json_object_new_string(FLOWLENS_VERSION));
 		json_object_object_add(out, "flowlensd",
 				       ret ? NULL : json_object_get(data));
 		flctl_print_json(out);
@@ -136,7 +140,8 @@ int do_version(int argc, char **argv)
 			printf("flowlensd %s (libbpf %s, up %llus)\n",
 			       json_get_str(data, "version"),
 			       json_get_str(data, "libbpf"),
-			       (unsigned long long)json_get_u64(data, "uptime"));
+			       (unsigned long long)json_get_u64(data,
+								"uptime"));
 	}
 	json_object_put(data);
 	return 0;

@@ -67,9 +67,9 @@ bool is_prefix(const char *arg, const char *full)
 void flctl_print_json(struct json_object *o)
 {
 	int flags = JSON_C_TO_STRING_NOSLASHESCAPE |
-		    (pretty_output ? JSON_C_TO_STRING_PRETTY |
-					     JSON_C_TO_STRING_SPACED :
-				     JSON_C_TO_STRING_PLAIN);
+		    (pretty_output ?
+			     JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED :
+			     JSON_C_TO_STRING_PLAIN);
 
 	if (!o) {
 		puts("null");
@@ -131,14 +131,17 @@ int cmd_dispatch(const char *object, const struct cmd *cmds, int argc,
 		return match->fn(argc - 1, argv + 1);
 
 	for (i = 0; cmds[i].name; i++) {
-		strncat(names, i ? " | " : "", sizeof(names) - strlen(names) - 1);
+		strncat(names, i ? " | " : "",
+			sizeof(names) - strlen(names) - 1);
 		strncat(names, cmds[i].name, sizeof(names) - strlen(names) - 1);
 	}
 	if (!object)
-		return usage_error("unknown object '%s' (expected { %s }); try '%s help'",
-				   argv[0], names, prog_name);
-	return usage_error("unknown command '%s' for %s (expected { %s }); try '%s %s help'",
-			   argv[0], object, names, prog_name, object);
+		return usage_error(
+			"unknown object '%s' (expected { %s }); try '%s help'",
+			argv[0], names, prog_name);
+	return usage_error(
+		"unknown command '%s' for %s (expected { %s }); try '%s %s help'",
+		argv[0], object, names, prog_name, object);
 }
 
 struct json_object *request_new(const char *cmd)
@@ -156,8 +159,8 @@ int flctl_call_quiet(struct json_object *req, struct json_object **data,
 	int ret;
 
 	*data = NULL;
-	ret = fl_ctl_call(fl_ctl_socket_path(socket_override), req, &reply,
-			  err, errlen);
+	ret = fl_ctl_call(fl_ctl_socket_path(socket_override), req, &reply, err,
+			  errlen);
 	json_object_put(req);
 	if (ret)
 		return ret;
@@ -219,24 +222,27 @@ double json_get_double(struct json_object *o, const char *key)
 {
 	struct json_object *v;
 
-	return json_object_object_get_ex(o, key, &v) ? json_object_get_double(v) :
-						       0;
+	return json_object_object_get_ex(o, key, &v) ?
+		       json_object_get_double(v) :
+		       0;
 }
 
 __uint64_t json_get_u64(struct json_object *o, const char *key)
 {
 	struct json_object *v;
 
-	return json_object_object_get_ex(o, key, &v) ? json_object_get_uint64(v) :
-						       0;
+	return json_object_object_get_ex(o, key, &v) ?
+		       json_object_get_uint64(v) :
+		       0;
 }
 
 const char *json_get_str(struct json_object *o, const char *key)
 {
 	struct json_object *v;
 
-	return json_object_object_get_ex(o, key, &v) ? json_object_get_string(v) :
-						       "";
+	return json_object_object_get_ex(o, key, &v) ?
+		       json_object_get_string(v) :
+		       "";
 }
 
 static const struct cmd objects[] = {
@@ -269,13 +275,15 @@ static int parse_global_options(int *argc, char **argv)
 			json_output = pretty_output = true;
 		} else if (!strncmp(a, "--socket=", 9)) {
 			if (!a[9])
-				return usage_error("--socket: the socket path is empty");
+				return usage_error(
+					"--socket: the socket path is empty");
 			socket_override = a + 9;
 		} else if (!strcmp(a, "-s") || !strcmp(a, "--socket")) {
 			if (i + 1 >= *argc || argv[i + 1][0] == '-')
 				return usage_error("%s needs a socket path", a);
 			if (!argv[i + 1][0])
-				return usage_error("%s: the socket path is empty", a);
+				return usage_error(
+					"%s: the socket path is empty", a);
 			socket_override = argv[++i];
 		} else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
 			help = true;

@@ -44,8 +44,9 @@ static int protect_change(const char *cmd, int argc, char **argv)
 	bool add = !strcmp(cmd, "add");
 
 	if (argc != 1)
-		return usage_error("protect %s needs exactly one PREFIX (e.g. 198.51.100.0/24)",
-				   cmd);
+		return usage_error(
+			"protect %s needs exactly one PREFIX (e.g. 198.51.100.0/24)",
+			cmd);
 	if (fl_prefix_parse(argv[0], &prefix, err, sizeof(err)))
 		return usage_error("%s", err);
 
@@ -99,10 +100,8 @@ static int protect_list(int argc, char **argv)
 int do_protect(int argc, char **argv)
 {
 	static const struct cmd cmds[] = {
-		{ "add", protect_add },
-		{ "del", protect_del },
-		{ "list", protect_list },
-		{ "help", protect_help },
+		{ "add", protect_add },	  { "del", protect_del },
+		{ "list", protect_list }, { "help", protect_help },
 		{ NULL, NULL },
 	};
 

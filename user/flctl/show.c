@@ -74,7 +74,8 @@ static void print_all_stats(struct json_object *data)
 		n = json_object_array_length(list);
 		for (i = 0; i < n; i++) {
 			o = json_object_array_get_idx(list, i);
-			snprintf(title, sizeof(title), "%s (ifindex %d, %s XDP)",
+			snprintf(title, sizeof(title),
+				 "%s (ifindex %d, %s XDP)",
 				 json_get_str(o, "name"),
 				 (int)json_get_u64(o, "ifindex"),
 				 json_get_str(o, "xdp_mode"));
@@ -90,8 +91,9 @@ static int show_stats(int argc, char **argv)
 	struct json_object *req;
 
 	if (argc > 1)
-		return usage_error("show stats takes at most one interface, not '%s'",
-				   argv[1]);
+		return usage_error(
+			"show stats takes at most one interface, not '%s'",
+			argv[1]);
 	req = request_new("stats");
 	if (argc == 1)
 		json_object_object_add(req, "interface",
@@ -126,7 +128,8 @@ static void print_ip(struct json_object *data)
 
 			for (i = 0; i < json_object_array_length(v); i++)
 				printf(" %s", json_object_get_string(
-						     json_object_array_get_idx(v, i)));
+						      json_object_array_get_idx(
+							      v, i)));
 		}
 		printf(")\n");
 		if (json_object_object_get_ex(data, "src", &v))

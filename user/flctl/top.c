@@ -57,7 +57,8 @@ static void print_top(struct json_object *data)
 					strcat(tracked, ",");
 				strncat(tracked,
 					json_object_get_string(
-						json_object_array_get_idx(t, k)),
+						json_object_array_get_idx(t,
+									  k)),
 					sizeof(tracked) - strlen(tracked) - 2);
 			}
 		}
@@ -84,34 +85,39 @@ static int top_side(const char *side, int argc, char **argv)
 
 			if (argc < 2) {
 				json_object_put(req);
-				return usage_error("%s needs a number", argv[0]);
+				return usage_error("%s needs a number",
+						   argv[0]);
 			}
 			n = strtol(argv[1], &end, 10);
 			if (*end || end == argv[1] || n < 1 || n > 100000) {
 				json_object_put(req);
-				return usage_error("-n: '%s' is not a number from 1 to 100000",
-						   argv[1]);
+				return usage_error(
+					"-n: '%s' is not a number from 1 to 100000",
+					argv[1]);
 			}
 			argc -= 2;
 			argv += 2;
 		} else if (!strcmp(argv[0], "--by") || !strcmp(argv[0], "by")) {
 			if (argc < 2) {
 				json_object_put(req);
-				return usage_error("--by needs pps, bps or syn");
+				return usage_error(
+					"--by needs pps, bps or syn");
 			}
 			by = argv[1];
 			if (strcmp(by, "pps") && strcmp(by, "bps") &&
 			    strcmp(by, "syn")) {
 				json_object_put(req);
-				return usage_error("--by: '%s' is not one of pps, bps, syn",
-						   by);
+				return usage_error(
+					"--by: '%s' is not one of pps, bps, syn",
+					by);
 			}
 			argc -= 2;
 			argv += 2;
 		} else {
 			json_object_put(req);
-			return usage_error("top %s: unexpected argument '%s' (see '%s top help')",
-					   side, argv[0], prog_name);
+			return usage_error(
+				"top %s: unexpected argument '%s' (see '%s top help')",
+				side, argv[0], prog_name);
 		}
 	}
 

@@ -39,7 +39,8 @@ static struct json_object *if_stats_json(const struct fl_if_stats *s)
 	struct json_object *o = json_object_new_object(), *sub;
 	int i;
 
-	json_object_object_add(o, "packets", json_object_new_uint64(s->packets));
+	json_object_object_add(o, "packets",
+			       json_object_new_uint64(s->packets));
 	json_object_object_add(o, "bytes", json_object_new_uint64(s->bytes));
 
 	sub = json_object_new_object();
@@ -49,17 +50,18 @@ static struct json_object *if_stats_json(const struct fl_if_stats *s)
 	json_object_object_add(o, "verdicts", sub);
 
 	sub = json_object_new_object();
-#define FL_X_KIND(field, name) \
-	json_object_object_add(sub, name, json_object_new_uint64(s->kind.field));
+#define FL_X_KIND(field, name)            \
+	json_object_object_add(sub, name, \
+			       json_object_new_uint64(s->kind.field));
 	FL_KINDS(FL_X_KIND)
 #undef FL_X_KIND
 	json_object_object_add(o, "kinds", sub);
 
 	sub = json_object_new_object();
 	for (i = 0; i < FL_PERR_COUNT; i++)
-		json_object_object_add(sub, parse_error_names[i],
-				       json_object_new_uint64(
-					       s->parse_error[i]));
+		json_object_object_add(
+			sub, parse_error_names[i],
+			json_object_new_uint64(s->parse_error[i]));
 	json_object_object_add(o, "parse_errors", sub);
 	return o;
 }
@@ -97,11 +99,13 @@ static int cmd_stats(struct daemon *d, struct json_object *req,
 				       json_object_new_string(ifc->name));
 		json_object_object_add(o, "ifindex",
 				       json_object_new_int(ifc->ifindex));
-		json_object_object_add(o, "xdp_mode",
-				       json_object_new_string(
-					       xdp_mode_name(ifc->mode)));
-		json_object_object_add(o, "pps", json_object_new_double(ifc->pps));
-		json_object_object_add(o, "bps", json_object_new_double(ifc->bps));
+		json_object_object_add(
+			o, "xdp_mode",
+			json_object_new_string(xdp_mode_name(ifc->mode)));
+		json_object_object_add(o, "pps",
+				       json_object_new_double(ifc->pps));
+		json_object_object_add(o, "bps",
+				       json_object_new_double(ifc->bps));
 		json_object_array_add(list, o);
 		if_stats_add(&total, &now);
 		pps += ifc->pps;
@@ -110,7 +114,8 @@ static int cmd_stats(struct daemon *d, struct json_object *req,
 	}
 	if (only && !shown) {
 		json_object_put(list);
-		snprintf(err, errlen, "flowlensd is not attached to '%s'", only);
+		snprintf(err, errlen, "flowlensd is not attached to '%s'",
+			 only);
 		return -ENOENT;
 	}
 	*data = json_object_new_object();
@@ -128,7 +133,8 @@ static struct json_object *traffic_json(const struct fl_traffic *t, double pps,
 {
 	struct json_object *o = json_object_new_object();
 
-	json_object_object_add(o, "packets", json_object_new_uint64(t->packets));
+	json_object_object_add(o, "packets",
+			       json_object_new_uint64(t->packets));
 	json_object_object_add(o, "bytes", json_object_new_uint64(t->bytes));
 	json_object_object_add(o, "syns", json_object_new_uint64(t->syns));
 	json_object_object_add(o, "pps", json_object_new_double(pps));
@@ -144,8 +150,9 @@ static struct json_object *traffic_json(const struct fl_traffic *t, double pps,
 static __u32 current_reasons(struct daemon *d, int family,
 			     const union fl_addr *addr, __u32 recorded)
 {
-	struct bpf_map *map = family == AF_INET ? d->skel->maps.FL_MAP_PROTECT4 :
-						  d->skel->maps.FL_MAP_PROTECT6;
+	struct bpf_map *map = family == AF_INET ?
+				      d->skel->maps.FL_MAP_PROTECT4 :
+				      d->skel->maps.FL_MAP_PROTECT6;
 	struct fl_lpm6_key key = { .prefixlen = family == AF_INET ? 32 : 128 };
 	struct fl_protect value;
 
@@ -181,7 +188,8 @@ static int cmd_ip(struct daemon *d, struct json_object *req,
 	if (ret)
 		return ret;
 	if (addr.len != (addr.family == AF_INET ? 32 : 128)) {
-		snprintf(err, errlen, "'%s' is a prefix; give one address", text);
+		snprintf(err, errlen, "'%s' is a prefix; give one address",
+			 text);
 		return -EINVAL;
 	}
 	map = addr.family == AF_INET ? d->skel->maps.FL_MAP_IP4_STATS :
@@ -207,15 +215,16 @@ static int cmd_ip(struct daemon *d, struct json_object *req,
 	HASH_FIND(hh, d->ips, &id, sizeof(id), e);
 
 	*data = json_object_new_object();
-	json_object_object_add(*data, "addr",
-			       json_object_new_string(fl_addr_format(
-				       addr.family, &addr.addr, buf, sizeof(buf))));
+	json_object_object_add(
+		*data, "addr",
+		json_object_new_string(fl_addr_format(addr.family, &addr.addr,
+						      buf, sizeof(buf))));
 	json_object_object_add(*data, "tracked", json_object_new_boolean(!ret));
-	json_object_object_add(*data, "reasons",
-			       tracked_json(ret ? 0 :
-						  current_reasons(d, addr.family,
-								  &addr.addr,
-								  reason)));
+	json_object_object_add(
+		*data, "reasons",
+		tracked_json(ret ? 0 :
+				   current_reasons(d, addr.family, &addr.addr,
+						   reason)));
 	json_object_object_add(*data, "src",
 			       traffic_json(&sum[FL_SIDE_SRC],
 					    e ? e->pps[FL_SIDE_SRC] : 0,
@@ -315,20 +324,23 @@ static int cmd_top(struct daemon *d, struct json_object *req,
 	for (i = 0; i < count && i < n; i++) {
 		e = rows[i].e;
 		o = json_object_new_object();
-		json_object_object_add(
-			o, "addr",
-			json_object_new_string(fl_addr_format(
-				e->id.family, &e->id.addr, addr, sizeof(addr))));
-		json_object_object_add(o, "pps", json_object_new_double(e->pps[side]));
-		json_object_object_add(o, "bps", json_object_new_double(e->bps[side]));
+		json_object_object_add(o, "addr",
+				       json_object_new_string(fl_addr_format(
+					       e->id.family, &e->id.addr, addr,
+					       sizeof(addr))));
+		json_object_object_add(o, "pps",
+				       json_object_new_double(e->pps[side]));
+		json_object_object_add(o, "bps",
+				       json_object_new_double(e->bps[side]));
 		json_object_object_add(o, "syn_pps",
 				       json_object_new_double(e->sps[side]));
-		json_object_object_add(o, "packets",
-				       json_object_new_uint64(e->now[side].packets));
-		json_object_object_add(o, "bytes",
-				       json_object_new_uint64(e->now[side].bytes));
-		json_object_object_add(o, "syns",
-				       json_object_new_uint64(e->now[side].syns));
+		json_object_object_add(
+			o, "packets",
+			json_object_new_uint64(e->now[side].packets));
+		json_object_object_add(
+			o, "bytes", json_object_new_uint64(e->now[side].bytes));
+		json_object_object_add(
+			o, "syns", json_object_new_uint64(e->now[side].syns));
 		json_object_object_add(
 			o, "tracked",
 			tracked_json(current_reasons(d, e->id.family,
@@ -338,7 +350,8 @@ static int cmd_top(struct daemon *d, struct json_object *req,
 	free(rows);
 
 	*data = json_object_new_object();
-	json_object_object_add(*data, "side", json_object_new_string(side_name));
+	json_object_object_add(*data, "side",
+			       json_object_new_string(side_name));
 	json_object_object_add(*data, "by", json_object_new_string(by_name));
 	json_object_object_add(*data, "interval",
 			       json_object_new_double(d->interval));
@@ -380,8 +393,9 @@ static int protect_change(struct daemon *d, struct json_object *req,
 	else if (ret == -ENOENT)
 		snprintf(err, errlen, "%s is not protected", buf);
 	else if (ret == -ENOSPC || ret == -E2BIG)
-		snprintf(err, errlen, "cannot protect %s: all %d entries in use",
-			 buf, FL_PROTECT_MAX);
+		snprintf(err, errlen,
+			 "cannot protect %s: all %d entries in use", buf,
+			 FL_PROTECT_MAX);
 	if (ret)
 		return ret;
 	pr_info("%s %s", add ? "protecting" : "no longer protecting", buf);
@@ -440,8 +454,7 @@ static int protect_list_one(const struct fl_prefix *prefix, void *arg)
 }
 
 static int cmd_protect_list(struct daemon *d, struct json_object *req,
-			    struct json_object **data, char *err,
-			    size_t errlen)
+			    struct json_object **data, char *err, size_t errlen)
 {
 	struct protect_list_ctx ctx = { d, json_object_new_array() };
 	int ret = protect_for_each(d, protect_list_one, &ctx);

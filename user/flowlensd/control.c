@@ -132,8 +132,8 @@ static void client_drop(int slot)
 
 static void reply_send(int fd, struct json_object *reply)
 {
-	const char *text =
-		json_object_to_json_string_ext(reply, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+	const char *text = json_object_to_json_string_ext(
+		reply, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 	size_t len = strlen(text);
 	int flags = fcntl(fd, F_GETFL);
 

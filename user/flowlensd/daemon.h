@@ -32,7 +32,7 @@ struct fl_iface {
 	int ifindex;
 	enum xdp_attach_mode mode; /* what it is attached in */
 	bool attached;
-	struct fl_if_stats now;	   /* summed over CPUs at the last tick */
+	struct fl_if_stats now; /* summed over CPUs at the last tick */
 	struct fl_if_stats before; /* ... and at the tick before */
 	double pps, bps;
 };
@@ -96,8 +96,7 @@ const char *xdp_mode_name(enum xdp_attach_mode mode);
 /* rates.c */
 int rates_tick(struct daemon *d);
 void rates_free(struct daemon *d);
-int rates_read_if_stats(struct daemon *d, int ifindex,
-			struct fl_if_stats *sum);
+int rates_read_if_stats(struct daemon *d, int ifindex, struct fl_if_stats *sum);
 
 /* settings.c */
 int settings_init(struct daemon *d);

@@ -167,7 +167,8 @@ int loader_open(struct daemon *d)
 			pr_err("another flowlensd is running with the maps in %s",
 			       d->pin_dir);
 		else
-			pr_err("cannot lock %s: %s", d->pin_dir, strerror(-err));
+			pr_err("cannot lock %s: %s", d->pin_dir,
+			       strerror(-err));
 		return err;
 	}
 	snprintf(config_pin, sizeof(config_pin), "%s/%s", d->pin_dir,

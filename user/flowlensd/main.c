@@ -123,8 +123,9 @@ static int parse_options(int argc, char **argv, struct fl_options *opt)
 			usage(stdout, argv[0]);
 			exit(EXIT_SUCCESS);
 		case 'V':
-			printf("flowlensd %s (libbpf %u.%u)\n", FLOWLENS_VERSION,
-			       libbpf_major_version(), libbpf_minor_version());
+			printf("flowlensd %s (libbpf %u.%u)\n",
+			       FLOWLENS_VERSION, libbpf_major_version(),
+			       libbpf_minor_version());
 			exit(EXIT_SUCCESS);
 		default:
 			fprintf(stderr, "Try '%s --help'.\n", argv[0]);
@@ -175,7 +176,8 @@ static int resolve_interfaces(struct daemon *d)
 
 static int run(struct daemon *d)
 {
-	struct itimerspec tick = { .it_interval = { 1, 0 }, .it_value = { 1, 0 } };
+	struct itimerspec tick = { .it_interval = { 1, 0 },
+				   .it_value = { 1, 0 } };
 	struct pollfd fds[2 + 32];
 	int sig_fd, timer_fd, n, err = 0;
 	sigset_t mask;
@@ -198,7 +200,8 @@ static int run(struct daemon *d)
 	for (;;) {
 		fds[0] = (struct pollfd){ .fd = sig_fd, .events = POLLIN };
 		fds[1] = (struct pollfd){ .fd = timer_fd, .events = POLLIN };
-		n = control_pollfds(d, fds + 2, sizeof(fds) / sizeof(fds[0]) - 2);
+		n = control_pollfds(d, fds + 2,
+				    sizeof(fds) / sizeof(fds[0]) - 2);
 		if (poll(fds, 2 + n, -1) < 0) {
 			if (errno == EINTR)
 				continue;
@@ -220,7 +223,8 @@ static int run(struct daemon *d)
 		if (fds[1].revents & POLLIN) {
 			__u64 expirations;
 
-			if (read(timer_fd, &expirations, sizeof(expirations)) > 0)
+			if (read(timer_fd, &expirations, sizeof(expirations)) >
+			    0)
 				rates_tick(d);
 		}
 		control_handle(d, fds + 2, n);

@@ -139,9 +139,9 @@ static int ip_map_scan(struct daemon *d, struct bpf_map *map, int family)
 			id.family = family;
 			memcpy(id.addr.b, (char *)keys + i * key_size,
 			       key_size);
-			ip_entry_update(d, &id,
-					(void *)((char *)values +
-						 i * value_size));
+			ip_entry_update(
+				d, &id,
+				(void *)((char *)values + i * value_size));
 		}
 	}
 out:

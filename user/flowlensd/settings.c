@@ -79,9 +79,8 @@ int settings_init(struct daemon *d)
 		cfg.heavy_bps = FL_HEAVY_BPS_DEFAULT;
 		cfg.malformed_policy = FL_MALFORMED_PASS;
 	}
-	if (!cfg.hash_seed &&
-	    getrandom(&cfg.hash_seed, sizeof(cfg.hash_seed), 0) !=
-		    sizeof(cfg.hash_seed))
+	if (!cfg.hash_seed && getrandom(&cfg.hash_seed, sizeof(cfg.hash_seed),
+					0) != sizeof(cfg.hash_seed))
 		cfg.hash_seed = 0x9e3779b97f4a7c15ULL ^ (__u64)time(NULL);
 	return settings_write(d, &cfg);
 }
@@ -90,9 +89,9 @@ struct json_object *settings_to_json(const struct fl_config *cfg)
 {
 	struct json_object *o = json_object_new_object();
 
-	json_object_object_add(o, "mode",
-			       json_object_new_string(
-				       cfg->mode < FL_MODE_MAX ?
+	json_object_object_add(
+		o, "mode",
+		json_object_new_string(cfg->mode < FL_MODE_MAX ?
 					       mode_names[cfg->mode] :
 					       "unknown"));
 	json_object_object_add(
@@ -126,16 +125,18 @@ int settings_set(struct daemon *d, const char *key, const char *value,
 		} else if (!strcmp(value, "drop")) {
 			cfg.malformed_policy = FL_MALFORMED_DROP;
 		} else {
-			snprintf(err, errlen,
-				 "malformed: '%s' is not a policy (pass or drop)",
-				 value);
+			snprintf(
+				err, errlen,
+				"malformed: '%s' is not a policy (pass or drop)",
+				value);
 			return -EINVAL;
 		}
 	} else if (!strcmp(key, "heavy-pps") || !strcmp(key, "heavy-bps")) {
 		if (fl_parse_count(value, &n) || !n) {
-			snprintf(err, errlen,
-				 "%s: '%s' is not a positive rate (e.g. 5000, 20k, 1M)",
-				 key, value);
+			snprintf(
+				err, errlen,
+				"%s: '%s' is not a positive rate (e.g. 5000, 20k, 1M)",
+				key, value);
 			return -EINVAL;
 		}
 		if (key[6] == 'p')
@@ -143,9 +144,10 @@ int settings_set(struct daemon *d, const char *key, const char *value,
 		else
 			cfg.heavy_bps = n;
 	} else {
-		snprintf(err, errlen,
-			 "unknown setting '%s' (malformed, heavy-pps, heavy-bps)",
-			 key);
+		snprintf(
+			err, errlen,
+			"unknown setting '%s' (malformed, heavy-pps, heavy-bps)",
+			key);
 		return -EINVAL;
 	}
 

@@ -75,8 +75,9 @@ int state_save(struct daemon *d)
 	if (err)
 		goto out;
 	snprintf(tmp, sizeof(tmp), "%s.tmp", d->opt.state_path);
-	if (json_object_to_file_ext(tmp, root, JSON_C_TO_STRING_PRETTY |
-						      JSON_C_TO_STRING_NOSLASHESCAPE)) {
+	if (json_object_to_file_ext(tmp, root,
+				    JSON_C_TO_STRING_PRETTY |
+					    JSON_C_TO_STRING_NOSLASHESCAPE)) {
 		err = -EIO;
 		goto out;
 	}
@@ -103,8 +104,8 @@ static int restore_config(struct daemon *d, struct json_object *config)
 	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
 		if (!json_object_object_get_ex(config, fields[i], &value))
 			continue;
-		if (settings_set(d, keys[i], json_object_get_string(value),
-				 err, sizeof(err)))
+		if (settings_set(d, keys[i], json_object_get_string(value), err,
+				 sizeof(err)))
 			pr_warn("state file: %s", err);
 	}
 	return 0;

@@ -119,7 +119,9 @@ int fl_ctl_call(const char *path, struct json_object *request,
 		goto out;
 	}
 
-	text = json_object_to_json_string_ext(request, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+	text = json_object_to_json_string_ext(
+		request,
+		JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 	ret = write_all(fd, text, strlen(text));
 	if (!ret)
 		ret = write_all(fd, "\n", 1);

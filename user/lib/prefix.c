@@ -48,9 +48,10 @@ int fl_prefix_parse(const char *text, struct fl_prefix *prefix, char *err,
 		prefix->family = AF_INET6;
 		bits = 128;
 	} else {
-		snprintf(err, errlen,
-			 "'%s' is not an IPv4 or IPv6 address (expected e.g. 192.0.2.0/24 or 2001:db8::/32)",
-			 buf);
+		snprintf(
+			err, errlen,
+			"'%s' is not an IPv4 or IPv6 address (expected e.g. 192.0.2.0/24 or 2001:db8::/32)",
+			buf);
 		return -EINVAL;
 	}
 

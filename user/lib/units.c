@@ -69,7 +69,10 @@ const char *fl_format_si(double value, char *buf, size_t len)
 	if (!i)
 		snprintf(buf, len, "%.0f", value);
 	else
-		snprintf(buf, len, "%.*f%c", value < 10 ? 2 : value < 100 ? 1 : 0,
+		snprintf(buf, len, "%.*f%c",
+			 value < 10  ? 2 :
+			 value < 100 ? 1 :
+				       0,
 			 value, suffix[i]);
 	return buf;
 }
