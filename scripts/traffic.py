@@ -9,7 +9,8 @@
 udp sends datagrams through an ordinary socket (one sendto() each); syn
 sends bare TCP SYNs through a raw socket, the kernel adding the IP header;
 frame writes one raw Ethernet frame (hex) on IFACE. Prints how many packets
-it sent. Pacing is best effort; counts are exact.
+it sent (on stderr, once a second, how far it has got). Pacing is best
+effort; counts are exact.
 """
 import argparse
 import ipaddress
@@ -55,17 +56,25 @@ def run(args, send_one):
     deadline = time.monotonic() + args.duration if args.duration else None
     sent = 0
     start = time.monotonic()
+    report = start + 1
     while True:
+        if time.monotonic() >= report:
+            print("%s: %d sent in %.1f s" % (args.kind, sent, time.monotonic() - start),
+                  file=sys.stderr, flush=True)
+            report += 1
         if args.count is not None and sent >= args.count:
             break
         if deadline is not None and time.monotonic() >= deadline:
             break
         send_one()
         sent += 1
+        # Sleep only when at least 5 ms ahead of schedule: a sleep may take
+        # much longer than asked on a busy machine, and the schedule (not
+        # the last sleep) decides how many packets are due.
         if interval:
-            delay = start + sent * interval - time.monotonic()
-            if delay > 0:
-                time.sleep(delay)
+            ahead = start + sent * interval - time.monotonic()
+            if ahead > 0.005:
+                time.sleep(ahead)
     print(sent)
 
 

@@ -119,12 +119,14 @@ udp_send() {
 	in_ns "$1" "$TRAFFIC" udp "$2" "$3" --count "$4" --size "$5" "${src[@]}" >/dev/null
 }
 
-# bg NS CMD... : runs CMD in namespace NS in the background, output
-# discarded; whatever is still running is killed when the test ends.
-# (lab.sh exec exec()s all the way down, so $! is CMD itself.)
+# bg NS CMD... : runs CMD in namespace NS in the background; its output
+# goes to the test's log (shown if the test fails), and whatever is still
+# running is killed when the test ends. (lab.sh exec exec()s all the way
+# down, so $! is CMD itself.)
 bg() {
-	"$LAB" exec "$@" </dev/null >/dev/null 2>&1 &
+	"$LAB" exec "$@" </dev/null >>"$BG_LOG" 2>&1 &
 	echo $! >>"$BG_PIDS"
+	echo "bg: pid $! in $1: ${*:2}" >>"$BG_LOG"
 }
 
 bg_kill() {
@@ -170,7 +172,8 @@ lab_teardown() {
 run_tests() {
 	local name rc result log
 	BG_PIDS=$(mktemp)
-	trap 'bg_kill; rm -f "$BG_PIDS"; lab_teardown' EXIT
+	BG_LOG=$(mktemp)
+	trap 'bg_kill; rm -f "$BG_PIDS" "$BG_LOG"; lab_teardown' EXIT
 	if ! lab_setup >"$LAB_DIR.setup.log" 2>&1; then
 		sed 's/^/  /' "$LAB_DIR.setup.log"
 		echo "[e2e/$GROUP.setup] FAIL"
@@ -184,6 +187,10 @@ run_tests() {
 		) >"$log" 2>&1
 		rc=$?
 		after_test >>"$log" 2>&1
+		if [ -s "$BG_LOG" ]; then
+			sed 's/^/background: /' "$BG_LOG" >>"$log"
+			: >"$BG_LOG"
+		fi
 		case $rc in
 		0) result=PASS ;;
 		"$SKIP") result=SKIP ;;
