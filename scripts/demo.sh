@@ -27,7 +27,11 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 step() {
-	printf '\n\033[1m== %s\033[0m\n' "$*"
+	if [ -t 1 ]; then
+		printf '\n\033[1m== %s\033[0m\n' "$*"
+	else
+		printf '\n== %s\n' "$*"
+	fi
 }
 
 flctl() {
@@ -45,8 +49,9 @@ step "Lab: client -- flowlens -- server (network namespaces, veth)"
 "$LAB" start
 tail -n +1 "${FL_LAB_DIR:-/run/flowlens-lab}/flowlensd.log"
 
-step "Protect the server subnet: its hosts get exact per-IP counters"
+step "Protect both subnets: their hosts get exact per-IP counters"
 flctl protect add 198.51.100.0/24
+flctl protect add 192.0.2.0/24
 
 step "Traffic: 5 light sources, a TCP transfer, one heavy UDP source ($HEAVY)"
 for i in 11 12 13 14 15; do
