@@ -179,4 +179,33 @@ test_sigterm_detaches() {
 	assert_native sv0
 }
 
+cleanup() {
+	if ip -n "$NS_FLOWLENS" link show fl-br0 >/dev/null 2>&1; then
+		lab stop
+		ip -n "$NS_FLOWLENS" link del fl-br0
+	fi
+}
+
+# A bridge has no native XDP: flowlensd must say so and fall back to skb
+# mode on it, while the veths next to it stay native.
+test_native_falls_back_to_skb() {
+	ip -n "$NS_FLOWLENS" link add fl-br0 type bridge
+	ip -n "$NS_FLOWLENS" link set fl-br0 up
+	lab stop
+	lab start -i fl-br0
+	assert_match "$(cat "$DAEMON_LOG")" \
+		'fl-br0: native XDP attach failed \(Operation not supported\); falling back to skb' "log"
+	assert_match "$(link_show fl-br0)" 'mtu [0-9]+ xdpgeneric ' "fl-br0 in generic mode"
+	assert_eq "$(flctl -j show stats fl-br0 | jq -r '.interfaces[0].xdp_mode')" skb "fl-br0 xdp_mode"
+	assert_native cl0
+	lab stop
+	ip -n "$NS_FLOWLENS" link del fl-br0
+	lab start
+}
+
+# The control socket is for root alone.
+test_socket_mode_0600() {
+	assert_eq "$(stat -c %a "$SOCKET")" 600 "mode of $SOCKET"
+}
+
 run_tests
