@@ -207,8 +207,7 @@ __noinline int account_packet(const struct fl_config *cfg,
 	ac.now = bpf_ktime_get_coarse_ns();
 	ac.epoch = ac.now >> FL_EPOCH_SHIFT;
 	ac.len = pkt->len;
-	ac.syn = pkt->l4_proto == FL_IPPROTO_TCP && pkt->has_l4 &&
-		 (pkt->tcp_flags & (FL_TCP_SYN | FL_TCP_ACK)) == FL_TCP_SYN;
+	ac.syn = packet_is_syn(pkt);
 	ac.heavy_packets = cfg->heavy_packets ?: FL_HEAVY_PACKETS_UNSET;
 	ac.heavy_bytes = cfg->heavy_bytes ?: FL_HEAVY_BYTES_UNSET;
 	cell_add(ac.total, &ac);

@@ -93,6 +93,13 @@ struct fl_packet {
 	__u8 ip_options; /* IPv4 header longer than 20 bytes */
 };
 
+/* A connection attempt: SYN without ACK, in a TCP header that parsed. */
+static __always_inline int packet_is_syn(const struct fl_packet *pkt)
+{
+	return pkt->has_l4 && pkt->l4_proto == FL_IPPROTO_TCP &&
+	       (pkt->tcp_flags & (FL_TCP_SYN | FL_TCP_ACK)) == FL_TCP_SYN;
+}
+
 static __always_inline int parse_l2(void *data, void *data_end,
 				    struct fl_packet *pkt, void **pos)
 {

@@ -68,8 +68,7 @@ static __always_inline void count_packet(struct fl_if_stats *stats,
 		switch (pkt->l4_proto) {
 		case FL_IPPROTO_TCP:
 			kind->tcp++;
-			if ((pkt->tcp_flags & (FL_TCP_SYN | FL_TCP_ACK)) ==
-			    FL_TCP_SYN)
+			if (packet_is_syn(pkt))
 				kind->tcp_syn++;
 			break;
 		case FL_IPPROTO_UDP:

@@ -178,7 +178,7 @@ static int cmd_ip(struct daemon *d, struct json_object *req,
 	struct bpf_map *map;
 	char buf[FL_PREFIX_STRLEN];
 	__u32 reason = 0;
-	int cpu, side, ret;
+	int ret;
 
 	if (!text) {
 		snprintf(err, errlen, "missing \"addr\"");
@@ -199,14 +199,8 @@ static int cmd_ip(struct daemon *d, struct json_object *req,
 		return -ENOMEM;
 	ret = bpf_map__lookup_elem(map, addr.addr.b, bpf_map__key_size(map),
 				   percpu, d->ncpus * sizeof(*percpu), 0);
-	for (cpu = 0; !ret && cpu < d->ncpus; cpu++) {
-		for (side = 0; side < FL_SIDE_COUNT; side++) {
-			sum[side].packets += percpu[cpu].side[side].packets;
-			sum[side].bytes += percpu[cpu].side[side].bytes;
-			sum[side].syns += percpu[cpu].side[side].syns;
-		}
-		reason |= percpu[cpu].reason;
-	}
+	if (!ret)
+		reason = rates_sum_ip_stats(d, percpu, sum);
 	free(percpu);
 
 	memset(&id, 0, sizeof(id));

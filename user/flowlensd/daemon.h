@@ -97,6 +97,10 @@ const char *xdp_mode_name(enum xdp_attach_mode mode);
 int rates_tick(struct daemon *d);
 void rates_free(struct daemon *d);
 int rates_read_if_stats(struct daemon *d, int ifindex, struct fl_if_stats *sum);
+/* Sums one address's per-CPU counters; returns the OR of their reasons. */
+__u32 rates_sum_ip_stats(const struct daemon *d,
+			 const struct fl_ip_stats *percpu,
+			 struct fl_traffic sum[FL_SIDE_COUNT]);
 
 /* settings.c */
 int settings_init(struct daemon *d);

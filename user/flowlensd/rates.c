@@ -60,15 +60,14 @@ static double rate(__u64 now, __u64 before, double interval, bool fresh)
 	return (now - before) / interval;
 }
 
-static void ip_entry_update(struct daemon *d, const struct fl_ip_id *id,
-			    const struct fl_ip_stats *percpu)
+__u32 rates_sum_ip_stats(const struct daemon *d,
+			 const struct fl_ip_stats *percpu,
+			 struct fl_traffic sum[FL_SIDE_COUNT])
 {
-	struct fl_traffic sum[FL_SIDE_COUNT] = {};
-	struct fl_ip_entry *e;
-	bool fresh = false;
 	__u32 reason = 0;
 	int cpu, side;
 
+	memset(sum, 0, FL_SIDE_COUNT * sizeof(*sum));
 	for (cpu = 0; cpu < d->ncpus; cpu++) {
 		for (side = 0; side < FL_SIDE_COUNT; side++) {
 			sum[side].packets += percpu[cpu].side[side].packets;
@@ -77,6 +76,19 @@ static void ip_entry_update(struct daemon *d, const struct fl_ip_id *id,
 		}
 		reason |= percpu[cpu].reason;
 	}
+	return reason;
+}
+
+static void ip_entry_update(struct daemon *d, const struct fl_ip_id *id,
+			    const struct fl_ip_stats *percpu)
+{
+	struct fl_traffic sum[FL_SIDE_COUNT];
+	struct fl_ip_entry *e;
+	bool fresh = false;
+	__u32 reason;
+	int side;
+
+	reason = rates_sum_ip_stats(d, percpu, sum);
 
 	HASH_FIND(hh, d->ips, id, sizeof(*id), e);
 	if (!e) {
