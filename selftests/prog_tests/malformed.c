@@ -449,6 +449,42 @@ static const struct malformed_case cases[] = {
 		FL_PERR_UDP_TRUNC,
 		KIND(malformed) | KIND(ipv6),
 	},
+	/* Extension headers beyond payload_len are padding, not headers:
+	 * nothing found there (a fragment, more headers) may be counted. */
+	{
+		"dstopts header beyond payload_len 4",
+		{ .l3 = PKT_IPV6,
+		  .ip6 = { .nr_ext = 1,
+			   .ext = { PKT_EXT(DSTOPTS) },
+			   .payload_len = PKT_SET(4) } },
+		FL_PERR_IP6_EXT_TRUNC,
+		KIND(ipv6) | KIND(malformed),
+	},
+	{
+		"payload_len 0, a non-first fragment header in the padding",
+		{ .l3 = PKT_IPV6,
+		  .ip6 = { .nr_ext = 1,
+			   .ext = { PKT_EXT(FRAGMENT,
+					    .frag_off = PKT_IP6_FRAG(8, 0)) },
+			   .payload_len = PKT_SET(0) },
+		  .proto = PKT_SET(IPPROTO_TCP),
+		  .payload_len = 16 },
+		FL_PERR_IP6_EXT_TRUNC,
+		KIND(ipv6) | KIND(malformed),
+	},
+	{
+		"hop-by-hop inside payload_len, eight more headers in the padding",
+		{ .l3 = PKT_IPV6,
+		  .ip6 = { .nr_ext = 9,
+			   .ext = { PKT_EXT(HOPOPTS), PKT_EXT(DSTOPTS),
+				    PKT_EXT(DSTOPTS), PKT_EXT(DSTOPTS),
+				    PKT_EXT(DSTOPTS), PKT_EXT(DSTOPTS),
+				    PKT_EXT(DSTOPTS), PKT_EXT(DSTOPTS),
+				    PKT_EXT(DSTOPTS) },
+			   .payload_len = PKT_SET(8) } },
+		FL_PERR_IP6_EXT_TRUNC,
+		KIND(ipv6) | KIND(ipv6_ext) | KIND(malformed),
+	},
 };
 
 void test_malformed(void)
