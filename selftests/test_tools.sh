@@ -18,6 +18,19 @@ bpftool_if_packets() {
 		jq '[.formatted.values[]?.value.packets] | add // 0'
 }
 
+# Pings through a hand-loaded program and checks MAP counted them on cl0;
+# prints the count after. Runs inside $(...), where set -e does not
+# reach, so every failure returns explicitly.
+assert_counts_pings() {
+	local before after
+	before=$(bpftool_if_packets "$1" cl0)
+	in_ns client ping -c 5 -i 0.05 -q "$SERVER4" >&2 ||
+		{ fail "no traffic through the hand-loaded program"; return 1; }
+	after=$(bpftool_if_packets "$1" cl0)
+	assert_ge $((after - before)) 5 "packets counted in $1" || return 1
+	echo "$after"
+}
+
 # A test that failed half-way may have left a hand-loaded program behind.
 cleanup() {
 	if ! daemon_alive; then
@@ -27,14 +40,11 @@ cleanup() {
 }
 
 test_xdp_loader_shares_pins() {
-	local before after
+	local after
 	lab stop
 	in_ns flowlens xdp-loader load -m native -p "$PIN" cl0 "$OBJ"
 	assert_match "$(in_ns flowlens xdp-loader status cl0)" 'cl0 +flowlens +native' "xdp-loader status"
-	before=$(bpftool_if_packets "pinned $PIN/fl_if_stats" cl0)
-	in_ns client ping -c 5 -i 0.05 -q "$SERVER4" || fail "no traffic through the hand-loaded program"
-	after=$(bpftool_if_packets "pinned $PIN/fl_if_stats" cl0)
-	assert_ge $((after - before)) 5 "packets counted in the pinned map"
+	after=$(assert_counts_pings "pinned $PIN/fl_if_stats")
 	in_ns flowlens xdp-loader unload cl0 --all
 	lab start
 	# flowlensd reads the same counters the hand-loaded program wrote.
@@ -42,7 +52,7 @@ test_xdp_loader_shares_pins() {
 }
 
 test_xdp_loader_plain() {
-	local id map before after
+	local id map
 	lab stop
 	in_ns flowlens xdp-loader load -m native cl0 "$OBJ"
 	id=$(ip -n "$NS_FLOWLENS" -j link show cl0 | jq '.[0].xdp.prog.id')
@@ -51,10 +61,7 @@ test_xdp_loader_plain() {
 			in_ns flowlens bpftool -j map show id "$m" | jq -r 'select(.name == "fl_if_stats") | .id'
 		done)
 	[ -n "$map" ] || fail "no fl_if_stats map on program $id"
-	before=$(bpftool_if_packets "id $map" cl0)
-	in_ns client ping -c 5 -i 0.05 -q "$SERVER4" || fail "no traffic through the hand-loaded program"
-	after=$(bpftool_if_packets "id $map" cl0)
-	assert_ge $((after - before)) 5 "packets counted"
+	assert_counts_pings "id $map" >/dev/null
 	in_ns flowlens xdp-loader unload cl0 --all
 	lab start
 }
