@@ -13,6 +13,7 @@
 #include "parse.h"
 #include "stats.h"
 #include "account.h"
+#include "forward.h"
 
 /* libxdp run config: run early, let later programs see what we pass. */
 struct {
@@ -46,10 +47,18 @@ int flowlens(struct xdp_md *ctx)
 	if (pkt.has_l3)
 		account_packet(cfg, &pkt);
 
-	if (err)
+	/* 8. forward: a SPAN port's copies go nowhere, broken or not */
+	if (cfg->mode == FL_MODE_MONITOR)
+		return verdict(stats, XDP_DROP);
+	if (err) {
+		if (cfg->mode == FL_MODE_ROUTER &&
+		    malformed_action(cfg) == XDP_PASS)
+			stats->fwd_pass[FL_FWD_PASS_MALFORMED]++;
 		return verdict(stats, malformed_action(cfg));
-
-	/* 8. forward: host mode hands everything to the local stack */
+	}
+	/* router: the FIB decides; host: everything to the local stack */
+	if (cfg->mode == FL_MODE_ROUTER)
+		return forward_packet(ctx, &pkt, stats);
 	return verdict(stats, XDP_PASS);
 }
 

@@ -66,9 +66,9 @@ test_bad_options() {
 	assert_fails_with "interface cl0 given twice" flowlensd_once -i cl0 -i cl0
 	assert_fails_with "interface sv0 given twice" \
 		flowlensd_once --interface sv0 -i cl0 -i sv0
-	assert_fails_with "unknown mode 'router' \(supported: host\)" \
-		flowlensd_once -i cl0 --mode router
-	assert_fails_with "unknown mode 'router'" flowlensd_once -m router -i cl0
+	assert_fails_with "unknown mode 'bridge' \(host, router or monitor\)" \
+		flowlensd_once -i cl0 --mode bridge
+	assert_fails_with "unknown mode 'Router'" flowlensd_once -m Router -i cl0
 	assert_fails_with "unknown XDP mode 'fast' \(native or skb\)" \
 		flowlensd_once -i cl0 --xdp-mode fast
 	assert_fails_with "unknown XDP mode 'fast'" flowlensd_once -x fast -i cl0
@@ -130,7 +130,7 @@ test_skb_mode() {
 		assert_eq "$(flctl -j show stats $iface | jq -r '.interfaces[0].xdp_mode')" skb \
 			"xdp_mode of $iface"
 	done
-	assert_match "$(flctl show stats cl0)" '^cl0 \(ifindex [0-9]+, skb XDP\)$' \
+	assert_match "$(flctl show stats cl0)" '^cl0 \(ifindex [0-9]+, skb XDP, host mode\)$' \
 		"flctl show stats cl0 in skb mode"
 	assert_match "$(tail -n 5 "$DAEMON_LOG")" 'attached to cl0 \(ifindex [0-9]+\) in skb mode' \
 		"log of the skb start"

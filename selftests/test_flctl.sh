@@ -181,7 +181,7 @@ test_prefix_matching() {
 	full=$(flctl show stats | grep -v '^ ')
 	short=$(flctl sh st | grep -v '^ ')
 	assert_eq "$short" "$full" "section titles of flctl sh st"
-	assert_match "$short" '^cl0 \(ifindex [0-9]+, native XDP\)$' "flctl sh st"
+	assert_match "$short" '^cl0 \(ifindex [0-9]+, native XDP, host mode\)$' "flctl sh st"
 	# Interface names are names, not prefixes.
 	assert_fails_with "flowlensd is not attached to 'sv'" flctl sh st sv
 

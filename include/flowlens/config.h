@@ -11,6 +11,8 @@
 
 enum fl_mode {
 	FL_MODE_HOST = 0, /* XDP_PASS to the local stack */
+	FL_MODE_ROUTER = 1, /* bpf_fib_lookup + XDP_REDIRECT to the egress */
+	FL_MODE_MONITOR = 2, /* SPAN port: account, then XDP_DROP */
 	FL_MODE_MAX,
 };
 

@@ -56,6 +56,37 @@ enum fl_parse_result {
 };
 #define FL_PERR_COUNT (FL_PERR_END - 1)
 
+/*
+ * Why router mode handed a packet to the kernel instead of forwarding it.
+ * The kernel then does what a router must (ARP/ND, ICMP errors, local
+ * delivery), and once it has resolved a neighbour the next packet is fast.
+ * BLACKHOLE..NO_SRC_ADDR are bpf_fib_lookup()'s failures 1..9, in its order.
+ */
+#define FL_FWD_PASS_REASONS(X)                                           \
+	X(NOT_IP, "not_ip") /* ARP, LLDP, ... */                         \
+	X(MALFORMED, "malformed") /* headers did not parse */            \
+	X(VLAN, "vlan") /* tagged: the kernel's VLAN devices route it */ \
+	X(NOT_UNICAST, "not_unicast") /* broadcast/multicast/link-local */ \
+	X(IP6_HOPOPTS, "ipv6_hop_by_hop") /* every router must read them */ \
+	X(TTL, "ttl_expiring") /* the kernel sends time exceeded */      \
+	X(BLACKHOLE, "blackhole_route")                                  \
+	X(UNREACHABLE, "unreachable_route")                              \
+	X(PROHIBIT, "prohibit_route")                                    \
+	X(NOT_FORWARDED, "not_forwarded") /* local, broadcast, no route */ \
+	X(FWD_DISABLED, "forwarding_disabled") /* sysctl forwarding=0 */  \
+	X(UNSUPPORTED, "unsupported_route") /* lightweight tunnel */      \
+	X(NO_NEIGH, "no_neighbour") /* kernel resolves ARP/ND */         \
+	X(MTU, "mtu_exceeded") /* kernel fragments or sends an ICMP */   \
+	X(NO_SRC_ADDR, "no_source_address")                              \
+	X(EGRESS, "egress_not_managed") /* not in the devmap */
+
+enum fl_fwd_pass_reason {
+#define FL_X_ENUM(id, name) FL_FWD_PASS_##id,
+	FL_FWD_PASS_REASONS(FL_X_ENUM)
+#undef FL_X_ENUM
+		FL_FWD_PASS_COUNT,
+};
+
 /* Indexed by XDP action: aborted, drop, pass, tx, redirect. */
 #define FL_VERDICT_COUNT 5
 
@@ -71,6 +102,8 @@ struct fl_if_stats {
 	__u64 verdict[FL_VERDICT_COUNT];
 	struct fl_kind_counters kind;
 	__u64 parse_error[FL_PERR_COUNT]; /* index: enum fl_parse_result - 1 */
+	/* Router mode: forwarded is verdict[XDP_REDIRECT]; these were passed. */
+	__u64 fwd_pass[FL_FWD_PASS_COUNT]; /* index: enum fl_fwd_pass_reason */
 };
 _Static_assert(sizeof(struct fl_if_stats) % 8 == 0, "fl_if_stats layout");
 

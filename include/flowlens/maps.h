@@ -22,6 +22,9 @@
 /* LPM_TRIE: struct fl_lpm4_key / fl_lpm6_key -> struct fl_protect */
 #define FL_MAP_PROTECT4 fl_protect4
 #define FL_MAP_PROTECT6 fl_protect6
+/* DEVMAP_HASH: ifindex -> ifindex, the interfaces router mode may
+ * redirect to (every interface flowlensd runs on); the one map not pinned */
+#define FL_MAP_TX_PORTS fl_tx_ports
 
 #define FL_IF_STATS_MAX 256
 #define FL_IP4_STATS_MAX 65536

@@ -19,6 +19,10 @@ static int show_help(int argc, char **argv)
 	       "the verdicts given (pass, drop, ...), what kinds of packets were\n"
 	       "seen (ipv4, vlan, tcp_syn, fragment, ...) and every parse error by\n"
 	       "kind. Counters are cumulative and survive a flowlensd restart.\n"
+	       "In router mode also: packets forwarded at the driver, and those\n"
+	       "handed to the kernel with the reason (no_neighbour, not_forwarded\n"
+	       "for local or unroutable destinations, ttl_expiring, mtu_exceeded,\n"
+	       "not_ip for ARP, egress_not_managed, ...).\n"
 	       "\n"
 	       "ip: the exact counters of one address, as sender (src) and as\n"
 	       "receiver (dst): packets, bytes and SYNs since it was first tracked,\n"
@@ -45,7 +49,8 @@ static void print_nonzero(const char *label, struct json_object *o)
 	printf("%s\n", shown ? "" : " none");
 }
 
-static void print_stats(const char *title, struct json_object *s)
+static void print_stats(const char *title, struct json_object *s,
+			bool router)
 {
 	struct json_object *v;
 	char a[32], b[32], c[32], d[32];
@@ -62,11 +67,18 @@ static void print_stats(const char *title, struct json_object *s)
 		print_nonzero("kinds", v);
 	if (json_object_object_get_ex(s, "parse_errors", &v))
 		print_nonzero("errors", v);
+	if (!router)
+		return;
+	printf("  %-9s %llu packets routed at the driver\n", "forwarded",
+	       (unsigned long long)json_get_u64(s, "forwarded"));
+	if (json_object_object_get_ex(s, "forward_passed", &v))
+		print_nonzero("to kernel", v);
 }
 
 static void print_all_stats(struct json_object *data)
 {
 	struct json_object *list, *o;
+	bool router = !strcmp(json_get_str(data, "mode"), "router");
 	char title[128];
 	size_t i, n;
 
@@ -75,14 +87,15 @@ static void print_all_stats(struct json_object *data)
 		for (i = 0; i < n; i++) {
 			o = json_object_array_get_idx(list, i);
 			snprintf(title, sizeof(title),
-				 "%s (ifindex %d, %s XDP)",
+				 "%s (ifindex %d, %s XDP, %s mode)",
 				 json_get_str(o, "name"),
 				 (int)json_get_u64(o, "ifindex"),
-				 json_get_str(o, "xdp_mode"));
-			print_stats(title, o);
+				 json_get_str(o, "xdp_mode"),
+				 json_get_str(data, "mode"));
+			print_stats(title, o, router);
 		}
 		if (n > 1 && json_object_object_get_ex(data, "total", &o))
-			print_stats("total", o);
+			print_stats("total", o, router);
 	}
 }
 

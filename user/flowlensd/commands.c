@@ -24,6 +24,12 @@ static const char *const parse_error_names[FL_PERR_COUNT] = {
 #undef FL_X_NAME
 };
 
+static const char *const fwd_pass_names[FL_FWD_PASS_COUNT] = {
+#define FL_X_NAME(id, name) name,
+	FL_FWD_PASS_REASONS(FL_X_NAME)
+#undef FL_X_NAME
+};
+
 static const char *req_string(struct json_object *req, const char *key)
 {
 	struct json_object *v;
@@ -63,6 +69,16 @@ static struct json_object *if_stats_json(const struct fl_if_stats *s)
 			sub, parse_error_names[i],
 			json_object_new_uint64(s->parse_error[i]));
 	json_object_object_add(o, "parse_errors", sub);
+
+	/* Router mode: routed at the driver, or handed to the kernel and why. */
+	json_object_object_add(
+		o, "forwarded",
+		json_object_new_uint64(s->verdict[XDP_REDIRECT]));
+	sub = json_object_new_object();
+	for (i = 0; i < FL_FWD_PASS_COUNT; i++)
+		json_object_object_add(sub, fwd_pass_names[i],
+				       json_object_new_uint64(s->fwd_pass[i]));
+	json_object_object_add(o, "forward_passed", sub);
 	return o;
 }
 
@@ -119,6 +135,8 @@ static int cmd_stats(struct daemon *d, struct json_object *req,
 		return -ENOENT;
 	}
 	*data = json_object_new_object();
+	json_object_object_add(*data, "mode",
+			       json_object_new_string(mode_name(d->opt.mode)));
 	json_object_object_add(*data, "interfaces", list);
 	o = if_stats_json(&total);
 	json_object_object_add(o, "pps", json_object_new_double(pps));

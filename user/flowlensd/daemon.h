@@ -7,6 +7,7 @@
  *   commands.c what each control command does
  *   settings.c runtime settings (fl_config) and protected prefixes
  *   state.c    the state file that restores settings after a reboot
+ *   forward.c  router mode's egress ports (the devmap)
  */
 #ifndef FLOWLENSD_H
 #define FLOWLENSD_H
@@ -102,8 +103,13 @@ __u32 rates_sum_ip_stats(const struct daemon *d,
 			 const struct fl_ip_stats *percpu,
 			 struct fl_traffic sum[FL_SIDE_COUNT]);
 
+/* forward.c */
+int forward_ports_sync(struct daemon *d);
+
 /* settings.c */
 int settings_init(struct daemon *d);
+const char *mode_name(unsigned int mode);
+int mode_parse(const char *name);
 int settings_read(struct daemon *d, struct fl_config *cfg);
 int settings_write(struct daemon *d, const struct fl_config *cfg);
 int settings_set(struct daemon *d, const char *key, const char *value,

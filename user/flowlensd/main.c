@@ -31,8 +31,17 @@ static void usage(FILE *out, const char *prog)
 		"\n"
 		"Options:\n"
 		"  -i, --interface IFACE   attach to IFACE (repeat for more, up to %2$d)\n"
-		"  -m, --mode MODE         deployment mode: host (default; every packet\n"
-		"                          that passes the checks goes to the local stack)\n"
+		"  -m, --mode MODE         what happens to a packet that passes every check:\n"
+		"                          host     (default) XDP_PASS to the local stack\n"
+		"                          router   routed at the driver: bpf_fib_lookup in\n"
+		"                                   the kernel's FIB and neighbour tables,\n"
+		"                                   MACs rewritten, TTL decremented, then\n"
+		"                                   XDP_REDIRECT to the egress IFACE; what\n"
+		"                                   the FIB cannot resolve (ARP/ND, no route\n"
+		"                                   or neighbour yet, TTL 1, packets for this\n"
+		"                                   box, egress not among the IFACEs) goes\n"
+		"                                   to the kernel. Needs IP forwarding on.\n"
+		"                          monitor  SPAN/mirror port: account, then XDP_DROP\n"
 		"  -x, --xdp-mode MODE     native (default; falls back to skb with a\n"
 		"                          warning where the driver lacks native XDP) or skb\n"
 		"  -s, --socket PATH       control socket (default: $%3$s or\n"
@@ -48,6 +57,8 @@ static void usage(FILE *out, const char *prog)
 		"Examples:\n"
 		"  %1$s -i eth0\n"
 		"  %1$s -i eth0 -i eth1 --xdp-mode skb\n"
+		"  %1$s --mode router -i eth0 -i eth1\n"
+		"  %1$s --mode monitor -i span0\n"
 		"\n"
 		"See also: flctl help\n",
 		prog, FL_MAX_IFACES, FL_SOCKET_ENV, FL_SOCKET_DEFAULT,
@@ -89,12 +100,13 @@ static int parse_options(int argc, char **argv, struct fl_options *opt)
 			opt->ifnames[opt->nr_ifnames++] = optarg;
 			break;
 		case 'm':
-			if (strcmp(optarg, "host")) {
-				pr_err("unknown mode '%s' (supported: host)",
+			c = mode_parse(optarg);
+			if (c < 0) {
+				pr_err("unknown mode '%s' (host, router or monitor)",
 				       optarg);
 				return -EINVAL;
 			}
-			opt->mode = FL_MODE_HOST;
+			opt->mode = c;
 			break;
 		case 'x':
 			if (!strcmp(optarg, "native")) {
@@ -256,6 +268,9 @@ int main(int argc, char **argv)
 	if (err)
 		goto out;
 	err = loader_attach_all(&d);
+	if (err)
+		goto out;
+	err = forward_ports_sync(&d);
 	if (err)
 		goto out;
 	err = settings_init(&d);

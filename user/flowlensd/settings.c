@@ -24,9 +24,26 @@ static const char *const malformed_names[] = {
 	[FL_MALFORMED_DROP] = "drop",
 };
 
-static const char *const mode_names[] = {
+static const char *const mode_names[FL_MODE_MAX] = {
 	[FL_MODE_HOST] = "host",
+	[FL_MODE_ROUTER] = "router",
+	[FL_MODE_MONITOR] = "monitor",
 };
+
+const char *mode_name(unsigned int mode)
+{
+	return mode < FL_MODE_MAX ? mode_names[mode] : "unknown";
+}
+
+int mode_parse(const char *name)
+{
+	int i;
+
+	for (i = 0; i < FL_MODE_MAX; i++)
+		if (!strcmp(name, mode_names[i]))
+			return i;
+	return -EINVAL;
+}
 
 int settings_read(struct daemon *d, struct fl_config *cfg)
 {
@@ -91,9 +108,7 @@ struct json_object *settings_to_json(const struct fl_config *cfg)
 
 	json_object_object_add(
 		o, "mode",
-		json_object_new_string(cfg->mode < FL_MODE_MAX ?
-					       mode_names[cfg->mode] :
-					       "unknown"));
+		json_object_new_string(mode_name(cfg->mode)));
 	json_object_object_add(
 		o, "malformed",
 		json_object_new_string(

@@ -1,0 +1,72 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * Router mode's egress ports: FL_MAP_TX_PORTS holds every interface this
+ * flowlensd runs on, so the XDP program may redirect to them and hands
+ * anything routed elsewhere to the kernel. Also warns when the kernel's
+ * IP forwarding is off, in which case bpf_fib_lookup refuses every packet
+ * and router mode would silently become "pass everything".
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <bpf/libbpf.h>
+
+#include "daemon.h"
+#include "log.h"
+#include "flowlens.skel.h"
+
+/* 1 if the sysctl at PATH reads non-zero, 0 if zero, -errno if unreadable */
+static int sysctl_enabled(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	int value = 0, n;
+
+	if (!f)
+		return -errno;
+	n = fscanf(f, "%d", &value);
+	fclose(f);
+	return n == 1 ? value != 0 : -EINVAL;
+}
+
+static void check_forwarding(const struct daemon *d)
+{
+	char path[128];
+	int i;
+
+	for (i = 0; i < d->nr_ifaces; i++) {
+		snprintf(path, sizeof(path),
+			 "/proc/sys/net/ipv4/conf/%s/forwarding",
+			 d->ifaces[i].name);
+		if (sysctl_enabled(path) == 0)
+			pr_warn("%s: IPv4 forwarding is off, so router mode hands its IPv4 packets to the kernel, which drops them (sysctl -w net.ipv4.conf.%s.forwarding=1, or net.ipv4.ip_forward=1 for all)",
+				d->ifaces[i].name, d->ifaces[i].name);
+	}
+	if (sysctl_enabled("/proc/sys/net/ipv6/conf/all/forwarding") == 0)
+		pr_warn("IPv6 forwarding is off, so router mode hands IPv6 packets to the kernel, which drops them (sysctl -w net.ipv6.conf.all.forwarding=1)");
+}
+
+/*
+ * The devmap is created with each program (it cannot be pinned, see
+ * forward.h), so it is filled right after attaching.
+ */
+int forward_ports_sync(struct daemon *d)
+{
+	struct bpf_map *map = d->skel->maps.FL_MAP_TX_PORTS;
+	int i, err;
+
+	if (d->opt.mode != FL_MODE_ROUTER)
+		return 0;
+	for (i = 0; i < d->nr_ifaces; i++) {
+		__u32 ifindex = d->ifaces[i].ifindex;
+
+		err = bpf_map__update_elem(map, &ifindex, sizeof(ifindex),
+					   &ifindex, sizeof(ifindex), 0);
+		if (err) {
+			pr_err("%s: cannot add it to the egress ports (%s): the driver may not support XDP_REDIRECT as a target",
+			       d->ifaces[i].name, strerror(-err));
+			return err;
+		}
+	}
+	check_forwarding(d);
+	return 0;
+}
