@@ -24,7 +24,7 @@ endif
 DEB_BUILD := clang llvm gcc make pkg-config libbpf-dev libxdp-dev libelf-dev \
 	zlib1g-dev libjson-c-dev uthash-dev bpftool xdp-tools
 DEB_TEST := iproute2 iputils-ping netcat-openbsd procps psmisc util-linux jq \
-	python3
+	python3 ethtool
 DEB_PACKAGES := $(sort $(DEB_BUILD) $(DEB_TEST))
 
 # pkg-config module -> Debian package that provides it.

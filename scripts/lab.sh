@@ -8,6 +8,16 @@
 #   192.0.2.2/24      192.0.2.1    198.51.100.1     198.51.100.2/24
 #   2001:db8:1::2/64  2001:db8:1::1  2001:db8:2::1  2001:db8:2::2/64
 #
+# The flowlens namespace is a router (IP forwarding on): in host mode the
+# kernel forwards, in router mode FlowLens does it at the driver. Router
+# mode redirects frames into cl0 and sv0, and flgen transmits out of the
+# client's eth0; a veth only takes such frames if its peer runs an XDP
+# program, so the client's and server's eth0 get a bare XDP_PASS program.
+# They also compute their own checksums (tx offload off): a veth hands a
+# locally sent packet on with its checksum left for "hardware" to fill
+# in, and a redirected frame loses that note, so the far end would drop
+# it. Packets from a real wire always carry full checksums.
+#
 # The client also owns 192.0.2.10-29 and 2001:db8:1::10-1d, so tests can
 # send from many sources. The flowlens namespace routes between the two
 # subnets (and sends 198.18.0.0/15, the benchmarking range spoofed floods
@@ -39,7 +49,8 @@ Usage: $0 COMMAND
   exec NS CMD...     run CMD in namespace NS (client, flowlens, server)
                      with the lab's bpffs at /sys/fs/bpf
   start [ARGS...]    start flowlensd in the flowlens namespace on cl0 and
-                     sv0 (extra ARGS are passed on); waits until it answers
+                     sv0 (extra ARGS are passed on, e.g. --mode router);
+                     waits until it answers
   stop               stop flowlensd (SIGTERM), waiting for it to detach
 
 Environment: FL_LAB_DIR (default /run/flowlens-lab), FL_LAB_PREFIX
@@ -153,6 +164,14 @@ lab_up() {
 	ip -n "$NS_SERVER" addr add 2001:db8:2::2/64 dev eth0 nodad
 	ip -n "$NS_SERVER" route add default via 198.51.100.1
 	ip -n "$NS_SERVER" -6 route add default via 2001:db8:2::1
+
+	[ -f "$BUILD/progs/xdp_pass.bpf.o" ] || die "$BUILD/progs/xdp_pass.bpf.o not built (run make)"
+	for ns in $NS_CLIENT $NS_SERVER; do
+		ip -n "$ns" link set dev eth0 xdpdrv obj "$BUILD/progs/xdp_pass.bpf.o" sec xdp ||
+			die "cannot attach XDP_PASS to eth0 in $ns"
+		ip netns exec "$ns" ethtool -K eth0 tx off >/dev/null ||
+			die "cannot turn off checksum offload on eth0 in $ns (is ethtool installed? make deps)"
+	done
 
 	# Both families reachable end to end before anyone relies on it.
 	for i in $(seq 1 50); do

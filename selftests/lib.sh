@@ -7,6 +7,8 @@
 # test runs in a subshell with `set -e`, its output kept in a log that is
 # printed only if it fails; it reports `[e2e/<group>.<name>] PASS|FAIL|SKIP`.
 # An optional `cleanup` function runs after each test, pass or fail.
+# A script that sets LAB_START_ARGS (an array, e.g. (--mode router)) before
+# sourcing this file gets its daemon started, and restarted, with them.
 # The lab comes up before the first test and goes down when the script
 # exits, however it exits.
 set -u
@@ -19,6 +21,7 @@ export OUTPUT=${OUTPUT:-$TOP/build}
 LAB_DIR=${FL_LAB_DIR:-/run/flowlens-lab}
 NS_FLOWLENS=${FL_LAB_PREFIX:-fl}-flowlens
 SKIP=77
+[ -n "${LAB_START_ARGS+set}" ] || LAB_START_ARGS=()
 
 SERVER4=198.51.100.2
 SERVER6=2001:db8:2::2
@@ -157,12 +160,12 @@ after_test() {
 	if declare -F cleanup >/dev/null; then
 		cleanup || true
 	fi
-	daemon_alive || lab start
+	daemon_alive || lab start "${LAB_START_ARGS[@]}"
 }
 
 lab_setup() {
 	lab up >/dev/null
-	lab start "$@"
+	lab start "${LAB_START_ARGS[@]}"
 }
 
 lab_teardown() {
