@@ -22,13 +22,15 @@ endif
 # Debian packages the build, the tests and the demo need. Later features
 # append theirs here; `make deps` installs whatever is missing.
 DEB_BUILD := clang llvm gcc make pkg-config libbpf-dev libxdp-dev libelf-dev \
-	zlib1g-dev libjson-c-dev uthash-dev bpftool xdp-tools
+	zlib1g-dev libjson-c-dev uthash-dev bpftool xdp-tools \
+	libpcap-dev libnl-3-dev libnl-route-3-dev
 DEB_TEST := iproute2 iputils-ping netcat-openbsd procps psmisc util-linux jq \
 	python3 ethtool
 DEB_PACKAGES := $(sort $(DEB_BUILD) $(DEB_TEST))
 
 # pkg-config module -> Debian package that provides it.
-PKG_MODULES := libbpf:libbpf-dev libxdp:libxdp-dev json-c:libjson-c-dev
+PKG_MODULES := libbpf:libbpf-dev libxdp:libxdp-dev json-c:libjson-c-dev \
+	libpcap:libpcap-dev libnl-route-3.0:libnl-route-3-dev
 
 ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) \
@@ -61,9 +63,19 @@ TEST_PROGS_BPF := $(patsubst selftests/progs/%.c,$(OUTPUT)/progs/%.o,\
 
 BENCH_OBJS := $(patsubst selftests/%.c,$(OBJ)/selftests/%.o,$(wildcard selftests/bench/*.c))
 
+# flgen, the traffic generator: its own BPF objects and skeletons, and
+# libpcap (replay) and libnl-route (MACs, routes, interface counters).
+FLGEN_OBJS := $(patsubst user/%.c,$(OBJ)/%.o,\
+	$(filter-out %.bpf.c,$(wildcard user/flgen/*.c)))
+FLGEN_BPF_OBJS := $(if $(FLGEN_OBJS),$(OUTPUT)/flgen.bpf.o $(OUTPUT)/flgen_sink.bpf.o)
+FLGEN_SKELS := $(FLGEN_BPF_OBJS:.bpf.o=.skel.h)
+FLGEN_CFLAGS = $(shell $(PKG_CONFIG) --cflags libpcap libnl-route-3.0 2>/dev/null)
+FLGEN_LIBS = $(shell $(PKG_CONFIG) --libs libpcap libnl-route-3.0 2>/dev/null)
+
 # Only what has sources (so every commit in the history builds).
 BINS := $(if $(DAEMON_OBJS),$(OUTPUT)/flowlensd) $(if $(FLCTL_OBJS),$(OUTPUT)/flctl) \
-	$(if $(TEST_OBJS),$(OUTPUT)/test_progs) $(if $(BENCH_OBJS),$(OUTPUT)/prog_cost)
+	$(if $(TEST_OBJS),$(OUTPUT)/test_progs) $(if $(BENCH_OBJS),$(OUTPUT)/prog_cost) \
+	$(if $(FLGEN_OBJS),$(OUTPUT)/flgen)
 
 .PHONY: all deps check-deps vmlinux test unit demo bench clean install help format FORCE
 .DEFAULT_GOAL := all
@@ -72,14 +84,14 @@ all: check-deps $(BPF_OBJ) $(SKEL) $(BINS) $(TEST_PROGS_BPF)
 
 help:
 	@echo 'Targets:'
-	@echo '  all      build bpf/flowlens.bpf.o, its skeleton, flowlensd, flctl and the tests (default)'
+	@echo '  all      build bpf/flowlens.bpf.o, its skeleton, flowlensd, flctl, flgen and the tests (default)'
 	@echo '  deps     install the Debian packages FlowLens needs (idempotent, root)'
 	@echo '  test     deps + build, then run every unit and end-to-end test'
 	@echo '  unit     run only the BPF_PROG_TEST_RUN unit tests'
 	@echo '  demo     namespace lab with traffic and one heavy source; shows flctl output'
 	@echo '  bench    measure per-packet cost against XDP_PASS; records it in BENCHMARKS.md'
 	@echo '  vmlinux  regenerate headers/vmlinux.h from /sys/kernel/btf/vmlinux'
-	@echo '  install  install flowlensd and flctl under $(PREFIX)'
+	@echo '  install  install flowlensd, flctl and flgen (the traffic generator) under $(PREFIX)'
 	@echo '  format   run clang-format over the sources'
 	@echo '  clean    remove build products'
 	@echo 'Variables: V=1 (show commands), OUTPUT=dir (default build), TESTS="name ..." (make test subset)'
@@ -106,7 +118,7 @@ vmlinux:
 	$(Q)mv headers/vmlinux.h.tmp headers/vmlinux.h
 
 $(OUTPUT) $(OBJ)/lib $(OBJ)/flowlensd $(OBJ)/flctl \
-$(OBJ)/selftests/prog_tests $(OBJ)/selftests/bench $(OUTPUT)/progs:
+$(OBJ)/selftests/prog_tests $(OBJ)/selftests/bench $(OUTPUT)/progs $(OBJ)/flgen:
 	$(Q)mkdir -p $@
 
 bpf/%.bpf.o: bpf/%.bpf.c $(BPF_HDRS) headers/vmlinux.h
@@ -122,6 +134,25 @@ $(SKEL): $(BPF_OBJ) Makefile | $(OUTPUT)
 	$(Q)$(BPFTOOL) gen skeleton $< name flowlens_bpf > $@.tmp 2> $@.log || \
 		{ cat $@.log; rm -f $@.tmp; exit 1; }
 	$(Q)mv $@.tmp $@
+
+$(FLGEN_BPF_OBJS): $(OUTPUT)/%.bpf.o: user/flgen/%.bpf.c user/flgen/common_kern_user.h \
+		headers/vmlinux.h | $(OUTPUT)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -Iuser/flgen -c $< -o $@
+
+$(FLGEN_SKELS): $(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o Makefile
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name $*_bpf > $@.tmp 2> $@.log || \
+		{ cat $@.log; rm -f $@.tmp; exit 1; }
+	$(Q)mv $@.tmp $@
+
+$(OBJ)/flgen/%.o: user/flgen/%.c $(USER_HDRS) $(FLGEN_SKELS) | $(OBJ)/flgen
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(FLGEN_CFLAGS) -c $< -o $@
+
+$(OUTPUT)/flgen: $(FLGEN_OBJS) $(LIB_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(LDFLAGS) $^ $(FLGEN_LIBS) $(LDLIBS) -o $@
 
 $(OBJ)/%.o: user/%.c $(USER_HDRS) $(SKEL) | $(OBJ)/lib $(OBJ)/flowlensd $(OBJ)/flctl
 	$(call msg,CC,$@)
@@ -175,7 +206,7 @@ bench: deps
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/sbin
-	install -m 0755 $(OUTPUT)/flowlensd $(OUTPUT)/flctl $(DESTDIR)$(PREFIX)/sbin/
+	install -m 0755 $(OUTPUT)/flowlensd $(OUTPUT)/flctl $(OUTPUT)/flgen $(DESTDIR)$(PREFIX)/sbin/
 
 format:
 	clang-format -i $(wildcard bpf/*.c bpf/*.h include/flowlens/*.h user/*/*.c user/*/*.h selftests/*.c selftests/*.h selftests/prog_tests/*.c)
