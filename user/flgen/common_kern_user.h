@@ -41,6 +41,10 @@ struct flgen_port_range {
 	__u32 count; /* 1..65536 */
 };
 
+/* Template bytes the program writes back into every frame, in 8-byte
+ * words: enough for Ethernet + IPv6 + TCP. */
+#define FLGEN_HEADER_MAX 80
+
 struct flgen_config {
 	__u32 kind; /* enum flgen_kind */
 	__u32 ipv6; /* 0: IPv4, 1: IPv6 */
@@ -58,6 +62,16 @@ struct flgen_config {
 	struct flgen_addr_range dst;
 	struct flgen_port_range sport;
 	struct flgen_port_range dport;
+	/*
+	 * The template's first header_len bytes (a multiple of 8). A frame is
+	 * passed on by reference: a router downstream (FlowLens, the kernel)
+	 * rewrites its MACs and TTL in place, and the page comes back to the
+	 * live-frame pool that way. Restoring them on every run keeps a
+	 * recycled frame from arriving with TTL 1 after 63 trips.
+	 */
+	__u32 header_len;
+	__u32 pad2;
+	__u64 header[FLGEN_HEADER_MAX / 8];
 };
 
 struct flgen_counter {

@@ -6,10 +6,12 @@
  * out of the interface given as ingress_ifindex.
  *
  * The live-frame page pool recycles pages without restoring the template,
- * so a page may hold what the previous run wrote. Every field that varies is
- * therefore written whole on every run, and every checksum is computed from
- * a base userspace summed over the fixed fields plus what was just written,
- * never patched from the packet's current contents.
+ * so a page may hold what the previous run wrote - or what a router that
+ * received the frame by reference (veth passes the page itself) wrote into
+ * it. So the headers are copied back from the template first, every field
+ * that varies is written whole, and every checksum is computed from a base
+ * userspace summed over the fixed fields plus what was just written, never
+ * patched from the packet's current contents.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -177,6 +179,24 @@ static __always_inline int write_icmp(void *data, void *data_end, __u64 sum,
 	return 0;
 }
 
+/* The template's headers, back over whatever the page holds. */
+static __always_inline int restore_headers(void *data, void *data_end)
+{
+	int i;
+
+#pragma unroll
+	for (i = 0; i < FLGEN_HEADER_MAX / 8; i++) {
+		__u64 *word = data + i * 8;
+
+		if (i * 8 >= cfg.header_len)
+			break;
+		if ((void *)(word + 1) > data_end)
+			return -1;
+		*word = cfg.header[i];
+	}
+	return 0;
+}
+
 static __always_inline struct flgen_counter *sent_counter(void)
 {
 	__u32 key = 0;
@@ -205,7 +225,8 @@ int flgen_xdp(struct xdp_md *ctx)
 
 	if (!sent)
 		return XDP_ABORTED;
-	if (write_addresses(data, data_end, &addr_sum))
+	if (restore_headers(data, data_end) ||
+	    write_addresses(data, data_end, &addr_sum))
 		return XDP_ABORTED;
 
 	switch (cfg.kind) {

@@ -212,5 +212,8 @@ int flgen_build_template(const struct flgen_options *opt,
 	default:
 		return -EINVAL;
 	}
+	cfg->header_len = (size < FLGEN_HEADER_MAX ? size : FLGEN_HEADER_MAX) &
+			  ~7U;
+	memcpy(cfg->header, frame, cfg->header_len);
 	return 0;
 }
