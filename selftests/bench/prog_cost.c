@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <net/if.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <flowlens/flowlens.h>
@@ -25,38 +26,74 @@
 struct kind {
 	const char *name;
 	const char *what;
+	enum fl_mode mode;
 	struct pkt_spec spec;
 	bool tracked; /* addresses get exact counters */
 };
 
+/* Addresses the lab routes: client subnet -> server subnet. */
+#define V4 .src = "192.0.2.2", .dst = "198.51.100.2"
+#define V6 .src = "2001:db8:1::2", .dst = "2001:db8:2::2"
+
 static const struct kind kinds[] = {
 	{ "ipv4-udp",
 	  "IPv4 UDP, 64 B payload, addresses untracked",
-	  { .l3 = PKT_IPV4, .l4 = PKT_UDP, .payload_len = 64 },
+	  FL_MODE_HOST,
+	  { V4, .l3 = PKT_IPV4, .l4 = PKT_UDP, .payload_len = 64 },
 	  false },
 	{ "ipv4-udp-tracked",
 	  "same, source and destination tracked",
-	  { .l3 = PKT_IPV4, .l4 = PKT_UDP, .payload_len = 64 },
+	  FL_MODE_HOST,
+	  { V4, .l3 = PKT_IPV4, .l4 = PKT_UDP, .payload_len = 64 },
 	  true },
 	{ "ipv4-tcp-syn",
 	  "IPv4 TCP SYN, untracked",
-	  { .l3 = PKT_IPV4, .l4 = PKT_TCP, .tcp.flags = PKT_TCP_SYN },
+	  FL_MODE_HOST,
+	  { V4, .l3 = PKT_IPV4, .l4 = PKT_TCP, .tcp.flags = PKT_TCP_SYN },
 	  false },
 	{ "ipv6-udp",
 	  "IPv6 UDP, 64 B payload, untracked",
-	  { .l3 = PKT_IPV6, .l4 = PKT_UDP, .payload_len = 64 },
+	  FL_MODE_HOST,
+	  { V6, .l3 = PKT_IPV6, .l4 = PKT_UDP, .payload_len = 64 },
 	  false },
 	{ "ipv6-ext-tcp",
 	  "IPv6 hop-by-hop + dstopts + TCP, untracked",
-	  { .l3 = PKT_IPV6,
+	  FL_MODE_HOST,
+	  { V6,
+	    .l3 = PKT_IPV6,
 	    .l4 = PKT_TCP,
 	    .ip6 = { .nr_ext = 2, .ext = { { .type = 0 }, { .type = 60 } } } },
 	  false },
 	{ "vlan-ipv4-udp",
 	  "802.1Q + IPv4 UDP, untracked",
-	  { .vlan.count = 1, .l3 = PKT_IPV4, .l4 = PKT_UDP, .payload_len = 64 },
+	  FL_MODE_HOST,
+	  { V4, .vlan.count = 1, .l3 = PKT_IPV4, .l4 = PKT_UDP,
+	    .payload_len = 64 },
+	  false },
+	{ "ipv4-udp",
+	  "IPv4 UDP, 64 B payload, routed to the server",
+	  FL_MODE_ROUTER,
+	  { V4, .l3 = PKT_IPV4, .l4 = PKT_UDP, .payload_len = 64 },
+	  false },
+	{ "ipv4-tcp-syn",
+	  "IPv4 TCP SYN, routed to the server",
+	  FL_MODE_ROUTER,
+	  { V4, .l3 = PKT_IPV4, .l4 = PKT_TCP, .tcp.flags = PKT_TCP_SYN },
+	  false },
+	{ "ipv6-udp",
+	  "IPv6 UDP, 64 B payload, routed to the server",
+	  FL_MODE_ROUTER,
+	  { V6, .l3 = PKT_IPV6, .l4 = PKT_UDP, .payload_len = 64 },
+	  false },
+	{ "ipv4-udp",
+	  "IPv4 UDP, 64 B payload, counted and dropped",
+	  FL_MODE_MONITOR,
+	  { V4, .l3 = PKT_IPV4, .l4 = PKT_UDP, .payload_len = 64 },
 	  false },
 };
+
+static const char *const mode_names[FL_MODE_MAX] = { "host", "router",
+						     "monitor" };
 
 static int cmp_u32(const void *a, const void *b)
 {
@@ -65,16 +102,51 @@ static int cmp_u32(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static int run_once(int prog_fd, const struct pkt *p, __u32 repeat, __u32 *ns)
-{
-	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = p->data,
-		    .data_size_in = p->len, .repeat = repeat);
-	int err = bpf_prog_test_run_opts(prog_fd, &opts);
+/*
+ * A router rewrites the packet it forwards, and a test run does not
+ * restore it between repeats: after 254 of them the TTL would expire and
+ * the rest would measure the kernel-bound path. So the packets start at
+ * TTL 255 and every test run repeats at most CHUNK times; each run copies
+ * the packet in afresh.
+ */
+#define CHUNK 250
 
-	if (err)
-		return -errno;
-	*ns = opts.duration;
+/* Mean ns per packet over @n packets; @action is the last verdict. */
+static int measure(int prog_fd, const struct pkt *p, __u32 ifindex, __u32 n,
+		   __u32 *ns, __u32 *action)
+{
+	struct xdp_md ctx = { .data_end = p->len, .ingress_ifindex = ifindex };
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = p->data,
+		    .data_size_in = p->len);
+	double total = 0;
+	__u32 done = 0;
+
+	if (ifindex) {
+		opts.ctx_in = &ctx;
+		opts.ctx_size_in = sizeof(ctx);
+	}
+	while (done < n) {
+		opts.repeat = n - done < CHUNK ? n - done : CHUNK;
+		if (bpf_prog_test_run_opts(prog_fd, &opts))
+			return -errno;
+		total += (double)opts.duration * opts.repeat;
+		done += opts.repeat;
+		*action = opts.retval;
+	}
+	*ns = total / n + 0.5;
 	return 0;
+}
+
+static void set_ttl_255(struct pkt *p)
+{
+	if (!p->l3_off)
+		return;
+	if (p->data[p->l3_off] >> 4 == 4) {
+		pkt_poke8(p, p->l3_off + 8, 255);
+		pkt_ip4_csum(p);
+	} else {
+		pkt_poke8(p, p->l3_off + 7, 255);
+	}
 }
 
 /*
@@ -82,9 +154,10 @@ static int run_once(int prog_fd, const struct pkt *p, __u32 repeat, __u32 *ns)
  * protected. Tracked: both addresses protected, so every packet also
  * updates two exact LRU entries.
  */
-static int configure(struct flowlens_bpf *skel, bool tracked)
+static int configure(struct flowlens_bpf *skel, const struct kind *k)
 {
-	struct fl_config cfg = { .hash_seed = 0x5eed,
+	struct fl_config cfg = { .mode = k->mode,
+				 .hash_seed = 0x5eed,
 				 .heavy_pps = ~0ULL,
 				 .heavy_bps = ~0ULL,
 				 .heavy_packets = ~0ULL,
@@ -99,7 +172,7 @@ static int configure(struct flowlens_bpf *skel, bool tracked)
 				   sizeof(zero), &cfg, sizeof(cfg), 0);
 	if (err)
 		return err;
-	if (tracked) {
+	if (k->tracked) {
 		err = bpf_map__update_elem(skel->maps.FL_MAP_PROTECT4, &key4,
 					   sizeof(key4), &value, sizeof(value),
 					   0);
@@ -124,36 +197,68 @@ static int print_warnings(enum libbpf_print_level level, const char *fmt,
 
 static void usage(const char *prog)
 {
-	printf("Usage: %s [-r ROUNDS] [-n REPEAT] [-m|-j]\n"
-	       "Per-packet cost of flowlens against XDP_PASS (bpf_prog_test_run).\n"
-	       "  -r ROUNDS   alternating rounds per packet kind (default 7)\n"
-	       "  -n REPEAT   packets per round (default 1000000)\n"
+	printf("Usage: %s [-i IFACE -o IFACE] [-r ROUNDS] [-n PACKETS] [-m|-j]\n"
+	       "\n"
+	       "Per-packet cost of flowlens in each mode, next to an XDP_PASS\n"
+	       "program and a bare bpf_fib_lookup+redirect router, all three\n"
+	       "measured with bpf_prog_test_run in alternating rounds; the\n"
+	       "median round of each is kept.\n"
+	       "\n"
+	       "  -i IFACE    the packets arrive on IFACE (FIB lookups start there);\n"
+	       "              without it the router rows are left out\n"
+	       "  -o IFACE    egress interface the routers may redirect to\n"
+	       "  -r ROUNDS   alternating rounds per row (default 7)\n"
+	       "  -n PACKETS  packets per round (default 1000000)\n"
 	       "  -m          Markdown table\n"
-	       "  -j          JSON\n",
-	       prog);
+	       "  -j          JSON\n"
+	       "\n"
+	       "In the lab: lab.sh exec flowlens %s -i cl0 -o sv0 -m\n",
+	       prog, prog);
+}
+
+static int load_baseline(const char *path, struct bpf_object **obj)
+{
+	*obj = bpf_object__open_file(path, NULL);
+	if (!*obj || bpf_object__load(*obj)) {
+		fprintf(stderr, "prog_cost: cannot load %s (run make)\n", path);
+		return -1;
+	}
+	return bpf_program__fd(bpf_object__next_program(*obj, NULL));
+}
+
+static int add_port(int map_fd, __u32 ifindex)
+{
+	return bpf_map_update_elem(map_fd, &ifindex, &ifindex, 0);
 }
 
 int main(int argc, char **argv)
 {
-	const char *baseline_path = "build/progs/xdp_pass.bpf.o";
-	__u32 rounds = 7, repeat = 1000000, r;
-	struct bpf_object *baseline = NULL;
+	const char *progs_dir = "build/progs", *in_name = NULL, *out_name = NULL;
+	__u32 rounds = 7, packets = 1000000, r, in_ifindex = 0, out_ifindex = 0;
+	struct bpf_object *pass_obj = NULL, *fib_obj = NULL;
 	struct flowlens_bpf *skel = NULL;
-	int c, pass_fd, fl_fd, err = 1;
+	int c, pass_fd, fib_fd, fl_fd, err = 1, rows = 0;
 	bool markdown = false, json = false;
+	char path[512];
 	struct bpf_map *map;
 	size_t i;
 
-	while ((c = getopt(argc, argv, "r:n:b:mjh")) != -1) {
+	while ((c = getopt(argc, argv, "i:o:r:n:b:mjh")) != -1) {
 		switch (c) {
+		case 'i':
+			in_name = optarg;
+			break;
+		case 'o':
+			out_name = optarg;
+			break;
 		case 'r':
 			rounds = atoi(optarg);
 			break;
 		case 'n':
-			repeat = atoi(optarg);
+			packets = atoi(optarg);
 			break;
 		case 'b':
-			baseline_path = optarg;
+			progs_dir = optarg;
 			break;
 		case 'm':
 			markdown = true;
@@ -166,9 +271,19 @@ int main(int argc, char **argv)
 			return c == 'h' ? 0 : 1;
 		}
 	}
-	if (!rounds || rounds > 101 || !repeat) {
+	if (!rounds || rounds > 101 || !packets) {
 		fprintf(stderr,
-			"prog_cost: rounds must be 1-101, repeat > 0\n");
+			"prog_cost: rounds must be 1-101, packets > 0\n");
+		return 1;
+	}
+	if (!in_name != !out_name) {
+		fprintf(stderr, "prog_cost: -i and -o go together\n");
+		return 1;
+	}
+	if (in_name && (!(in_ifindex = if_nametoindex(in_name)) ||
+			!(out_ifindex = if_nametoindex(out_name)))) {
+		fprintf(stderr, "prog_cost: no such interface: %s\n",
+			in_ifindex ? out_name : in_name);
 		return 1;
 	}
 
@@ -185,68 +300,106 @@ int main(int argc, char **argv)
 		fprintf(stderr, "prog_cost: cannot load flowlens\n");
 		goto out;
 	}
-	baseline = bpf_object__open_file(baseline_path, NULL);
-	if (!baseline || bpf_object__load(baseline)) {
-		fprintf(stderr, "prog_cost: cannot load %s\n", baseline_path);
+	snprintf(path, sizeof(path), "%s/xdp_pass.bpf.o", progs_dir);
+	pass_fd = load_baseline(path, &pass_obj);
+	snprintf(path, sizeof(path), "%s/xdp_fib_redirect.bpf.o", progs_dir);
+	fib_fd = load_baseline(path, &fib_obj);
+	if (pass_fd < 0 || fib_fd < 0)
+		goto out;
+	fl_fd = bpf_program__fd(skel->progs.flowlens);
+	if (out_ifindex &&
+	    (add_port(bpf_map__fd(skel->maps.FL_MAP_TX_PORTS), out_ifindex) ||
+	     add_port(bpf_object__find_map_fd_by_name(fib_obj, "tx_ports"),
+		      out_ifindex))) {
+		fprintf(stderr, "prog_cost: cannot add %s to the devmaps: %s\n",
+			out_name, strerror(errno));
 		goto out;
 	}
-	pass_fd = bpf_program__fd(bpf_object__next_program(baseline, NULL));
-	fl_fd = bpf_program__fd(skel->progs.flowlens);
 
 	if (json)
-		printf("{\"repeat\":%u,\"rounds\":%u,\"kinds\":[", repeat,
+		printf("{\"packets\":%u,\"rounds\":%u,\"rows\":[", packets,
 		       rounds);
 	else if (markdown)
-		printf("| packet | what | XDP_PASS ns | flowlens ns | ratio | flowlens work ns |\n"
-		       "| --- | --- | ---: | ---: | ---: | ---: |\n");
+		printf("| mode | packet | what | XDP_PASS ns | fib+redirect ns | flowlens ns | vs XDP_PASS | vs fib+redirect | flowlens work ns |\n"
+		       "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |\n");
 	else
-		printf("%-18s %12s %12s %7s %10s\n", "packet", "XDP_PASS ns",
-		       "flowlens ns", "ratio", "work ns");
+		printf("%-8s %-17s %9s %9s %9s %8s %8s %8s\n", "mode", "packet",
+		       "pass ns", "fib ns", "fl ns", "/pass", "/fib",
+		       "work ns");
 
 	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
-		__u32 pass_ns[101], fl_ns[101];
-		double pass, fl;
+		const struct kind *k = &kinds[i];
+		__u32 pass_ns[101], fib_ns[101], fl_ns[101];
+		__u32 pass_act, fib_act, fl_act;
+		double pass, fib, fl;
 		struct pkt p;
 
-		if (pkt_build(&kinds[i].spec, &p) ||
-		    configure(skel, kinds[i].tracked)) {
+		if (k->mode == FL_MODE_ROUTER && !in_ifindex)
+			continue;
+		if (pkt_build(&k->spec, &p) || configure(skel, k)) {
 			fprintf(stderr, "prog_cost: cannot set up %s\n",
-				kinds[i].name);
+				k->name);
 			goto out;
 		}
+		set_ttl_255(&p);
 		for (r = 0; r < rounds; r++) {
-			if (run_once(pass_fd, &p, repeat, &pass_ns[r]) ||
-			    run_once(fl_fd, &p, repeat, &fl_ns[r])) {
+			if (measure(pass_fd, &p, in_ifindex, packets,
+				    &pass_ns[r], &pass_act) ||
+			    measure(fib_fd, &p, in_ifindex, packets,
+				    &fib_ns[r], &fib_act) ||
+			    measure(fl_fd, &p, in_ifindex, packets, &fl_ns[r],
+				    &fl_act)) {
 				fprintf(stderr,
 					"prog_cost: test run failed: %s\n",
 					strerror(errno));
 				goto out;
 			}
 		}
+		/* A router row that did not route would measure the wrong path. */
+		if (k->mode == FL_MODE_ROUTER &&
+		    (fib_act != XDP_REDIRECT || fl_act != XDP_REDIRECT)) {
+			fprintf(stderr,
+				"prog_cost: %s was not routed (verdicts %u, %u): does the FIB in this namespace reach %s via %s with a resolved neighbour?\n",
+				k->name, fib_act, fl_act,
+				k->spec.l3 == PKT_IPV4 ? "198.51.100.2" :
+							 "2001:db8:2::2",
+				out_name);
+			goto out;
+		}
 		qsort(pass_ns, rounds, sizeof(__u32), cmp_u32);
+		qsort(fib_ns, rounds, sizeof(__u32), cmp_u32);
 		qsort(fl_ns, rounds, sizeof(__u32), cmp_u32);
 		pass = pass_ns[rounds / 2];
+		fib = fib_ns[rounds / 2];
 		fl = fl_ns[rounds / 2];
 
 		if (json)
-			printf("%s{\"name\":\"%s\",\"what\":\"%s\",\"xdp_pass_ns\":%.0f,"
-			       "\"flowlens_ns\":%.0f,\"ratio\":%.2f}",
-			       i ? "," : "", kinds[i].name, kinds[i].what, pass,
-			       fl, pass ? fl / pass : 0);
+			printf("%s{\"mode\":\"%s\",\"name\":\"%s\",\"what\":\"%s\","
+			       "\"xdp_pass_ns\":%.0f,\"fib_redirect_ns\":%.0f,"
+			       "\"flowlens_ns\":%.0f,\"vs_xdp_pass\":%.2f,"
+			       "\"vs_fib_redirect\":%.2f}",
+			       rows ? "," : "", mode_names[k->mode], k->name,
+			       k->what, pass, fib, fl, pass ? fl / pass : 0,
+			       fib ? fl / fib : 0);
 		else if (markdown)
-			printf("| %s | %s | %.0f | %.0f | %.2f | %.0f |\n",
-			       kinds[i].name, kinds[i].what, pass, fl,
-			       pass ? fl / pass : 0, fl - pass);
-		else
-			printf("%-18s %12.0f %12.0f %6.2fx %10.0f\n",
-			       kinds[i].name, pass, fl, pass ? fl / pass : 0,
+			printf("| %s | %s | %s | %.0f | %.0f | %.0f | %.2f | %.2f | %.0f |\n",
+			       mode_names[k->mode], k->name, k->what, pass, fib,
+			       fl, pass ? fl / pass : 0, fib ? fl / fib : 0,
 			       fl - pass);
+		else
+			printf("%-8s %-17s %9.0f %9.0f %9.0f %7.2fx %7.2fx %8.0f\n",
+			       mode_names[k->mode], k->name, pass, fib, fl,
+			       pass ? fl / pass : 0, fib ? fl / fib : 0,
+			       fl - pass);
+		rows++;
+		fflush(stdout);
 	}
 	if (json)
 		printf("]}\n");
 	err = 0;
 out:
-	bpf_object__close(baseline);
+	bpf_object__close(pass_obj);
+	bpf_object__close(fib_obj);
 	flowlens_bpf__destroy(skel);
 	return err;
 }
