@@ -89,7 +89,7 @@ help:
 	@echo '  test     deps + build, then run every unit and end-to-end test'
 	@echo '  unit     run only the BPF_PROG_TEST_RUN unit tests'
 	@echo '  demo     namespace lab with traffic and one heavy source; shows flctl output'
-	@echo '  bench    measure per-packet cost against XDP_PASS; records it in BENCHMARKS.md'
+	@echo '  bench    forwarding rate vs the kernel, per-packet cost vs XDP_PASS and a bare FIB router; records BENCHMARKS.md'
 	@echo '  vmlinux  regenerate headers/vmlinux.h from /sys/kernel/btf/vmlinux'
 	@echo '  install  install flowlensd, flctl and flgen (the traffic generator) under $(PREFIX)'
 	@echo '  format   run clang-format over the sources'

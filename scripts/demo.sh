@@ -75,4 +75,19 @@ flctl protect list
 echo
 flctl show ip "$HEAVY"
 
-step "Done: the heavy source $HEAVY is on top of 'flctl top src'; tearing down"
+step "Router mode: FlowLens routes client -> server at the driver"
+for pid in "${pids[@]}"; do
+	kill "$pid" 2>/dev/null || true
+done
+pids=()
+"$LAB" stop
+"$LAB" start --mode router
+echo "\$ flgen udp -i eth0 --dst $SERVER -n 1000000   (in the client namespace)"
+"$LAB" exec client flgen udp -i eth0 --dst "$SERVER" -n 1000000
+echo
+echo "\$ ping -c 2 $SERVER   (TTL one lower: routed once)"
+"$LAB" exec client ping -c 2 -i 0.2 "$SERVER" | grep ttl
+echo
+flctl show stats cl0
+
+step "Done: $HEAVY topped 'flctl top src'; router mode forwarded flgen's million packets; tearing down"
