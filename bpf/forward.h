@@ -29,7 +29,8 @@
 
 /* fwd_pass reasons BLACKHOLE..NO_SRC_ADDR are the FIB's codes, in order. */
 _Static_assert(FL_FWD_PASS_NO_SRC_ADDR - FL_FWD_PASS_BLACKHOLE ==
-		       BPF_FIB_LKUP_RET_NO_SRC_ADDR - BPF_FIB_LKUP_RET_BLACKHOLE,
+		       BPF_FIB_LKUP_RET_NO_SRC_ADDR -
+			       BPF_FIB_LKUP_RET_BLACKHOLE,
 	       "fwd_pass reasons follow enum bpf_fib_lookup's codes");
 
 struct {
@@ -146,8 +147,9 @@ static __always_inline int forward_packet(struct xdp_md *ctx,
 		if (rc < BPF_FIB_LKUP_RET_BLACKHOLE ||
 		    rc > BPF_FIB_LKUP_RET_NO_SRC_ADDR)
 			return forward_pass(stats, FL_FWD_PASS_NOT_FORWARDED);
-		return forward_pass(stats, FL_FWD_PASS_BLACKHOLE +
-						   (rc - BPF_FIB_LKUP_RET_BLACKHOLE));
+		return forward_pass(stats,
+				    FL_FWD_PASS_BLACKHOLE +
+					    (rc - BPF_FIB_LKUP_RET_BLACKHOLE));
 	}
 
 	/* Only interfaces in the devmap can take redirected frames; any

@@ -62,22 +62,22 @@ enum fl_parse_result {
  * delivery), and once it has resolved a neighbour the next packet is fast.
  * BLACKHOLE..NO_SRC_ADDR are bpf_fib_lookup()'s failures 1..9, in its order.
  */
-#define FL_FWD_PASS_REASONS(X)                                           \
-	X(NOT_IP, "not_ip") /* ARP, LLDP, ... */                         \
-	X(MALFORMED, "malformed") /* headers did not parse */            \
-	X(VLAN, "vlan") /* tagged: the kernel's VLAN devices route it */ \
-	X(NOT_UNICAST, "not_unicast") /* broadcast/multicast/link-local */ \
+#define FL_FWD_PASS_REASONS(X)                                              \
+	X(NOT_IP, "not_ip") /* ARP, LLDP, ... */                            \
+	X(MALFORMED, "malformed") /* headers did not parse */               \
+	X(VLAN, "vlan") /* tagged: the kernel's VLAN devices route it */    \
+	X(NOT_UNICAST, "not_unicast") /* broadcast/multicast/link-local */  \
 	X(IP6_HOPOPTS, "ipv6_hop_by_hop") /* every router must read them */ \
-	X(TTL, "ttl_expiring") /* the kernel sends time exceeded */      \
-	X(BLACKHOLE, "blackhole_route")                                  \
-	X(UNREACHABLE, "unreachable_route")                              \
-	X(PROHIBIT, "prohibit_route")                                    \
-	X(NOT_FORWARDED, "not_forwarded") /* local, broadcast, no route */ \
-	X(FWD_DISABLED, "forwarding_disabled") /* sysctl forwarding=0 */  \
-	X(UNSUPPORTED, "unsupported_route") /* lightweight tunnel */      \
-	X(NO_NEIGH, "no_neighbour") /* kernel resolves ARP/ND */         \
-	X(MTU, "mtu_exceeded") /* kernel fragments or sends an ICMP */   \
-	X(NO_SRC_ADDR, "no_source_address")                              \
+	X(TTL, "ttl_expiring") /* the kernel sends time exceeded */         \
+	X(BLACKHOLE, "blackhole_route")                                     \
+	X(UNREACHABLE, "unreachable_route")                                 \
+	X(PROHIBIT, "prohibit_route")                                       \
+	X(NOT_FORWARDED, "not_forwarded") /* local, broadcast, no route */  \
+	X(FWD_DISABLED, "forwarding_disabled") /* sysctl forwarding=0 */    \
+	X(UNSUPPORTED, "unsupported_route") /* lightweight tunnel */        \
+	X(NO_NEIGH, "no_neighbour") /* kernel resolves ARP/ND */            \
+	X(MTU, "mtu_exceeded") /* kernel fragments or sends an ICMP */      \
+	X(NO_SRC_ADDR, "no_source_address")                                 \
 	X(EGRESS, "egress_not_managed") /* not in the devmap */
 
 enum fl_fwd_pass_reason {

@@ -59,9 +59,7 @@ static const struct kind kinds[] = {
 	{ "ipv6-ext-tcp",
 	  "IPv6 hop-by-hop + dstopts + TCP, untracked",
 	  FL_MODE_HOST,
-	  { V6,
-	    .l3 = PKT_IPV6,
-	    .l4 = PKT_TCP,
+	  { V6, .l3 = PKT_IPV6, .l4 = PKT_TCP,
 	    .ip6 = { .nr_ext = 2, .ext = { { .type = 0 }, { .type = 60 } } } },
 	  false },
 	{ "vlan-ipv4-udp",
@@ -233,7 +231,8 @@ static int add_port(int map_fd, __u32 ifindex)
 
 int main(int argc, char **argv)
 {
-	const char *progs_dir = "build/progs", *in_name = NULL, *out_name = NULL;
+	const char *progs_dir = "build/progs", *in_name = NULL,
+		   *out_name = NULL;
 	__u32 rounds = 7, packets = 1000000, r, in_ifindex = 0, out_ifindex = 0;
 	struct bpf_object *pass_obj = NULL, *fib_obj = NULL;
 	struct flowlens_bpf *skel = NULL;
@@ -345,8 +344,8 @@ int main(int argc, char **argv)
 		for (r = 0; r < rounds; r++) {
 			if (measure(pass_fd, &p, in_ifindex, packets,
 				    &pass_ns[r], &pass_act) ||
-			    measure(fib_fd, &p, in_ifindex, packets,
-				    &fib_ns[r], &fib_act) ||
+			    measure(fib_fd, &p, in_ifindex, packets, &fib_ns[r],
+				    &fib_act) ||
 			    measure(fl_fd, &p, in_ifindex, packets, &fl_ns[r],
 				    &fl_act)) {
 				fprintf(stderr,

@@ -44,11 +44,15 @@ struct fwd_case {
 
 static const struct fwd_case cases[] = {
 	{ "ipv4 udp to a known neighbour",
-	  { .l3 = PKT_IPV4, .l4 = PKT_UDP, .dst = "198.51.100.2",
+	  { .l3 = PKT_IPV4,
+	    .l4 = PKT_UDP,
+	    .dst = "198.51.100.2",
 	    .payload_len = 100 },
 	  .reason = FORWARDED },
 	{ "ipv4 tcp syn via a gateway",
-	  { .l3 = PKT_IPV4, .l4 = PKT_TCP, .tcp.flags = PKT_TCP_SYN,
+	  { .l3 = PKT_IPV4,
+	    .l4 = PKT_TCP,
+	    .tcp.flags = PKT_TCP_SYN,
 	    .dst = "203.0.113.77" },
 	  .reason = FORWARDED },
 	{ "ipv4 icmp, ttl 2 still forwarded",
@@ -56,12 +60,18 @@ static const struct fwd_case cases[] = {
 	  .ttl = 2,
 	  .reason = FORWARDED },
 	{ "ipv6 tcp to a known neighbour",
-	  { .l3 = PKT_IPV6, .l4 = PKT_TCP, .src = "2001:db8:1::2",
-	    .dst = "2001:db8:2::2", .payload_len = 64 },
+	  { .l3 = PKT_IPV6,
+	    .l4 = PKT_TCP,
+	    .src = "2001:db8:1::2",
+	    .dst = "2001:db8:2::2",
+	    .payload_len = 64 },
 	  .reason = FORWARDED },
 	{ "ipv6 udp with a destination options header",
-	  { .l3 = PKT_IPV6, .l4 = PKT_UDP, .src = "2001:db8:1::2",
-	    .dst = "2001:db8:2::2", .ip6.nr_ext = 1,
+	  { .l3 = PKT_IPV6,
+	    .l4 = PKT_UDP,
+	    .src = "2001:db8:1::2",
+	    .dst = "2001:db8:2::2",
+	    .ip6.nr_ext = 1,
 	    .ip6.ext = { PKT_EXT(DSTOPTS) } },
 	  .reason = FORWARDED },
 	{ "ipv4 for the box itself",
@@ -83,11 +93,15 @@ static const struct fwd_case cases[] = {
 	  { .l3 = PKT_IPV4, .l4 = PKT_UDP, .dst = "198.51.100.99" },
 	  .reason = FL_FWD_PASS_NO_NEIGH },
 	{ "ipv6 neighbour not resolved yet",
-	  { .l3 = PKT_IPV6, .l4 = PKT_UDP, .src = "2001:db8:1::2",
+	  { .l3 = PKT_IPV6,
+	    .l4 = PKT_UDP,
+	    .src = "2001:db8:1::2",
 	    .dst = "2001:db8:2::99" },
 	  .reason = FL_FWD_PASS_NO_NEIGH },
 	{ "ipv4 larger than the egress MTU",
-	  { .l3 = PKT_IPV4, .l4 = PKT_UDP, .dst = "198.51.100.2",
+	  { .l3 = PKT_IPV4,
+	    .l4 = PKT_UDP,
+	    .dst = "198.51.100.2",
 	    .payload_len = 1400 },
 	  .reason = FL_FWD_PASS_MTU },
 	{ "ipv4 ttl 1",
@@ -95,36 +109,47 @@ static const struct fwd_case cases[] = {
 	  .ttl = 1,
 	  .reason = FL_FWD_PASS_TTL },
 	{ "ipv6 hop limit 1",
-	  { .l3 = PKT_IPV6, .l4 = PKT_UDP, .src = "2001:db8:1::2",
+	  { .l3 = PKT_IPV6,
+	    .l4 = PKT_UDP,
+	    .src = "2001:db8:1::2",
 	    .dst = "2001:db8:2::2" },
 	  .ttl = 1,
 	  .reason = FL_FWD_PASS_TTL },
 	{ "ipv6 hop-by-hop options",
-	  { .l3 = PKT_IPV6, .l4 = PKT_UDP, .src = "2001:db8:1::2",
-	    .dst = "2001:db8:2::2", .ip6.nr_ext = 1,
+	  { .l3 = PKT_IPV6,
+	    .l4 = PKT_UDP,
+	    .src = "2001:db8:1::2",
+	    .dst = "2001:db8:2::2",
+	    .ip6.nr_ext = 1,
 	    .ip6.ext = { PKT_EXT(HOPOPTS) } },
 	  .reason = FL_FWD_PASS_IP6_HOPOPTS },
 	{ "ipv6 to a link-local address",
-	  { .l3 = PKT_IPV6, .l4 = PKT_ICMPV6, .src = "fe80::1",
+	  { .l3 = PKT_IPV6,
+	    .l4 = PKT_ICMPV6,
+	    .src = "fe80::1",
 	    .dst = "fe80::2" },
 	  .reason = FL_FWD_PASS_NOT_UNICAST },
 	{ "ipv6 multicast",
-	  { .l3 = PKT_IPV6, .l4 = PKT_UDP, .src = "2001:db8:1::2",
+	  { .l3 = PKT_IPV6,
+	    .l4 = PKT_UDP,
+	    .src = "2001:db8:1::2",
 	    .dst = "ff02::1" },
 	  .reason = FL_FWD_PASS_NOT_UNICAST },
 	{ "ipv4 to the broadcast MAC",
 	  { .l3 = PKT_IPV4, .l4 = PKT_UDP, .dst = "198.51.100.2" },
 	  .broadcast = true,
 	  .reason = FL_FWD_PASS_NOT_UNICAST },
-	{ "arp",
-	  { .l3 = PKT_ARP },
-	  .reason = FL_FWD_PASS_NOT_IP },
+	{ "arp", { .l3 = PKT_ARP }, .reason = FL_FWD_PASS_NOT_IP },
 	{ "802.1Q tagged ipv4",
-	  { .vlan.count = 1, .l3 = PKT_IPV4, .l4 = PKT_UDP,
+	  { .vlan.count = 1,
+	    .l3 = PKT_IPV4,
+	    .l4 = PKT_UDP,
 	    .dst = "198.51.100.2" },
 	  .reason = FL_FWD_PASS_VLAN },
 	{ "malformed: udp length past the datagram",
-	  { .l3 = PKT_IPV4, .l4 = PKT_UDP, .dst = "198.51.100.2",
+	  { .l3 = PKT_IPV4,
+	    .l4 = PKT_UDP,
+	    .dst = "198.51.100.2",
 	    .udp.len = PKT_SET(500) },
 	  .reason = FL_FWD_PASS_MALFORMED },
 };
@@ -250,13 +275,14 @@ static void run_cases(struct fl_fixture *fx, __u32 mode,
 		struct pkt p;
 		int r;
 
-		test__case("%s: %s", mode == FL_MODE_ROUTER ? "router" :
-							      "monitor",
+		test__case("%s: %s",
+			   mode == FL_MODE_ROUTER ? "router" : "monitor",
 			   c->name);
 		if (!ASSERT_OK(pkt_build(&c->pkt, &p), "build"))
 			continue;
 		if (c->ttl) {
-			pkt_poke8(&p, p.l3_off + (c->pkt.l3 == PKT_IPV4 ? 8 : 7),
+			pkt_poke8(&p,
+				  p.l3_off + (c->pkt.l3 == PKT_IPV4 ? 8 : 7),
 				  c->ttl);
 			if (c->pkt.l3 == PKT_IPV4)
 				pkt_ip4_csum(&p);
@@ -280,7 +306,8 @@ static void run_cases(struct fl_fixture *fx, __u32 mode,
 		ASSERT_EQ(after.packets - before.packets, 1, "packets");
 		for (r = 0; r < FL_FWD_PASS_COUNT; r++) {
 			__u64 d = after.fwd_pass[r] - before.fwd_pass[r];
-			bool want = mode == FL_MODE_ROUTER && r == (int)c->reason;
+			bool want = mode == FL_MODE_ROUTER &&
+				    r == (int)c->reason;
 
 			if (!ASSERT_EQ(d, want ? 1 : 0, "fwd_pass counter"))
 				test__log("  reason %d\n", r);
@@ -304,7 +331,8 @@ static int ports_set(struct fl_fixture *fx, __u32 ifindex, bool add)
 /* Runs one packet expecting XDP_PASS with @reason counted. */
 static void expect_pass(struct fl_fixture *fx, const char *what, __u32 reason)
 {
-	struct pkt_spec spec = { .l3 = PKT_IPV4, .l4 = PKT_UDP,
+	struct pkt_spec spec = { .l3 = PKT_IPV4,
+				 .l4 = PKT_UDP,
 				 .dst = "198.51.100.2" };
 	struct fl_if_stats before, after;
 	__u8 out[PKT_MAX];

@@ -49,8 +49,7 @@ static void print_nonzero(const char *label, struct json_object *o)
 	printf("%s\n", shown ? "" : " none");
 }
 
-static void print_stats(const char *title, struct json_object *s,
-			bool router)
+static void print_stats(const char *title, struct json_object *s, bool router)
 {
 	struct json_object *v;
 	char a[32], b[32], c[32], d[32];

@@ -106,9 +106,8 @@ struct json_object *settings_to_json(const struct fl_config *cfg)
 {
 	struct json_object *o = json_object_new_object();
 
-	json_object_object_add(
-		o, "mode",
-		json_object_new_string(mode_name(cfg->mode)));
+	json_object_object_add(o, "mode",
+			       json_object_new_string(mode_name(cfg->mode)));
 	json_object_object_add(
 		o, "malformed",
 		json_object_new_string(
