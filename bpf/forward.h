@@ -44,6 +44,31 @@ struct {
 	 * kernel (egress_not_managed), which forwards them. */
 } FL_MAP_TX_PORTS SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, FL_IF_STATS_MAX);
+	__type(key, __u32); /* ifindex */
+	__type(value, struct fl_port_mac);
+} FL_MAP_PORT_MACS SEC(".maps");
+
+/* A unicast frame for another MAC reaches XDP when the port is in
+ * promiscuous mode (a bridge, tcpdump); the kernel would drop it, and a
+ * router must not forward it. No entry (loaded without flowlensd): no check. */
+static __always_inline bool for_another_host(const struct ethhdr *eth,
+					     __u32 ifindex)
+{
+	const struct fl_port_mac *own;
+
+	own = bpf_map_lookup_elem(&FL_MAP_PORT_MACS, &ifindex);
+	if (!own)
+		return false;
+	return eth->h_dest[0] != own->addr[0] ||
+	       eth->h_dest[1] != own->addr[1] ||
+	       eth->h_dest[2] != own->addr[2] ||
+	       eth->h_dest[3] != own->addr[3] ||
+	       eth->h_dest[4] != own->addr[4] || eth->h_dest[5] != own->addr[5];
+}
+
 static __always_inline int forward_pass(struct fl_if_stats *stats,
 					enum fl_fwd_pass_reason reason)
 {
@@ -117,6 +142,8 @@ static __always_inline int forward_packet(struct xdp_md *ctx,
 		return forward_pass(stats, FL_FWD_PASS_NOT_IP);
 	if (eth->h_dest[0] & 1)
 		return forward_pass(stats, FL_FWD_PASS_NOT_UNICAST);
+	if (for_another_host(eth, ctx->ingress_ifindex))
+		return forward_pass(stats, FL_FWD_PASS_OTHER_HOST);
 	if (pkt->ttl <= 1)
 		return forward_pass(stats, FL_FWD_PASS_TTL);
 

@@ -164,6 +164,28 @@ test_unknown_destinations() {
 	assert_ge $(($(fwd_pass cl0 not_forwarded) - before)) 3 "not_forwarded counted"
 }
 
+# A frame addressed to another host's MAC (cl0 in promiscuous mode, as
+# under tcpdump or in a bridge) is left to the kernel, which drops it.
+test_other_hosts_frames_not_routed() {
+	local hex before fwd0
+	hex=$(python3 -c '
+import socket, struct
+ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 28, 0, 0, 64, 17, 0,
+                 socket.inet_aton("192.0.2.2"), socket.inet_aton("198.51.100.2"))
+s = sum(struct.unpack("!10H", ip)); s = (s & 0xffff) + (s >> 16)
+ip = ip[:10] + struct.pack("!H", ~s & 0xffff) + ip[12:]
+print((bytes.fromhex("020000000099" "020000000001" "0800") + ip +
+       struct.pack("!HHHH", 40000, 9, 8, 0)).hex())')
+	in_ns flowlens ip link set cl0 promisc on
+	before=$(fwd_pass cl0 not_for_this_host)
+	fwd0=$(fwd cl0)
+	in_ns client "$TRAFFIC" frame eth0 "$hex" >/dev/null
+	wait_for 5 '[ "$(fwd_pass cl0 not_for_this_host)" -ge $((before + 1)) ]'
+	in_ns flowlens ip link set cl0 promisc off
+	assert_eq "$(fwd_pass cl0 not_for_this_host)" $((before + 1)) "frame for another MAC passed to the kernel"
+	assert_eq "$(fwd cl0)" "$fwd0" "and not routed"
+}
+
 # A route added with ip(8) takes effect at the driver at once.
 test_follows_kernel_routes() {
 	local fwd0

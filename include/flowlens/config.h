@@ -41,4 +41,11 @@ struct fl_config {
 };
 _Static_assert(sizeof(struct fl_config) == 48, "fl_config layout");
 
+/* A router port's MAC (FL_MAP_PORT_MACS). */
+struct fl_port_mac {
+	__u8 addr[6];
+	__u16 pad;
+};
+_Static_assert(sizeof(struct fl_port_mac) == 8, "fl_port_mac layout");
+
 #endif /* FLOWLENS_CONFIG_H */

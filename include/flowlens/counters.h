@@ -78,7 +78,8 @@ enum fl_parse_result {
 	X(NO_NEIGH, "no_neighbour") /* kernel resolves ARP/ND */            \
 	X(MTU, "mtu_exceeded") /* kernel fragments or sends an ICMP */      \
 	X(NO_SRC_ADDR, "no_source_address")                                 \
-	X(EGRESS, "egress_not_managed") /* not in the devmap */
+	X(EGRESS, "egress_not_managed") /* not in the devmap */             \
+	X(OTHER_HOST, "not_for_this_host") /* another unicast MAC */
 
 enum fl_fwd_pass_reason {
 #define FL_X_ENUM(id, name) FL_FWD_PASS_##id,

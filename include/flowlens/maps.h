@@ -25,6 +25,10 @@
 /* DEVMAP_HASH: ifindex -> ifindex, the interfaces router mode may
  * redirect to (every interface flowlensd runs on); the one map not pinned */
 #define FL_MAP_TX_PORTS fl_tx_ports
+/* HASH: ifindex -> struct fl_port_mac, each router port's own MAC, so a
+ * frame for another host (a port in promiscuous mode) is not routed; not
+ * pinned either, filled with the devmap */
+#define FL_MAP_PORT_MACS fl_port_macs
 
 #define FL_IF_STATS_MAX 256
 #define FL_IP4_STATS_MAX 65536

@@ -39,6 +39,7 @@ struct fwd_case {
 	struct pkt_spec pkt;
 	int ttl; /* 0: the builder's 64 */
 	bool broadcast; /* destination MAC ff:ff:ff:ff:ff:ff */
+	bool other_host; /* destination MAC not the port's own */
 	__u32 reason; /* enum fl_fwd_pass_reason, or FORWARDED */
 };
 
@@ -139,6 +140,10 @@ static const struct fwd_case cases[] = {
 	  { .l3 = PKT_IPV4, .l4 = PKT_UDP, .dst = "198.51.100.2" },
 	  .broadcast = true,
 	  .reason = FL_FWD_PASS_NOT_UNICAST },
+	{ "ipv4 unicast to another host's MAC",
+	  { .l3 = PKT_IPV4, .l4 = PKT_UDP, .dst = "198.51.100.2" },
+	  .other_host = true,
+	  .reason = FL_FWD_PASS_OTHER_HOST },
 	{ "arp", { .l3 = PKT_ARP }, .reason = FL_FWD_PASS_NOT_IP },
 	{ "802.1Q tagged ipv4",
 	  { .vlan.count = 1,
@@ -289,6 +294,8 @@ static void run_cases(struct fl_fixture *fx, __u32 mode,
 		}
 		if (c->broadcast)
 			memset(p.data, 0xff, ETH_ALEN);
+		if (c->other_host)
+			p.data[ETH_ALEN - 1] = 0x99;
 
 		if (!ASSERT_OK(fl_if_stats_read(fx, &before), "stats before") ||
 		    !ASSERT_OK(run_out(fx, &p, out, &len, &action), "run") ||
@@ -326,6 +333,16 @@ static int ports_set(struct fl_fixture *fx, __u32 ifindex, bool add)
 
 	return add ? bpf_map_update_elem(fd, &ifindex, &ifindex, 0) :
 		     bpf_map_delete_elem(fd, &ifindex);
+}
+
+/* The ingress port (lo, in a test run) owns the builder's destination
+ * MAC, 02:00:00:00:00:02. */
+static int port_mac_set(struct fl_fixture *fx)
+{
+	struct fl_port_mac mac = { .addr = { 0x02, 0, 0, 0, 0, 0x02 } };
+
+	return bpf_map_update_elem(bpf_map__fd(fx->skel->maps.FL_MAP_PORT_MACS),
+				   &fx->ifindex, &mac, 0);
 }
 
 /* Runs one packet expecting XDP_PASS with @reason counted. */
@@ -367,7 +384,8 @@ static void in_private_netns(void)
 
 	cfg.mode = FL_MODE_ROUTER;
 	if (!ASSERT_OK(fl_config_write(&fx, &cfg), "config router") ||
-	    !ASSERT_OK(ports_set(&fx, ifindex, true), "egress port"))
+	    !ASSERT_OK(ports_set(&fx, ifindex, true), "egress port") ||
+	    !ASSERT_OK(port_mac_set(&fx), "ingress port MAC"))
 		goto out;
 	run_cases(&fx, FL_MODE_ROUTER, egress_mac);
 

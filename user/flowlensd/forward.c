@@ -1,14 +1,19 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * Router mode's egress ports: FL_MAP_TX_PORTS holds every interface this
+ * Router mode's ports: FL_MAP_TX_PORTS holds every interface this
  * flowlensd runs on, so the XDP program may redirect to them and hands
- * anything routed elsewhere to the kernel. Also warns when the kernel's
+ * anything routed elsewhere to the kernel; FL_MAP_PORT_MACS their MACs, so
+ * only frames addressed to the router are routed. Also warns when the kernel's
  * IP forwarding is off, in which case bpf_fib_lookup refuses every packet
  * and router mode would silently become "pass everything".
  */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <net/if.h>
 #include <bpf/libbpf.h>
 
 #include "daemon.h"
@@ -45,9 +50,31 @@ static void check_forwarding(const struct daemon *d)
 		pr_warn("IPv6 forwarding is off, so router mode hands IPv6 packets to the kernel, which drops them (sysctl -w net.ipv6.conf.all.forwarding=1)");
 }
 
+static int port_mac_add(struct daemon *d, const struct fl_iface *ifc)
+{
+	struct fl_port_mac mac = {};
+	struct ifreq ifr = {};
+	__u32 key = ifc->ifindex;
+	int fd, err = 0;
+
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifc->name);
+	if (ioctl(fd, SIOCGIFHWADDR, &ifr))
+		err = -errno;
+	close(fd);
+	if (err)
+		return err;
+	memcpy(mac.addr, ifr.ifr_hwaddr.sa_data, sizeof(mac.addr));
+	return bpf_map__update_elem(d->skel->maps.FL_MAP_PORT_MACS, &key,
+				    sizeof(key), &mac, sizeof(mac), 0);
+}
+
 /*
- * The devmap is created with each program (it cannot be pinned, see
- * forward.h), so it is filled right after attaching.
+ * The devmap and the MAC map are created with each program (the devmap
+ * cannot be pinned, see forward.h), so they are filled right after
+ * attaching.
  */
 int forward_ports_sync(struct daemon *d)
 {
@@ -63,6 +90,12 @@ int forward_ports_sync(struct daemon *d)
 					   &ifindex, sizeof(ifindex), 0);
 		if (err) {
 			pr_err("%s: cannot add it to the egress ports (%s): the driver may not support XDP_REDIRECT as a target",
+			       d->ifaces[i].name, strerror(-err));
+			return err;
+		}
+		err = port_mac_add(d, &d->ifaces[i]);
+		if (err) {
+			pr_err("%s: cannot record its MAC address: %s",
 			       d->ifaces[i].name, strerror(-err));
 			return err;
 		}
