@@ -9,11 +9,22 @@
 
 #include "types.h"
 
+/*
+ * Deployment modes, and their names on the command line:
+ *   host     XDP_PASS to the local stack
+ *   router   bpf_fib_lookup + XDP_REDIRECT to the egress interface
+ *   monitor  SPAN port: account, then XDP_DROP
+ */
+#define FL_MODES(X)         \
+	X(HOST, "host")     \
+	X(ROUTER, "router") \
+	X(MONITOR, "monitor")
+
 enum fl_mode {
-	FL_MODE_HOST = 0, /* XDP_PASS to the local stack */
-	FL_MODE_ROUTER = 1, /* bpf_fib_lookup + XDP_REDIRECT to the egress */
-	FL_MODE_MONITOR = 2, /* SPAN port: account, then XDP_DROP */
-	FL_MODE_MAX,
+#define FL_X_ENUM(id, name) FL_MODE_##id,
+	FL_MODES(FL_X_ENUM)
+#undef FL_X_ENUM
+		FL_MODE_MAX,
 };
 
 /* What happens to a packet whose headers do not parse. */

@@ -90,8 +90,11 @@ static const struct kind kinds[] = {
 	  false },
 };
 
-static const char *const mode_names[FL_MODE_MAX] = { "host", "router",
-						     "monitor" };
+static const char *const mode_names[FL_MODE_MAX] = {
+#define FL_X_NAME(id, name) [FL_MODE_##id] = name,
+	FL_MODES(FL_X_NAME)
+#undef FL_X_NAME
+};
 
 static int cmp_u32(const void *a, const void *b)
 {

@@ -25,9 +25,9 @@ static const char *const malformed_names[] = {
 };
 
 static const char *const mode_names[FL_MODE_MAX] = {
-	[FL_MODE_HOST] = "host",
-	[FL_MODE_ROUTER] = "router",
-	[FL_MODE_MONITOR] = "monitor",
+#define FL_X_NAME(id, name) [FL_MODE_##id] = name,
+	FL_MODES(FL_X_NAME)
+#undef FL_X_NAME
 };
 
 const char *mode_name(unsigned int mode)
