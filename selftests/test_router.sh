@@ -28,6 +28,17 @@ server_snmp() {
 		$1 == t { print $col[f] }'
 }
 
+# delivered_exactly N WHAT CMD...: CMD sends N datagrams to the server's
+# closed port 9; the server must count exactly N port unreachables.
+delivered_exactly() {
+	local n=$1 what=$2 noports
+	shift 2
+	noports=$(server_snmp Udp NoPorts)
+	"$@" >/dev/null
+	wait_for 5 '[ "$(server_snmp Udp NoPorts)" -ge $((noports + n)) ]'
+	assert_eq "$(server_snmp Udp NoPorts)" $((noports + n)) "$what"
+}
+
 test_mode_shown() {
 	assert_eq "$(flctl -j show stats | jq -r .mode)" router "mode in show stats"
 	assert_eq "$(flctl -j config show | jq -r .mode)" router "mode in config show"
@@ -69,13 +80,10 @@ test_tcp_ipv6() {
 # Exactly N datagrams to a closed port: N forwarded on cl0, N port
 # unreachables counted by the server, none forwarded by the kernel.
 test_udp_exact() {
-	local n=300 fwd0 noports kernel
+	local n=300 fwd0 kernel
 	fwd0=$(fwd cl0)
-	noports=$(server_snmp Udp NoPorts)
 	kernel=$(kernel_forwarded)
-	udp_send client "$SERVER4" 9 $n 200
-	wait_for 5 '[ "$(server_snmp Udp NoPorts)" -ge $((noports + n)) ]'
-	assert_eq "$(server_snmp Udp NoPorts)" $((noports + n)) "datagrams that reached the server"
+	delivered_exactly $n "datagrams that reached the server" udp_send client "$SERVER4" 9 $n 200
 	assert_eq "$(fwd cl0)" $((fwd0 + n)) "datagrams routed at the driver on cl0"
 	assert_eq "$(kernel_forwarded)" "$kernel" "datagrams the kernel forwarded"
 }
@@ -91,13 +99,11 @@ test_udp_ipv6() {
 # flgen at full speed through the router: every frame routed at the
 # driver and delivered, none turned back for an expiring TTL.
 test_flgen_through_router() {
-	local n=200000 fwd0 ttl0 noports
+	local n=200000 fwd0 ttl0
 	fwd0=$(fwd cl0)
 	ttl0=$(fwd_pass cl0 ttl_expiring)
-	noports=$(server_snmp Udp NoPorts)
-	in_ns client flgen udp -i eth0 --dst "$SERVER4" --dport 9 -n $n >/dev/null
-	wait_for 5 '[ "$(server_snmp Udp NoPorts)" -ge $((noports + n)) ]'
-	assert_eq "$(server_snmp Udp NoPorts)" $((noports + n)) "flgen datagrams that reached the server"
+	delivered_exactly $n "flgen datagrams that reached the server" \
+		in_ns client flgen udp -i eth0 --dst "$SERVER4" --dport 9 -n $n
 	assert_eq "$(fwd cl0)" $((fwd0 + n)) "flgen datagrams routed at the driver"
 	assert_eq "$(fwd_pass cl0 ttl_expiring)" "$ttl0" "none passed for an expiring TTL"
 }
@@ -106,13 +112,11 @@ test_flgen_through_router() {
 # kernel decrements the TTL in the very page flgen's frame lives in, and
 # that page returns to flgen's pool - flgen must restore its headers.
 test_flgen_through_kernel_forwarding() {
-	local n=200000 noports
+	local n=200000
 	lab stop
 	lab start
-	noports=$(server_snmp Udp NoPorts)
-	in_ns client flgen udp -i eth0 --dst "$SERVER4" --dport 9 -n $n >/dev/null
-	wait_for 5 '[ "$(server_snmp Udp NoPorts)" -ge $((noports + n)) ]'
-	assert_eq "$(server_snmp Udp NoPorts)" $((noports + n)) "flgen datagrams the kernel delivered"
+	delivered_exactly $n "flgen datagrams the kernel delivered" \
+		in_ns client flgen udp -i eth0 --dst "$SERVER4" --dport 9 -n $n
 }
 
 # ICMP both ways; the replies arrive one hop older (TTL/hop limit 63).
