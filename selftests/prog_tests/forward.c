@@ -16,14 +16,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <sys/ioctl.h>
-#include <sys/socket.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <linux/if_ether.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "iface.h"
 #include "pkt.h"
 #include "test_progs.h"
 #include "flowlens.skel.h"
@@ -199,23 +198,6 @@ static int build_fib(void)
 	return 0;
 }
 
-/* By ioctl: /sys/class/net still shows the namespace sysfs was mounted in. */
-static int read_mac(const char *ifname, __u8 mac[ETH_ALEN])
-{
-	struct ifreq ifr = {};
-	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), err = 0;
-
-	if (fd < 0)
-		return -errno;
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
-	if (ioctl(fd, SIOCGIFHWADDR, &ifr))
-		err = -errno;
-	else
-		memcpy(mac, ifr.ifr_hwaddr.sa_data, ETH_ALEN);
-	close(fd);
-	return err;
-}
-
 static __u16 csum16(const __u8 *p, size_t len)
 {
 	__u32 sum = 0;
@@ -375,7 +357,7 @@ static void in_private_netns(void)
 	__u32 ifindex;
 
 	if (!ASSERT_OK(build_fib(), "build the FIB") ||
-	    !ASSERT_OK(read_mac(EGRESS, egress_mac), "egress MAC"))
+	    !ASSERT_OK(fl_iface_mac(EGRESS, egress_mac), "egress MAC"))
 		return;
 	ifindex = if_nametoindex(EGRESS);
 	if (!ASSERT_NEQ(ifindex, 0, "egress ifindex") ||

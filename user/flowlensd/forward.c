@@ -10,13 +10,10 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
-#include <sys/ioctl.h>
-#include <sys/socket.h>
-#include <net/if.h>
 #include <bpf/libbpf.h>
 
 #include "daemon.h"
+#include "iface.h"
 #include "log.h"
 #include "flowlens.skel.h"
 
@@ -53,20 +50,12 @@ static void check_forwarding(const struct daemon *d)
 static int port_mac_add(struct daemon *d, const struct fl_iface *ifc)
 {
 	struct fl_port_mac mac = {};
-	struct ifreq ifr = {};
 	__u32 key = ifc->ifindex;
-	int fd, err = 0;
+	int err;
 
-	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifc->name);
-	if (ioctl(fd, SIOCGIFHWADDR, &ifr))
-		err = -errno;
-	close(fd);
+	err = fl_iface_mac(ifc->name, mac.addr);
 	if (err)
 		return err;
-	memcpy(mac.addr, ifr.ifr_hwaddr.sa_data, sizeof(mac.addr));
 	return bpf_map__update_elem(d->skel->maps.FL_MAP_PORT_MACS, &key,
 				    sizeof(key), &mac, sizeof(mac), 0);
 }
