@@ -13,6 +13,7 @@
 #include "parse.h"
 #include "stats.h"
 #include "account.h"
+#include "rules.h"
 #include "forward.h"
 
 /* libxdp run config: run early, let later programs see what we pass. */
@@ -47,15 +48,25 @@ int flowlens(struct xdp_md *ctx)
 	if (pkt.has_l3)
 		account_packet(cfg, &pkt);
 
-	/* 8. forward: a SPAN port's copies go nowhere, broken or not */
-	if (cfg->mode == FL_MODE_MONITOR)
+	/* 8. forward: a SPAN port's copies go nowhere, broken or not;
+	 *    the rules still count what they would have done */
+	if (cfg->mode == FL_MODE_MONITOR) {
+		if (!err)
+			rules_apply(&pkt);
 		return verdict(stats, XDP_DROP);
+	}
 	if (err) {
 		if (cfg->mode == FL_MODE_ROUTER &&
 		    malformed_action(cfg) == XDP_PASS)
 			stats->fwd_pass[FL_FWD_PASS_MALFORMED]++;
 		return verdict(stats, malformed_action(cfg));
 	}
+	/* 3. rules: after accounting, so the rates the DDoS engine reads
+	 *    still show a flood that a rule is dropping. RULES_PERMIT exempts
+	 *    the packet from later mitigation stages (none yet). */
+	if (rules_apply(&pkt) == RULES_DROP)
+		return verdict(stats, XDP_DROP);
+
 	/* router: the FIB decides; host: everything to the local stack */
 	if (cfg->mode == FL_MODE_ROUTER)
 		return forward_packet(ctx, &pkt, stats);

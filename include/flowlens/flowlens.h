@@ -8,6 +8,7 @@
 #include "config.h"
 #include "counters.h"
 #include "account.h"
+#include "rules.h"
 
 #define FLOWLENS_VERSION "0.1.0"
 

@@ -29,6 +29,20 @@
  * frame for another host (a port in promiscuous mode) is not routed; not
  * pinned either, filled with the devmap */
 #define FL_MAP_PORT_MACS fl_port_macs
+/* The rule engine (layouts and how they fit together: rules.h).
+ * ARRAY_OF_MAPS[FL_RULE_SHAPES_MAX]: slot -> HASH fl_rule_key4/6 -> fl_rule_ids */
+#define FL_MAP_RULE_SHAPE4 fl_rule_shape4
+#define FL_MAP_RULE_SHAPE6 fl_rule_shape6
+/* ARRAY_OF_MAPS[2] (0: IPv4, 1: IPv6) -> ARRAY[1] struct fl_rule_shape_set */
+#define FL_MAP_RULE_SETS fl_rule_sets
+/* ARRAY: id -> struct fl_rule_entry; ARRAY: id -> __u64 GCRA time;
+ * PERCPU_ARRAY: id -> struct fl_rule_stats */
+#define FL_MAP_RULES fl_rules
+#define FL_MAP_RULE_TAT fl_rule_tat
+#define FL_MAP_RULE_STATS fl_rule_stats
+/* HASH: id -> struct fl_rule, the rules as given (read by flowlensd
+ * only, so a restart recovers them from the pinned maps) */
+#define FL_MAP_RULE_DEFS fl_rule_defs
 
 #define FL_IF_STATS_MAX 256
 #define FL_IP4_STATS_MAX 65536

@@ -103,4 +103,133 @@ struct fl_rule_packet {
 };
 _Static_assert(sizeof(struct fl_rule_packet) == 56, "fl_rule_packet layout");
 
+/*
+ * The engine's maps (stage 3 of DESIGN.md, bpf/rules.h), one set per family.
+ *
+ * Rules are grouped by shape: which fields a rule's key holds and how much
+ * of each (prefix lengths, port masks). Each shape has one exact-match hash,
+ * an inner map of FL_MAP_RULE_SHAPE4/6 keyed by struct fl_rule_key4/6 with
+ * the packet's fields ANDed with the shape's masks. A hit names up to
+ * FL_RULE_CHAIN_MAX rules (struct fl_rule_ids), sorted by (order, id); each
+ * then re-checks only what a key cannot hold (struct fl_rule_entry.check).
+ *
+ * Ranges: a single port, or a range that is an aligned power-of-two block
+ * (1024-2047, 0-1023), is a mask in the key and needs no re-check. Any
+ * other port range, and every length range, is left out of the key and
+ * re-checked: one hash entry per rule, never an expansion. Rules that then
+ * share a key (same shape, same masked fields) share a chain, which is why
+ * its length is bounded.
+ *
+ * The published list of shapes (struct fl_rule_shape_set, sorted by the
+ * lowest order in each shape) is the only entry of an array that is itself
+ * the inner map of FL_MAP_RULE_SETS; flowlensd swaps in a new one to
+ * change it. A shape's hash is fully built before the list that names it is
+ * published, and every key carries its shape's tag (never reused), so a
+ * packet racing a change sees the old rule set or the new one, never a
+ * half-built shape.
+ */
+#define FL_RULE_SHAPES_MAX 32 /* per family */
+#define FL_RULE_CHAIN_MAX 4 /* rules sharing one key of one shape */
+#define FL_RULE_MAX_DEFAULT 1048576 /* rule ids (flowlensd --max-rules) */
+#define FL_RATE_SHIFT 12 /* fixed-point bits of fl_rule_entry.cost */
+
+/* The masked fields after the addresses: identical for both families. */
+struct fl_rule_key_l4 {
+	__u16 sport, dport; /* host order */
+	__u8 proto;
+	__u8 dscp;
+	__u8 tcp_flags;
+	__u8 icmp_type;
+	__u8 icmp_code;
+	__u8 pad[3];
+};
+
+struct fl_rule_key4 {
+	__be32 src, dst;
+	struct fl_rule_key_l4 l4;
+	__u32 tag; /* the shape's */
+};
+_Static_assert(sizeof(struct fl_rule_key4) == 24, "fl_rule_key4 layout");
+
+struct fl_rule_key6 {
+	union fl_addr src, dst;
+	struct fl_rule_key_l4 l4;
+	__u32 tag;
+};
+_Static_assert(sizeof(struct fl_rule_key6) == 48, "fl_rule_key6 layout");
+
+/* What a shape needs from a packet before its key means anything. */
+enum fl_rule_need {
+	FL_NEED_PORTS = 1, /* a TCP or UDP header */
+	FL_NEED_TCP = 2,
+	FL_NEED_ICMP = 4, /* ICMP for IPv4, ICMPv6 for IPv6 */
+};
+
+struct fl_rule_shape {
+	__u32 tag; /* in every key of this shape; unique while the maps live */
+	__u32 slot; /* index of its hash in FL_MAP_RULE_SHAPE4/6 */
+	__u32 min_order; /* no rule of this shape has a lower order */
+	__u8 need; /* enum fl_rule_need */
+	__u8 pad[3];
+	union fl_addr src_mask, dst_mask; /* IPv4: w[0] */
+	struct fl_rule_key_l4 l4_mask;
+	__u32 pad2;
+};
+_Static_assert(sizeof(struct fl_rule_shape) == 64, "fl_rule_shape layout");
+
+struct fl_rule_shape_set {
+	__u32 count;
+	__u32 pad;
+	struct fl_rule_shape shapes[FL_RULE_SHAPES_MAX]; /* by min_order */
+};
+
+/* A hash entry's rules: ids, sorted by (order, id), 0 ends the list. */
+struct fl_rule_ids {
+	__u32 id[FL_RULE_CHAIN_MAX];
+};
+
+/* What a hit re-checks: fields the key could not hold. */
+enum fl_rule_check {
+	FL_CHECK_SPORT = 1,
+	FL_CHECK_DPORT = 2,
+	FL_CHECK_LEN = 4,
+	FL_CHECK_FRAG = 8,
+};
+
+/* FL_MAP_RULES[id]: a rule as the datapath needs it. */
+struct fl_rule_entry {
+	__u32 order;
+	__u8 action; /* enum fl_rule_action; 0: free id */
+	__u8 check; /* enum fl_rule_check */
+	__u8 frag; /* enum fl_rule_frag */
+	__u8 rate_unit; /* enum fl_rate_unit */
+	__u16 sport_min, sport_max;
+	__u16 dport_min, dport_max;
+	__u16 len_min, len_max;
+	__u32 pad;
+	/*
+	 * rate-limit, as a GCRA (a token bucket kept as the time the bucket
+	 * next drains, FL_MAP_RULE_TAT): a packet costs cost >> FL_RATE_SHIFT
+	 * ns per packet (pps) or per byte of IP datagram (bps), and passes
+	 * while the backlog it leaves is at most depth ns (the burst).
+	 */
+	__u64 cost;
+	__u64 depth;
+	__u64 expires_ns; /* CLOCK_MONOTONIC; 0: never */
+};
+_Static_assert(sizeof(struct fl_rule_entry) == 48, "fl_rule_entry layout");
+
+/* FL_MAP_RULE_DEFS[id]: the rule as given, and when it expires. */
+struct fl_rule_def {
+	struct fl_rule rule;
+	__u64 expires_at; /* CLOCK_REALTIME seconds; 0: never */
+};
+
+/* FL_MAP_RULE_STATS[id], per CPU. */
+struct fl_rule_stats {
+	__u64 packets; /* matched */
+	__u64 bytes;
+	__u64 dropped; /* drop rules: all; rate-limit: over the rate */
+};
+
 #endif /* FLOWLENS_RULES_H */
