@@ -61,6 +61,9 @@ enum fl_rate_unit {
 	FL_RATE_BPS = 1,
 };
 
+#define FL_RULE_ORDER_DEFAULT 1000 /* without "order N" */
+#define FL_RULE_BURST_MIN_BITS 12000 /* bps buckets hold a 1500-byte packet */
+
 struct fl_rule {
 	__u32 id;
 	__u32 order; /* lowest matching order wins */

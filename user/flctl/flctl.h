@@ -55,6 +55,7 @@ const char *json_get_str(struct json_object *o, const char *key);
 int do_show(int argc, char **argv);
 int do_top(int argc, char **argv);
 int do_protect(int argc, char **argv);
+int do_rule(int argc, char **argv);
 int do_config(int argc, char **argv);
 int do_version(int argc, char **argv);
 

@@ -35,7 +35,7 @@ static int do_help(int argc, char **argv)
 	printf("Usage: %1$s [OPTIONS] OBJECT { COMMAND | help }\n"
 	       "       %1$s version\n"
 	       "\n"
-	       "OBJECT := { show | top | protect | config | version }\n"
+	       "OBJECT := { show | top | protect | rule | config | version }\n"
 	       "OPTIONS := { -j|--json [-p|--pretty] | -s|--socket PATH |\n"
 	       "             -h|--help | -V|--version }\n"
 	       "\n"
@@ -45,6 +45,9 @@ static int do_help(int argc, char **argv)
 	       "                                    top talkers over the last second\n"
 	       "  protect { add | del } PREFIX      exact per-IP counters for a prefix\n"
 	       "  protect list\n"
+	       "  rule add [order N] MATCH... action { drop | permit | rate-limit R }\n"
+	       "                                    a mitigation rule, enforced in XDP\n"
+	       "  rule { del ID | list | flush | load FILE | shapes }\n"
 	       "  config show\n"
 	       "  config set KEY VALUE              malformed pass|drop, heavy-pps N, heavy-bps N\n"
 	       "  version\n"
@@ -246,13 +249,9 @@ const char *json_get_str(struct json_object *o, const char *key)
 }
 
 static const struct cmd objects[] = {
-	{ "show", do_show },
-	{ "top", do_top },
-	{ "protect", do_protect },
-	{ "config", do_config },
-	{ "version", do_version },
-	{ "help", do_help },
-	{ NULL, NULL },
+	{ "show", do_show }, { "top", do_top },	      { "protect", do_protect },
+	{ "rule", do_rule }, { "config", do_config }, { "version", do_version },
+	{ "help", do_help }, { NULL, NULL },
 };
 
 /*

@@ -527,10 +527,7 @@ static int cmd_version(struct daemon *d, struct json_object *req,
 	return 0;
 }
 
-static const struct {
-	const char *name;
-	command_fn fn;
-} commands[] = {
+static const struct command commands[] = {
 	{ "stats", cmd_stats },
 	{ "ip", cmd_ip },
 	{ "top", cmd_top },
@@ -549,5 +546,8 @@ command_fn command_lookup(const char *name)
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (!strcmp(commands[i].name, name))
 			return commands[i].fn;
+	for (i = 0; rule_commands[i].name; i++)
+		if (!strcmp(rule_commands[i].name, name))
+			return rule_commands[i].fn;
 	return NULL;
 }

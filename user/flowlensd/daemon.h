@@ -8,6 +8,7 @@
  *   settings.c runtime settings (fl_config) and protected prefixes
  *   state.c    the state file that restores settings after a reboot
  *   forward.c  router mode's egress ports (the devmap)
+ *   rules.c    mitigation rules: rule-* commands, expiry, the rules file
  */
 #ifndef FLOWLENSD_H
 #define FLOWLENSD_H
@@ -61,8 +62,11 @@ struct fl_options {
 	const char *socket_path;
 	const char *state_path;
 	const char *bpffs;
+	__u32 max_rules; /* 0: FL_RULE_MAX_DEFAULT */
 	int verbose;
 };
+
+struct fl_ruleset;
 
 struct daemon {
 	struct fl_options opt;
@@ -85,6 +89,10 @@ struct daemon {
 
 	/* control.c */
 	int listen_fd;
+
+	/* rules.c */
+	struct fl_ruleset *rules;
+	bool rules_dirty; /* the rules file is behind */
 };
 
 /* loader.c */
@@ -135,6 +143,17 @@ void control_handle(struct daemon *d, struct pollfd *fds, int nfds);
 /* commands.c: one function per request; data is the reply's "data". */
 typedef int (*command_fn)(struct daemon *d, struct json_object *req,
 			  struct json_object **data, char *err, size_t errlen);
+struct command {
+	const char *name;
+	command_fn fn;
+};
 command_fn command_lookup(const char *name);
+
+/* rules.c */
+int rules_open(struct daemon *d);
+void rules_close(struct daemon *d);
+void rules_tick(struct daemon *d);
+int rules_save(struct daemon *d);
+extern const struct command rule_commands[]; /* ends with a NULL name */
 
 #endif /* FLOWLENSD_H */

@@ -189,6 +189,18 @@ int loader_open(struct daemon *d)
 		       strerror(-err));
 		return err;
 	}
+	if (d->opt.max_rules) {
+		struct bpf_map *sized[] = {
+			d->skel->maps.FL_MAP_RULES,
+			d->skel->maps.FL_MAP_RULE_TAT,
+			d->skel->maps.FL_MAP_RULE_STATS,
+			d->skel->maps.FL_MAP_RULE_DEFS,
+		};
+		size_t i;
+
+		for (i = 0; i < sizeof(sized) / sizeof(sized[0]); i++)
+			bpf_map__set_max_entries(sized[i], d->opt.max_rules);
+	}
 	err = check_pinned_maps(d);
 	if (err)
 		return err;

@@ -50,6 +50,12 @@ static void usage(FILE *out, const char *prog)
 		"                          $%5$s or %6$s)\n"
 		"      --bpffs DIR         bpf filesystem to pin maps in (default %7$s;\n"
 		"                          mounted there if it is not)\n"
+		"      --max-rules N       room for N mitigation rules (default %8$d);\n"
+		"                          the maps keep about 50 + 24 x CPUs bytes per\n"
+		"                          rule of room, in use or not. Fixed when the maps\n"
+		"                          are first pinned: to change it, stop flowlensd\n"
+		"                          and remove BPFFS/flowlens/fl_rule* (the rules\n"
+		"                          come back from the rules file)\n"
 		"  -v, --verbose           more detail, including libbpf and libxdp\n"
 		"  -h, --help              show this help\n"
 		"  -V, --version           show the version\n"
@@ -62,10 +68,11 @@ static void usage(FILE *out, const char *prog)
 		"\n"
 		"See also: flctl help\n",
 		prog, FL_MAX_IFACES, FL_SOCKET_ENV, FL_SOCKET_DEFAULT,
-		FL_STATE_ENV, FL_STATE_DEFAULT, FL_BPFFS_DEFAULT);
+		FL_STATE_ENV, FL_STATE_DEFAULT, FL_BPFFS_DEFAULT,
+		FL_RULE_MAX_DEFAULT);
 }
 
-enum { OPT_STATE_FILE = 256, OPT_BPFFS };
+enum { OPT_STATE_FILE = 256, OPT_BPFFS, OPT_MAX_RULES };
 
 static int parse_options(int argc, char **argv, struct fl_options *opt)
 {
@@ -76,6 +83,7 @@ static int parse_options(int argc, char **argv, struct fl_options *opt)
 		{ "socket", required_argument, NULL, 's' },
 		{ "state-file", required_argument, NULL, OPT_STATE_FILE },
 		{ "bpffs", required_argument, NULL, OPT_BPFFS },
+		{ "max-rules", required_argument, NULL, OPT_MAX_RULES },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -128,6 +136,20 @@ static int parse_options(int argc, char **argv, struct fl_options *opt)
 		case OPT_BPFFS:
 			opt->bpffs = optarg;
 			break;
+		case OPT_MAX_RULES: {
+			char *end;
+			unsigned long n;
+
+			errno = 0;
+			n = strtoul(optarg, &end, 10);
+			if (errno || *end || n < 1 || n > 100000000) {
+				pr_err("bad --max-rules '%s': a number of rules, 1-100000000",
+				       optarg);
+				return -EINVAL;
+			}
+			opt->max_rules = n + 1; /* id 0 is never used */
+			break;
+		}
 		case 'v':
 			opt->verbose++;
 			break;
@@ -236,8 +258,10 @@ static int run(struct daemon *d)
 			__u64 expirations;
 
 			if (read(timer_fd, &expirations, sizeof(expirations)) >
-			    0)
+			    0) {
 				rates_tick(d);
+				rules_tick(d);
+			}
 		}
 		control_handle(d, fds + 2, n);
 	}
@@ -284,10 +308,14 @@ int main(int argc, char **argv)
 	else
 		state_restore(&d);
 	state_save(&d);
+	err = rules_open(&d);
+	if (err)
+		goto out;
 
 	err = run(&d);
 out:
 	loader_detach_all(&d);
+	rules_close(&d);
 	loader_close(&d);
 	control_close(&d);
 	rates_free(&d);

@@ -10,7 +10,7 @@
 
 #include "ctl.h"
 
-#define FL_CTL_TIMEOUT_MS 10000
+#define FL_CTL_TIMEOUT_MS 120000 /* loading a million rules takes seconds */
 
 const char *fl_ctl_socket_path(const char *override)
 {

@@ -14,7 +14,7 @@
 
 #define FL_SOCKET_DEFAULT "/run/flowlens/flowlensd.sock"
 #define FL_SOCKET_ENV "FLOWLENS_SOCKET"
-#define FL_CTL_LINE_MAX (1 << 20) /* longest request or reply line */
+#define FL_CTL_LINE_MAX (1 << 30) /* longest reply line (rule list) */
 
 /* The socket path: override if set, else $FLOWLENS_SOCKET, else default. */
 const char *fl_ctl_socket_path(const char *override);

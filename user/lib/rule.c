@@ -230,8 +230,20 @@ static int check_rule(struct fl_rule *rule, bool have_action, char *err,
 			    rule->family);
 	if (rule->action != FL_RULE_RATE_LIMIT && rule->burst)
 		return fail(err, errlen, "'burst' goes with 'rate-limit' only");
-	if (rule->action == FL_RULE_RATE_LIMIT && !rule->burst)
+	if (rule->action == FL_RULE_RATE_LIMIT && !rule->burst) {
 		rule->burst = rule->rate / 10 ?: 1; /* 100 ms at the rate */
+		if (rule->rate_unit == FL_RATE_BPS &&
+		    rule->burst < FL_RULE_BURST_MIN_BITS)
+			rule->burst = FL_RULE_BURST_MIN_BITS;
+	}
+	if (rule->action == FL_RULE_RATE_LIMIT &&
+	    rule->rate_unit == FL_RATE_BPS &&
+	    rule->burst < FL_RULE_BURST_MIN_BITS)
+		return fail(
+			err, errlen,
+			"burst %llu bits cannot hold one 1500-byte packet: give at least %d",
+			(unsigned long long)rule->burst,
+			FL_RULE_BURST_MIN_BITS);
 	return 0;
 }
 

@@ -1,0 +1,547 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * Mitigation rules: the rule-* control commands, expiry on the tick, and
+ * the rules file that carries them across a reboot.
+ *
+ * The pinned maps are the truth while bpffs lives: a restarted flowlensd
+ * rebuilds its view from them (user/lib/ruleset.c) and keeps every id and
+ * counter. The rules file, RULES_FILE next to the state file, is written
+ * (atomically, via rename) at most once a tick after a change, and read
+ * only when the maps start empty (after a reboot). It is a rule file as
+ * 'flctl rule load' reads it; expiry times are kept as seconds left at the
+ * time it was saved, from which the time since is taken on restore.
+ */
+#include <errno.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <bpf/libbpf.h>
+
+#include "daemon.h"
+#include "log.h"
+#include "rule.h"
+#include "ruleset.h"
+#include "flowlens.skel.h"
+
+#define RULES_FILE "rules.conf"
+#define SAVED_AT "# saved-at "
+
+static void rules_path(const struct daemon *d, char *buf, size_t len)
+{
+	char *copy = strdup(d->opt.state_path);
+
+	snprintf(buf, len, "%s/%s", copy ? dirname(copy) : ".", RULES_FILE);
+	free(copy);
+}
+
+/* The rule as text, with expiry as seconds left at @now (at least 1). */
+static const char *rule_text(const struct fl_rule_def *def, time_t now,
+			     char *buf, size_t len)
+{
+	struct fl_rule r = def->rule;
+
+	r.expires = 0;
+	if (def->expires_at)
+		r.expires = (time_t)def->expires_at > now ?
+				    (time_t)def->expires_at - now :
+				    1;
+	return fl_rule_format(&r, buf, len);
+}
+
+static int save_one(const struct fl_rule_def *def, void *arg)
+{
+	char text[FL_RULE_STRLEN];
+
+	return fprintf(arg, "%s\n",
+		       rule_text(def, time(NULL), text, sizeof(text))) < 0 ?
+		       -EIO :
+		       0;
+}
+
+int rules_save(struct daemon *d)
+{
+	char path[512], tmp[520];
+	FILE *f;
+	int err;
+
+	if (!d->rules)
+		return 0;
+	rules_path(d, path, sizeof(path));
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	f = fopen(tmp, "w");
+	if (!f) {
+		err = -errno;
+		goto out;
+	}
+	fprintf(f,
+		"# flowlens rules: one per line, as 'flctl rule load' reads them\n" SAVED_AT
+		"%lld\n",
+		(long long)time(NULL));
+	err = fl_ruleset_for_each(d->rules, save_one, f);
+	if (fclose(f) && !err)
+		err = -errno;
+	if (!err && rename(tmp, path))
+		err = -errno;
+out:
+	if (err)
+		pr_warn("cannot save the rules to %s: %s", path,
+			strerror(-err));
+	else
+		d->rules_dirty = false;
+	return err;
+}
+
+/*
+ * Reads a rule file: every line parsed before anything is added, so a bad
+ * line (named by number in @err) leaves the rules as they were. With
+ * @restore, expiry counts from the file's saved-at time and rules already
+ * expired are skipped.
+ */
+static int load_file(struct daemon *d, const char *path, bool restore,
+		     size_t *added, char *err, size_t errlen)
+{
+	struct fl_rule *rules = NULL;
+	size_t *lines = NULL; /* where each rule came from */
+	size_t n = 0, cap = 0, lineno = 0, bad;
+	time_t saved_at = 0, now = time(NULL);
+	char *line = NULL, perr[384];
+	size_t linecap = 0;
+	FILE *f;
+	int ret = 0;
+
+	*added = 0;
+	f = fopen(path, "r");
+	if (!f) {
+		snprintf(err, errlen, "cannot read %s: %s", path,
+			 strerror(errno));
+		return -errno;
+	}
+	while (getline(&line, &linecap, f) > 0) {
+		lineno++;
+		if (restore && !strncmp(line, SAVED_AT, strlen(SAVED_AT)))
+			saved_at = strtoll(line + strlen(SAVED_AT), NULL, 10);
+		if (n == cap) {
+			struct fl_rule *more;
+			size_t *more_lines;
+
+			cap = cap ? cap * 2 : 1024;
+			more = realloc(rules, cap * sizeof(*rules));
+			if (more)
+				rules = more;
+			more_lines = realloc(lines, cap * sizeof(*lines));
+			if (more_lines)
+				lines = more_lines;
+			if (!more || !more_lines) {
+				ret = -ENOMEM;
+				snprintf(err, errlen, "out of memory");
+				goto out;
+			}
+		}
+		ret = fl_rule_parse_line(line, FL_RULE_ORDER_DEFAULT, &rules[n],
+					 perr, sizeof(perr));
+		if (ret == -ENODATA) {
+			ret = 0;
+			continue;
+		}
+		if (ret) {
+			snprintf(err, errlen, "%s:%zu: %s", path, lineno, perr);
+			goto out;
+		}
+		if (restore && rules[n].expires && saved_at) {
+			__s64 left = saved_at + (__s64)rules[n].expires - now;
+
+			if (left <= 0)
+				continue;
+			rules[n].expires = left;
+		}
+		lines[n++] = lineno;
+	}
+	if (ferror(f)) {
+		ret = -EIO;
+		snprintf(err, errlen, "cannot read %s: %s", path,
+			 strerror(errno));
+		goto out;
+	}
+	ret = fl_ruleset_add(d->rules, rules, n, &bad, perr, sizeof(perr));
+	if (ret) {
+		if (bad < n)
+			snprintf(err, errlen, "%s:%zu: %s; nothing added", path,
+				 lines[bad], perr);
+		else
+			snprintf(err, errlen, "%s: %s; nothing added", path,
+				 perr);
+		goto out;
+	}
+	*added = n;
+out:
+	free(line);
+	free(rules);
+	free(lines);
+	fclose(f);
+	return ret;
+}
+
+int rules_open(struct daemon *d)
+{
+	struct flowlens_bpf *skel = d->skel;
+	struct fl_ruleset_maps maps = {
+		.shape4 = bpf_map__fd(skel->maps.FL_MAP_RULE_SHAPE4),
+		.shape6 = bpf_map__fd(skel->maps.FL_MAP_RULE_SHAPE6),
+		.sets = bpf_map__fd(skel->maps.FL_MAP_RULE_SETS),
+		.rules = bpf_map__fd(skel->maps.FL_MAP_RULES),
+		.tat = bpf_map__fd(skel->maps.FL_MAP_RULE_TAT),
+		.stats = bpf_map__fd(skel->maps.FL_MAP_RULE_STATS),
+		.defs = bpf_map__fd(skel->maps.FL_MAP_RULE_DEFS),
+	};
+	char err[512], path[512];
+	size_t added;
+	int ret;
+
+	ret = fl_ruleset_open(&maps, &d->rules, err, sizeof(err));
+	if (ret) {
+		pr_err("%s", err);
+		return ret;
+	}
+	if (fl_ruleset_count(d->rules)) {
+		pr_info("%zu rules carried over in the pinned maps",
+			fl_ruleset_count(d->rules));
+		return 0;
+	}
+	rules_path(d, path, sizeof(path));
+	if (d->maps_were_pinned || access(path, F_OK))
+		return 0;
+	ret = load_file(d, path, true, &added, err, sizeof(err));
+	if (ret)
+		pr_warn("rules not restored: %s", err);
+	else
+		pr_info("restored %zu rules from %s", added, path);
+	return 0;
+}
+
+void rules_close(struct daemon *d)
+{
+	if (d->rules && d->rules_dirty)
+		rules_save(d);
+	fl_ruleset_free(d->rules);
+	d->rules = NULL;
+}
+
+static void log_expired(const struct fl_rule_def *def, void *arg)
+{
+	char text[FL_RULE_STRLEN];
+
+	pr_info("rule %u expired: %s", def->rule.id,
+		fl_rule_format(&def->rule, text, sizeof(text)));
+}
+
+void rules_tick(struct daemon *d)
+{
+	if (!d->rules)
+		return;
+	if (fl_ruleset_expire(d->rules, time(NULL), log_expired, NULL) > 0)
+		d->rules_dirty = true;
+	if (d->rules_dirty)
+		rules_save(d);
+}
+
+/* ---- control commands --------------------------------------------------- */
+
+static struct json_object *rule_json(struct daemon *d,
+				     const struct fl_rule_def *def,
+				     const struct fl_rule_stats *st)
+{
+	static const char *const actions[] = { "?", "drop", "rate-limit",
+					       "permit" };
+	struct json_object *o = json_object_new_object();
+	char text[FL_RULE_STRLEN];
+	time_t now = time(NULL);
+
+	json_object_object_add(o, "id", json_object_new_int64(def->rule.id));
+	json_object_object_add(o, "order",
+			       json_object_new_int64(def->rule.order));
+	json_object_object_add(
+		o, "action",
+		json_object_new_string(
+			actions[def->rule.action <= 3 ? def->rule.action : 0]));
+	json_object_object_add(o, "rule",
+			       json_object_new_string(rule_text(def, now, text,
+								sizeof(text))));
+	if (def->expires_at)
+		json_object_object_add(
+			o, "expires_in",
+			json_object_new_int64((time_t)def->expires_at > now ?
+						      (time_t)def->expires_at -
+							      now :
+						      0));
+	else
+		json_object_object_add(o, "expires_in", NULL);
+	if (st) {
+		json_object_object_add(o, "packets",
+				       json_object_new_uint64(st->packets));
+		json_object_object_add(o, "bytes",
+				       json_object_new_uint64(st->bytes));
+		json_object_object_add(o, "dropped",
+				       json_object_new_uint64(st->dropped));
+	}
+	return o;
+}
+
+static int cmd_rule_add(struct daemon *d, struct json_object *req,
+			struct json_object **data, char *err, size_t errlen)
+{
+	struct json_object *words;
+	struct fl_rule rule;
+	char *argv[64], perr[384];
+	struct fl_rule_def def;
+	size_t i, n, bad;
+	int ret;
+
+	if (!json_object_object_get_ex(req, "words", &words) ||
+	    !json_object_is_type(words, json_type_array)) {
+		snprintf(err, errlen, "rule-add needs \"words\", an array");
+		return -EINVAL;
+	}
+	n = json_object_array_length(words);
+	if (n > sizeof(argv) / sizeof(argv[0])) {
+		snprintf(err, errlen, "a rule has at most %zu words",
+			 sizeof(argv) / sizeof(argv[0]));
+		return -EINVAL;
+	}
+	for (i = 0; i < n; i++)
+		argv[i] = (char *)json_object_get_string(
+			json_object_array_get_idx(words, i));
+	ret = fl_rule_parse(n, argv, FL_RULE_ORDER_DEFAULT, &rule, err, errlen);
+	if (ret)
+		return ret;
+	ret = fl_ruleset_add(d->rules, &rule, 1, &bad, perr, sizeof(perr));
+	if (ret) {
+		snprintf(err, errlen, "%s", perr);
+		return ret;
+	}
+	d->rules_dirty = true;
+	fl_ruleset_get(d->rules, rule.id, &def, NULL);
+	*data = rule_json(d, &def, NULL);
+	pr_info("rule %u added: %s", rule.id,
+		json_object_get_string(json_object_object_get(*data, "rule")));
+	return 0;
+}
+
+static int req_id(struct json_object *req, __u32 *id, char *err, size_t errlen)
+{
+	struct json_object *v;
+	int64_t n;
+
+	if (!json_object_object_get_ex(req, "id", &v) ||
+	    !json_object_is_type(v, json_type_int) ||
+	    (n = json_object_get_int64(v)) <= 0 || n > 0xffffffffLL) {
+		snprintf(err, errlen, "needs \"id\", a rule id (1 or more)");
+		return -EINVAL;
+	}
+	*id = n;
+	return 0;
+}
+
+static int cmd_rule_del(struct daemon *d, struct json_object *req,
+			struct json_object **data, char *err, size_t errlen)
+{
+	struct fl_rule_def def;
+	struct fl_rule_stats st;
+	__u32 id;
+	int ret;
+
+	ret = req_id(req, &id, err, errlen);
+	if (ret)
+		return ret;
+	if (fl_ruleset_get(d->rules, id, &def, &st)) {
+		snprintf(err, errlen, "no rule %u (see 'flctl rule list')", id);
+		return -ENOENT;
+	}
+	ret = fl_ruleset_del(d->rules, id);
+	if (ret && ret != -ENOENT) {
+		snprintf(err, errlen, "deleting rule %u: %s", id,
+			 strerror(-ret));
+		return ret;
+	}
+	d->rules_dirty = true;
+	*data = rule_json(d, &def, &st);
+	pr_info("rule %u deleted", id);
+	return 0;
+}
+
+struct list_ctx {
+	struct daemon *d;
+	struct json_object *list;
+	const struct fl_rule_def **defs;
+	size_t n;
+};
+
+static int collect(const struct fl_rule_def *def, void *arg)
+{
+	struct list_ctx *ctx = arg;
+
+	ctx->defs[ctx->n++] = def;
+	return 0;
+}
+
+/* The order the datapath decides in: order, then id. */
+static int def_cmp(const void *a, const void *b)
+{
+	const struct fl_rule *x = &(*(const struct fl_rule_def **)a)->rule;
+	const struct fl_rule *y = &(*(const struct fl_rule_def **)b)->rule;
+
+	if (x->order != y->order)
+		return x->order < y->order ? -1 : 1;
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+static int cmd_rule_list(struct daemon *d, struct json_object *req,
+			 struct json_object **data, char *err, size_t errlen)
+{
+	struct list_ctx ctx = { d, json_object_new_array(), NULL, 0 };
+	size_t i;
+
+	ctx.defs = calloc(fl_ruleset_count(d->rules) + 1, sizeof(*ctx.defs));
+	if (!ctx.defs) {
+		json_object_put(ctx.list);
+		return -ENOMEM;
+	}
+	fl_ruleset_for_each(d->rules, collect, &ctx);
+	qsort(ctx.defs, ctx.n, sizeof(ctx.defs[0]), def_cmp);
+	for (i = 0; i < ctx.n; i++) {
+		struct fl_rule_stats st;
+
+		fl_ruleset_get(d->rules, ctx.defs[i]->rule.id, NULL, &st);
+		json_object_array_add(ctx.list, rule_json(d, ctx.defs[i], &st));
+	}
+	free(ctx.defs);
+	*data = json_object_new_object();
+	json_object_object_add(*data, "rules", ctx.list);
+	return 0;
+}
+
+static int cmd_rule_flush(struct daemon *d, struct json_object *req,
+			  struct json_object **data, char *err, size_t errlen)
+{
+	size_t n = fl_ruleset_count(d->rules);
+	int ret = fl_ruleset_flush(d->rules);
+
+	d->rules_dirty = true;
+	if (ret) {
+		snprintf(err, errlen, "flushing rules: %s", strerror(-ret));
+		return ret;
+	}
+	*data = json_object_new_object();
+	json_object_object_add(*data, "deleted", json_object_new_uint64(n));
+	pr_info("%zu rules flushed", n);
+	return 0;
+}
+
+static int cmd_rule_load(struct daemon *d, struct json_object *req,
+			 struct json_object **data, char *err, size_t errlen)
+{
+	struct json_object *v;
+	struct timespec t0, t1;
+	size_t added;
+	int ret;
+
+	if (!json_object_object_get_ex(req, "path", &v) ||
+	    !json_object_is_type(v, json_type_string)) {
+		snprintf(err, errlen, "rule-load needs \"path\"");
+		return -EINVAL;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	ret = load_file(d, json_object_get_string(v), false, &added, err,
+			errlen);
+	if (ret)
+		return ret;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	d->rules_dirty = true;
+	*data = json_object_new_object();
+	json_object_object_add(*data, "added", json_object_new_uint64(added));
+	json_object_object_add(
+		*data, "rules",
+		json_object_new_uint64(fl_ruleset_count(d->rules)));
+	json_object_object_add(
+		*data, "seconds",
+		json_object_new_double((t1.tv_sec - t0.tv_sec) +
+				       (t1.tv_nsec - t0.tv_nsec) / 1e9));
+	pr_info("%zu rules loaded from %s", added, json_object_get_string(v));
+	return 0;
+}
+
+static struct json_object *shapes_json(struct daemon *d, int family)
+{
+	struct fl_ruleset_shape shapes[FL_RULE_SHAPES_MAX];
+	struct json_object *list = json_object_new_array();
+	int i, n;
+
+	n = fl_ruleset_shapes(d->rules, family, shapes, FL_RULE_SHAPES_MAX);
+	for (i = 0; i < n; i++) {
+		const struct fl_ruleset_shape *s = &shapes[i];
+		struct json_object *o = json_object_new_object();
+		char key[256] = "";
+		size_t off = 0;
+
+#define ADD(...) off += snprintf(key + off, sizeof(key) - off, __VA_ARGS__)
+		if (s->fields & FL_RF_SRC)
+			ADD(" src/%u", s->src_len);
+		if (s->fields & FL_RF_DST)
+			ADD(" dst/%u", s->dst_len);
+		if (s->fields & FL_RF_PROTO)
+			ADD(" proto");
+		if (s->fields & FL_RF_SPORT)
+			ADD(" sport/%u", s->sport_bits);
+		if (s->fields & FL_RF_DPORT)
+			ADD(" dport/%u", s->dport_bits);
+		if (s->fields & FL_RF_TCP_FLAGS)
+			ADD(" tcp-flags/0x%02x", s->tcp_mask);
+		if (s->fields & FL_RF_DSCP)
+			ADD(" dscp");
+		if (s->fields & FL_RF_ICMP_TYPE)
+			ADD(" icmp-type");
+		if (s->fields & FL_RF_ICMP_CODE)
+			ADD(" code");
+#undef ADD
+		json_object_object_add(o, "key",
+				       json_object_new_string(off ? key + 1 :
+								    "(none)"));
+		json_object_object_add(o, "rules",
+				       json_object_new_uint64(s->rules));
+		json_object_object_add(o, "keys",
+				       json_object_new_uint64(s->keys));
+		json_object_object_add(o, "capacity",
+				       json_object_new_uint64(s->capacity));
+		json_object_object_add(o, "min_order",
+				       json_object_new_uint64(s->min_order));
+		json_object_object_add(o, "slot",
+				       json_object_new_uint64(s->slot));
+		json_object_object_add(o, "tag",
+				       json_object_new_uint64(s->tag));
+		json_object_array_add(list, o);
+	}
+	return list;
+}
+
+static int cmd_rule_shapes(struct daemon *d, struct json_object *req,
+			   struct json_object **data, char *err, size_t errlen)
+{
+	*data = json_object_new_object();
+	json_object_object_add(*data, "max_per_family",
+			       json_object_new_int(FL_RULE_SHAPES_MAX));
+	json_object_object_add(*data, "ipv4", shapes_json(d, 4));
+	json_object_object_add(*data, "ipv6", shapes_json(d, 6));
+	return 0;
+}
+
+const struct command rule_commands[] = {
+	{ "rule-add", cmd_rule_add },
+	{ "rule-del", cmd_rule_del },
+	{ "rule-list", cmd_rule_list },
+	{ "rule-flush", cmd_rule_flush },
+	{ "rule-load", cmd_rule_load },
+	{ "rule-shapes", cmd_rule_shapes },
+	{ NULL, NULL },
+};
