@@ -122,6 +122,24 @@ udp_send() {
 	in_ns "$1" "$TRAFFIC" udp "$2" "$3" --count "$4" --size "$5" "${src[@]}" >/dev/null
 }
 
+# server_snmp TABLE FIELD: a counter from the server's /proc/net/snmp.
+server_snmp() {
+	in_ns server cat /proc/net/snmp | awk -v t="$1:" -v f="$2" '
+		$1 == t && !seen { for (i = 2; i <= NF; i++) col[$i] = i; seen = 1; next }
+		$1 == t { print $col[f] }'
+}
+
+# delivered_exactly N WHAT CMD...: CMD sends N datagrams to the server's
+# closed port 9; the server must count exactly N port unreachables.
+delivered_exactly() {
+	local n=$1 what=$2 noports
+	shift 2
+	noports=$(server_snmp Udp NoPorts)
+	"$@" >/dev/null
+	wait_for 5 '[ "$(server_snmp Udp NoPorts)" -ge $((noports + n)) ]'
+	assert_eq "$(server_snmp Udp NoPorts)" $((noports + n)) "$what"
+}
+
 # bg NS CMD... : runs CMD in namespace NS in the background; its output
 # goes to the test's log (shown if the test fails), and whatever is still
 # running is killed when the test ends. (lab.sh exec exec()s all the way

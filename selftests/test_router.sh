@@ -21,24 +21,6 @@ kernel_forwarded() {
 		END { print v4 + v6 }'
 }
 
-# A value from the server's /proc/net/snmp, e.g. snmp Udp NoPorts.
-server_snmp() {
-	in_ns server cat /proc/net/snmp | awk -v t="$1:" -v f="$2" '
-		$1 == t && !seen { for (i = 2; i <= NF; i++) col[$i] = i; seen = 1; next }
-		$1 == t { print $col[f] }'
-}
-
-# delivered_exactly N WHAT CMD...: CMD sends N datagrams to the server's
-# closed port 9; the server must count exactly N port unreachables.
-delivered_exactly() {
-	local n=$1 what=$2 noports
-	shift 2
-	noports=$(server_snmp Udp NoPorts)
-	"$@" >/dev/null
-	wait_for 5 '[ "$(server_snmp Udp NoPorts)" -ge $((noports + n)) ]'
-	assert_eq "$(server_snmp Udp NoPorts)" $((noports + n)) "$what"
-}
-
 test_mode_shown() {
 	assert_eq "$(flctl -j show stats | jq -r .mode)" router "mode in show stats"
 	assert_eq "$(flctl -j config show | jq -r .mode)" router "mode in config show"
