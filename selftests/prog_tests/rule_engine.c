@@ -15,10 +15,12 @@
  */
 #include <arpa/inet.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 #include <linux/if_ether.h>
 #include <netinet/in.h>
 
@@ -670,6 +672,257 @@ void test_rule_engine_expiry(void)
 	ASSERT_EQ(fl_ruleset_count(rs), 1, "one left");
 	ASSERT_OK(fl_ruleset_flush(rs), "flush");
 	ASSERT_EQ(run_spec(&fx, &s), XDP_PASS, "after flush");
+out:
+	fl_ruleset_free(rs);
+	fl_fixture_close(&fx);
+}
+
+/* ---- recover ------------------------------------------------------------ */
+
+static const char *const recover_rules[] = {
+	"dst 198.51.100.0/24 proto udp dport 1000-2000 action drop",
+	"order 10 src 192.0.2.0/28 proto udp dport 1500 action permit",
+	"dst 198.51.100.9/32 action rate-limit 1pps burst 3",
+	"dst 2001:db8::/48 proto tcp tcp-flags syn/syn,ack action drop",
+	"order 5 proto udp sport 53 len 512-1500 action drop",
+	"frag non-first action drop",
+	"dst 2001:db8:2::/64 icmp-type 128 action drop expires 3600",
+};
+
+void test_rule_engine_recover(void)
+{
+	struct fl_ruleset_shape before4[FL_RULE_SHAPES_MAX],
+		after4[FL_RULE_SHAPES_MAX];
+	struct pkt_spec v4 = { .l3 = PKT_IPV4,
+			       .l4 = PKT_UDP,
+			       .dst = "198.51.100.7",
+			       .udp.dport = 1200 };
+	struct pkt_spec v6 = { .l3 = PKT_IPV6,
+			       .l4 = PKT_TCP,
+			       .dst = "2001:db8::5",
+			       .tcp.flags = PKT_TCP_SYN };
+	__u32 ids[ARRAY_SIZE(recover_rules)];
+	struct fl_fixture fx = {};
+	struct fl_ruleset *rs = NULL;
+	struct fl_rule_def a, b;
+	struct fl_rule_stats st;
+	int n4, i;
+
+	if (!ASSERT_OK(fl_fixture_open(&fx), "fixture") ||
+	    !ASSERT_OK(open_rs(&fx, &rs), "ruleset"))
+		goto out;
+	for (i = 0; i < (int)ARRAY_SIZE(recover_rules); i++)
+		if (!ASSERT_OK(add_text(rs, recover_rules[i], &ids[i]),
+			       recover_rules[i]))
+			goto out;
+	ASSERT_EQ(run_spec(&fx, &v4), XDP_DROP, "v4 before");
+	ASSERT_EQ(run_spec(&fx, &v6), XDP_DROP, "v6 before");
+	n4 = fl_ruleset_shapes(rs, 4, before4, FL_RULE_SHAPES_MAX);
+
+	/* The owner goes away (flowlensd restarts); the maps stay. */
+	fl_ruleset_free(rs);
+	rs = NULL;
+	ASSERT_EQ(run_spec(&fx, &v4), XDP_DROP, "v4 with no owner");
+	if (!ASSERT_OK(open_rs(&fx, &rs), "second owner"))
+		goto out;
+	ASSERT_EQ(fl_ruleset_count(rs), ARRAY_SIZE(recover_rules), "count");
+	for (i = 0; i < (int)ARRAY_SIZE(recover_rules); i++) {
+		struct fl_rule r;
+
+		if (!ASSERT_OK(fl_ruleset_get(rs, ids[i], &a, NULL), "get") ||
+		    !rule_of(recover_rules[i], &r))
+			goto out;
+		r.id = ids[i];
+		ASSERT_OK(memcmp(&a.rule, &r, sizeof(r)), recover_rules[i]);
+	}
+	/* Same shapes, same tags and slots: nothing was swapped mid-way. */
+	ASSERT_EQ(fl_ruleset_shapes(rs, 4, after4, FL_RULE_SHAPES_MAX), n4,
+		  "IPv4 shapes");
+	for (i = 0; i < n4; i++) {
+		ASSERT_EQ(after4[i].tag, before4[i].tag, "tag kept");
+		ASSERT_EQ(after4[i].slot, before4[i].slot, "slot kept");
+		ASSERT_EQ(after4[i].rules, before4[i].rules, "rules per shape");
+	}
+	ASSERT_OK(fl_ruleset_get(rs, ids[0], NULL, &st), "stats");
+	ASSERT_EQ(st.packets, 2, "counter carried over");
+	ASSERT_EQ(run_spec(&fx, &v4), XDP_DROP, "v4 after");
+	ASSERT_EQ(run_spec(&fx, &v6), XDP_DROP, "v6 after");
+	/* The rate-limit bucket is the same bucket: 2 of 3 used before. */
+	v4.dst = "198.51.100.9";
+	v4.udp.dport = 9;
+	ASSERT_EQ(count_passed(&fx, &v4, 5), 3, "bucket");
+	/* The new owner changes things normally; new ids do not collide. */
+	ASSERT_OK(fl_ruleset_del(rs, ids[0]), "del");
+	v4.dst = "198.51.100.7";
+	v4.udp.dport = 1200;
+	ASSERT_EQ(run_spec(&fx, &v4), XDP_PASS, "deleted by the new owner");
+	{
+		__u32 id;
+
+		if (ASSERT_OK(add_text(rs, "dst 198.51.100.7 action drop", &id),
+			      "add"))
+			for (i = 0; i < (int)ARRAY_SIZE(ids); i++)
+				ASSERT_NEQ(id, ids[i], "fresh id");
+	}
+	ASSERT_EQ(fl_ruleset_get(rs, ids[0], &b, NULL), -ENOENT, "gone");
+out:
+	fl_ruleset_free(rs);
+	fl_fixture_close(&fx);
+}
+
+/* ---- churn -------------------------------------------------------------- */
+
+struct churn {
+	struct fl_fixture *fx;
+	struct pkt keep, other; /* dropped by the fixed rule; matches none */
+	volatile bool stop;
+	long runs, wrong;
+};
+
+static void *churn_traffic(void *arg)
+{
+	struct churn *c = arg;
+	__u32 action;
+
+	while (!c->stop) {
+		if (fl_run(c->fx, c->keep.data, c->keep.len, 1, &action) ||
+		    action != XDP_DROP)
+			c->wrong++;
+		if (fl_run(c->fx, c->other.data, c->other.len, 1, &action) ||
+		    action != XDP_PASS)
+			c->wrong++;
+		c->runs++;
+	}
+	return NULL;
+}
+
+/* Rules of many shapes, none matching either packet, all tried first. */
+static void churn_rule(int k, bool big, char *buf, size_t len)
+{
+	switch (big ? 4 : k % 6) {
+	case 0:
+		snprintf(buf, len, "order %d dst 203.0.113.%d/32 action drop",
+			 k % 400, k % 250);
+		break;
+	case 1:
+		snprintf(
+			buf, len,
+			"order %d dst 198.51.100.0/24 proto tcp dport %d action drop",
+			k % 400, 1 + k % 60000);
+		break;
+	case 2:
+		snprintf(buf, len, "order %d src 198.18.%d.0/%d action permit",
+			 k % 400, k % 250, 24 + k % 8);
+		break;
+	case 3:
+		snprintf(buf, len,
+			 "order %d dst 2001:db8:%x::/48 proto udp action drop",
+			 k % 400, k % 65000);
+		break;
+	case 4:
+		/* the fixed rule's shape; in a big round it outgrows its hash */
+		snprintf(buf, len,
+			 "order %d dst 198.18.%d.%d/32 proto udp action drop",
+			 k % 400, k / 250 % 250, k % 250);
+		break;
+	default:
+		snprintf(buf, len,
+			 "order %d src 198.19.%d.%d len %d-1499 action drop",
+			 k % 400, k / 250 % 250, k % 250, 1400 + k % 50);
+		break;
+	}
+}
+
+void test_rule_engine_churn(void)
+{
+	struct pkt_spec keep = { .l3 = PKT_IPV4,
+				 .l4 = PKT_UDP,
+				 .dst = "198.51.100.9",
+				 .udp.dport = 9 };
+	struct pkt_spec other = { .l3 = PKT_IPV4,
+				  .l4 = PKT_UDP,
+				  .dst = "198.51.100.10",
+				  .udp.dport = 9 };
+	struct churn c = {};
+	struct fl_fixture fx = {};
+	struct fl_ruleset *rs = NULL;
+	struct fl_rule_stats st;
+	pthread_t thread;
+	__u32 keep_id, ids[3000];
+	int round, k, n;
+
+	if (!ASSERT_OK(fl_fixture_open(&fx), "fixture") ||
+	    !ASSERT_OK(open_rs(&fx, &rs), "ruleset") ||
+	    !ASSERT_OK(pkt_build(&keep, &c.keep), "build") ||
+	    !ASSERT_OK(pkt_build(&other, &c.other), "build") ||
+	    !ASSERT_OK(
+		    add_text(
+			    rs,
+			    "order 500 dst 198.51.100.9/32 proto udp action drop",
+			    &keep_id),
+		    "fixed rule"))
+		goto out;
+	c.fx = &fx;
+	if (!ASSERT_OK(pthread_create(&thread, NULL, churn_traffic, &c),
+		       "thread"))
+		goto out;
+	/* The runner keeps the process on one CPU; the traffic must run
+	 * beside the changes, not between them. */
+	{
+		int cpu = sched_getcpu(), ncpus = libbpf_num_possible_cpus();
+		cpu_set_t set;
+
+		CPU_ZERO(&set);
+		for (k = 0; k < ncpus && k < CPU_SETSIZE; k++)
+			if (k != cpu)
+				CPU_SET(k, &set);
+		if (ncpus < 2 ||
+		    pthread_setaffinity_np(thread, sizeof(set), &set))
+			test__log("traffic shares the CPU of the changes");
+	}
+	for (round = 0; round < 12; round++) {
+		/* A round adds in batches (new shapes, a hash outgrowing its
+		 * first size) and deletes one by one (shapes emptied). */
+		struct fl_rule batch[100];
+		int count = round % 3 == 2 ? 3000 : 300;
+
+		for (n = 0; n < count; n += 100) {
+			char text[256];
+			size_t bad;
+			char err[256];
+
+			for (k = 0; k < 100; k++) {
+				churn_rule(round * 7 + n + k, count > 300, text,
+					   sizeof(text));
+				if (!rule_of(text, &batch[k]))
+					goto stop;
+			}
+			if (!ASSERT_OK(fl_ruleset_add(rs, batch, 100, &bad, err,
+						      sizeof(err)),
+				       "churn add")) {
+				test__log("round %d, rule %zu: %s: %s", round,
+					  bad,
+					  fl_rule_format(&batch[bad], text,
+							 sizeof(text)),
+					  err);
+				goto stop;
+			}
+			for (k = 0; k < 100; k++)
+				ids[n + k] = batch[k].id;
+		}
+		for (n = 0; n < count; n++)
+			if (!ASSERT_OK(fl_ruleset_del(rs, ids[n]), "churn del"))
+				goto stop;
+	}
+stop:
+	c.stop = true;
+	pthread_join(thread, NULL);
+	test__log("%ld rounds of traffic during the churn", c.runs);
+	ASSERT_EQ(c.wrong, 0, "packets with the wrong verdict");
+	ASSERT_GT(c.runs, 100, "traffic ran alongside");
+	ASSERT_EQ(fl_ruleset_count(rs), 1, "only the fixed rule left");
+	ASSERT_OK(fl_ruleset_get(rs, keep_id, NULL, &st), "stats");
+	ASSERT_EQ(st.packets, c.runs, "the fixed rule saw every packet");
 out:
 	fl_ruleset_free(rs);
 	fl_fixture_close(&fx);
