@@ -212,6 +212,20 @@ int fl_fixture_open_opts(struct fl_fixture *fx,
 			}
 		}
 	}
+	/* Room for the rules a test installs, not a million: the per-CPU
+	 * counters of a million would cost every fixture 0.4 s to create. */
+	if (!opts || !opts->keep_pinning) {
+		struct bpf_map *sized[] = {
+			fx->skel->maps.fl_rules,
+			fx->skel->maps.fl_rule_tat,
+			fx->skel->maps.fl_rule_stats,
+			fx->skel->maps.fl_rule_defs,
+		};
+		size_t i;
+
+		for (i = 0; i < ARRAY_SIZE(sized); i++)
+			bpf_map__set_max_entries(sized[i], FL_FIXTURE_RULES);
+	}
 	err = flowlens_bpf__load(fx->skel);
 	if (err) {
 		log_printf(

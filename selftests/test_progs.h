@@ -165,6 +165,9 @@ struct fl_fixture {
 	__u32 ifindex;
 };
 
+/* Rule ids an unpinned fixture has room for (flowlensd: a million). */
+#define FL_FIXTURE_RULES 65536
+
 struct fl_fixture_opts {
 	const char *pin_root_path; /* libbpf's pin root; NULL: its default */
 	bool keep_pinning; /* leave the maps' pin paths alone */
