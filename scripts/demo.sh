@@ -90,4 +90,20 @@ echo "\$ ping -c 2 $SERVER   (TTL one lower: routed once)"
 echo
 flctl show stats cl0
 
-step "Done: $HEAVY topped 'flctl top src'; router mode forwarded flgen's million packets; tearing down"
+step "Mitigation rules: enforced at the driver, before routing"
+flctl rule add dst "$SERVER" proto udp dport 1000-2000 action drop
+flctl rule add dst "$SERVER" proto udp dport 7000 action rate-limit 10kpps
+flctl rule add order 10 src 192.0.2.0/24 proto icmp action permit
+echo "\$ flgen udp -i eth0 --dst $SERVER --dport 1000-2000 -n 1000000   (a flood on a port range)"
+"$LAB" exec client flgen udp -i eth0 --dst "$SERVER" --dport 1000-2000 -n 1000000
+echo "\$ flgen udp -i eth0 --dst $SERVER --dport 7000 -r 50000 -d 2   (5x the rate-limit)"
+"$LAB" exec client flgen udp -i eth0 --dst "$SERVER" --dport 7000 -r 50000 -d 2
+echo
+echo "\$ ping -c 2 $SERVER   (other traffic still passes)"
+"$LAB" exec client ping -c 2 -i 0.2 "$SERVER" | grep ttl
+echo
+flctl rule list
+echo
+flctl rule shapes
+
+step "Done: $HEAVY topped 'flctl top src'; router mode forwarded flgen's million packets; the rules dropped the flood and held the rate; tearing down"
