@@ -23,6 +23,7 @@
 
 #include "pkt.h"
 #include "prefix.h"
+#include "ruleset.h"
 #include "test_progs.h"
 
 struct prog_test {
@@ -215,16 +216,12 @@ int fl_fixture_open_opts(struct fl_fixture *fx,
 	/* Room for the rules a test installs, not a million: the per-CPU
 	 * counters of a million would cost every fixture 0.4 s to create. */
 	if (!opts || !opts->keep_pinning) {
-		struct bpf_map *sized[] = {
-			fx->skel->maps.fl_rules,
-			fx->skel->maps.fl_rule_tat,
-			fx->skel->maps.fl_rule_stats,
-			fx->skel->maps.fl_rule_defs,
-		};
-		size_t i;
-
-		for (i = 0; i < ARRAY_SIZE(sized); i++)
-			bpf_map__set_max_entries(sized[i], FL_FIXTURE_RULES);
+		err = fl_ruleset_set_max(fx->skel->obj, FL_FIXTURE_RULES);
+		if (err) {
+			log_printf("cannot size the rule maps: %s",
+				   strerror(-err));
+			goto err_out;
+		}
 	}
 	err = flowlens_bpf__load(fx->skel);
 	if (err) {

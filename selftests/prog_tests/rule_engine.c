@@ -31,18 +31,13 @@
 
 static int open_rs(struct fl_fixture *fx, struct fl_ruleset **rs)
 {
-	struct fl_ruleset_maps maps = {
-		.shape4 = bpf_map__fd(fx->skel->maps.fl_rule_shape4),
-		.shape6 = bpf_map__fd(fx->skel->maps.fl_rule_shape6),
-		.sets = bpf_map__fd(fx->skel->maps.fl_rule_sets),
-		.rules = bpf_map__fd(fx->skel->maps.fl_rules),
-		.tat = bpf_map__fd(fx->skel->maps.fl_rule_tat),
-		.stats = bpf_map__fd(fx->skel->maps.fl_rule_stats),
-		.defs = bpf_map__fd(fx->skel->maps.fl_rule_defs),
-	};
+	struct fl_ruleset_maps maps;
 	char err[256];
 	int ret;
 
+	ret = fl_ruleset_maps_of(fx->skel->obj, &maps);
+	if (ret)
+		return ret;
 	ret = fl_ruleset_open(&maps, rs, err, sizeof(err));
 	if (ret)
 		test__log("fl_ruleset_open: %s", err);

@@ -23,6 +23,7 @@
 
 #include "daemon.h"
 #include "log.h"
+#include "ruleset.h"
 #include "flowlens.skel.h"
 
 #define FL_PROG_NAME "flowlens"
@@ -190,16 +191,11 @@ int loader_open(struct daemon *d)
 		return err;
 	}
 	if (d->opt.max_rules) {
-		struct bpf_map *sized[] = {
-			d->skel->maps.FL_MAP_RULES,
-			d->skel->maps.FL_MAP_RULE_TAT,
-			d->skel->maps.FL_MAP_RULE_STATS,
-			d->skel->maps.FL_MAP_RULE_DEFS,
-		};
-		size_t i;
-
-		for (i = 0; i < sizeof(sized) / sizeof(sized[0]); i++)
-			bpf_map__set_max_entries(sized[i], d->opt.max_rules);
+		err = fl_ruleset_set_max(d->skel->obj, d->opt.max_rules);
+		if (err) {
+			pr_err("cannot size the rule maps: %s", strerror(-err));
+			return err;
+		}
 	}
 	err = check_pinned_maps(d);
 	if (err)

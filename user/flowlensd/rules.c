@@ -186,20 +186,16 @@ out:
 
 int rules_open(struct daemon *d)
 {
-	struct flowlens_bpf *skel = d->skel;
-	struct fl_ruleset_maps maps = {
-		.shape4 = bpf_map__fd(skel->maps.FL_MAP_RULE_SHAPE4),
-		.shape6 = bpf_map__fd(skel->maps.FL_MAP_RULE_SHAPE6),
-		.sets = bpf_map__fd(skel->maps.FL_MAP_RULE_SETS),
-		.rules = bpf_map__fd(skel->maps.FL_MAP_RULES),
-		.tat = bpf_map__fd(skel->maps.FL_MAP_RULE_TAT),
-		.stats = bpf_map__fd(skel->maps.FL_MAP_RULE_STATS),
-		.defs = bpf_map__fd(skel->maps.FL_MAP_RULE_DEFS),
-	};
+	struct fl_ruleset_maps maps;
 	char err[512], path[512];
 	size_t added;
 	int ret;
 
+	ret = fl_ruleset_maps_of(d->skel->obj, &maps);
+	if (ret) {
+		pr_err("the BPF object has no rule maps: %s", strerror(-ret));
+		return ret;
+	}
 	ret = fl_ruleset_open(&maps, &d->rules, err, sizeof(err));
 	if (ret) {
 		pr_err("%s", err);

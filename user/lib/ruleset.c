@@ -30,6 +30,8 @@
 #include <bpf/libbpf.h>
 #include <uthash.h>
 
+#include <flowlens/maps.h>
+
 #include "ruleset.h"
 
 #define HASH_MIN_CAPACITY 1024U
@@ -1109,6 +1111,55 @@ int fl_ruleset_shapes(const struct fl_ruleset *rs, int family,
 }
 
 /* ---- open and recover --------------------------------------------------- */
+
+int fl_ruleset_maps_of(struct bpf_object *obj, struct fl_ruleset_maps *maps)
+{
+	struct {
+		const char *name;
+		int *fd;
+	} want[] = {
+		{ FL_STRINGIFY(FL_MAP_RULE_SHAPE4), &maps->shape4 },
+		{ FL_STRINGIFY(FL_MAP_RULE_SHAPE6), &maps->shape6 },
+		{ FL_STRINGIFY(FL_MAP_RULE_SETS), &maps->sets },
+		{ FL_STRINGIFY(FL_MAP_RULES), &maps->rules },
+		{ FL_STRINGIFY(FL_MAP_RULE_TAT), &maps->tat },
+		{ FL_STRINGIFY(FL_MAP_RULE_STATS), &maps->stats },
+		{ FL_STRINGIFY(FL_MAP_RULE_DEFS), &maps->defs },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		*want[i].fd =
+			bpf_object__find_map_fd_by_name(obj, want[i].name);
+		if (*want[i].fd < 0)
+			return -ENOENT;
+	}
+	return 0;
+}
+
+int fl_ruleset_set_max(struct bpf_object *obj, __u32 max)
+{
+	static const char *const sized[] = {
+		FL_STRINGIFY(FL_MAP_RULES),
+		FL_STRINGIFY(FL_MAP_RULE_TAT),
+		FL_STRINGIFY(FL_MAP_RULE_STATS),
+		FL_STRINGIFY(FL_MAP_RULE_DEFS),
+	};
+	size_t i;
+	int err;
+
+	for (i = 0; i < sizeof(sized) / sizeof(sized[0]); i++) {
+		struct bpf_map *map =
+			bpf_object__find_map_by_name(obj, sized[i]);
+
+		if (!map)
+			return -ENOENT;
+		err = bpf_map__set_max_entries(map, max);
+		if (err)
+			return err;
+	}
+	return 0;
+}
 
 static int map_fd_of_slot(int outer, __u32 slot)
 {

@@ -4,6 +4,7 @@
  * rules.h; datapath: bpf/rules.h). flowlensd, the differential test and the
  * benchmark all change rules through this and nothing else.
  *
+ *   fl_ruleset_maps_of()  the engine's maps in a loaded flowlens object
  *   fl_ruleset_open()     on the engine's maps; recovers whatever rules the
  *                         maps already hold (a daemon restart), adopting
  *                         the published shapes so filtering never pauses
@@ -26,6 +27,7 @@
 #include <flowlens/rules.h>
 
 struct fl_ruleset;
+struct bpf_object;
 
 struct fl_ruleset_maps {
 	int shape4, shape6; /* FL_MAP_RULE_SHAPE4/6 */
@@ -47,6 +49,11 @@ struct fl_ruleset_shape {
 	__u8 tcp_mask;
 	__u8 need; /* enum fl_rule_need */
 };
+
+/* The maps of a flowlens BPF object (opened or loaded), by name. */
+int fl_ruleset_maps_of(struct bpf_object *obj, struct fl_ruleset_maps *maps);
+/* Room for @max rule ids; on an opened object, before it is loaded. */
+int fl_ruleset_set_max(struct bpf_object *obj, __u32 max);
 
 int fl_ruleset_open(const struct fl_ruleset_maps *maps, struct fl_ruleset **rs,
 		    char *err, size_t errlen);
