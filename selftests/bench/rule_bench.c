@@ -208,15 +208,12 @@ static int engine_open(struct engine *e, bool with_rules)
 	}
 	if (!with_rules)
 		return 0;
-	maps = (struct fl_ruleset_maps){
-		.shape4 = bpf_map__fd(e->skel->maps.FL_MAP_RULE_SHAPE4),
-		.shape6 = bpf_map__fd(e->skel->maps.FL_MAP_RULE_SHAPE6),
-		.sets = bpf_map__fd(e->skel->maps.FL_MAP_RULE_SETS),
-		.rules = bpf_map__fd(e->skel->maps.FL_MAP_RULES),
-		.tat = bpf_map__fd(e->skel->maps.FL_MAP_RULE_TAT),
-		.stats = bpf_map__fd(e->skel->maps.FL_MAP_RULE_STATS),
-		.defs = bpf_map__fd(e->skel->maps.FL_MAP_RULE_DEFS),
-	};
+	ret = fl_ruleset_maps_of(e->skel->obj, &maps);
+	if (ret) {
+		fprintf(stderr, "rule_bench: no rule maps in flowlens: %s\n",
+			strerror(-ret));
+		return -1;
+	}
 	ret = fl_ruleset_open(&maps, &e->rs, err, sizeof(err));
 	if (ret) {
 		fprintf(stderr, "rule_bench: cannot open the rule set: %s\n",
