@@ -225,7 +225,7 @@ _Static_assert(sizeof(struct fl_rule_entry) == 48, "fl_rule_entry layout");
 /* FL_MAP_RULE_DEFS[id]: the rule as given, and when it expires. */
 struct fl_rule_def {
 	struct fl_rule rule;
-	__u64 expires_at; /* CLOCK_REALTIME seconds; 0: never */
+	__u64 expires_at; /* CLOCK_REALTIME ns; 0: never */
 };
 
 /* FL_MAP_RULE_STATS[id], per CPU. */

@@ -662,7 +662,7 @@ void test_rule_engine_expiry(void)
 	s.dst = "2001:db8::9";
 	ASSERT_EQ(run_spec(&fx, &s), XDP_DROP,
 		  "the /48 rule takes over (order 2000)");
-	ASSERT_EQ(fl_ruleset_expire(rs, time(NULL), NULL, NULL), 1,
+	ASSERT_EQ(fl_ruleset_expire(rs, fl_ruleset_now(), NULL, NULL), 1,
 		  "expire deletes one");
 	ASSERT_EQ(fl_ruleset_count(rs), 1, "one left");
 	ASSERT_OK(fl_ruleset_flush(rs), "flush");

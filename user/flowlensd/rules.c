@@ -38,16 +38,14 @@ static void rules_path(const struct daemon *d, char *buf, size_t len)
 }
 
 /* The rule as text, with expiry as seconds left at @now (at least 1). */
-static const char *rule_text(const struct fl_rule_def *def, time_t now,
+static const char *rule_text(const struct fl_rule_def *def, __u64 now,
 			     char *buf, size_t len)
 {
 	struct fl_rule r = def->rule;
 
 	r.expires = 0;
 	if (def->expires_at)
-		r.expires = (time_t)def->expires_at > now ?
-				    (time_t)def->expires_at - now :
-				    1;
+		r.expires = fl_rule_seconds_left(def, now) ?: 1;
 	return fl_rule_format(&r, buf, len);
 }
 
@@ -56,7 +54,8 @@ static int save_one(const struct fl_rule_def *def, void *arg)
 	char text[FL_RULE_STRLEN];
 
 	return fprintf(arg, "%s\n",
-		       rule_text(def, time(NULL), text, sizeof(text))) < 0 ?
+		       rule_text(def, fl_ruleset_now(), text, sizeof(text))) <
+			       0 ?
 		       -EIO :
 		       0;
 }
@@ -237,7 +236,8 @@ void rules_tick(struct daemon *d)
 {
 	if (!d->rules)
 		return;
-	if (fl_ruleset_expire(d->rules, time(NULL), log_expired, NULL) > 0)
+	if (fl_ruleset_expire(d->rules, fl_ruleset_now(), log_expired, NULL) >
+	    0)
 		d->rules_dirty = true;
 	if (d->rules_dirty)
 		rules_save(d);
@@ -253,7 +253,7 @@ static struct json_object *rule_json(struct daemon *d,
 					       "permit" };
 	struct json_object *o = json_object_new_object();
 	char text[FL_RULE_STRLEN];
-	time_t now = time(NULL);
+	__u64 now = fl_ruleset_now();
 
 	json_object_object_add(o, "id", json_object_new_int64(def->rule.id));
 	json_object_object_add(o, "order",
@@ -268,10 +268,7 @@ static struct json_object *rule_json(struct daemon *d,
 	if (def->expires_at)
 		json_object_object_add(
 			o, "expires_in",
-			json_object_new_int64((time_t)def->expires_at > now ?
-						      (time_t)def->expires_at -
-							      now :
-						      0));
+			json_object_new_uint64(fl_rule_seconds_left(def, now)));
 	else
 		json_object_object_add(o, "expires_in", NULL);
 	if (st) {

@@ -230,12 +230,30 @@ static bool shape_same(const struct fl_rule_shape *a,
 	       !memcmp(&a->l4_mask, &b->l4_mask, sizeof(a->l4_mask));
 }
 
-static __u64 mono_ns(void)
+static __u64 clock_ns(clockid_t clock)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(clock, &ts);
 	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+/* The datapath's clock (bpf_ktime_get_ns). */
+static __u64 mono_ns(void)
+{
+	return clock_ns(CLOCK_MONOTONIC);
+}
+
+__u64 fl_ruleset_now(void)
+{
+	return clock_ns(CLOCK_REALTIME);
+}
+
+__u64 fl_rule_seconds_left(const struct fl_rule_def *def, __u64 now)
+{
+	if (!def->expires_at || def->expires_at <= now)
+		return 0;
+	return (def->expires_at - now + 999999999ULL) / 1000000000ULL;
 }
 
 static void rule_entry(const struct fl_rule_def *def, struct fl_rule_entry *e)
@@ -279,13 +297,11 @@ static void rule_entry(const struct fl_rule_def *def, struct fl_rule_entry *e)
 		e->depth = depth > ~0ULL ? ~0ULL : (__u64)depth;
 	}
 	if (def->expires_at) {
-		time_t now = time(NULL);
-		__s64 left = (__s64)def->expires_at - now;
+		__u64 now = fl_ruleset_now();
 
 		e->expires_ns =
-			mono_ns() + (left > 0 ? left * 1000000000ULL : 0);
-		if (!e->expires_ns)
-			e->expires_ns = 1;
+			mono_ns() +
+			(def->expires_at > now ? def->expires_at - now : 0);
 	}
 }
 
@@ -860,7 +876,7 @@ int fl_ruleset_add(struct fl_ruleset *rs, struct fl_rule *rules, size_t n,
 		   size_t *bad, char *err, size_t errlen)
 {
 	struct fl_rule_def *defs;
-	time_t now = time(NULL);
+	__u64 now = fl_ruleset_now();
 	__u32 *ids;
 	size_t k;
 	int ret;
@@ -873,8 +889,10 @@ int fl_ruleset_add(struct fl_ruleset *rs, struct fl_rule *rules, size_t n,
 	}
 	for (k = 0; k < n; k++) {
 		defs[k].rule = rules[k];
-		defs[k].expires_at = rules[k].expires ? now + rules[k].expires :
-							0;
+		defs[k].expires_at =
+			rules[k].expires ?
+				now + rules[k].expires * 1000000000ULL :
+				0;
 	}
 	ret = plan(rs, defs, n, true, bad, err, errlen);
 	if (!ret)
@@ -989,7 +1007,7 @@ int fl_ruleset_flush(struct fl_ruleset *rs)
 	return err;
 }
 
-int fl_ruleset_expire(struct fl_ruleset *rs, time_t now,
+int fl_ruleset_expire(struct fl_ruleset *rs, __u64 now,
 		      void (*fn)(const struct fl_rule_def *def, void *arg),
 		      void *arg)
 {
@@ -1000,8 +1018,7 @@ int fl_ruleset_expire(struct fl_ruleset *rs, time_t now,
 	for (id = 1; id < rs->max_rules; id++) {
 		struct rec *rec = rs->by_id[id];
 
-		if (!rec || !rec->def.expires_at ||
-		    (time_t)rec->def.expires_at > now)
+		if (!rec || !rec->def.expires_at || rec->def.expires_at > now)
 			continue;
 		if (fn)
 			fn(&rec->def, arg);

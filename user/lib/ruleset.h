@@ -70,11 +70,16 @@ int fl_ruleset_add(struct fl_ruleset *rs, struct fl_rule *rules, size_t n,
 /* 0, or -ENOENT. */
 int fl_ruleset_del(struct fl_ruleset *rs, __u32 id);
 int fl_ruleset_flush(struct fl_ruleset *rs);
-/* Deletes the rules expired at @now (CLOCK_REALTIME); returns how many,
- * calling @fn (if set) for each before it goes. */
-int fl_ruleset_expire(struct fl_ruleset *rs, time_t now,
+/* Deletes the rules expired at @now (fl_ruleset_now()); returns how
+ * many, calling @fn (if set) for each before it goes. */
+int fl_ruleset_expire(struct fl_ruleset *rs, __u64 now,
 		      void (*fn)(const struct fl_rule_def *def, void *arg),
 		      void *arg);
+
+/* CLOCK_REALTIME in ns, the clock of fl_rule_def.expires_at. */
+__u64 fl_ruleset_now(void);
+/* Whole seconds @def has left at @now, rounded up; 0 once expired. */
+__u64 fl_rule_seconds_left(const struct fl_rule_def *def, __u64 now);
 
 size_t fl_ruleset_count(const struct fl_ruleset *rs);
 /* 0, or -ENOENT; @stats (if set) summed over CPUs. */
