@@ -51,7 +51,7 @@ static void usage(FILE *out, const char *prog)
 		"      --bpffs DIR         bpf filesystem to pin maps in (default %7$s;\n"
 		"                          mounted there if it is not)\n"
 		"      --max-rules N       room for N mitigation rules (default %8$d);\n"
-		"                          the maps keep about 50 + 24 x CPUs bytes per\n"
+		"                          the maps keep about 72 + 28 x CPUs bytes per\n"
 		"                          rule of room, in use or not. Fixed when the maps\n"
 		"                          are first pinned: to change it, stop flowlensd\n"
 		"                          and remove BPFFS/flowlens/fl_rule* (the rules\n"
