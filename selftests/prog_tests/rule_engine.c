@@ -760,6 +760,13 @@ void test_rule_engine_recover(void)
 				ASSERT_NEQ(id, ids[i], "fresh id");
 	}
 	ASSERT_EQ(fl_ruleset_get(rs, ids[0], &b, NULL), -ENOENT, "gone");
+
+	/* After a flush, a third owner finds nothing to recover. */
+	ASSERT_OK(fl_ruleset_flush(rs), "flush");
+	fl_ruleset_free(rs);
+	rs = NULL;
+	if (ASSERT_OK(open_rs(&fx, &rs), "third owner"))
+		ASSERT_EQ(fl_ruleset_count(rs), 0, "nothing after a flush");
 out:
 	fl_ruleset_free(rs);
 	fl_fixture_close(&fx);

@@ -986,23 +986,37 @@ int fl_ruleset_del(struct fl_ruleset *rs, __u32 id)
 
 int fl_ruleset_flush(struct fl_ruleset *rs)
 {
-	__u32 id;
+	__u32 id, *ids, n = 0, done, count;
 	int v6, i, err = 0;
 
-	/* Unpublish everything first: from here on nothing matches. */
+	/* Unpublish everything first: from here on nothing matches, and
+	 * no packet can reach a rule entry any more. */
 	for (v6 = 0; v6 < 2; v6++) {
 		for (i = 0; i < FL_RULE_SHAPES_MAX; i++)
 			rs->shapes[v6][i].nrules = 0;
 		err = err ?: shapes_sweep(rs, v6);
 	}
+	ids = malloc((rs->count ?: 1) * sizeof(*ids));
 	for (id = 1; id < rs->max_rules; id++) {
 		if (!rs->by_id[id])
 			continue;
-		if (bpf_map_delete_elem(rs->maps.defs, &id) && errno != ENOENT)
+		if (ids)
+			ids[n++] = id;
+		else if (bpf_map_delete_elem(rs->maps.defs, &id) &&
+			 errno != ENOENT)
 			err = err ?: -errno;
 		free(rs->by_id[id]);
 		rs->by_id[id] = NULL;
 	}
+	for (done = 0; done < n; done += count) {
+		count = n - done < BATCH ? n - done : BATCH;
+		if (bpf_map_delete_batch(rs->maps.defs, ids + done, &count,
+					 NULL)) {
+			err = err ?: -errno;
+			break;
+		}
+	}
+	free(ids);
 	rs->count = 0;
 	return err;
 }
