@@ -48,7 +48,7 @@ protect_cleanup() {
 }
 
 test_unknown_object_and_command() {
-	assert_fails_with "unknown object 'frob' \(expected \{ show \| top \| protect \| config \| version \| help \}\)" \
+	assert_fails_with "unknown object 'frob' \(expected \{ show \| top \| protect \| rule \| config \| version \| help \}\)" \
 		flctl frob
 	assert_fails_with "unknown command 'frob' for show \(expected \{ stats \| ip \| help \}\)" \
 		flctl show frob
@@ -228,7 +228,7 @@ test_help() {
 			continue
 		fi
 		assert_match "$out" '^Usage: flctl \[OPTIONS\] OBJECT \{ COMMAND \| help \}$' "flctl $args"
-		assert_match "$out" '^OBJECT := \{ show \| top \| protect \| config \| version \}$' "flctl $args"
+		assert_match "$out" '^OBJECT := \{ show \| top \| protect \| rule \| config \| version \}$' "flctl $args"
 		assert_eq "$out" "$(flctl help)" "flctl $args == flctl help"
 	done
 
