@@ -255,6 +255,13 @@ test_help() {
 		assert_match "$out" '^ +flctl config set KEY VALUE$' "flctl $args"
 		assert_match "$out" 'heavy-pps RATE' "flctl $args"
 	done
+	for args in "help rule" "rule help" "rule -h" "ru he"; do
+		# shellcheck disable=SC2086
+		out=$(flctl $args)
+		assert_match "$out" '^Usage: flctl rule add \[order N\] MATCH\.\.\. action ACTION \[expires S\]$' "flctl $args"
+		assert_match "$out" '^ +flctl rule load FILE$' "flctl $args"
+		assert_match "$out" 'at most 32 per family' "flctl $args"
+	done
 	assert_fails_with "unknown object 'frob'" flctl help frob
 
 	out=$(in_ns flowlens flowlensd --help)
