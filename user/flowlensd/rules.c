@@ -245,8 +245,7 @@ void rules_tick(struct daemon *d)
 
 /* ---- control commands --------------------------------------------------- */
 
-static struct json_object *rule_json(struct daemon *d,
-				     const struct fl_rule_def *def,
+static struct json_object *rule_json(const struct fl_rule_def *def,
 				     const struct fl_rule_stats *st)
 {
 	static const char *const actions[] = { "?", "drop", "rate-limit",
@@ -316,7 +315,7 @@ static int cmd_rule_add(struct daemon *d, struct json_object *req,
 	}
 	d->rules_dirty = true;
 	fl_ruleset_get(d->rules, rule.id, &def, NULL);
-	*data = rule_json(d, &def, NULL);
+	*data = rule_json(&def, NULL);
 	pr_info("rule %u added: %s", rule.id,
 		json_object_get_string(json_object_object_get(*data, "rule")));
 	return 0;
@@ -359,13 +358,12 @@ static int cmd_rule_del(struct daemon *d, struct json_object *req,
 		return ret;
 	}
 	d->rules_dirty = true;
-	*data = rule_json(d, &def, &st);
+	*data = rule_json(&def, &st);
 	pr_info("rule %u deleted", id);
 	return 0;
 }
 
 struct list_ctx {
-	struct daemon *d;
 	struct json_object *list;
 	const struct fl_rule_def **defs;
 	size_t n;
@@ -393,7 +391,7 @@ static int def_cmp(const void *a, const void *b)
 static int cmd_rule_list(struct daemon *d, struct json_object *req,
 			 struct json_object **data, char *err, size_t errlen)
 {
-	struct list_ctx ctx = { d, json_object_new_array(), NULL, 0 };
+	struct list_ctx ctx = { json_object_new_array(), NULL, 0 };
 	size_t i;
 
 	ctx.defs = calloc(fl_ruleset_count(d->rules) + 1, sizeof(*ctx.defs));
@@ -407,7 +405,7 @@ static int cmd_rule_list(struct daemon *d, struct json_object *req,
 		struct fl_rule_stats st;
 
 		fl_ruleset_get(d->rules, ctx.defs[i]->rule.id, NULL, &st);
-		json_object_array_add(ctx.list, rule_json(d, ctx.defs[i], &st));
+		json_object_array_add(ctx.list, rule_json(ctx.defs[i], &st));
 	}
 	free(ctx.defs);
 	*data = json_object_new_object();
