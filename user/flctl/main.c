@@ -35,7 +35,7 @@ static int do_help(int argc, char **argv)
 	printf("Usage: %1$s [OPTIONS] OBJECT { COMMAND | help }\n"
 	       "       %1$s version\n"
 	       "\n"
-	       "OBJECT := { show | top | protect | rule | config | version }\n"
+	       "OBJECT := { show | top | protect | rule | ddos | config | version }\n"
 	       "OPTIONS := { -j|--json [-p|--pretty] | -s|--socket PATH |\n"
 	       "             -h|--help | -V|--version }\n"
 	       "\n"
@@ -48,6 +48,12 @@ static int do_help(int argc, char **argv)
 	       "  rule add [order N] MATCH... action { drop | permit | rate-limit R }\n"
 	       "                                    a mitigation rule, enforced in XDP\n"
 	       "  rule { del ID | list | flush | load FILE | shapes }\n"
+	       "  ddos threshold add PREFIX [source] METRIC VALUE... [action A] [hold S]\n"
+	       "                                    detect floods per host, mitigate them\n"
+	       "  ddos threshold { del PREFIX [source] | list }\n"
+	       "  ddos allow { add PREFIX | del PREFIX | list }\n"
+	       "                                    sources never mitigated\n"
+	       "  ddos attacks [--all] | ddos status\n"
 	       "  config show\n"
 	       "  config set KEY VALUE              malformed pass|drop, heavy-pps N, heavy-bps N\n"
 	       "  version\n"
@@ -249,9 +255,15 @@ const char *json_get_str(struct json_object *o, const char *key)
 }
 
 static const struct cmd objects[] = {
-	{ "show", do_show }, { "top", do_top },	      { "protect", do_protect },
-	{ "rule", do_rule }, { "config", do_config }, { "version", do_version },
-	{ "help", do_help }, { NULL, NULL },
+	{ "show", do_show },
+	{ "top", do_top },
+	{ "protect", do_protect },
+	{ "rule", do_rule },
+	{ "ddos", do_ddos },
+	{ "config", do_config },
+	{ "version", do_version },
+	{ "help", do_help },
+	{ NULL, NULL },
 };
 
 /*
