@@ -48,7 +48,7 @@ protect_cleanup() {
 }
 
 test_unknown_object_and_command() {
-	assert_fails_with "unknown object 'frob' \(expected \{ show \| top \| protect \| rule \| config \| version \| help \}\)" \
+	assert_fails_with "unknown object 'frob' \(expected \{ show \| top \| protect \| rule \| ddos \| config \| version \| help \}\)" \
 		flctl frob
 	assert_fails_with "unknown command 'frob' for show \(expected \{ stats \| ip \| help \}\)" \
 		flctl show frob
@@ -58,6 +58,12 @@ test_unknown_object_and_command() {
 		flctl protect frob
 	assert_fails_with "unknown command 'frob' for config \(expected \{ show \| set \| help \}\)" \
 		flctl config frob
+	assert_fails_with "unknown command 'frob' for ddos \(expected \{ threshold \| allow \| attacks \| status \| help \}\)" \
+		flctl ddos frob
+	assert_fails_with "unknown command 'frob' for ddos threshold \(expected \{ add \| del \| list \| help \}\); try 'flctl ddos threshold help'" \
+		flctl ddos threshold frob
+	assert_fails_with "unknown command 'frob' for ddos allow \(expected \{ add \| del \| list \| help \}\)" \
+		flctl ddos allow frob
 	# Each object's error says where to look next.
 	assert_fails_with "try 'flctl config help'" flctl config frob
 	assert_fails_with "-s needs a socket path" flctl show stats -s
@@ -145,6 +151,44 @@ test_bad_config_set() {
 		"settings after refused config set"
 }
 
+# What flctl itself refuses of the ddos commands, before asking flowlensd
+# (which checks metrics, values, actions and hold itself).
+test_bad_ddos_arguments() {
+	local need="ddos threshold add needs PREFIX and at least one METRIC VALUE"
+	assert_fails_with "$need" flctl ddos threshold add
+	assert_fails_with "$need" flctl ddos threshold add 198.51.100.0/24
+	assert_fails_with "$need" flctl ddos threshold add 198.51.100.0/24 pps
+	assert_fails_with "$need" flctl ddos threshold add 198.51.100.0/24 source pps
+	assert_fails_with "ddos threshold del needs PREFIX, and 'source' for a source threshold" \
+		flctl ddos threshold del
+	assert_fails_with "ddos threshold del needs PREFIX" \
+		flctl ddos threshold del 198.51.100.0/24 source extra
+	assert_fails_with "ddos threshold list takes no arguments, not 'x'" \
+		flctl ddos threshold list x
+	assert_fails_with "unknown command 'frob' for ddos " flctl ddos frob
+	assert_fails_with "'a' is ambiguous: allow or attacks\?" flctl ddos a
+	assert_fails_with "ddos attacks: unexpected argument '--bogus' \(expected --all\)" \
+		flctl ddos attacks --bogus
+	assert_fails_with "ddos attacks: unexpected argument 'all' \(expected --all\)" \
+		flctl ddos attacks all
+	assert_fails_with "ddos allow add needs exactly one PREFIX \(e\.g\. " \
+		flctl ddos allow add
+	assert_fails_with "ddos allow del needs exactly one PREFIX" \
+		flctl ddos allow del 192.0.2.0/24 192.0.2.10
+	assert_fails_with "'notaprefix' is not an IPv4 or IPv6 address" \
+		flctl ddos allow add notaprefix
+	assert_fails_with "'192\.0\.2\.7/24' has host bits set \(did you mean 192\.0\.2\.0/24\?\)" \
+		flctl ddos allow add 192.0.2.7/24
+	assert_fails_with "ddos allow list takes no arguments, not 'x'" \
+		flctl ddos allow list x
+	assert_fails_with "ddos status takes no arguments, not 'x'" \
+		flctl ddos status x
+	assert_json_error "ddos threshold add needs PREFIX" ddos threshold add
+	assert_json_error "unexpected argument '--bogus'" ddos attacks --bogus
+	assert_json_error "'notaprefix' is not an IPv4 or IPv6 address" \
+		ddos allow add notaprefix
+}
+
 # -j turns every error into {"error": ...} on stdout, whether flctl or
 # flowlensd found it; -p makes it pretty.
 test_json_errors() {
@@ -228,7 +272,9 @@ test_help() {
 			continue
 		fi
 		assert_match "$out" '^Usage: flctl \[OPTIONS\] OBJECT \{ COMMAND \| help \}$' "flctl $args"
-		assert_match "$out" '^OBJECT := \{ show \| top \| protect \| rule \| config \| version \}$' "flctl $args"
+		assert_match "$out" '^OBJECT := \{ show \| top \| protect \| rule \| ddos \| config \| version \}$' "flctl $args"
+		assert_match "$out" '^  ddos threshold add PREFIX \[source\] METRIC VALUE\.\.\.' "flctl $args"
+		assert_match "$out" '^  ddos attacks \[--all\] \| ddos status$' "flctl $args"
 		assert_eq "$out" "$(flctl help)" "flctl $args == flctl help"
 	done
 
@@ -262,6 +308,31 @@ test_help() {
 		assert_match "$out" '^ +flctl rule load FILE$' "flctl $args"
 		assert_match "$out" 'at most 32 per family' "flctl $args"
 	done
+	# ddos help: at every level, the grammar, every metric, the defaults.
+	for args in "help ddos" "ddos help" "ddos -h" "dd he" "ddos" \
+		"ddos threshold help" "ddos thr" "ddos allow help" "ddos attacks -h"; do
+		# shellcheck disable=SC2086
+		out=$(flctl $args)
+		assert_match "$out" '^Usage: flctl ddos threshold add PREFIX \[source\] METRIC VALUE \[METRIC VALUE\]\.\.\.$' "flctl $args"
+		assert_match "$out" '^ +flctl ddos allow \{ add \| del \} PREFIX$' "flctl $args"
+		assert_match "$out" '^ +flctl ddos attacks \[--all\]$' "flctl $args"
+		assert_match "$out" '^ +flctl ddos status$' "flctl $args"
+		assert_eq "$out" "$(flctl ddos help)" "flctl $args == flctl ddos help"
+	done
+	out=$(flctl ddos help)
+	for args in pps bps sps tcp-pps tcp-bps udp-pps udp-bps icmp-pps icmp-bps \
+		frag-pps frag-bps; do
+		assert_match "$out" "(^|[ {|])$args( |$)" "ddos help names metric $args"
+	done
+	assert_match "$out" 'ACTION := \{ drop \| rate-limit RATE \} +\(default drop\)' "ddos help: default action"
+	assert_match "$out" 'hold S seconds \(default 60\)' "ddos help: default hold"
+	assert_match "$out" 'sliding 1-second window' "ddos help: window"
+	assert_match "$out" 'every 100 ms' "ddos help: evaluation"
+	assert_match "$out" '90 %' "ddos help: hysteresis"
+	assert_match "$out" '^  source +each address inside PREFIX' "ddos help: source direction"
+	assert_match "$out" 'automatic and manual rules alike' "ddos help: the allowlist"
+	assert_match "$out" '^  flctl ddos threshold add 198\.51\.100\.0/24 pps 50k udp-pps 20k$' "ddos help: example"
+	assert_eq "$(flctl -j ddos help)" null "flctl -j ddos help"
 	assert_fails_with "unknown object 'frob'" flctl help frob
 
 	out=$(in_ns flowlens flowlensd --help)
