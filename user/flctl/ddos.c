@@ -236,6 +236,26 @@ static struct json_object *get_array(struct json_object *o, const char *key,
 	return v;
 }
 
+/*
+ * A limit as the operator typed it: 50000 is "50k", 1500 "1500"; si()
+ * would round (1.50k) and show 50000 as "50.0k".
+ */
+static const char *limit_text(double value, char *buf, size_t len)
+{
+	static const char suffix[] = { '\0', 'k', 'M', 'G' };
+	unsigned long long v = value;
+	unsigned int i = 0;
+
+	if (value != (double)v)
+		return si(value, buf, len);
+	while (v && v % 1000 == 0 && i < sizeof(suffix) - 1) {
+		v /= 1000;
+		i++;
+	}
+	snprintf(buf, len, "%llu%.*s", v, i ? 1 : 0, &suffix[i]);
+	return buf;
+}
+
 /* "drop", or "rate-limit 10kpps" */
 static const char *action_text(struct json_object *o, char *buf, size_t len)
 {
@@ -244,7 +264,7 @@ static const char *action_text(struct json_object *o, char *buf, size_t len)
 	if (strcmp(json_get_str(o, "action"), "rate-limit"))
 		return json_get_str(o, "action");
 	snprintf(buf, len, "rate-limit %s%s",
-		 si(json_get_double(o, "rate"), rate, sizeof(rate)),
+		 limit_text(json_get_double(o, "rate"), rate, sizeof(rate)),
 		 json_get_str(o, "rate_unit"));
 	return buf;
 }
@@ -259,7 +279,7 @@ static const char *limits_text(struct json_object *limits,
 	if (!limits)
 		return buf;
 	json_object_object_foreach(limits, metric, limit) {
-		si(json_object_get_double(limit), b, sizeof(b));
+		limit_text(json_object_get_double(limit), b, sizeof(b));
 		if (rates)
 			append(buf, len, " ", "%s %s/%s", metric,
 			       si(json_get_double(rates, metric), a, sizeof(a)),
@@ -543,6 +563,8 @@ static void attack_note(struct json_object *a, char *buf, size_t len)
 				     d, sizeof(d)));
 }
 
+static bool attacks_all; /* --all: the printer says "no attacks" */
+
 static void print_attacks(struct json_object *data)
 {
 	static const char *const headers[] = {
@@ -560,7 +582,8 @@ static void print_attacks(struct json_object *data)
 
 	list = get_array(data, "attacks", &n);
 	if (!n) {
-		printf("no attacks\n");
+		printf("%s\n",
+		       attacks_all ? "no attacks" : "no active attacks");
 		return;
 	}
 	for (i = 0; i < n; i++) {
@@ -569,7 +592,8 @@ static void print_attacks(struct json_object *data)
 			 (unsigned long long)json_get_u64(a, "id"));
 		snprintf(metric, sizeof(metric), "%s>%s",
 			 json_get_str(a, "metric"),
-			 si(json_get_double(a, "limit"), limit, sizeof(limit)));
+			 limit_text(json_get_double(a, "limit"), limit,
+				    sizeof(limit)));
 		get_array(a, "rules", &nrules);
 		snprintf(rules, sizeof(rules), "%zu", nrules);
 		attack_note(a, note, sizeof(note));
@@ -602,6 +626,7 @@ static int do_attacks(int argc, char **argv)
 				argv[i]);
 		all = true;
 	}
+	attacks_all = all;
 	req = request_new("ddos-attacks");
 	json_object_object_add(req, "all", json_object_new_boolean(all));
 	return flctl_run(req, print_attacks);
@@ -627,13 +652,15 @@ static void print_status(struct json_object *data)
 			   .headers = headers,
 			   .align = "lllllllr" };
 	char limits[512], attack[32], crossings[32];
+	unsigned long long thresholds, active;
 	struct json_object *list, *o, *v;
 	size_t i, n;
 
 	list = get_array(data, "victims", &n);
-	printf("%llu thresholds, %llu active attacks\n",
-	       (unsigned long long)json_get_u64(data, "thresholds"),
-	       (unsigned long long)json_get_u64(data, "active"));
+	thresholds = json_get_u64(data, "thresholds");
+	active = json_get_u64(data, "active");
+	printf("%llu threshold%s, %llu active attack%s\n", thresholds,
+	       thresholds == 1 ? "" : "s", active, active == 1 ? "" : "s");
 	if (!n) {
 		printf("no tracked host under a threshold\n");
 		return;
