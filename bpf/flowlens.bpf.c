@@ -13,6 +13,7 @@
 #include "parse.h"
 #include "stats.h"
 #include "account.h"
+#include "allow.h"
 #include "rules.h"
 #include "forward.h"
 
@@ -25,6 +26,16 @@ struct {
 static __always_inline int malformed_action(const struct fl_config *cfg)
 {
 	return cfg->malformed_policy == FL_MALFORMED_DROP ? XDP_DROP : XDP_PASS;
+}
+
+/* 2. allowlist: a trusted source skips mitigation (counted) */
+static __always_inline int mitigation_skipped(struct fl_if_stats *stats,
+					      const struct fl_packet *pkt)
+{
+	if (!allowlisted(pkt))
+		return 0;
+	stats->allowlisted++;
+	return 1;
 }
 
 SEC("xdp")
@@ -51,7 +62,7 @@ int flowlens(struct xdp_md *ctx)
 	/* 8. forward: a SPAN port's copies go nowhere, broken or not;
 	 *    the rules still count what they would have done */
 	if (cfg->mode == FL_MODE_MONITOR) {
-		if (!err)
+		if (!err && !mitigation_skipped(stats, &pkt))
 			rules_apply(&pkt);
 		return verdict(stats, XDP_DROP);
 	}
@@ -61,10 +72,11 @@ int flowlens(struct xdp_md *ctx)
 			stats->fwd_pass[FL_FWD_PASS_MALFORMED]++;
 		return verdict(stats, malformed_action(cfg));
 	}
-	/* 3. rules: after accounting, so the rates the DDoS engine reads
-	 *    still show a flood that a rule is dropping. RULES_PERMIT exempts
-	 *    the packet from later mitigation stages (none yet). */
-	if (rules_apply(&pkt) == RULES_DROP)
+	/* 2. allowlist, 3. rules: after accounting, so the rates the DDoS
+	 *    engine reads still show a flood that a rule is dropping.
+	 *    RULES_PERMIT exempts the packet from later mitigation stages
+	 *    (none yet). */
+	if (!mitigation_skipped(stats, &pkt) && rules_apply(&pkt) == RULES_DROP)
 		return verdict(stats, XDP_DROP);
 
 	/* router: the FIB decides; host: everything to the local stack */

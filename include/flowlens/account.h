@@ -67,13 +67,61 @@ struct fl_traffic {
 #define FL_TRACK_PROTECTED 0x1
 #define FL_TRACK_HEAVY 0x2
 
+/* What an address received, by kind: the DDoS engine's per-protocol
+ * thresholds. A fragment counts in its protocol and in FL_RX_FRAG. */
+enum fl_rx_class {
+	FL_RX_TCP = 0,
+	FL_RX_UDP = 1,
+	FL_RX_ICMP = 2, /* ICMP and ICMPv6 */
+	FL_RX_FRAG = 3,
+	FL_RX_COUNT,
+};
+
 struct fl_ip_stats {
 	struct fl_traffic side[FL_SIDE_COUNT]; /* indexed by enum fl_side */
 	__u64 last_seen_ns; /* CLOCK_MONOTONIC_COARSE */
 	__u32 reason; /* FL_TRACK_* */
 	__u32 pad;
+	__u64 rx_packets[FL_RX_COUNT]; /* indexed by enum fl_rx_class */
+	__u64 rx_bytes[FL_RX_COUNT];
 };
-_Static_assert(sizeof(struct fl_ip_stats) == 64, "fl_ip_stats layout");
+_Static_assert(sizeof(struct fl_ip_stats) == 128, "fl_ip_stats layout");
+
+/*
+ * Packet samples for the DDoS engine's attack signatures. A packet to a
+ * protected address is sampled with probability 1 / fl_config.sample_rate
+ * (a power of two; 0 turns sampling off), and each CPU sends at most
+ * FL_SAMPLE_BUDGET samples per FL_SAMPLE_SLOT_SHIFT slot of the coarse
+ * clock (about 67 ms), so a flood the rate was not yet adapted to cannot
+ * fill the ring buffer or cost more than that. flowlensd adapts the rate
+ * every tick to the protected traffic it sees.
+ */
+#define FL_SAMPLES_SIZE (1U << 22) /* ring buffer bytes */
+#define FL_SAMPLE_BUDGET 1024
+#define FL_SAMPLE_SLOT_SHIFT 26
+
+struct fl_sample {
+	union fl_addr src, dst;
+	__u16 sport, dport; /* host order; 0 without ports */
+	__u16 len; /* frame length */
+	__u8 family; /* 4 or 6 */
+	__u8 proto;
+	__u8 tcp_flags;
+	__u8 frag; /* non-zero for a fragment */
+	__u8 pad[6];
+};
+_Static_assert(sizeof(struct fl_sample) == 48, "fl_sample layout");
+
+struct fl_sample_quota {
+	__u32 slot; /* coarse clock >> FL_SAMPLE_SLOT_SHIFT */
+	__u32 used;
+};
+
+/* The DDoS allowlist (LPM tries, same keys as the protected prefixes):
+ * a packet whose source is in it skips every mitigation stage. */
+struct fl_allow {
+	__u32 flags; /* reserved; 0 today */
+};
 
 /* Protected prefixes (LPM tries). */
 struct fl_lpm4_key {

@@ -49,8 +49,12 @@ struct fl_config {
 	/* Derived by flowlensd from the two above: per CPU, per sketch epoch. */
 	__u64 heavy_packets;
 	__u64 heavy_bytes;
+	/* Sample one in this many packets to protected addresses for the
+	 * DDoS engine (a power of two); 0: no sampling. See account.h. */
+	__u32 sample_rate;
+	__u32 pad;
 };
-_Static_assert(sizeof(struct fl_config) == 48, "fl_config layout");
+_Static_assert(sizeof(struct fl_config) == 56, "fl_config layout");
 
 /* A router port's MAC (FL_MAP_PORT_MACS). */
 struct fl_port_mac {

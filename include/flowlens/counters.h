@@ -105,6 +105,7 @@ struct fl_if_stats {
 	__u64 parse_error[FL_PERR_COUNT]; /* index: enum fl_parse_result - 1 */
 	/* Router mode: forwarded is verdict[XDP_REDIRECT]; these were passed. */
 	__u64 fwd_pass[FL_FWD_PASS_COUNT]; /* index: enum fl_fwd_pass_reason */
+	__u64 allowlisted; /* source on the DDoS allowlist: no rule applied */
 };
 _Static_assert(sizeof(struct fl_if_stats) % 8 == 0, "fl_if_stats layout");
 

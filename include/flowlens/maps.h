@@ -22,6 +22,13 @@
 /* LPM_TRIE: struct fl_lpm4_key / fl_lpm6_key -> struct fl_protect */
 #define FL_MAP_PROTECT4 fl_protect4
 #define FL_MAP_PROTECT6 fl_protect6
+/* LPM_TRIE: struct fl_lpm4_key / fl_lpm6_key -> struct fl_allow, the
+ * DDoS allowlist (sources that skip mitigation) */
+#define FL_MAP_ALLOW4 fl_allow4
+#define FL_MAP_ALLOW6 fl_allow6
+/* RINGBUF: struct fl_sample; PERCPU_ARRAY[1]: struct fl_sample_quota */
+#define FL_MAP_SAMPLES fl_samples
+#define FL_MAP_SAMPLE_QUOTA fl_sample_quota
 /* DEVMAP_HASH: ifindex -> ifindex, the interfaces router mode may
  * redirect to (every interface flowlensd runs on); the one map not pinned */
 #define FL_MAP_TX_PORTS fl_tx_ports
@@ -48,5 +55,6 @@
 #define FL_IP4_STATS_MAX 65536
 #define FL_IP6_STATS_MAX 32768
 #define FL_PROTECT_MAX 4096
+#define FL_ALLOW_MAX 4096
 
 #endif /* FLOWLENS_MAPS_H */

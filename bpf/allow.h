@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * API: allowlisted() - stage 2 of DESIGN.md.
+ *
+ * Carrier and trusted prefixes (flctl ddos allow): a packet whose source is
+ * in them skips every mitigation stage, the operator's rules and the DDoS
+ * engine's alike. It is still parsed and accounted. One LPM lookup per
+ * packet, the trie of the packet's family.
+ */
+#ifndef FLOWLENS_BPF_ALLOW_H
+#define FLOWLENS_BPF_ALLOW_H
+
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <flowlens/flowlens.h>
+#include "parse.h"
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, FL_ALLOW_MAX);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct fl_lpm4_key);
+	__type(value, struct fl_allow);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} FL_MAP_ALLOW4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, FL_ALLOW_MAX);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct fl_lpm6_key);
+	__type(value, struct fl_allow);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} FL_MAP_ALLOW6 SEC(".maps");
+
+static __always_inline int allowlisted(const struct fl_packet *pkt)
+{
+	if (pkt->l3_proto == ETH_P_IPV6) {
+		struct fl_lpm6_key key = { .prefixlen = 128 };
+
+		__builtin_memcpy(key.addr, pkt->src.b, 16);
+		return !!bpf_map_lookup_elem(&FL_MAP_ALLOW6, &key);
+	} else {
+		struct fl_lpm4_key key = { .prefixlen = 32 };
+
+		__builtin_memcpy(key.addr, pkt->src.b, 4);
+		return !!bpf_map_lookup_elem(&FL_MAP_ALLOW4, &key);
+	}
+}
+
+#endif /* FLOWLENS_BPF_ALLOW_H */
