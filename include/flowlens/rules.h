@@ -81,7 +81,7 @@ struct fl_rule {
 	__u8 icmp_type, icmp_code;
 	__u8 action; /* enum fl_rule_action */
 	__u8 rate_unit; /* enum fl_rate_unit */
-	__u32 pad;
+	__u32 attack; /* 0: an operator's rule; else the DDoS attack's id */
 	__u64 rate; /* rate-limit: packets or bits per second */
 	__u64 burst; /* rate-limit: bucket depth, packets or bits */
 	__u64 expires; /* 0: never; else seconds the rule lives */

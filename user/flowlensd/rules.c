@@ -264,6 +264,10 @@ static struct json_object *rule_json(const struct fl_rule_def *def,
 	json_object_object_add(o, "rule",
 			       json_object_new_string(rule_text(def, now, text,
 								sizeof(text))));
+	json_object_object_add(o, "attack",
+			       def->rule.attack ?
+				       json_object_new_int64(def->rule.attack) :
+				       NULL);
 	if (def->expires_at)
 		json_object_object_add(
 			o, "expires_in",
@@ -308,6 +312,11 @@ static int cmd_rule_add(struct daemon *d, struct json_object *req,
 	ret = fl_rule_parse(n, argv, FL_RULE_ORDER_DEFAULT, &rule, err, errlen);
 	if (ret)
 		return ret;
+	if (rule.attack) {
+		snprintf(err, errlen,
+			 "'attack' is set by the DDoS engine, not by hand");
+		return -EINVAL;
+	}
 	ret = fl_ruleset_add(d->rules, &rule, 1, &bad, perr, sizeof(perr));
 	if (ret) {
 		snprintf(err, errlen, "%s", perr);

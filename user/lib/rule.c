@@ -142,7 +142,7 @@ static int parse_tcp_flags(const char *text, __u8 *flags)
 }
 
 /* "10k" or "10kpps" (packets/s), "100Mbps" (bits/s). */
-static int parse_rate(const char *text, struct fl_rule *rule)
+int fl_rule_parse_rate(const char *text, __u64 *rate, __u8 *unit)
 {
 	size_t len = strlen(text);
 	char buf[32];
@@ -151,17 +151,22 @@ static int parse_rate(const char *text, struct fl_rule *rule)
 	if (len >= sizeof(buf))
 		return -EINVAL;
 	strcpy(buf, text);
-	rule->rate_unit = FL_RATE_PPS;
+	*unit = FL_RATE_PPS;
 	if (len > 3 && !strcmp(buf + len - 3, "pps")) {
 		buf[len - 3] = '\0';
 	} else if (len > 3 && !strcmp(buf + len - 3, "bps")) {
 		buf[len - 3] = '\0';
-		rule->rate_unit = FL_RATE_BPS;
+		*unit = FL_RATE_BPS;
 	}
 	if (fl_parse_count(buf, &v) || !v)
 		return -EINVAL;
-	rule->rate = v;
+	*rate = v;
 	return 0;
+}
+
+static int parse_rate(const char *text, struct fl_rule *rule)
+{
+	return fl_rule_parse_rate(text, &rule->rate, &rule->rate_unit);
 }
 
 /* The next word, or an error naming what @keyword needs. */
@@ -261,10 +266,11 @@ int fl_rule_parse(int argc, char **argv, __u32 default_order,
 	for (i = 0; i < argc; i++) {
 		const char *kw = argv[i], *arg = NULL;
 
-		if (have_action && strcmp(kw, "burst") && strcmp(kw, "expires"))
+		if (have_action && strcmp(kw, "burst") &&
+		    strcmp(kw, "expires") && strcmp(kw, "attack"))
 			return fail(
 				err, errlen,
-				"'%s' after the action: only 'burst' and 'expires' may follow it",
+				"'%s' after the action: only 'burst', 'expires' and 'attack' may follow it",
 				kw);
 		if (!strcmp(kw, "order")) {
 			NEXT("a number");
@@ -439,6 +445,17 @@ int fl_rule_parse(int argc, char **argv, __u32 default_order,
 						"bad expires '%s': whole seconds above 0",
 					arg);
 			rule->expires = n;
+		} else if (!strcmp(kw, "attack")) {
+			NEXT("an attack id");
+			if (rule->attack ||
+			    parse_uint(arg, 0xffffffffUL, &n) || !n)
+				return fail(
+					err, errlen,
+					rule->attack ?
+						"'attack' given twice" :
+						"bad attack '%s': an attack id above 0",
+					arg);
+			rule->attack = n;
 		} else {
 			return fail(
 				err, errlen,
@@ -583,6 +600,8 @@ const char *fl_rule_format(const struct fl_rule *rule, char *buf, size_t len)
 	if (rule->expires)
 		append(buf, len, &off, " expires %llu",
 		       (unsigned long long)rule->expires);
+	if (rule->attack)
+		append(buf, len, &off, " attack %u", rule->attack);
 	return buf;
 }
 

@@ -31,6 +31,10 @@ int fl_rule_parse(int argc, char **argv, __u32 default_order,
 int fl_rule_parse_line(char *line, __u32 default_order, struct fl_rule *rule,
 		       char *err, size_t errlen);
 
+/* A rate-limit RATE: "10k", "10kpps" (packets/s) or "100Mbps" (bits/s);
+ * 0 or -EINVAL. */
+int fl_rule_parse_rate(const char *text, __u64 *rate, __u8 *unit);
+
 const char *fl_rule_format(const struct fl_rule *rule, char *buf, size_t len);
 
 bool fl_rule_matches(const struct fl_rule *rule,
