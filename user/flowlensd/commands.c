@@ -549,5 +549,8 @@ command_fn command_lookup(const char *name)
 	for (i = 0; rule_commands[i].name; i++)
 		if (!strcmp(rule_commands[i].name, name))
 			return rule_commands[i].fn;
+	for (i = 0; ddos_commands[i].name; i++)
+		if (!strcmp(ddos_commands[i].name, name))
+			return ddos_commands[i].fn;
 	return NULL;
 }

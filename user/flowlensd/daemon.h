@@ -9,6 +9,7 @@
  *   state.c    the state file that restores settings after a reboot
  *   forward.c  router mode's egress ports (the devmap)
  *   rules.c    mitigation rules: rule-* commands, expiry, the rules file
+ *   ddos.c     thresholds, attacks and automatic mitigation (ddos-* commands)
  */
 #ifndef FLOWLENSD_H
 #define FLOWLENSD_H
@@ -45,10 +46,35 @@ struct fl_ip_id {
 	union fl_addr addr;
 };
 
+/*
+ * The control tick. Per-IP rates are kept over a sliding window of
+ * FL_RATE_SLOTS ticks (1 s), re-evaluated every tick, so the DDoS engine
+ * sees a flood within a tenth of a second of its crossing while a rate
+ * still means "per second over the last second".
+ */
+#define FL_TICK_MS 100
+#define FL_RATE_SLOTS 10
+
+/* The counters one address has, as a vector (see rates.c). */
+enum fl_counter {
+	FL_C_TX_PACKETS, /* sent */
+	FL_C_TX_BYTES,
+	FL_C_TX_SYNS,
+	FL_C_RX_PACKETS, /* received */
+	FL_C_RX_BYTES,
+	FL_C_RX_SYNS,
+	FL_C_RX_CLASS_PACKETS, /* + enum fl_rx_class */
+	FL_C_RX_CLASS_BYTES = FL_C_RX_CLASS_PACKETS + FL_RX_COUNT,
+	FL_C_COUNT = FL_C_RX_CLASS_BYTES + FL_RX_COUNT,
+};
+
 struct fl_ip_entry {
 	struct fl_ip_id id; /* hash key; zero-filled before use */
 	struct fl_traffic now[FL_SIDE_COUNT];
 	double pps[FL_SIDE_COUNT], bps[FL_SIDE_COUNT], sps[FL_SIDE_COUNT];
+	__u64 count[FL_C_COUNT]; /* totals at the last tick */
+	__u32 delta[FL_RATE_SLOTS][FL_C_COUNT]; /* per tick, a ring */
+	double rate[FL_C_COUNT]; /* per second over the window (bytes too) */
 	__u32 reason;
 	unsigned int generation;
 	UT_hash_handle hh;
@@ -63,10 +89,12 @@ struct fl_options {
 	const char *state_path;
 	const char *bpffs;
 	__u32 max_rules; /* 0: FL_RULE_MAX_DEFAULT */
+	const char *events_path; /* NULL: next to the state file */
 	int verbose;
 };
 
 struct fl_ruleset;
+struct ddos;
 
 struct daemon {
 	struct fl_options opt;
@@ -84,8 +112,15 @@ struct daemon {
 	struct fl_ip_entry *ips;
 	unsigned int generation;
 	struct timespec last_tick;
-	double interval; /* seconds between the last two ticks */
+	double slot_seconds[FL_RATE_SLOTS]; /* each tick's length, a ring */
+	int slot; /* the ring's slot the last tick filled */
+	double interval; /* seconds the per-IP rates cover */
+	double if_interval; /* seconds between the last two interface reads */
+	struct timespec if_tick;
 	int ticks;
+
+	/* ddos.c */
+	struct ddos *ddos;
 
 	/* control.c */
 	int listen_fd;
@@ -102,7 +137,8 @@ void loader_detach_all(struct daemon *d);
 void loader_close(struct daemon *d);
 const char *xdp_mode_name(enum xdp_attach_mode mode);
 
-/* rates.c */
+/* rates.c: rates_tick() every tick; the interfaces' rates only once per
+ * FL_RATE_SLOTS ticks. */
 int rates_tick(struct daemon *d);
 void rates_free(struct daemon *d);
 int rates_read_if_stats(struct daemon *d, int ifindex, struct fl_if_stats *sum);
@@ -148,6 +184,12 @@ struct command {
 	command_fn fn;
 };
 command_fn command_lookup(const char *name);
+
+/* ddos.c */
+int ddos_open(struct daemon *d);
+void ddos_close(struct daemon *d);
+void ddos_tick(struct daemon *d);
+extern const struct command ddos_commands[]; /* ends with a NULL name */
 
 /* rules.c */
 int rules_open(struct daemon *d);

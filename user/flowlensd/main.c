@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * flowlensd - attaches FlowLens to interfaces, owns its pinned maps, runs
- * the 1-second control tick and serves flctl on a Unix socket.
+ * the control tick (rates, DDoS engine, rule expiry) and serves flctl on a
+ * Unix socket.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -56,6 +57,9 @@ static void usage(FILE *out, const char *prog)
 		"                          are first pinned: to change it, stop flowlensd\n"
 		"                          and remove BPFFS/flowlens/fl_rule* (the rules\n"
 		"                          come back from the rules file)\n"
+		"      --events FILE       append the DDoS engine's JSON events to FILE\n"
+		"                          (default: ddos-events.jsonl next to the\n"
+		"                          state file)\n"
 		"  -v, --verbose           more detail, including libbpf and libxdp\n"
 		"  -h, --help              show this help\n"
 		"  -V, --version           show the version\n"
@@ -72,7 +76,7 @@ static void usage(FILE *out, const char *prog)
 		FL_RULE_MAX_DEFAULT);
 }
 
-enum { OPT_STATE_FILE = 256, OPT_BPFFS, OPT_MAX_RULES };
+enum { OPT_STATE_FILE = 256, OPT_BPFFS, OPT_MAX_RULES, OPT_EVENTS };
 
 static int parse_options(int argc, char **argv, struct fl_options *opt)
 {
@@ -84,6 +88,7 @@ static int parse_options(int argc, char **argv, struct fl_options *opt)
 		{ "state-file", required_argument, NULL, OPT_STATE_FILE },
 		{ "bpffs", required_argument, NULL, OPT_BPFFS },
 		{ "max-rules", required_argument, NULL, OPT_MAX_RULES },
+		{ "events", required_argument, NULL, OPT_EVENTS },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -135,6 +140,9 @@ static int parse_options(int argc, char **argv, struct fl_options *opt)
 			break;
 		case OPT_BPFFS:
 			opt->bpffs = optarg;
+			break;
+		case OPT_EVENTS:
+			opt->events_path = optarg;
 			break;
 		case OPT_MAX_RULES: {
 			char *end;
@@ -210,8 +218,10 @@ static int resolve_interfaces(struct daemon *d)
 
 static int run(struct daemon *d)
 {
-	struct itimerspec tick = { .it_interval = { 1, 0 },
-				   .it_value = { 1, 0 } };
+	struct itimerspec tick = {
+		.it_interval = { 0, FL_TICK_MS * 1000000L },
+		.it_value = { 0, FL_TICK_MS * 1000000L },
+	};
 	struct pollfd fds[2 + 32];
 	int sig_fd, timer_fd, n, err = 0;
 	sigset_t mask;
@@ -260,7 +270,10 @@ static int run(struct daemon *d)
 			if (read(timer_fd, &expirations, sizeof(expirations)) >
 			    0) {
 				rates_tick(d);
-				rules_tick(d);
+				ddos_tick(d);
+				/* expiry and the rules file: once a second */
+				if (d->ticks % FL_RATE_SLOTS == 0)
+					rules_tick(d);
 			}
 		}
 		control_handle(d, fds + 2, n);
@@ -311,10 +324,14 @@ int main(int argc, char **argv)
 	err = rules_open(&d);
 	if (err)
 		goto out;
+	err = ddos_open(&d);
+	if (err)
+		goto out;
 
 	err = run(&d);
 out:
 	loader_detach_all(&d);
+	ddos_close(&d);
 	rules_close(&d);
 	loader_close(&d);
 	control_close(&d);

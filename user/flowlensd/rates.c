@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * The 1-second control tick: sum the per-CPU counters the XDP program
- * keeps, and turn the difference from the previous tick into rates. Per
- * interface for `flctl show stats`; per address (protected prefixes and
- * heavy hitters, the only addresses with exact counters) for `flctl top`.
+ * The control tick (FL_TICK_MS): sum the per-CPU counters the XDP program
+ * keeps and turn them into rates. Per address (protected prefixes and
+ * heavy hitters, the only addresses with exact counters) every tick, over
+ * a sliding window of the last FL_RATE_SLOTS ticks, for the DDoS engine
+ * and `flctl top`: each entry keeps its last FL_RATE_SLOTS per-tick
+ * differences, so a rate is exact over the window, not an average of
+ * averages. Per interface, for `flctl show stats`, once a window.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -79,16 +82,44 @@ __u32 rates_sum_ip_stats(const struct daemon *d,
 	return reason;
 }
 
+/* One address's counters as a vector, indexed by enum fl_counter. */
+static void counters_of(const struct fl_traffic sum[FL_SIDE_COUNT],
+			const __u64 rx_packets[FL_RX_COUNT],
+			const __u64 rx_bytes[FL_RX_COUNT], __u64 *c)
+{
+	int k;
+
+	c[FL_C_TX_PACKETS] = sum[FL_SIDE_SRC].packets;
+	c[FL_C_TX_BYTES] = sum[FL_SIDE_SRC].bytes;
+	c[FL_C_TX_SYNS] = sum[FL_SIDE_SRC].syns;
+	c[FL_C_RX_PACKETS] = sum[FL_SIDE_DST].packets;
+	c[FL_C_RX_BYTES] = sum[FL_SIDE_DST].bytes;
+	c[FL_C_RX_SYNS] = sum[FL_SIDE_DST].syns;
+	for (k = 0; k < FL_RX_COUNT; k++) {
+		c[FL_C_RX_CLASS_PACKETS + k] = rx_packets[k];
+		c[FL_C_RX_CLASS_BYTES + k] = rx_bytes[k];
+	}
+}
+
 static void ip_entry_update(struct daemon *d, const struct fl_ip_id *id,
 			    const struct fl_ip_stats *percpu)
 {
 	struct fl_traffic sum[FL_SIDE_COUNT];
+	__u64 rx_packets[FL_RX_COUNT] = {}, rx_bytes[FL_RX_COUNT] = {};
+	__u64 c[FL_C_COUNT], delta, total;
 	struct fl_ip_entry *e;
 	bool fresh = false;
+	int cpu, k, slot;
 	__u32 reason;
-	int side;
 
 	reason = rates_sum_ip_stats(d, percpu, sum);
+	for (cpu = 0; cpu < d->ncpus; cpu++) {
+		for (k = 0; k < FL_RX_COUNT; k++) {
+			rx_packets[k] += percpu[cpu].rx_packets[k];
+			rx_bytes[k] += percpu[cpu].rx_bytes[k];
+		}
+	}
+	counters_of(sum, rx_packets, rx_bytes, c);
 
 	HASH_FIND(hh, d->ips, id, sizeof(*id), e);
 	if (!e) {
@@ -100,17 +131,25 @@ static void ip_entry_update(struct daemon *d, const struct fl_ip_id *id,
 		/* On the first tick everything is old news, not a rate. */
 		fresh = d->ticks > 0;
 		if (!fresh)
-			memcpy(e->now, sum, sizeof(sum));
+			memcpy(e->count, c, sizeof(c));
 	}
-	for (side = 0; side < FL_SIDE_COUNT; side++) {
-		e->pps[side] = rate(sum[side].packets, e->now[side].packets,
-				    d->interval, fresh);
-		e->bps[side] = 8 * rate(sum[side].bytes, e->now[side].bytes,
-					d->interval, fresh);
-		e->sps[side] = rate(sum[side].syns, e->now[side].syns,
-				    d->interval, fresh);
+	for (k = 0; k < FL_C_COUNT; k++) {
+		/* A fresh entry, or one the LRU evicted and re-created,
+		 * counted everything it has within the last tick. */
+		delta = fresh || c[k] < e->count[k] ? c[k] : c[k] - e->count[k];
+		e->delta[d->slot][k] = delta > UINT32_MAX ? UINT32_MAX : delta;
+		for (total = 0, slot = 0; slot < FL_RATE_SLOTS; slot++)
+			total += e->delta[slot][k];
+		e->rate[k] = d->interval > 0 ? total / d->interval : 0;
 	}
+	memcpy(e->count, c, sizeof(c));
 	memcpy(e->now, sum, sizeof(sum));
+	e->pps[FL_SIDE_SRC] = e->rate[FL_C_TX_PACKETS];
+	e->bps[FL_SIDE_SRC] = 8 * e->rate[FL_C_TX_BYTES];
+	e->sps[FL_SIDE_SRC] = e->rate[FL_C_TX_SYNS];
+	e->pps[FL_SIDE_DST] = e->rate[FL_C_RX_PACKETS];
+	e->bps[FL_SIDE_DST] = 8 * e->rate[FL_C_RX_BYTES];
+	e->sps[FL_SIDE_DST] = e->rate[FL_C_RX_SYNS];
 	e->reason = reason;
 	e->generation = d->generation;
 }
@@ -162,17 +201,12 @@ out:
 	return err;
 }
 
-int rates_tick(struct daemon *d)
+static void if_rates(struct daemon *d, const struct timespec *now)
 {
-	struct fl_ip_entry *e, *tmp;
-	struct timespec now;
-	int i, err;
+	int i;
 
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	d->interval = d->ticks ? timespec_diff(&now, &d->last_tick) : 0;
-	d->last_tick = now;
-	d->generation++;
-
+	d->if_interval = d->ticks ? timespec_diff(now, &d->if_tick) : 0;
+	d->if_tick = *now;
 	for (i = 0; i < d->nr_ifaces; i++) {
 		struct fl_iface *ifc = &d->ifaces[i];
 
@@ -182,10 +216,30 @@ int rates_tick(struct daemon *d)
 		if (!d->ticks)
 			ifc->before = ifc->now;
 		ifc->pps = rate(ifc->now.packets, ifc->before.packets,
-				d->interval, false);
+				d->if_interval, false);
 		ifc->bps = 8 * rate(ifc->now.bytes, ifc->before.bytes,
-				    d->interval, false);
+				    d->if_interval, false);
 	}
+}
+
+int rates_tick(struct daemon *d)
+{
+	struct fl_ip_entry *e, *tmp;
+	struct timespec now;
+	int slot, err;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	/* This tick's slot: its length now, its old deltas overwritten. */
+	d->slot = (d->slot + 1) % FL_RATE_SLOTS;
+	d->slot_seconds[d->slot] =
+		d->ticks ? timespec_diff(&now, &d->last_tick) : 0;
+	for (d->interval = 0, slot = 0; slot < FL_RATE_SLOTS; slot++)
+		d->interval += d->slot_seconds[slot];
+	d->last_tick = now;
+	d->generation++;
+
+	if (d->ticks % FL_RATE_SLOTS == 0)
+		if_rates(d, &now);
 
 	err = ip_map_scan(d, d->skel->maps.FL_MAP_IP4_STATS, AF_INET);
 	if (!err)
