@@ -66,6 +66,10 @@ static void print_stats(const char *title, struct json_object *s, bool router)
 		print_nonzero("kinds", v);
 	if (json_object_object_get_ex(s, "parse_errors", &v))
 		print_nonzero("errors", v);
+	if (json_get_u64(s, "allowlisted"))
+		printf("  %-9s %llu packets from allowlisted sources skipped the rules\n",
+		       "allowlist",
+		       (unsigned long long)json_get_u64(s, "allowlisted"));
 	if (!router)
 		return;
 	printf("  %-9s %llu packets routed at the driver\n", "forwarded",

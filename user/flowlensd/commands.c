@@ -79,6 +79,9 @@ static struct json_object *if_stats_json(const struct fl_if_stats *s)
 		json_object_object_add(sub, fwd_pass_names[i],
 				       json_object_new_uint64(s->fwd_pass[i]));
 	json_object_object_add(o, "forward_passed", sub);
+	/* DDoS allowlist: sources that skipped every rule */
+	json_object_object_add(o, "allowlisted",
+			       json_object_new_uint64(s->allowlisted));
 	return o;
 }
 

@@ -625,19 +625,25 @@ static int counted_cmp(const void *a, const void *b)
 }
 
 /* The most frequent value of @values[0..n), and how often it came. */
+static int int_cmp(const void *a, const void *b)
+{
+	int x = *(const int *)a, y = *(const int *)b;
+
+	return (x > y) - (x < y);
+}
+
+static int id_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, sizeof(struct fl_ip_id));
+}
+
+/* The most frequent value of @values[0..n) (sorted in place), and how
+ * often it came. */
 static int mode_of(int *values, int n, int *count)
 {
-	int i, j, best = -1, best_n = 0, run;
+	int i, best = -1, best_n = 0, run;
 
-	/* n is at most a few thousand; sort-free counting by insertion
-	 * would be quadratic, so sort a copy. */
-	for (i = 1; i < n; i++) {
-		int v = values[i];
-
-		for (j = i - 1; j >= 0 && values[j] > v; j--)
-			values[j + 1] = values[j];
-		values[j + 1] = v;
-	}
+	qsort(values, n, sizeof(*values), int_cmp);
 	for (i = 0; i < n; i += run) {
 		for (run = 1; i + run < n && values[i + run] == values[i];
 		     run++)
@@ -651,6 +657,25 @@ static int mode_of(int *values, int n, int *count)
 	return best;
 }
 
+/* Counts equal addresses in @ids[0..n) (sorted in place) into @out,
+ * most frequent first; returns how many distinct. */
+static int count_sources(struct fl_ip_id *ids, int n, struct counted *out)
+{
+	int i, run, nr = 0;
+
+	qsort(ids, n, sizeof(*ids), id_cmp);
+	for (i = 0; i < n; i += run) {
+		for (run = 1; i + run < n && !id_cmp(&ids[i + run], &ids[i]);
+		     run++)
+			;
+		out[nr].id = ids[i];
+		out[nr].n = run;
+		nr++;
+	}
+	qsort(out, nr, sizeof(*out), counted_cmp);
+	return nr;
+}
+
 /*
  * The attack's signature from the samples of the last second that reached
  * (or, for a source attack, came from) its address and match its metric.
@@ -660,8 +685,9 @@ static void signature_of(struct daemon *d, struct ddos_attack *a,
 {
 	struct ddos *dd = d->ddos;
 	struct counted *srcs = NULL;
+	struct fl_ip_id *ids = NULL;
 	int *dports = NULL, *sports = NULL, *protos = NULL;
-	int n = 0, nports = 0, nsrcs = 0, i, j, count, v;
+	int n = 0, nports = 0, nsrcs = 0, i, count, v;
 	__u64 since = dd->now_ns - NSEC;
 	size_t k, idx;
 	double cum;
@@ -670,10 +696,11 @@ static void signature_of(struct daemon *d, struct ddos_attack *a,
 	a->proto = 0;
 	a->dport = a->sport = -1;
 	srcs = calloc(dd->nr_samples + 1, sizeof(*srcs));
+	ids = calloc(dd->nr_samples + 1, sizeof(*ids));
 	dports = calloc(dd->nr_samples + 1, sizeof(int));
 	sports = calloc(dd->nr_samples + 1, sizeof(int));
 	protos = calloc(dd->nr_samples + 1, sizeof(int));
-	if (!srcs || !dports || !sports || !protos)
+	if (!srcs || !ids || !dports || !sports || !protos)
 		goto out;
 
 	for (k = 0; k < dd->nr_samples; k++) {
@@ -693,14 +720,7 @@ static void signature_of(struct daemon *d, struct ddos_attack *a,
 			continue;
 		sid.family = s->s.family == 6 ? AF_INET6 : AF_INET;
 		memcpy(sid.addr.b, s->s.src.b, sid.family == AF_INET ? 4 : 16);
-		for (j = 0; j < nsrcs; j++)
-			if (!memcmp(&srcs[j].id, &sid, sizeof(sid)))
-				break;
-		if (j == nsrcs) {
-			srcs[nsrcs].id = sid;
-			nsrcs++;
-		}
-		srcs[j].n++;
+		ids[n] = sid;
 		protos[n] = s->s.proto;
 		if (s->s.proto == 6 || s->s.proto == 17) {
 			dports[nports] = s->s.dport;
@@ -746,7 +766,7 @@ static void signature_of(struct daemon *d, struct ddos_attack *a,
 	}
 
 	/* Top sources by share. */
-	qsort(srcs, nsrcs, sizeof(*srcs), counted_cmp);
+	nsrcs = count_sources(ids, n, srcs);
 	for (i = 0; i < nsrcs && i < DDOS_SOURCES_MAX; i++) {
 		a->sources[i].addr = srcs[i].id;
 		a->sources[i].share = n ? (double)srcs[i].n / n : 0;
@@ -783,6 +803,7 @@ static void signature_of(struct daemon *d, struct ddos_attack *a,
 	}
 out:
 	free(srcs);
+	free(ids);
 	free(dports);
 	free(sports);
 	free(protos);
