@@ -75,6 +75,10 @@ struct fl_ip_entry {
 	__u64 count[FL_C_COUNT]; /* totals at the last tick */
 	__u32 delta[FL_RATE_SLOTS][FL_C_COUNT]; /* per tick, a ring */
 	double rate[FL_C_COUNT]; /* per second over the window (bytes too) */
+	/* ddos.c: the threshold of each direction that covers this address
+	 * (-1: none), valid while threshold_gen is the engine's */
+	int threshold[2];
+	unsigned int threshold_gen;
 	__u32 reason;
 	unsigned int generation;
 	UT_hash_handle hh;

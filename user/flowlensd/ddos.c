@@ -70,6 +70,7 @@ struct ddos_victim {
 struct ddos {
 	struct fl_threshold *thresholds;
 	int nr_thresholds;
+	unsigned int threshold_gen; /* bumped on every change, never 0 */
 	struct fl_prefix *allow;
 	int nr_allow;
 	struct ddos_victim *victims;
@@ -530,6 +531,32 @@ static const struct fl_threshold *threshold_match(struct ddos *dd,
 			best = t;
 	}
 	return best;
+}
+
+static void thresholds_changed(struct ddos *dd)
+{
+	if (!++dd->threshold_gen)
+		dd->threshold_gen = 1;
+}
+
+/* threshold_match() for a tracked address, remembered in its entry until
+ * the thresholds change: the tick asks for every address ten times a
+ * second. */
+static const struct fl_threshold *
+threshold_of(struct ddos *dd, struct fl_ip_entry *e, enum fl_ddos_dir dir)
+{
+	const struct fl_threshold *t;
+	int i;
+
+	if (e->threshold_gen != dd->threshold_gen) {
+		for (i = FL_DDOS_DST; i <= FL_DDOS_SRC; i++) {
+			t = threshold_match(dd, &e->id, i);
+			e->threshold[i] = t ? t - dd->thresholds : -1;
+		}
+		e->threshold_gen = dd->threshold_gen;
+	}
+	return e->threshold[dir] < 0 ? NULL :
+				       &dd->thresholds[e->threshold[dir]];
 }
 
 static bool allowlisted(struct ddos *dd, const struct fl_ip_id *id)
@@ -1086,11 +1113,11 @@ victim_get(struct ddos *dd, const struct fl_ip_id *id, int dir, bool create)
 	return v;
 }
 
-static void check_entry(struct daemon *d, const struct fl_ip_entry *e,
+static void check_entry(struct daemon *d, struct fl_ip_entry *e,
 			enum fl_ddos_dir dir, bool refresh)
 {
 	struct ddos *dd = d->ddos;
-	const struct fl_threshold *t = threshold_match(dd, &e->id, dir);
+	const struct fl_threshold *t = threshold_of(dd, e, dir);
 	struct ddos_victim *v;
 	struct ddos_attack *a;
 	int m;
@@ -1442,6 +1469,7 @@ int ddos_open(struct daemon *d)
 	if (!dd->thresholds || !dd->allow || !dd->samples || !dd->history)
 		return -ENOMEM;
 	dd->next_id = 1;
+	dd->threshold_gen = 1; /* entries start at 0: not looked up yet */
 	dd->now_ns = mono_ns();
 	paths_init(d);
 	ddos_hooks_register(d, &log_hooks, d);
@@ -1591,6 +1619,7 @@ static int cmd_threshold_add(struct daemon *d, struct json_object *req,
 	if (i < 0)
 		i = dd->nr_thresholds++;
 	dd->thresholds[i] = t;
+	thresholds_changed(dd);
 	json_object_object_add(*data, "threshold", threshold_json(&t));
 	pr_info("ddos: threshold %s",
 		fl_threshold_format(&t, buf, sizeof(buf)));
@@ -1630,6 +1659,7 @@ static int cmd_threshold_del(struct daemon *d, struct json_object *req,
 	json_object_object_add(*data, "threshold",
 			       threshold_json(&dd->thresholds[i]));
 	dd->thresholds[i] = dd->thresholds[--dd->nr_thresholds];
+	thresholds_changed(dd);
 	/* Active attacks keep their copy and end after their hold. */
 	pr_info("ddos: threshold on %s (%s) deleted",
 		fl_prefix_format(&p, buf, sizeof(buf)), fl_ddos_dir_name(dir));
@@ -1825,7 +1855,7 @@ static int cmd_status(struct daemon *d, struct json_object *req,
 
 	for (e = d->ips; e; e = e->hh.next)
 		for (dir = FL_DDOS_DST; dir <= FL_DDOS_SRC; dir++) {
-			t = threshold_match(dd, &e->id, dir);
+			t = threshold_of(dd, e, dir);
 			if (t)
 				json_object_array_add(list, victim_json(d, e, t,
 									dir));
