@@ -8,6 +8,8 @@
  * alternate between the two programs and the median of each is kept, so a
  * burst of noise on this shared machine hits both alike. The ratio is the
  * result; absolute nanoseconds depend on the machine.
+ *
+ * With -D it measures the DDoS engine's rows instead (see ddos_rows()).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -22,6 +24,8 @@
 
 #include "flowlens.skel.h"
 #include "pkt.h"
+#include "rule.h"
+#include "ruleset.h"
 
 struct kind {
 	const char *name;
@@ -190,6 +194,246 @@ static int configure(struct flowlens_bpf *skel, const struct kind *k)
 	return err;
 }
 
+/*
+ * -D: what the DDoS engine adds per packet. Each case is a copy of flowlens
+ * with private maps that keeps its state through the alternating rounds,
+ * so nothing is reconfigured between two measurements. Host mode; the
+ * packet is IPv4 UDP 192.0.2.2 -> 198.51.100.2, its source never heavy:
+ *
+ *   untracked  nothing protected: the sketch only (the common case, and
+ *              the foundation's "untracked" row)
+ *   victim     the destination's prefix protected, as `ddos threshold
+ *              add` does, sampling on: exact counters by protocol, and
+ *              one packet in @sample_rate copied to the ring buffer for
+ *              the attack's signature
+ *   sampled    the same with every packet a sampling candidate (rate 1):
+ *              the start of a flood, before flowlensd adapts the rate; the
+ *              per-CPU budget (FL_SAMPLE_BUDGET) caps what it costs
+ *   rule       victim, plus the rule the engine installs against this
+ *              source (order 900, an attack's id), which drops it
+ *
+ * The thresholds are flowlensd's (every 100 ms, on the exact counters);
+ * the datapath's part is counting and sampling. The samples are drained
+ * after every measurement, as flowlensd does, so the ring never fills.
+ */
+#define DDOS_SAMPLE_RATE_DEFAULT 64
+
+enum ddos_case {
+	DDOS_UNTRACKED,
+	DDOS_VICTIM,
+	DDOS_SAMPLED,
+	DDOS_RULE,
+	DDOS_CASES
+};
+
+struct ddos_engine {
+	const char *name;
+	const char *what;
+	struct flowlens_bpf *skel;
+	struct ring_buffer *samples;
+	struct fl_ruleset *rules;
+	int prog_fd;
+	__u64 sampled;
+	__u32 ns[101];
+	__u32 action;
+};
+
+static int sample_seen(void *ctx, void *data, size_t size)
+{
+	(void)data;
+	(void)size;
+	(*(__u64 *)ctx)++;
+	return 0;
+}
+
+static int ddos_engine_load(struct ddos_engine *e, enum ddos_case c,
+			    __u32 sample_rate)
+{
+	struct fl_config cfg = { .mode = FL_MODE_HOST,
+				 .hash_seed = 0x5eed,
+				 .heavy_pps = ~0ULL,
+				 .heavy_bps = ~0ULL,
+				 .heavy_packets = ~0ULL,
+				 .heavy_bytes = ~0ULL };
+	struct fl_lpm4_key victim = { .prefixlen = 24,
+				      .addr = { 198, 51, 100, 0 } };
+	char line[] =
+		"src 192.0.2.2/32 dst 198.51.100.2/32 proto udp action drop";
+	struct fl_protect protect = {};
+	struct fl_ruleset_maps maps;
+	struct fl_rule rule;
+	struct bpf_map *map;
+	char err[256];
+	size_t bad;
+	__u32 zero = 0;
+
+	e->skel = flowlens_bpf__open();
+	if (!e->skel) {
+		fprintf(stderr, "prog_cost: cannot open flowlens: %s\n",
+			strerror(errno));
+		return -1;
+	}
+	bpf_object__for_each_map(map, e->skel->obj)
+		bpf_map__set_pin_path(map, NULL); /* private maps, no bpffs */
+	/* Four copies: room for a few rules each, not a million. */
+	if (fl_ruleset_set_max(e->skel->obj, 1024) ||
+	    flowlens_bpf__load(e->skel)) {
+		fprintf(stderr, "prog_cost: cannot load flowlens (run make)\n");
+		return -1;
+	}
+	e->prog_fd = bpf_program__fd(e->skel->progs.flowlens);
+	if (c != DDOS_UNTRACKED)
+		cfg.sample_rate = c == DDOS_SAMPLED ? 1 : sample_rate;
+	if (bpf_map__update_elem(e->skel->maps.FL_MAP_CONFIG, &zero,
+				 sizeof(zero), &cfg, sizeof(cfg), 0) ||
+	    (c != DDOS_UNTRACKED &&
+	     bpf_map__update_elem(e->skel->maps.FL_MAP_PROTECT4, &victim,
+				  sizeof(victim), &protect, sizeof(protect),
+				  0))) {
+		fprintf(stderr, "prog_cost: cannot configure %s: %s\n", e->name,
+			strerror(errno));
+		return -1;
+	}
+	e->samples = ring_buffer__new(bpf_map__fd(e->skel->maps.FL_MAP_SAMPLES),
+				      sample_seen, &e->sampled, NULL);
+	if (!e->samples) {
+		fprintf(stderr, "prog_cost: cannot read the samples: %s\n",
+			strerror(errno));
+		return -1;
+	}
+	if (c != DDOS_RULE)
+		return 0;
+	if (fl_ruleset_maps_of(e->skel->obj, &maps) ||
+	    fl_ruleset_open(&maps, &e->rules, err, sizeof(err))) {
+		fprintf(stderr, "prog_cost: cannot open the rule set\n");
+		return -1;
+	}
+	if (fl_rule_parse_line(line, 900, &rule, err, sizeof(err))) {
+		fprintf(stderr, "prog_cost: '%s': %s\n", line, err);
+		return -1;
+	}
+	rule.attack = 1;
+	if (fl_ruleset_add(e->rules, &rule, 1, &bad, err, sizeof(err))) {
+		fprintf(stderr, "prog_cost: cannot add '%s': %s\n", line, err);
+		return -1;
+	}
+	return 0;
+}
+
+static void ddos_engine_close(struct ddos_engine *e)
+{
+	ring_buffer__free(e->samples);
+	fl_ruleset_free(e->rules);
+	flowlens_bpf__destroy(e->skel);
+}
+
+static double median_of(__u32 *ns, __u32 rounds)
+{
+	qsort(ns, rounds, sizeof(__u32), cmp_u32);
+	return ns[rounds / 2];
+}
+
+static int ddos_rows(int pass_fd, __u32 rounds, __u32 packets,
+		     __u32 sample_rate, bool markdown)
+{
+	static char victim_what[128];
+	struct ddos_engine engines[DDOS_CASES] = {
+		[DDOS_UNTRACKED] = { "untracked",
+				     "unprotected destination: the sketch only" },
+		[DDOS_VICTIM] = { "victim", victim_what },
+		[DDOS_SAMPLED] = { "victim-sampled",
+				   "the same, every packet a sampling candidate (rate 1, budget-capped)" },
+		[DDOS_RULE] = { "victim-rule",
+				"the victim's packet dropped by an automatic rule (order 900)" },
+	};
+	struct pkt_spec spec = { V4, .l3 = PKT_IPV4, .l4 = PKT_UDP,
+				 .payload_len = 64 };
+	__u32 pass_ns[101], pass_act, r, i;
+	struct fl_rule_stats stats = {};
+	double pass, untracked, fl;
+	int err = -1;
+	struct pkt p;
+
+	snprintf(
+		victim_what, sizeof(victim_what),
+		"protected victim with a threshold: exact counters, 1 in %u sampled",
+		sample_rate);
+	if (pkt_build(&spec, &p)) {
+		fprintf(stderr, "prog_cost: cannot build the packet\n");
+		return -1;
+	}
+	for (i = 0; i < DDOS_CASES; i++)
+		if (ddos_engine_load(&engines[i], i, sample_rate))
+			goto out;
+
+	for (r = 0; r < rounds; r++) {
+		if (measure(pass_fd, &p, 0, packets, &pass_ns[r], &pass_act))
+			goto run_failed;
+		for (i = 0; i < DDOS_CASES; i++) {
+			struct ddos_engine *e = &engines[i];
+
+			if (measure(e->prog_fd, &p, 0, packets, &e->ns[r],
+				    &e->action))
+				goto run_failed;
+			if (ring_buffer__consume(e->samples) < 0)
+				goto run_failed;
+		}
+	}
+
+	/* Each case must have done what its row says. */
+	fl_ruleset_get(engines[DDOS_RULE].rules, 1, NULL, &stats);
+	if (engines[DDOS_UNTRACKED].action != XDP_PASS ||
+	    engines[DDOS_VICTIM].action != XDP_PASS ||
+	    engines[DDOS_RULE].action != XDP_DROP || !stats.dropped ||
+	    engines[DDOS_UNTRACKED].sampled || !engines[DDOS_VICTIM].sampled ||
+	    !engines[DDOS_SAMPLED].sampled) {
+		fprintf(stderr,
+			"prog_cost: the DDoS cases did not behave (verdicts %u %u %u, rule dropped %llu, samples %llu %llu %llu)\n",
+			engines[DDOS_UNTRACKED].action,
+			engines[DDOS_VICTIM].action, engines[DDOS_RULE].action,
+			(unsigned long long)stats.dropped,
+			(unsigned long long)engines[DDOS_UNTRACKED].sampled,
+			(unsigned long long)engines[DDOS_VICTIM].sampled,
+			(unsigned long long)engines[DDOS_SAMPLED].sampled);
+		goto out;
+	}
+
+	pass = median_of(pass_ns, rounds);
+	untracked = median_of(engines[DDOS_UNTRACKED].ns, rounds);
+	if (markdown)
+		printf("| case | packet to | XDP_PASS ns | flowlens ns | vs XDP_PASS | vs untracked | over untracked ns | sampled, 1 in |\n"
+		       "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |\n");
+	else
+		printf("%-15s %9s %9s %8s %8s %9s %10s\n", "case", "pass ns",
+		       "fl ns", "/pass", "/untr", "+untr ns", "1 in");
+	for (i = 0; i < DDOS_CASES; i++) {
+		struct ddos_engine *e = &engines[i];
+		double every =
+			e->sampled ? (double)rounds * packets / e->sampled : 0;
+		char one_in[32] = "-";
+
+		if (e->sampled)
+			snprintf(one_in, sizeof(one_in), "%.0f", every);
+		fl = i == DDOS_UNTRACKED ? untracked : median_of(e->ns, rounds);
+		if (markdown)
+			printf("| %s | %s | %.0f | %.0f | %.2f | %.2f | %.0f | %s |\n",
+			       e->name, e->what, pass, fl, fl / pass,
+			       fl / untracked, fl - untracked, one_in);
+		else
+			printf("%-15s %9.0f %9.0f %7.2fx %7.2fx %9.0f %10.0f\n",
+			       e->name, pass, fl, fl / pass, fl / untracked,
+			       fl - untracked, every);
+	}
+	err = 0;
+	goto out;
+run_failed:
+	fprintf(stderr, "prog_cost: test run failed: %s\n", strerror(errno));
+out:
+	for (i = 0; i < DDOS_CASES; i++)
+		ddos_engine_close(&engines[i]);
+	return err;
+}
+
 static int print_warnings(enum libbpf_print_level level, const char *fmt,
 			  va_list ap)
 {
@@ -199,6 +443,7 @@ static int print_warnings(enum libbpf_print_level level, const char *fmt,
 static void usage(const char *prog)
 {
 	printf("Usage: %s [-i IFACE -o IFACE] [-r ROUNDS] [-n PACKETS] [-m|-j]\n"
+	       "       %s -D [-S RATE] [-r ROUNDS] [-n PACKETS] [-m]\n"
 	       "\n"
 	       "Per-packet cost of flowlens in each mode, next to an XDP_PASS\n"
 	       "program and a bare bpf_fib_lookup+redirect router, all three\n"
@@ -212,9 +457,15 @@ static void usage(const char *prog)
 	       "  -n PACKETS  packets per round (default 1000000)\n"
 	       "  -m          Markdown table\n"
 	       "  -j          JSON\n"
+	       "  -D          the DDoS engine instead: a packet to an untracked\n"
+	       "              destination, to a protected victim with a threshold\n"
+	       "              (exact counters, sampling), and one an automatic rule\n"
+	       "              drops, each against XDP_PASS and the untracked one\n"
+	       "  -S RATE     with -D: sample one in RATE packets to the victim\n"
+	       "              (a power of two, default %u)\n"
 	       "\n"
 	       "In the lab: lab.sh exec flowlens %s -i cl0 -o sv0 -m\n",
-	       prog, prog);
+	       prog, prog, DDOS_SAMPLE_RATE_DEFAULT, prog);
 }
 
 static int load_baseline(const char *path, struct bpf_object **obj)
@@ -237,15 +488,16 @@ int main(int argc, char **argv)
 	const char *progs_dir = "build/progs", *in_name = NULL,
 		   *out_name = NULL;
 	__u32 rounds = 7, packets = 1000000, r, in_ifindex = 0, out_ifindex = 0;
+	__u32 sample_rate = DDOS_SAMPLE_RATE_DEFAULT;
 	struct bpf_object *pass_obj = NULL, *fib_obj = NULL;
 	struct flowlens_bpf *skel = NULL;
 	int c, pass_fd, fib_fd, fl_fd, err = 1, rows = 0;
-	bool markdown = false, json = false;
+	bool markdown = false, json = false, ddos = false;
 	char path[512];
 	struct bpf_map *map;
 	size_t i;
 
-	while ((c = getopt(argc, argv, "i:o:r:n:b:mjh")) != -1) {
+	while ((c = getopt(argc, argv, "i:o:r:n:b:mjDS:h")) != -1) {
 		switch (c) {
 		case 'i':
 			in_name = optarg;
@@ -267,6 +519,12 @@ int main(int argc, char **argv)
 			break;
 		case 'j':
 			json = true;
+			break;
+		case 'D':
+			ddos = true;
+			break;
+		case 'S':
+			sample_rate = atoi(optarg);
 			break;
 		default:
 			usage(argv[0]);
@@ -290,6 +548,19 @@ int main(int argc, char **argv)
 	}
 
 	libbpf_set_print(print_warnings);
+	if (ddos) {
+		if (!sample_rate || (sample_rate & (sample_rate - 1))) {
+			fprintf(stderr,
+				"prog_cost: the sample rate must be a power of two\n");
+			return 1;
+		}
+		snprintf(path, sizeof(path), "%s/xdp_pass.bpf.o", progs_dir);
+		pass_fd = load_baseline(path, &pass_obj);
+		err = pass_fd < 0 || ddos_rows(pass_fd, rounds, packets,
+					       sample_rate, markdown);
+		bpf_object__close(pass_obj);
+		return err ? EXIT_FAILURE : EXIT_SUCCESS;
+	}
 	skel = flowlens_bpf__open();
 	if (!skel) {
 		fprintf(stderr, "prog_cost: cannot open flowlens: %s\n",
