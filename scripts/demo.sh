@@ -6,7 +6,8 @@
 # Brings the lab up, starts flowlensd on the flowlens namespace's two
 # interfaces, sends a mix of traffic through it (pings from five light
 # sources, a TCP transfer, and one heavy UDP source), then shows what
-# FlowLens saw. Tears everything down on exit, Ctrl-C included.
+# FlowLens saw; then router mode, manual rules, and the DDoS engine
+# catching two floods on its own. Tears everything down on exit, Ctrl-C included.
 set -euo pipefail
 
 TOP=$(cd "$(dirname "$0")/.." && pwd)
@@ -106,4 +107,28 @@ flctl rule list
 echo
 flctl rule shapes
 
-step "Done: $HEAVY topped 'flctl top src'; router mode forwarded flgen's million packets; the rules dropped the flood and held the rate; tearing down"
+step "DDoS engine: thresholds install and remove the rules by themselves"
+flctl rule flush
+flctl ddos threshold add 198.51.100.0/24 udp-pps 20k sps 10k hold 3
+echo "\$ flgen udp -i eth0 --dst $SERVER --src 192.0.2.20-192.0.2.22 -r 100000 -d 2   (3 sources, 5x the limit)"
+"$LAB" exec client flgen udp -i eth0 --dst "$SERVER" --src 192.0.2.20-192.0.2.22 --dport 9 -r 100000 -d 2
+flctl ddos attacks
+echo
+flctl rule list
+echo
+echo "\$ flgen syn -i eth0 --dst $SERVER --src 198.18.0.0/15 --dport 80 -r 100000 -d 2   (spoofed SYN flood)"
+"$LAB" exec client flgen syn -i eth0 --dst "$SERVER" --src 198.18.0.0/15 --dport 80 -r 100000 -d 2
+flctl ddos attacks
+echo
+flctl ddos status
+echo "waiting for the hold (3 s under the threshold)..."
+sleep 5
+flctl ddos attacks --all
+echo
+flctl rule list
+echo
+echo "\$ tail -n 2 ddos-events.jsonl | jq -c '{event, id: .attack.id, dropped: .attack.dropped}'"
+tail -n 2 "${FL_LAB_DIR:-/run/flowlens-lab}/ddos-events.jsonl" |
+	jq -c '{event, id: .attack.id, dropped: .attack.dropped}'
+
+step "Done: $HEAVY topped 'flctl top src'; router mode forwarded flgen's million packets; the rules dropped the flood and held the rate; the DDoS engine caught both floods, dropped them and removed its rules after the hold; tearing down"

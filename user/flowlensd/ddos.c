@@ -708,7 +708,7 @@ static int count_sources(struct fl_ip_id *ids, int n, struct counted *out)
  * (or, for a source attack, came from) its address and match its metric.
  */
 static void signature_of(struct daemon *d, struct ddos_attack *a,
-			 const struct fl_ip_entry *e)
+			 const struct fl_ip_entry *e, enum fl_metric metric)
 {
 	struct ddos *dd = d->ddos;
 	struct counted *srcs = NULL;
@@ -743,7 +743,7 @@ static void signature_of(struct daemon *d, struct ddos_attack *a,
 			    !addr_eq(&a->victim, s->s.family, &s->s.dst) :
 			    !addr_eq(&a->victim, s->s.family, &s->s.src))
 			continue;
-		if (!sample_in_metric(&s->s, a->metric))
+		if (!sample_in_metric(&s->s, metric))
 			continue;
 		sid.family = s->s.family == 6 ? AF_INET6 : AF_INET;
 		memcpy(sid.addr.b, s->s.src.b, sid.family == AF_INET ? 4 : 16);
@@ -759,7 +759,8 @@ static void signature_of(struct daemon *d, struct ddos_attack *a,
 
 	/* The protocol: the metric's own, else one with 90 % of packets
 	 * (exact per-protocol counters for a victim, samples otherwise). */
-	switch (a->metric) {
+	a->vector = metric;
+	switch (metric) {
 	case FL_METRIC_SPS:
 	case FL_METRIC_TCP_PPS:
 	case FL_METRIC_TCP_BPS:
@@ -855,14 +856,14 @@ static int rule_for(const struct ddos_attack *a, const struct fl_ip_id *src,
 		    host);
 	if (a->proto && a->direction == FL_DDOS_DST) {
 		ADD(" proto %u", a->proto);
-		if (a->metric == FL_METRIC_SPS)
+		if (a->vector == FL_METRIC_SPS)
 			ADD(" tcp-flags syn/syn,ack");
 		if (a->signature == DDOS_SIG_VICTIM && a->dport >= 0)
 			ADD(" dport %d", a->dport);
 		else if (a->signature == DDOS_SIG_VICTIM && a->sport >= 0)
 			ADD(" sport %d", a->sport);
 	}
-	if (a->metric == FL_METRIC_FRAG_PPS || a->metric == FL_METRIC_FRAG_BPS)
+	if (a->vector == FL_METRIC_FRAG_PPS || a->vector == FL_METRIC_FRAG_BPS)
 		ADD(" frag any");
 	if (t->action == FL_RULE_RATE_LIMIT)
 		ADD(" action rate-limit %llu%s", (unsigned long long)t->rate,
@@ -877,19 +878,21 @@ static int rule_for(const struct ddos_attack *a, const struct fl_ip_id *src,
 	return fl_rule_parse(argc, argv, DDOS_RULE_ORDER, rule, err, errlen);
 }
 
-static bool attack_has_source_rule(struct daemon *d,
-				   const struct ddos_attack *a,
-				   const struct fl_ip_id *src)
+/* Has the attack a rule with the same match as @rule? */
+static bool attack_has_rule(struct daemon *d, const struct ddos_attack *a,
+			    const struct fl_rule *rule)
 {
 	struct fl_rule_def def;
+	struct fl_rule want = *rule;
 	int i;
 
+	want.id = 0;
 	for (i = 0; i < a->nr_rules; i++) {
 		if (fl_ruleset_get(d->rules, a->rules[i], &def, NULL))
 			continue;
-		if (addr_eq(src, src->family == AF_INET6 ? 6 : 4,
-			    &def.rule.src) &&
-		    (def.rule.fields & FL_RF_SRC))
+		def.rule.id = 0;
+		def.rule.expires = want.expires;
+		if (!memcmp(&def.rule, &want, sizeof(want)))
 			return true;
 	}
 	return false;
@@ -900,34 +903,34 @@ static bool attack_has_source_rule(struct daemon *d,
 static int attack_mitigate(struct daemon *d, struct ddos_attack *a)
 {
 	struct fl_rule rules[DDOS_RULES_MAX];
+	const struct fl_ip_id *src;
 	char err[256];
 	size_t bad;
 	int n = 0, i, room = DDOS_RULES_MAX - a->nr_rules;
 
 	if (!d->rules)
 		return 0;
-	if (a->signature == DDOS_SIG_SOURCES) {
-		for (i = 0; i < a->nr_sources && n < room; i++) {
-			const struct fl_ip_id *src = &a->sources[i].addr;
-
-			if (allowlisted(d->ddos, src) ||
-			    attack_has_source_rule(d, a, src))
+	for (i = 0; n < room; i++) {
+		if (a->signature == DDOS_SIG_SOURCES) {
+			if (i == a->nr_sources)
+				break;
+			src = &a->sources[i].addr;
+			if (allowlisted(d->ddos, src))
 				continue;
-			if (rule_for(a, src, &rules[n], err, sizeof(err)))
-				goto fail;
-			n++;
+		} else {
+			if (i == 1)
+				break;
+			src = a->direction == FL_DDOS_SRC ? &a->victim : NULL;
+			if (src && allowlisted(d->ddos, src)) {
+				snprintf(a->error, sizeof(a->error),
+					 "the source is allowlisted");
+				return 0;
+			}
 		}
-	} else if (a->nr_rules == 0 && room > 0) {
-		if (a->signature == DDOS_SIG_SOURCE &&
-		    allowlisted(d->ddos, &a->victim)) {
-			snprintf(a->error, sizeof(a->error),
-				 "the source is allowlisted");
-			return 0;
-		}
-		if (rule_for(a, a->direction == FL_DDOS_SRC ? &a->victim : NULL,
-			     &rules[n], err, sizeof(err)))
+		if (rule_for(a, src, &rules[n], err, sizeof(err)))
 			goto fail;
-		n++;
+		if (!attack_has_rule(d, a, &rules[n]))
+			n++;
 	}
 	if (!n)
 		return 0;
@@ -1046,7 +1049,7 @@ static void attack_start(struct daemon *d, struct ddos_victim *v,
 	a->metric = metric;
 	a->crossings = 1;
 	attack_rates(a, e);
-	signature_of(d, a, e);
+	signature_of(d, a, e, metric);
 	a->next = dd->active;
 	dd->active = a;
 	v->attack = a;
@@ -1120,7 +1123,8 @@ static void check_entry(struct daemon *d, struct fl_ip_entry *e,
 	const struct fl_threshold *t = threshold_of(dd, e, dir);
 	struct ddos_victim *v;
 	struct ddos_attack *a;
-	int m;
+	bool crossed = false;
+	int m, added;
 
 	if (!t)
 		return;
@@ -1133,6 +1137,7 @@ static void check_entry(struct daemon *d, struct fl_ip_entry *e,
 	v->generation = d->generation;
 	if (!v->above && m >= 0) {
 		v->above = true;
+		crossed = true;
 		v->crossings++;
 		if (v->attack)
 			v->attack->crossings++;
@@ -1149,15 +1154,22 @@ static void check_entry(struct daemon *d, struct fl_ip_entry *e,
 	attack_rates(a, e);
 	if (v->above)
 		a->last_above_ns = dd->now_ns;
-	if (v->above && refresh && a->signature == DDOS_SIG_SOURCES &&
-	    a->nr_rules < DDOS_RULES_MAX) {
-		signature_of(d, a, e);
-		if (a->signature == DDOS_SIG_SOURCES && attack_mitigate(d, a)) {
+	/* Once a second, and on every crossing, each metric over its limit
+	 * gets the rules its signature calls for: new dominant sources, or
+	 * a new vector (a SYN flood after a UDP flood). Rules already there
+	 * stay as they are, so nothing churns. */
+	if (v->above && (refresh || crossed) && a->nr_rules < DDOS_RULES_MAX) {
+		for (m = 0, added = 0; m < FL_METRIC_COUNT; m++) {
+			if (!t->limit[m] ||
+			    metric_value(e, dir, m) <= t->limit[m])
+				continue;
+			signature_of(d, a, e, m);
+			added += attack_mitigate(d, a);
+		}
+		if (added) {
 			emit_event(d, DDOS_EV_UPDATE, a);
 			ddos_save(d);
 		}
-		/* keep the signature the rules were made for */
-		a->signature = DDOS_SIG_SOURCES;
 	}
 }
 
@@ -1198,7 +1210,9 @@ void ddos_tick(struct daemon *d)
 	dd->now_ns = mono_ns();
 	if (dd->rb)
 		ring_buffer__consume(dd->rb);
-	if (second)
+	/* at once when thresholds appear: the first flood needs samples */
+	if (second || (dd->nr_thresholds && !dd->sample_rate) ||
+	    dd->sample_rate == ~0U)
 		sample_rate_adapt(d);
 	if (!dd->nr_thresholds && !dd->active)
 		return;
@@ -1321,6 +1335,7 @@ static void restore_attack(struct daemon *d, struct json_object *o)
 	for (m = 0; m < FL_METRIC_COUNT; m++)
 		if (!strcmp(json_str(o, "metric") ?: "", fl_metric_name(m)))
 			a->metric = m;
+	a->vector = a->metric;
 	a->crossings = json_num(o, "crossings");
 	a->peak_pps = json_num(json_object_object_get(o, "peak"), "pps");
 	a->peak_bps = json_num(json_object_object_get(o, "peak"), "bps");

@@ -55,6 +55,7 @@ struct ddos_attack {
 	double started, mitigated, ended; /* UNIX times; 0: not (yet) */
 	__u64 last_above_ns; /* CLOCK_MONOTONIC */
 	enum fl_metric metric; /* the first metric that crossed */
+	enum fl_metric vector; /* the metric the last signature is for */
 	double peak_pps, peak_bps, peak_sps;
 	double pps, bps, sps; /* at the last tick */
 	double rate; /* of the metric that crossed, at the last tick */
