@@ -15,6 +15,7 @@
 
 #include "flctl.h"
 #include "prefix.h"
+#include "threshold.h"
 
 static int ddos_help(int argc, char **argv)
 {
@@ -75,11 +76,11 @@ static int ddos_help(int argc, char **argv)
 	       "              'tcp-flags syn/syn,ack' for a SYN flood\n"
 	       "  source      a source threshold's attack: 'src ADDRESS'\n"
 	       "Each rule carries the threshold's ACTION. They are ordinary rules\n"
-	       "of order 900, ahead of manual rules (default 1000): '%1$s rule list'\n"
+	       "of order 900, ahead of manual rules (default %2$d): '%1$s rule list'\n"
 	       "shows them, marked 'attack ID'. While the attack lasts, a new\n"
 	       "dominant source gets a rule of its own. The attack ends, and its\n"
 	       "rules are removed, once the host has stayed below 90 %% of its\n"
-	       "limits for hold S seconds (default 60); going above again in that\n"
+	       "limits for hold S seconds (default %3$d); going above again in that\n"
 	       "time starts the count over.\n"
 	       "\n"
 	       "The allowlist holds source prefixes that are never mitigated: a\n"
@@ -115,7 +116,7 @@ static int ddos_help(int argc, char **argv)
 	       "  %1$s ddos threshold del 192.0.2.0/24 source\n"
 	       "  %1$s ddos allow add 192.0.2.53\n"
 	       "  %1$s ddos attacks --all\n",
-	       prog_name);
+	       prog_name, FL_RULE_ORDER_DEFAULT, FL_THRESHOLD_HOLD_DEFAULT);
 	return 0;
 }
 
@@ -512,9 +513,12 @@ static int do_allow(int argc, char **argv)
 	return cmd_dispatch("ddos allow", cmds, argc, argv, ddos_help);
 }
 
+#define NOTE_SOURCES_MAX 5 /* a spoofed flood's list is long and says little */
+
 /*
  * The note under an attack's row: its traffic, its top sources with their
- * share of the sampled packets, its rules and, once over, how long it lasted.
+ * share of the sampled packets, its rules, what went wrong installing them
+ * and, once over, how long it lasted.
  */
 static void attack_note(struct json_object *a, char *buf, size_t len)
 {
@@ -534,13 +538,20 @@ static void attack_note(struct json_object *a, char *buf, size_t len)
 
 	part[0] = '\0';
 	list = get_array(a, "sources", &n);
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < n && i < NOTE_SOURCES_MAX; i++) {
 		struct json_object *s = json_object_array_get_idx(list, i);
+		double share = 100 * json_get_double(s, "share");
 
-		append(part, sizeof(part), ", ", "%s %.0f%%",
-		       json_get_str(s, "address"),
-		       100 * json_get_double(s, "share"));
+		if (share < 0.5)
+			append(part, sizeof(part), ", ", "%s <1%%",
+			       json_get_str(s, "address"));
+		else
+			append(part, sizeof(part), ", ", "%s %.0f%%",
+			       json_get_str(s, "address"), share);
 	}
+	if (n > NOTE_SOURCES_MAX)
+		append(part, sizeof(part), ", ", "%zu more",
+		       n - NOTE_SOURCES_MAX);
 	append(buf, len, "; ", "%s%s", n ? "sources " : "no sources sampled",
 	       part);
 
@@ -556,6 +567,8 @@ static void attack_note(struct json_object *a, char *buf, size_t len)
 		       "no rules",
 	       part);
 
+	if (json_object_object_get_ex(a, "error", &v) && v)
+		append(buf, len, "; ", "%s", json_object_get_string(v));
 	if (json_object_object_get_ex(a, "ended", &v) && v)
 		append(buf, len, "; ", "lasted %s",
 		       duration_text(json_object_get_double(v) -
