@@ -189,6 +189,55 @@ test_bad_ddos_arguments() {
 		ddos allow add notaprefix
 }
 
+ddos_cleanup() {
+	flctl ddos threshold del "$PROTECT4" >/dev/null 2>&1 || true
+	flctl ddos threshold del "$PROTECT4" source >/dev/null 2>&1 || true
+	flctl ddos allow del "$PROTECT6" >/dev/null 2>&1 || true
+	protect_cleanup
+}
+
+# The ddos commands against flowlensd: what flctl sends comes back in the
+# canonical form, -j prints the reply, the daemon's errors name the word.
+test_ddos_round_trip() {
+	local out
+	trap ddos_cleanup EXIT
+	out=$(flctl ddos threshold add "$PROTECT4" pps 50k udp-pps 20k)
+	assert_eq "$out" "added threshold $PROTECT4 pps 50000 udp-pps 20000 action drop hold 60
+protecting $PROTECT4 too (its hosts need exact counters)" "ddos threshold add"
+	assert_match "$(flctl protect list)" "^$PROTECT4 " "protected by threshold add"
+	out=$(flctl -j ddos threshold add "$PROTECT4" pps 5k action rate-limit 10kpps hold 30)
+	json_check "$out" ".replaced and (.protected | not) and .threshold.prefix == \"$PROTECT4\" and .threshold.limits == {\"pps\": 5000} and .threshold.rate_unit == \"pps\" and .threshold.hold == 30" \
+		"flctl -j ddos threshold add (replacing)"
+	flctl ddos threshold add "$PROTECT4" source pps 10k bps 100M >/dev/null
+	out=$(flctl ddos threshold list | grep -F "$PROTECT4")
+	assert_match "$out" "^$PROTECT4 +destination +pps 5k +rate-limit 10kpps +30s$" "threshold list"
+	assert_match "$out" "^$PROTECT4 +source +pps 10k bps 100M +drop +60s$" "threshold list"
+	assert_match "$(flctl ddos threshold list)" '^PREFIX +DIRECTION +LIMITS +ACTION +HOLD$' "threshold list header"
+	assert_fails_with "unknown word 'ppx'" flctl ddos threshold add "$PROTECT4" ppx 5
+	assert_fails_with "'tcp-pps' is not a source metric" \
+		flctl ddos threshold add "$PROTECT4" source tcp-pps 5
+	assert_json_error "bad value 'x' for pps" ddos threshold add "$PROTECT4" pps x
+	assert_eq "$(flctl ddos t d "$PROTECT4" source)" \
+		"deleted threshold $PROTECT4 source pps 10000 bps 100000000 action drop hold 60" \
+		"ddos t d PREFIX source"
+	flctl ddos threshold del "$PROTECT4" >/dev/null
+	assert_fails_with "$PROTECT4 has no destination threshold" \
+		flctl ddos threshold del "$PROTECT4"
+
+	assert_eq "$(flctl ddos allow add 2001:DB8:FF::/48)" "allowlisted $PROTECT6" "ddos allow add"
+	assert_fails_with "$PROTECT6 is already allowlisted" flctl ddos allow add "$PROTECT6"
+	assert_eq "$(flctl ddos allow list | grep -cxF "$PROTECT6")" 1 "ddos allow list"
+	json_check "$(flctl -j ddos allow list)" "any(.prefixes[]; . == \"$PROTECT6\")" "flctl -j ddos allow list"
+	assert_eq "$(flctl ddos al d "$PROTECT6")" "no longer allowlisted $PROTECT6" "ddos al d"
+	assert_fails_with "$PROTECT6 is not allowlisted" flctl ddos allow del "$PROTECT6"
+
+	json_check "$(flctl -j ddos attacks)" '.attacks | type == "array"' "flctl -j ddos attacks"
+	json_check "$(flctl -j ddos attacks --all)" '.attacks | type == "array"' "flctl -j ddos attacks --all"
+	json_check "$(flctl -j ddos status)" '(.victims | type == "array") and (.active | type == "number") and (.thresholds | type == "number")' \
+		"flctl -j ddos status"
+	assert_match "$(flctl ddos status)" '^[0-9]+ thresholds?, [0-9]+ active attacks?$' "ddos status"
+}
+
 # -j turns every error into {"error": ...} on stdout, whether flctl or
 # flowlensd found it; -p makes it pretty.
 test_json_errors() {
