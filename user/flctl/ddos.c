@@ -674,6 +674,9 @@ static void print_status(struct json_object *data)
 	active = json_get_u64(data, "active");
 	printf("%llu threshold%s, %llu active attack%s\n", thresholds,
 	       thresholds == 1 ? "" : "s", active, active == 1 ? "" : "s");
+	if (*json_get_str(data, "events_file"))
+		printf("events appended to %s\n",
+		       json_get_str(data, "events_file"));
 	if (!n) {
 		printf("no tracked host under a threshold\n");
 		return;
