@@ -1796,6 +1796,14 @@ static int cmd_allow_list(struct daemon *d, struct json_object *req,
 	return 0;
 }
 
+static int attack_newer_first(const void *a, const void *b)
+{
+	__s64 x = json_num(*(struct json_object *const *)a, "id");
+	__s64 y = json_num(*(struct json_object *const *)b, "id");
+
+	return (x < y) - (x > y);
+}
+
 static int cmd_attacks(struct daemon *d, struct json_object *req,
 		       struct json_object **data, char *err, size_t errlen)
 {
@@ -1807,13 +1815,17 @@ static int cmd_attacks(struct daemon *d, struct json_object *req,
 
 	if (json_object_object_get_ex(req, "all", &v))
 		all = json_object_get_boolean(v);
-	for (a = dd->active; a; a = a->next) /* newest first already */
+	for (a = dd->active; a; a = a->next)
 		json_object_array_add(list, ddos_attack_json(d, a));
 	if (all)
 		for (i = json_object_array_length(dd->history) - 1; i >= 0; i--)
 			json_object_array_add(
 				list, json_object_get(json_object_array_get_idx(
 					      dd->history, i)));
+	/* Newest first: ids grow with start times; the history is in the
+	 * order attacks ended, and a restart restores the active ones in
+	 * reverse. */
+	json_object_array_sort(list, attack_newer_first);
 	*data = json_object_new_object();
 	json_object_object_add(*data, "attacks", list);
 	return 0;
