@@ -101,7 +101,6 @@ static const char *const event_names[] = {
 };
 
 static const char *const signature_names[] = {
-	[DDOS_SIG_NONE] = "none",
 	[DDOS_SIG_SOURCES] = "sources",
 	[DDOS_SIG_VICTIM] = "victim",
 	[DDOS_SIG_SOURCE] = "source",

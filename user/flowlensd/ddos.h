@@ -35,7 +35,6 @@ enum ddos_event {
 };
 
 enum ddos_signature {
-	DDOS_SIG_NONE, /* no rule could be made */
 	DDOS_SIG_SOURCES, /* a handful of sources: one rule each */
 	DDOS_SIG_VICTIM, /* spread (spoofed) sources: victim + proto/port */
 	DDOS_SIG_SOURCE, /* a source threshold: the source itself */
