@@ -35,6 +35,8 @@ struct {
 
 static __always_inline int allowlisted(const struct fl_packet *pkt)
 {
+	if (!pkt->has_l3)
+		return 0; /* ARP, LLDP...: no source address to look up */
 	if (pkt->l3_proto == ETH_P_IPV6) {
 		struct fl_lpm6_key key = { .prefixlen = 128 };
 

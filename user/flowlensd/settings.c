@@ -196,22 +196,15 @@ static struct bpf_map *protect_map(struct daemon *d, int family)
 				   d->skel->maps.FL_MAP_PROTECT6;
 }
 
-int protect_add(struct daemon *d, const struct fl_prefix *prefix)
-{
-	struct bpf_map *map = protect_map(d, prefix->family);
-	struct fl_lpm6_key key = {};
-	struct fl_protect value = {};
-
-	lpm_key(prefix, &key);
-	return bpf_map__update_elem(map, &key, bpf_map__key_size(map), &value,
-				    sizeof(value), BPF_NOEXIST);
-}
-
 /*
- * Addresses tracked only because they were protected lose their exact
- * counters with the prefix; heavy hitters keep theirs.
+ * An address's reason for exact counters is set when its entry is
+ * created, so entries inside a prefix whose protection changed would keep
+ * the old reason: a heavy hitter would not be sampled for the DDoS engine
+ * once its prefix is protected, and a formerly protected address would
+ * keep its counters. Their entries go; the next packet re-creates each
+ * with the right reason (heavy hitters are flagged again by the sketch).
  */
-static void untrack_prefix(struct daemon *d, const struct fl_prefix *prefix)
+static void retrack_prefix(struct daemon *d, const struct fl_prefix *prefix)
 {
 	struct bpf_map *map = prefix->family == AF_INET ?
 				      d->skel->maps.FL_MAP_IP4_STATS :
@@ -221,14 +214,28 @@ static void untrack_prefix(struct daemon *d, const struct fl_prefix *prefix)
 	struct fl_ip_id id;
 
 	HASH_ITER(hh, d->ips, e, tmp) {
-		if (!fl_prefix_contains(prefix, e->id.family, &e->id.addr) ||
-		    (e->reason & FL_TRACK_HEAVY))
+		if (!fl_prefix_contains(prefix, e->id.family, &e->id.addr))
 			continue;
 		id = e->id;
 		bpf_map__delete_elem(map, id.addr.b, key_size, 0);
 		HASH_DEL(d->ips, e);
 		free(e);
 	}
+}
+
+int protect_add(struct daemon *d, const struct fl_prefix *prefix)
+{
+	struct bpf_map *map = protect_map(d, prefix->family);
+	struct fl_lpm6_key key = {};
+	struct fl_protect value = {};
+	int err;
+
+	lpm_key(prefix, &key);
+	err = bpf_map__update_elem(map, &key, bpf_map__key_size(map), &value,
+				   sizeof(value), BPF_NOEXIST);
+	if (!err)
+		retrack_prefix(d, prefix);
+	return err;
 }
 
 int protect_del(struct daemon *d, const struct fl_prefix *prefix)
@@ -240,7 +247,7 @@ int protect_del(struct daemon *d, const struct fl_prefix *prefix)
 	lpm_key(prefix, &key);
 	err = bpf_map__delete_elem(map, &key, bpf_map__key_size(map), 0);
 	if (!err)
-		untrack_prefix(d, prefix);
+		retrack_prefix(d, prefix);
 	return err;
 }
 
