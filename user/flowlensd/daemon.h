@@ -74,6 +74,7 @@ struct fl_ip_entry {
 	double pps[FL_SIDE_COUNT], bps[FL_SIDE_COUNT], sps[FL_SIDE_COUNT];
 	__u64 count[FL_C_COUNT]; /* totals at the last tick */
 	__u32 delta[FL_RATE_SLOTS][FL_C_COUNT]; /* per tick, a ring */
+	__u64 window[FL_C_COUNT]; /* the ring's sums */
 	double rate[FL_C_COUNT]; /* per second over the window (bytes too) */
 	/* ddos.c: the threshold of each direction that covers this address
 	 * (-1: none), valid while threshold_gen is the engine's */

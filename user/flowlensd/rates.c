@@ -106,10 +106,10 @@ static void ip_entry_update(struct daemon *d, const struct fl_ip_id *id,
 {
 	struct fl_traffic sum[FL_SIDE_COUNT];
 	__u64 rx_packets[FL_RX_COUNT] = {}, rx_bytes[FL_RX_COUNT] = {};
-	__u64 c[FL_C_COUNT], delta, total;
+	__u64 c[FL_C_COUNT], delta;
 	struct fl_ip_entry *e;
 	bool fresh = false;
-	int cpu, k, slot;
+	int cpu, k;
 	__u32 reason;
 
 	reason = rates_sum_ip_stats(d, percpu, sum);
@@ -137,10 +137,13 @@ static void ip_entry_update(struct daemon *d, const struct fl_ip_id *id,
 		/* A fresh entry, or one the LRU evicted and re-created,
 		 * counted everything it has within the last tick. */
 		delta = fresh || c[k] < e->count[k] ? c[k] : c[k] - e->count[k];
-		e->delta[d->slot][k] = delta > UINT32_MAX ? UINT32_MAX : delta;
-		for (total = 0, slot = 0; slot < FL_RATE_SLOTS; slot++)
-			total += e->delta[slot][k];
-		e->rate[k] = d->interval > 0 ? total / d->interval : 0;
+		if (delta > UINT32_MAX)
+			delta = UINT32_MAX;
+		/* The window's sum, kept running: in the new, out the
+		 * slot it overwrites. */
+		e->window[k] += delta - e->delta[d->slot][k];
+		e->delta[d->slot][k] = delta;
+		e->rate[k] = d->interval > 0 ? e->window[k] / d->interval : 0;
 	}
 	memcpy(e->count, c, sizeof(c));
 	memcpy(e->now, sum, sizeof(sum));
