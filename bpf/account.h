@@ -223,6 +223,7 @@ static __always_inline void exact_update(void *map, const void *key,
 
 	stats = bpf_map_lookup_elem(map, key);
 	if (!stats) {
+		init.checked = 1;
 		init.reason = heavy ? FL_TRACK_HEAVY : 0;
 		if (is_protected(addr, is_ipv6))
 			init.reason |= FL_TRACK_PROTECTED;
@@ -234,6 +235,14 @@ static __always_inline void exact_update(void *map, const void *key,
 		stats = bpf_map_lookup_elem(map, key);
 		if (!stats)
 			return;
+	}
+	if (!stats->checked) {
+		/* Another CPU created the entry, so this CPU's copy is all
+		 * zeroes, and sampling asks this copy whether the address is
+		 * protected: one trie lookup per CPU per entry. */
+		if (is_protected(addr, is_ipv6))
+			stats->reason |= FL_TRACK_PROTECTED;
+		stats->checked = 1;
 	}
 	if (heavy)
 		stats->reason |= FL_TRACK_HEAVY;

@@ -81,7 +81,9 @@ struct fl_ip_stats {
 	struct fl_traffic side[FL_SIDE_COUNT]; /* indexed by enum fl_side */
 	__u64 last_seen_ns; /* CLOCK_MONOTONIC_COARSE */
 	__u32 reason; /* FL_TRACK_* */
-	__u32 pad;
+	/* Per-CPU maps give every other CPU a zeroed copy of a new entry:
+	 * non-zero once this CPU's copy has its own reason (protected). */
+	__u32 checked;
 	__u64 rx_packets[FL_RX_COUNT]; /* indexed by enum fl_rx_class */
 	__u64 rx_bytes[FL_RX_COUNT];
 };

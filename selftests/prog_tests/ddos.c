@@ -1096,3 +1096,46 @@ void test_ddos_threshold_text(void)
 				  bad_thresholds[i].error);
 	}
 }
+
+static int move_to_cpu(int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	return sched_setaffinity(0, sizeof(set), &set) ? -errno : 0;
+}
+
+/*
+ * The exact-counter maps are per CPU: a BPF insert gives every other CPU
+ * a zeroed copy, without the "protected" reason that sampling reads. A
+ * packet to a protected address is sampled whichever CPU takes it, also
+ * when another CPU created the address's entry.
+ */
+void test_ddos_samples_every_cpu(void)
+{
+	int home = sched_getcpu(), other = home == 0 ? 1 : 0;
+	struct sample_log log = {};
+	struct ring_buffer *rb;
+	struct fl_fixture fx;
+	struct pkt p;
+
+	if (libbpf_num_possible_cpus() < 2 || move_to_cpu(other)) {
+		test__skip();
+		move_to_cpu(home);
+		return;
+	}
+	move_to_cpu(home);
+	if (!sampling_open(&fx, 1, &rb, &log))
+		return;
+	if (!ASSERT_OK(pkt_build(&sample_cases[1].pkt, &p), "build"))
+		goto out;
+	test__case("CPU %d creates the entry", home);
+	ASSERT_EQ(run_sampled(&fx, rb, &log, &p, 1), 1, "samples");
+	test__case("CPU %d finds it", other);
+	if (ASSERT_OK(move_to_cpu(other), "move to the other CPU"))
+		ASSERT_EQ(run_sampled(&fx, rb, &log, &p, 3), 3, "samples");
+	move_to_cpu(home);
+out:
+	sampling_close(&fx, rb);
+}
