@@ -746,6 +746,10 @@ static void signature_of(struct daemon *d, struct ddos_attack *a,
 			continue;
 		sid.family = s->s.family == 6 ? AF_INET6 : AF_INET;
 		memcpy(sid.addr.b, s->s.src.b, sid.family == AF_INET ? 4 : 16);
+		/* Allowlisted sources skip every rule: they are not part of
+		 * what the rules must stop, nor of the shares. */
+		if (dd->nr_allow && allowlisted(dd, &sid))
+			continue;
 		ids[n] = sid;
 		protos[n] = s->s.proto;
 		if (s->s.proto == 6 || s->s.proto == 17) {
@@ -1637,6 +1641,7 @@ static int cmd_threshold_add(struct daemon *d, struct json_object *req,
 	json_object_object_add(*data, "threshold", threshold_json(&t));
 	pr_info("ddos: threshold %s",
 		fl_threshold_format(&t, buf, sizeof(buf)));
+	sample_rate_adapt(d); /* the next flood needs samples at once */
 	ddos_save(d);
 	return 0;
 }
