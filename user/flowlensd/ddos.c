@@ -907,7 +907,7 @@ static int attack_mitigate(struct daemon *d, struct ddos_attack *a)
 {
 	struct fl_rule rules[DDOS_RULES_MAX];
 	const struct fl_ip_id *src;
-	char err[256];
+	char err[256], msg[sizeof(a->error)];
 	size_t bad;
 	int n = 0, i, room = DDOS_RULES_MAX - a->nr_rules;
 
@@ -947,8 +947,13 @@ static int attack_mitigate(struct daemon *d, struct ddos_attack *a)
 	}
 	return n;
 fail:
-	snprintf(a->error, sizeof(a->error), "no rule installed: %s", err);
-	pr_warn("ddos: attack %u: %s", a->id, a->error);
+	/* retried every second while the attack lasts: log each new
+	 * reason once */
+	snprintf(msg, sizeof(msg), "no rule installed: %s", err);
+	if (strcmp(msg, a->error)) {
+		snprintf(a->error, sizeof(a->error), "%s", msg);
+		pr_warn("ddos: attack %u: %s", a->id, a->error);
+	}
 	return 0;
 }
 
