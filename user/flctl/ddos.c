@@ -455,21 +455,11 @@ static void print_allow_deleted(struct json_object *data)
 
 static int allow_change(const char *cmd, int argc, char **argv)
 {
-	struct json_object *req;
-	struct fl_prefix prefix;
-	char err[256];
 	bool add = !strcmp(cmd, "add");
 
-	if (argc != 1)
-		return usage_error(
-			"ddos allow %s needs exactly one PREFIX (e.g. 192.0.2.0/24)",
-			cmd);
-	if (fl_prefix_parse(argv[0], &prefix, err, sizeof(err)))
-		return usage_error("%s", err);
-
-	req = request_new(add ? "ddos-allow-add" : "ddos-allow-del");
-	json_object_object_add(req, "prefix", json_object_new_string(argv[0]));
-	return flctl_run(req, add ? print_allow_added : print_allow_deleted);
+	return flctl_prefix_request(
+		"ddos allow", cmd, add ? "ddos-allow-add" : "ddos-allow-del",
+		argc, argv, add ? print_allow_added : print_allow_deleted);
 }
 
 static int allow_add(int argc, char **argv)

@@ -37,6 +37,11 @@ int flctl_call(struct json_object *req, struct json_object **data);
  */
 int flctl_run(struct json_object *req,
 	      void (*print_text)(struct json_object *data));
+/* "OBJECT CMD PREFIX": checks the one PREFIX, sends {"cmd": request,
+ * "prefix": PREFIX} and prints the reply as flctl_run does. */
+int flctl_prefix_request(const char *object, const char *cmd,
+			 const char *request, int argc, char **argv,
+			 void (*print_text)(struct json_object *data));
 /* Prints null for -j (help has no JSON form) and returns true then. */
 bool help_as_json(void);
 /* The same as flctl_call, but the error goes to err instead of being printed. */

@@ -13,6 +13,7 @@
 
 #include "ctl.h"
 #include "flctl.h"
+#include "prefix.h"
 #include "units.h"
 
 const char *prog_name = "flctl";
@@ -213,6 +214,26 @@ int flctl_run(struct json_object *req,
 		print_text(data);
 	json_object_put(data);
 	return 0;
+}
+
+int flctl_prefix_request(const char *object, const char *cmd,
+			 const char *request, int argc, char **argv,
+			 void (*print_text)(struct json_object *data))
+{
+	struct json_object *req;
+	struct fl_prefix prefix;
+	char err[256];
+
+	if (argc != 1)
+		return usage_error(
+			"%s %s needs exactly one PREFIX (e.g. 198.51.100.0/24)",
+			object, cmd);
+	if (fl_prefix_parse(argv[0], &prefix, err, sizeof(err)))
+		return usage_error("%s", err);
+
+	req = request_new(request);
+	json_object_object_add(req, "prefix", json_object_new_string(argv[0]));
+	return flctl_run(req, print_text);
 }
 
 bool help_as_json(void)

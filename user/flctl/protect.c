@@ -38,21 +38,11 @@ static void print_deleted(struct json_object *data)
 
 static int protect_change(const char *cmd, int argc, char **argv)
 {
-	struct json_object *req;
-	struct fl_prefix prefix;
-	char err[256];
 	bool add = !strcmp(cmd, "add");
 
-	if (argc != 1)
-		return usage_error(
-			"protect %s needs exactly one PREFIX (e.g. 198.51.100.0/24)",
-			cmd);
-	if (fl_prefix_parse(argv[0], &prefix, err, sizeof(err)))
-		return usage_error("%s", err);
-
-	req = request_new(add ? "protect-add" : "protect-del");
-	json_object_object_add(req, "prefix", json_object_new_string(argv[0]));
-	return flctl_run(req, add ? print_added : print_deleted);
+	return flctl_prefix_request("protect", cmd,
+				    add ? "protect-add" : "protect-del", argc,
+				    argv, add ? print_added : print_deleted);
 }
 
 static int protect_add(int argc, char **argv)
