@@ -122,6 +122,38 @@ udp_send() {
 	in_ns "$1" "$TRAFFIC" udp "$2" "$3" --count "$4" --size "$5" "${src[@]}" >/dev/null
 }
 
+# The client's traffic generator.
+flgen() { in_ns client flgen "$@"; }
+
+# flood_bg FILE ARGS...: flgen in the background, its JSON report in FILE,
+# its pid in FLOOD_PID. (Not through in_ns, a function: $! must be flgen
+# itself, so that bg_kill ends it if the test fails.)
+FLOOD_PID=
+flood_bg() {
+	local out=$1
+	shift
+	"$LAB" exec client flgen "$@" -j >"$out" 2>>"$BG_LOG" </dev/null &
+	FLOOD_PID=$!
+	echo "$FLOOD_PID" >>"$BG_PIDS"
+}
+
+# flood_wait PID: flgen must end well.
+flood_wait() {
+	wait "$1" || fail "flgen (pid $1) exited with status $?"
+}
+
+# flood_stop PID: SIGINT, then flgen reports what it sent and exits.
+flood_stop() {
+	kill -INT "$1"
+	flood_wait "$1"
+}
+
+# The server's IPv6 datagrams to closed ports (Udp NoPorts for IPv4 is
+# server_snmp Udp NoPorts).
+udp6_noports() {
+	in_ns server awk '$1 == "Udp6NoPorts" { print $2 }' /proc/net/snmp6
+}
+
 # server_snmp TABLE FIELD: a counter from the server's /proc/net/snmp.
 server_snmp() {
 	in_ns server cat /proc/net/snmp | awk -v t="$1:" -v f="$2" '

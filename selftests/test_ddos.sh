@@ -32,36 +32,8 @@ FLOOD_PORTS=1000-2000
 # Next to the state file lab.sh gives flowlensd ($LAB_DIR/state.json).
 EVENTS="$LAB_DIR/ddos-events.jsonl"
 
-flgen() { in_ns client flgen "$@"; }
-
-# flood_bg FILE ARGS...: flgen in the background, its JSON report in FILE,
-# its pid in FLOOD_PID (flgen itself, so that bg_kill ends it).
-FLOOD_PID=
-flood_bg() {
-	local out=$1
-	shift
-	"$LAB" exec client flgen "$@" -j >"$out" 2>>"$BG_LOG" </dev/null &
-	FLOOD_PID=$!
-	echo "$FLOOD_PID" >>"$BG_PIDS"
-}
-
-# flood_wait PID: flgen must end well.
-flood_wait() {
-	wait "$1" || fail "flgen (pid $1) exited with status $?"
-}
-
-# flood_stop PID: SIGINT, then flgen reports what it sent and exits.
-flood_stop() {
-	kill -INT "$1"
-	flood_wait "$1"
-}
-
 flood_file() {
 	mktemp /tmp/fl-ddos-test.XXXX
-}
-
-udp6_noports() {
-	in_ns server awk '$1 == "Udp6NoPorts" { print $2 }' /proc/net/snmp6
 }
 
 now() {

@@ -14,8 +14,6 @@ NS_SERVER=${FL_LAB_PREFIX:-fl}-server
 SPOOF4=198.18.0.0/15
 SPOOF6=2001:db8:f::/48
 
-flgen() { in_ns client flgen "$@"; }
-
 mac_of() {
 	ip -n "$1" -j link show "$2" | jq -r '.[0].address'
 }

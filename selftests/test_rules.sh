@@ -12,8 +12,6 @@ source "$(dirname "$0")/lib.sh"
 
 FLOOD_PORTS=1000-2000
 
-flgen() { in_ns client flgen "$@"; }
-
 # rule_add WORDS...: adds a rule, prints its id.
 rule_add() {
 	flctl -j rule add "$@" | jq -er .id
@@ -28,10 +26,6 @@ rule_count() {
 	flctl -j rule list | jq '.rules | length'
 }
 
-udp6_noports() {
-	in_ns server awk '$1 == "Udp6NoPorts" { print $2 }' /proc/net/snmp6
-}
-
 # Both address families' datagrams to closed ports on the server.
 noports() {
 	echo $(($(server_snmp Udp NoPorts) + $(udp6_noports)))
@@ -40,23 +34,6 @@ noports() {
 # flgen_count ARGS...: runs flgen with -j, prints how many packets it sent.
 flgen_count() {
 	flgen "$@" -j | jq -er .packets
-}
-
-# flood_bg FILE ARGS...: flgen in the background, its JSON report in FILE,
-# its pid in FLOOD_PID. (Not through in_ns, a function: $! must be flgen
-# itself, so that bg_kill ends it if the test fails.)
-FLOOD_PID=
-flood_bg() {
-	local out=$1
-	shift
-	"$LAB" exec client flgen "$@" -j >"$out" 2>>"$BG_LOG" </dev/null &
-	FLOOD_PID=$!
-	echo "$FLOOD_PID" >>"$BG_PIDS"
-}
-
-# flood_wait PID: flgen must end well.
-flood_wait() {
-	wait "$1" || fail "flgen (pid $1) exited with status $?"
 }
 
 # matched_sum IDS: the packets the rules in IDS (a JSON array) matched.
