@@ -154,6 +154,21 @@ udp6_noports() {
 	in_ns server awk '$1 == "Udp6NoPorts" { print $2 }' /proc/net/snmp6
 }
 
+# tcp_transfer SERVER [BYTES]: BYTES (default 1 MB) of random data from
+# the client to SERVER (port 5001) over TCP, checked byte for byte.
+tcp_transfer() {
+	local server=$1 bytes=${2:-1000000} dir
+	dir=$(mktemp -d)
+	head -c "$bytes" /dev/urandom >"$dir/sent"
+	bg server sh -c "nc -l $server 5001 > $dir/received"
+	wait_until 5 in_ns server sh -c "ss -ltn | grep -q ':5001 '"
+	in_ns client nc -N "$server" 5001 <"$dir/sent"
+	wait_until 5 cmp -s "$dir/sent" "$dir/received"
+	cmp "$dir/sent" "$dir/received" || fail "TCP payload to $server differs"
+	rm -rf "$dir"
+	echo "ok: $bytes bytes over TCP to $server"
+}
+
 # server_snmp TABLE FIELD: a counter from the server's /proc/net/snmp.
 server_snmp() {
 	in_ns server cat /proc/net/snmp | awk -v t="$1:" -v f="$2" '

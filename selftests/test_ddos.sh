@@ -173,20 +173,6 @@ assert_ends_after_hold() {
 	json_check "$(flctl -j ddos attacks)" "all(.attacks[]; .id != $id)" "attack $id not listed as active"
 }
 
-# A TCP transfer of 1 MB to the server from CLIENT4 (CLIENT6), byte for byte.
-tcp_transfer() {
-	local server=$1 dir
-	dir=$(mktemp -d)
-	head -c 1000000 /dev/urandom >"$dir/sent"
-	bg server sh -c "nc -l $server 5001 > $dir/received"
-	wait_until 5 in_ns server sh -c "ss -ltn | grep -q ':5001 '"
-	in_ns client nc -N "$server" 5001 <"$dir/sent"
-	wait_until 5 cmp -s "$dir/sent" "$dir/received"
-	cmp "$dir/sent" "$dir/received" || fail "TCP payload to $server differs"
-	rm -rf "$dir"
-	echo "ok: 1 MB over TCP to $server"
-}
-
 threshold_add() {
 	flctl -j ddos threshold add "$@"
 }

@@ -62,19 +62,6 @@ assert_dropped_all() {
 	assert_eq "$got" "[$2,$2]" "$3: [packets, dropped] of rule $1"
 }
 
-# A TCP transfer of 1 MB to the server, checked byte for byte.
-tcp_transfer() {
-	local server=$1 dir
-	dir=$(mktemp -d)
-	head -c 1000000 /dev/urandom >"$dir/sent"
-	bg server sh -c "nc -l $server 5001 > $dir/received"
-	wait_until 5 in_ns server sh -c "ss -ltn | grep -q ':5001 '"
-	in_ns client nc -N "$server" 5001 <"$dir/sent"
-	wait_until 5 cmp -s "$dir/sent" "$dir/received"
-	cmp "$dir/sent" "$dir/received" || fail "TCP payload to $server differs"
-	rm -rf "$dir"
-}
-
 ping_ok() {
 	assert_match "$(in_ns client ping "$@" -c 3 -i 0.2 -W 2)" '3 received' "ping $*"
 }
