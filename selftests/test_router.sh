@@ -30,17 +30,11 @@ test_mode_shown() {
 
 # A 2 MB TCP transfer checked byte for byte, and nearly every
 # packet of it routed by XDP rather than the kernel.
-tcp_transfer() {
-	local server=$1 dir kernel fwd_before fwd_after
-	dir=$(mktemp -d)
-	head -c 2000000 /dev/urandom >"$dir/sent"
+routed_transfer() {
+	local kernel fwd_before fwd_after
 	kernel=$(kernel_forwarded)
 	fwd_before=$(fwd cl0)
-	bg server sh -c "nc -l $server 5001 > $dir/received"
-	wait_until 5 in_ns server sh -c "ss -ltn | grep -q ':5001 '"
-	in_ns client nc -N "$server" 5001 <"$dir/sent"
-	wait_until 5 cmp -s "$dir/sent" "$dir/received"
-	cmp "$dir/sent" "$dir/received" || fail "payload differs after crossing the router"
+	tcp_transfer "$1" 2000000
 	fwd_after=$(fwd cl0)
 	# 2 MB is at least 1,400 full-size segments, each crossing cl0.
 	assert_ge $((fwd_after - fwd_before)) 1400 "segments routed at the driver on cl0"
@@ -48,15 +42,14 @@ tcp_transfer() {
 	# The kernel may see the odd packet (a neighbour refresh), not the flow.
 	[ $(($(kernel_forwarded) - kernel)) -lt 20 ] ||
 		fail "the kernel forwarded $(($(kernel_forwarded) - kernel)) datagrams: XDP did not route the transfer"
-	rm -rf "$dir"
 }
 
 test_tcp_ipv4() {
-	tcp_transfer "$SERVER4"
+	routed_transfer "$SERVER4"
 }
 
 test_tcp_ipv6() {
-	tcp_transfer "$SERVER6"
+	routed_transfer "$SERVER6"
 }
 
 # Exactly N datagrams to a closed port: N forwarded on cl0, N port
@@ -97,8 +90,11 @@ test_flgen_through_kernel_forwarding() {
 	local n=200000
 	lab stop
 	lab start
+	# Paced: unpaced, flgen can outrun the kernel's forwarding on this
+	# shared 2-core VM and overflow the veth peer's 256-frame ring
+	# (flgen then warns of the drop), which is not what this tests.
 	delivered_exactly $n "flgen datagrams the kernel delivered" \
-		in_ns client flgen udp -i eth0 --dst "$SERVER4" --dport 9 -n $n
+		in_ns client flgen udp -i eth0 --dst "$SERVER4" --dport 9 -n $n -r 200k
 }
 
 # ICMP both ways; the replies arrive one hop older (TTL/hop limit 63).
