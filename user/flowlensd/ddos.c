@@ -815,7 +815,7 @@ static void signature_of(struct daemon *d, struct ddos_attack *a,
 			cum += (double)srcs[i].n / n;
 			if (cum >= DDOS_SOURCES_SHARE) {
 				a->signature = DDOS_SIG_SOURCES;
-				a->nr_sources = i + 1;
+				a->nr_dominant = i + 1;
 				break;
 			}
 		}
@@ -915,7 +915,7 @@ static int attack_mitigate(struct daemon *d, struct ddos_attack *a)
 		return 0;
 	for (i = 0; n < room; i++) {
 		if (a->signature == DDOS_SIG_SOURCES) {
-			if (i == a->nr_sources)
+			if (i == a->nr_dominant)
 				break;
 			src = &a->sources[i].addr;
 			if (allowlisted(d->ddos, src))
@@ -1404,6 +1404,9 @@ static int orphan_rule(const struct fl_rule_def *def, void *arg)
 
 	if (!def->rule.attack)
 		return 0;
+	/* ids are never reused, even when the record of them is lost */
+	if (def->rule.attack >= d->ddos->next_id)
+		d->ddos->next_id = def->rule.attack + 1;
 	for (a = d->ddos->active; a; a = a->next)
 		if (a->id == def->rule.attack)
 			return 0;
@@ -1412,6 +1415,36 @@ static int orphan_rule(const struct fl_rule_def *def, void *arg)
 	if (!fl_ruleset_del(d->rules, def->rule.id))
 		d->rules_dirty = true;
 	return 0;
+}
+
+/* The highest attack id in the last 64 KiB of the events file, or 0: what
+ * keeps ids unique when ddos.json was lost but the events file was not. */
+static __u32 events_last_id(const char *path)
+{
+	struct json_object *o, *attack;
+	char line[65536];
+	__u32 id, max = 0;
+	FILE *f = fopen(path, "r");
+
+	if (!f)
+		return 0;
+	if (!fseek(f, 0, SEEK_END) && ftell(f) > (long)sizeof(line))
+		fseek(f, -(long)sizeof(line), SEEK_END);
+	else
+		rewind(f);
+	while (fgets(line, sizeof(line), f)) {
+		o = json_tokener_parse(line);
+		if (!o)
+			continue; /* the first, partial line */
+		if (json_object_object_get_ex(o, "attack", &attack)) {
+			id = json_num(attack, "id");
+			if (id > max)
+				max = id;
+		}
+		json_object_put(o);
+	}
+	fclose(f);
+	return max;
 }
 
 static int ddos_restore(struct daemon *d)
@@ -1480,6 +1513,7 @@ static int ddos_restore(struct daemon *d)
 int ddos_open(struct daemon *d)
 {
 	struct ddos *dd = calloc(1, sizeof(*dd));
+	__u32 last;
 	int i, err;
 
 	if (!dd)
@@ -1510,6 +1544,9 @@ int ddos_open(struct daemon *d)
 	}
 	if (d->rules)
 		fl_ruleset_for_each(d->rules, orphan_rule, d);
+	last = events_last_id(dd->events_path);
+	if (last >= dd->next_id)
+		dd->next_id = last + 1;
 
 	dd->rb = ring_buffer__new(bpf_map__fd(d->skel->maps.FL_MAP_SAMPLES),
 				  sample_read, dd, NULL);

@@ -61,8 +61,9 @@ struct ddos_attack {
 	__u8 proto; /* 0: mixed */
 	int dport, sport; /* -1: none in the signature */
 	enum ddos_signature signature;
-	struct ddos_source sources[DDOS_SOURCES_MAX];
+	struct ddos_source sources[DDOS_SOURCES_MAX]; /* the top ones */
 	int nr_sources;
+	int nr_dominant; /* sources[0..nr_dominant) carry 80 %: their rules */
 	__u32 rules[DDOS_RULES_MAX];
 	int nr_rules;
 	__u64 matched, dropped; /* frozen when the attack ends */
