@@ -582,6 +582,41 @@ test_restart() {
 	assert_eq "$(events_of "$id" | grep -o start | wc -l)" 1 "start events of attack $id"
 }
 
+
+# 7b. Rules marked with an attack flowlensd has no record of (ddos.json
+# lost while it was down) would never be removed: the next flowlensd
+# removes them, says so, and leaves the operator's own rules alone.
+test_orphan_rules() {
+	local base out pid id manual
+	threshold_add $PREFIX4 udp-pps 1k hold 60 >/dev/null
+	wait_sampling
+	manual=$(flctl -j rule add dst 203.0.113.99 proto udp dport 7 action drop | jq -er .id)
+	base=$(last_attack_id)
+	out=$(flood_file)
+	flood_bg "$out" udp -i eth0 --src 192.0.2.20-192.0.2.22 --dst "$SERVER4" --dport $FLOOD_PORTS -r $FLOOD -d 60 -T 2
+	pid=$FLOOD_PID
+	id=$(wait_attack "$base" "$SERVER4")
+	wait_for 10 '[ "$(attack_rule_count "$id")" -ge 1 ]'
+	flood_stop "$pid"
+	lab stop
+	rm -f "$LAB_DIR/ddos.json"
+	lab start
+	json_check "$(flctl -j rule list)" "[.rules[] | select(.attack != null)] == []" \
+		"rules of attack $id after its record was lost"
+	json_check "$(flctl -j rule list)" "[.rules[].id] == [$manual]" "the operator's rule"
+	assert_match "$(cat "$LAB_DIR/flowlensd.log")" "belongs to attack $id, which is not active: removing it" \
+		"flowlensd's log"
+	json_check "$(flctl -j ddos attacks)" ".attacks == []" "active attacks"
+
+	# Attack ids are not reused: the next attack's is higher.
+	threshold_add $PREFIX4 udp-pps 1k hold $HOLD >/dev/null
+	wait_sampling
+	flood_bg "$out" udp -i eth0 --src 192.0.2.20-192.0.2.22 --dst "$SERVER4" --dport $FLOOD_PORTS -r $FLOOD -d 60 -T 2
+	pid=$FLOOD_PID
+	wait_attack "$id" "$SERVER4" >/dev/null
+	flood_stop "$pid"
+}
+
 # 8. Bad arguments are refused, naming the bad word, and change nothing.
 test_bad_arguments() {
 	local before
