@@ -713,12 +713,13 @@ static void signature_of(struct daemon *d, struct ddos_attack *a,
 	struct counted *srcs = NULL;
 	struct fl_ip_id *ids = NULL;
 	int *dports = NULL, *sports = NULL, *protos = NULL;
-	int n = 0, nports = 0, nsrcs = 0, i, count, v;
+	int n = 0, n_allowed = 0, nports = 0, nsrcs = 0, i, count, v;
 	__u64 since = dd->now_ns - NSEC;
 	size_t k, idx;
 	double cum;
 
 	a->nr_sources = 0;
+	a->allowlisted_only = false;
 	a->proto = 0;
 	a->dport = a->sport = -1;
 	srcs = calloc(dd->nr_samples + 1, sizeof(*srcs));
@@ -748,8 +749,10 @@ static void signature_of(struct daemon *d, struct ddos_attack *a,
 		memcpy(sid.addr.b, s->s.src.b, sid.family == AF_INET ? 4 : 16);
 		/* Allowlisted sources skip every rule: they are not part of
 		 * what the rules must stop, nor of the shares. */
-		if (dd->nr_allow && allowlisted(dd, &sid))
+		if (dd->nr_allow && allowlisted(dd, &sid)) {
+			n_allowed++;
 			continue;
+		}
 		ids[n] = sid;
 		protos[n] = s->s.proto;
 		if (s->s.proto == 6 || s->s.proto == 17) {
@@ -808,6 +811,11 @@ static void signature_of(struct daemon *d, struct ddos_attack *a,
 		a->signature = DDOS_SIG_SOURCE;
 		goto out;
 	}
+	/* Over the threshold with allowlisted traffic alone (or nearly):
+	 * a victim rule would drop everyone else and not them. No rule
+	 * until the rest of the traffic says what to stop. */
+	a->allowlisted_only = n < DDOS_MIN_SAMPLES &&
+			      n_allowed >= DDOS_MIN_SAMPLES;
 	/* A handful of sources carrying 80 %? */
 	a->signature = DDOS_SIG_VICTIM;
 	if (n >= DDOS_MIN_SAMPLES) {
@@ -913,6 +921,12 @@ static int attack_mitigate(struct daemon *d, struct ddos_attack *a)
 
 	if (!d->rules)
 		return 0;
+	if (a->allowlisted_only) {
+		snprintf(
+			a->error, sizeof(a->error),
+			"no rule: the traffic over the threshold is from allowlisted sources");
+		return 0;
+	}
 	for (i = 0; n < room; i++) {
 		if (a->signature == DDOS_SIG_SOURCES) {
 			if (i == a->nr_dominant)
@@ -1175,7 +1189,12 @@ static void check_entry(struct daemon *d, struct fl_ip_entry *e,
 			added += attack_mitigate(d, a);
 		}
 		if (added) {
-			emit_event(d, DDOS_EV_UPDATE, a);
+			if (!a->mitigated)
+				a->mitigated = unix_now();
+			emit_event(d,
+				   a->nr_rules == added ? DDOS_EV_MITIGATION :
+							  DDOS_EV_UPDATE,
+				   a);
 			ddos_save(d);
 		}
 	}

@@ -64,6 +64,8 @@ struct ddos_attack {
 	struct ddos_source sources[DDOS_SOURCES_MAX]; /* the top ones */
 	int nr_sources;
 	int nr_dominant; /* sources[0..nr_dominant) carry 80 %: their rules */
+	bool allowlisted_only; /* the last signature saw only allowlisted
+				  sources: no rule for it */
 	__u32 rules[DDOS_RULES_MAX];
 	int nr_rules;
 	__u64 matched, dropped; /* frozen when the attack ends */
