@@ -15,6 +15,7 @@
 #include "account.h"
 #include "allow.h"
 #include "rules.h"
+#include "synproxy.h"
 #include "forward.h"
 
 /* libxdp run config: run early, let later programs see what we pass. */
@@ -44,7 +45,7 @@ int flowlens(struct xdp_md *ctx)
 	const struct fl_config *cfg = config_get();
 	struct fl_if_stats *stats = if_stats_get(ctx);
 	struct fl_packet pkt = {};
-	int err;
+	int err, exempt, act;
 
 	/* Neither can fail once the maps exist; fail open regardless. */
 	if (!cfg || !stats)
@@ -74,10 +75,23 @@ int flowlens(struct xdp_md *ctx)
 	}
 	/* 2. allowlist, 3. rules: after accounting, so the rates the DDoS
 	 *    engine reads still show a flood that a rule is dropping.
-	 *    RULES_PERMIT exempts the packet from later mitigation stages
-	 *    (none yet). */
-	if (!mitigation_skipped(stats, &pkt) && rules_apply(&pkt) == RULES_DROP)
-		return verdict(stats, XDP_DROP);
+	 *    RULES_PERMIT exempts the packet from later mitigation stages. */
+	exempt = mitigation_skipped(stats, &pkt);
+	if (!exempt) {
+		int r = rules_apply(&pkt);
+
+		if (r == RULES_DROP)
+			return verdict(stats, XDP_DROP);
+		exempt = r == RULES_PERMIT;
+	}
+
+	/* 5. synproxy: SYNs to a protected service answered with cookies */
+	act = synproxy_packet(ctx, cfg, &pkt, exempt);
+	if (act != SP_NONE) {
+		if (act == XDP_PASS && cfg->mode == FL_MODE_ROUTER)
+			stats->fwd_pass[FL_FWD_PASS_SYNPROXY]++;
+		return verdict(stats, act);
+	}
 
 	/* router: the FIB decides; host: everything to the local stack */
 	if (cfg->mode == FL_MODE_ROUTER)

@@ -52,7 +52,8 @@ struct fl_config {
 	/* Sample one in this many packets to protected addresses for the
 	 * DDoS engine (a power of two); 0: no sampling. See account.h. */
 	__u32 sample_rate;
-	__u32 pad;
+	/* Services in FL_MAP_SYNPROXY; 0 skips stage 5 (synproxy.h). */
+	__u32 synproxy_services;
 };
 _Static_assert(sizeof(struct fl_config) == 56, "fl_config layout");
 

@@ -79,7 +79,8 @@ enum fl_parse_result {
 	X(MTU, "mtu_exceeded") /* kernel fragments or sends an ICMP */      \
 	X(NO_SRC_ADDR, "no_source_address")                                 \
 	X(EGRESS, "egress_not_managed") /* not in the devmap */             \
-	X(OTHER_HOST, "not_for_this_host") /* another unicast MAC */
+	X(OTHER_HOST, "not_for_this_host") /* another unicast MAC */        \
+	X(SYNPROXY, "synproxy") /* a SYN proxy service: netfilter's */
 
 enum fl_fwd_pass_reason {
 #define FL_X_ENUM(id, name) FL_FWD_PASS_##id,

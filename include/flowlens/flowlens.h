@@ -9,6 +9,7 @@
 #include "counters.h"
 #include "account.h"
 #include "rules.h"
+#include "synproxy.h"
 
 #define FLOWLENS_VERSION "0.1.0"
 

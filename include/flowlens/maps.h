@@ -50,6 +50,11 @@
 /* HASH: id -> struct fl_rule, the rules as given (read by flowlensd
  * only, so a restart recovers them from the pinned maps) */
 #define FL_MAP_RULE_DEFS fl_rule_defs
+/* HASH: struct fl_synproxy_key -> struct fl_synproxy_conf, the services
+ * the SYN proxy answers for; PERCPU_HASH: same key -> struct
+ * fl_synproxy_stats (synproxy.h) */
+#define FL_MAP_SYNPROXY fl_synproxy
+#define FL_MAP_SYNPROXY_STATS fl_synproxy_cnt
 
 #define FL_IF_STATS_MAX 256
 #define FL_IP4_STATS_MAX 65536
