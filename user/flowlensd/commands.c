@@ -555,5 +555,8 @@ command_fn command_lookup(const char *name)
 	for (i = 0; ddos_commands[i].name; i++)
 		if (!strcmp(ddos_commands[i].name, name))
 			return ddos_commands[i].fn;
+	for (i = 0; synproxy_commands[i].name; i++)
+		if (!strcmp(synproxy_commands[i].name, name))
+			return synproxy_commands[i].fn;
 	return NULL;
 }

@@ -10,6 +10,8 @@
  *   forward.c  router mode's egress ports (the devmap)
  *   rules.c    mitigation rules: rule-* commands, expiry, the rules file
  *   ddos.c     thresholds, attacks and automatic mitigation (ddos-* commands)
+ *   synproxy.c the SYN proxy's services, nftables table and sysctl
+ *              (synproxy-* commands)
  */
 #ifndef FLOWLENSD_H
 #define FLOWLENSD_H
@@ -100,6 +102,7 @@ struct fl_options {
 
 struct fl_ruleset;
 struct ddos;
+struct synproxy;
 
 struct daemon {
 	struct fl_options opt;
@@ -126,6 +129,9 @@ struct daemon {
 
 	/* ddos.c */
 	struct ddos *ddos;
+
+	/* synproxy.c */
+	struct synproxy *synproxy;
 
 	/* control.c */
 	int listen_fd;
@@ -195,6 +201,12 @@ int ddos_open(struct daemon *d);
 void ddos_close(struct daemon *d);
 void ddos_tick(struct daemon *d);
 extern const struct command ddos_commands[]; /* ends with a NULL name */
+
+/* synproxy.c: open restores the services and installs the nftables
+ * table; close (a clean shutdown) removes the table, restores the sysctl */
+int synproxy_open(struct daemon *d);
+void synproxy_close(struct daemon *d);
+extern const struct command synproxy_commands[]; /* ends with a NULL name */
 
 /* rules.c */
 int rules_open(struct daemon *d);

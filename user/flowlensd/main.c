@@ -28,8 +28,9 @@ static void usage(FILE *out, const char *prog)
 		"BPFFS/flowlens/, turn its per-CPU counters into rates (over the last\n"
 		"second, ten times a second), run the DDoS engine on them and answer\n"
 		"flctl on a Unix socket. Runs in the foreground; SIGINT or\n"
-		"SIGTERM detaches from every interface and exits. Maps stay pinned,\n"
-		"so a restarted flowlensd loses no counter and no setting.\n"
+		"SIGTERM detaches from every interface, takes back what the SYN\n"
+		"proxy changed (its nftables table, a sysctl) and exits. Maps stay\n"
+		"pinned, so a restarted flowlensd loses no counter and no setting.\n"
 		"\n"
 		"Options:\n"
 		"  -i, --interface IFACE   attach to IFACE (repeat for more, up to %2$d)\n"
@@ -328,10 +329,14 @@ int main(int argc, char **argv)
 	err = ddos_open(&d);
 	if (err)
 		goto out;
+	err = synproxy_open(&d);
+	if (err)
+		goto out;
 
 	err = run(&d);
 out:
 	loader_detach_all(&d);
+	synproxy_close(&d);
 	ddos_close(&d);
 	rules_close(&d);
 	loader_close(&d);
