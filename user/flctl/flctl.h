@@ -62,6 +62,7 @@ int do_top(int argc, char **argv);
 int do_protect(int argc, char **argv);
 int do_rule(int argc, char **argv);
 int do_ddos(int argc, char **argv);
+int do_synproxy(int argc, char **argv);
 int do_config(int argc, char **argv);
 int do_version(int argc, char **argv);
 

@@ -36,7 +36,7 @@ static int do_help(int argc, char **argv)
 	printf("Usage: %1$s [OPTIONS] OBJECT { COMMAND | help }\n"
 	       "       %1$s version\n"
 	       "\n"
-	       "OBJECT := { show | top | protect | rule | ddos | config | version }\n"
+	       "OBJECT := { show | top | protect | rule | ddos | synproxy | config | version }\n"
 	       "OPTIONS := { -j|--json [-p|--pretty] | -s|--socket PATH |\n"
 	       "             -h|--help | -V|--version }\n"
 	       "\n"
@@ -55,6 +55,9 @@ static int do_help(int argc, char **argv)
 	       "  ddos allow { add PREFIX | del PREFIX | list }\n"
 	       "                                    sources never mitigated\n"
 	       "  ddos attacks [--all] | ddos status\n"
+	       "  synproxy add ADDR port PORT [mss MSS] [wscale WSCALE]\n"
+	       "                                    SYN cookies from XDP for a TCP service\n"
+	       "  synproxy { del ADDR port PORT | list | stats [ADDR [port PORT]] }\n"
 	       "  config show\n"
 	       "  config set KEY VALUE              malformed pass|drop, heavy-pps N, heavy-bps N\n"
 	       "  version\n"
@@ -276,15 +279,11 @@ const char *json_get_str(struct json_object *o, const char *key)
 }
 
 static const struct cmd objects[] = {
-	{ "show", do_show },
-	{ "top", do_top },
-	{ "protect", do_protect },
-	{ "rule", do_rule },
-	{ "ddos", do_ddos },
-	{ "config", do_config },
-	{ "version", do_version },
-	{ "help", do_help },
-	{ NULL, NULL },
+	{ "show", do_show },	   { "top", do_top },
+	{ "protect", do_protect }, { "rule", do_rule },
+	{ "ddos", do_ddos },	   { "synproxy", do_synproxy },
+	{ "config", do_config },   { "version", do_version },
+	{ "help", do_help },	   { NULL, NULL },
 };
 
 /*
