@@ -70,8 +70,13 @@ struct flgen_config {
 	 * recycled frame from arriving with TTL 1 after 63 trips.
 	 */
 	__u32 header_len;
-	__u32 pad2;
+	/* A frame up to FLGEN_HEADER_MAX long is restored whole: the 8
+	 * bytes before its end (offset tail_off, 0: none) go back too, since a
+	 * receiver may rewrite the frame entirely (FlowLens' SYN proxy turns
+	 * a SYN into its SYN-ACK in place). */
+	__u32 tail_off;
 	__u64 header[FLGEN_HEADER_MAX / 8];
+	__u64 tail;
 };
 
 struct flgen_counter {

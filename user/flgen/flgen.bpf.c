@@ -194,6 +194,13 @@ static __always_inline int restore_headers(void *data, void *data_end)
 			return -1;
 		*word = cfg.header[i];
 	}
+	if (cfg.tail_off) {
+		__u64 *word = data + cfg.tail_off;
+
+		if ((void *)(word + 1) > data_end)
+			return -1;
+		*word = cfg.tail;
+	}
 	return 0;
 }
 

@@ -215,5 +215,9 @@ int flgen_build_template(const struct flgen_options *opt,
 	cfg->header_len = (size < FLGEN_HEADER_MAX ? size : FLGEN_HEADER_MAX) &
 			  ~7U;
 	memcpy(cfg->header, frame, cfg->header_len);
+	if (size <= FLGEN_HEADER_MAX && size > cfg->header_len) {
+		cfg->tail_off = size - 8;
+		memcpy(&cfg->tail, (__u8 *)frame + cfg->tail_off, 8);
+	}
 	return 0;
 }
