@@ -4,8 +4,9 @@
 # flctl as a user meets it: every bad argument is refused with a message
 # that names what is wrong (as {"error": ...} with -j), objects and commands
 # match by unique prefix, help answers at every level, every command prints
-# valid JSON, a missing daemon is reported in one line, and the protect and
-# config commands round-trip through flowlensd.
+# valid JSON, a missing daemon is reported in one line, and the protect,
+# config and synproxy commands round-trip through flowlensd (the SYN
+# proxy's nftables table and sysctl too, across restarts and a crash).
 source "$(dirname "$0")/lib.sh"
 
 # Prefixes and addresses no other test uses (TEST-NET-3, a documentation
@@ -48,7 +49,7 @@ protect_cleanup() {
 }
 
 test_unknown_object_and_command() {
-	assert_fails_with "unknown object 'frob' \(expected \{ show \| top \| protect \| rule \| ddos \| config \| version \| help \}\)" \
+	assert_fails_with "unknown object 'frob' \(expected \{ show \| top \| protect \| rule \| ddos \| synproxy \| config \| version \| help \}\)" \
 		flctl frob
 	assert_fails_with "unknown command 'frob' for show \(expected \{ stats \| ip \| help \}\)" \
 		flctl show frob
@@ -64,6 +65,9 @@ test_unknown_object_and_command() {
 		flctl ddos threshold frob
 	assert_fails_with "unknown command 'frob' for ddos allow \(expected \{ add \| del \| list \| help \}\)" \
 		flctl ddos allow frob
+	assert_fails_with "unknown command 'frob' for synproxy \(expected \{ add \| del \| list \| stats \| help \}\); try 'flctl synproxy help'" \
+		flctl synproxy frob
+	assert_fails_with "'s' is ambiguous: show or synproxy\?" flctl s
 	# Each object's error says where to look next.
 	assert_fails_with "try 'flctl config help'" flctl config frob
 	assert_fails_with "-s needs a socket path" flctl show stats -s
@@ -321,7 +325,8 @@ test_help() {
 			continue
 		fi
 		assert_match "$out" '^Usage: flctl \[OPTIONS\] OBJECT \{ COMMAND \| help \}$' "flctl $args"
-		assert_match "$out" '^OBJECT := \{ show \| top \| protect \| rule \| ddos \| config \| version \}$' "flctl $args"
+		assert_match "$out" '^OBJECT := \{ show \| top \| protect \| rule \| ddos \| synproxy \| config \| version \}$' "flctl $args"
+		assert_match "$out" '^  synproxy add ADDR port PORT \[mss MSS\] \[wscale WSCALE\]$' "flctl $args"
 		assert_match "$out" '^  ddos threshold add PREFIX \[source\] METRIC VALUE\.\.\.' "flctl $args"
 		assert_match "$out" '^  ddos attacks \[--all\] \| ddos status$' "flctl $args"
 		assert_eq "$out" "$(flctl help)" "flctl $args == flctl help"
@@ -453,6 +458,12 @@ test_json_output() {
 	out=$(flctl -j protect list)
 	json_check "$out" '.prefixes | type == "array"' "protect list"
 
+	out=$(flctl -j synproxy list)
+	json_check "$out" '(.services | type == "array") and (.nft_table | type == "boolean") and has("tcp_loose_saved")' \
+		"synproxy list"
+	out=$(flctl -j synproxy stats)
+	json_check "$out" '.services | type == "array"' "synproxy stats"
+
 	out=$(flctl -j config show)
 	json_check "$out" '.mode == "host" and (.malformed | test("^(pass|drop)$"))' "config show"
 	json_check "$out" '(.heavy_pps | type == "number") and (.heavy_bps | type == "number")' \
@@ -469,7 +480,8 @@ test_json_output() {
 test_pretty_json() {
 	local args plain pretty
 	for args in "show stats" "show stats cl0" "show ip $SERVER4" "top src" \
-		"top dst -n 3 --by bps" "protect list" "config show" "version"; do
+		"top dst -n 3 --by bps" "protect list" "config show" "version" \
+		"synproxy list" "synproxy stats"; do
 		# shellcheck disable=SC2086
 		plain=$(flctl -j $args)
 		# shellcheck disable=SC2086
@@ -638,6 +650,332 @@ test_option_edge_cases() {
 	flctl config set heavy-pps 2.5k
 	assert_eq "$(flctl -j config show | jq .heavy_pps)" 2500 "2.5k"
 	flctl config set heavy-pps 1000
+}
+
+# ---- the SYN proxy ----
+
+# The server's address and tcp_transfer's port, so a real connection goes
+# through the proxy; a second service on IPv6.
+SP4=$SERVER4
+SP6=$SERVER6
+SP_PORT=5001
+SP_COUNTERS="syns_seen synacks_sent cookies_valid cookies_invalid passed_established bad_checksum passed_to_kernel"
+SP_TABLE="table inet flowlens_synproxy"
+
+sp_tcp_loose() {
+	in_ns flowlens sysctl -n net.netfilter.nf_conntrack_tcp_loose
+}
+
+sp_table_present() {
+	in_ns flowlens nft list tables | grep -qxF "$SP_TABLE"
+}
+
+# ctl_request JSON: one request straight to flowlensd's socket, the reply
+# on stdout (what a client other than flctl sees).
+ctl_request() {
+	in_ns flowlens python3 -c '
+import os, socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(os.environ["FLOWLENS_SOCKET"])
+s.sendall(sys.argv[1].encode() + b"\n")
+print(s.makefile().readline().strip())
+' "$1"
+}
+
+# sp_counter ADDR PORT NAME: one counter from flctl -j synproxy stats.
+sp_counter() {
+	flctl -j synproxy stats "$1" port "$2" | jq -r ".services[0].$3"
+}
+
+synproxy_cleanup() {
+	local s
+	for s in $(flctl -j synproxy list 2>/dev/null | jq -r '.services[] | "\(.addr)/\(.port)"'); do
+		flctl synproxy del "${s%/*}" port "${s##*/}" >/dev/null 2>&1 || true
+	done
+}
+
+test_synproxy_help() {
+	local out args c
+	for args in "help synproxy" "synproxy help" "synproxy -h" "sy he" "synproxy" \
+		"synproxy add -h" "synproxy stats --help"; do
+		# shellcheck disable=SC2086
+		out=$(flctl $args)
+		assert_match "$out" '^Usage: flctl synproxy add ADDR port PORT \[mss MSS\] \[wscale WSCALE\]$' "flctl $args"
+		assert_match "$out" '^ +flctl synproxy del ADDR port PORT$' "flctl $args"
+		assert_match "$out" '^ +flctl synproxy list$' "flctl $args"
+		assert_match "$out" '^ +flctl synproxy stats \[ADDR \[port PORT\]\]$' "flctl $args"
+		assert_eq "$out" "$(flctl synproxy help)" "flctl $args == flctl synproxy help"
+	done
+	out=$(flctl synproxy help)
+	for c in $SP_COUNTERS; do
+		assert_match "$out" "^    $c +[A-Za-z]" "synproxy help explains $c"
+	done
+	assert_match "$out" '^MSS +:= .*536-9000 \(default 1460\)$' "synproxy help: MSS"
+	assert_match "$out" '^WSCALE := .*0-14 \(default 7\)$' "synproxy help: WSCALE"
+	assert_match "$out" "'inet flowlens_synproxy'" "synproxy help: the table"
+	assert_match "$out" 'net\.netfilter\.nf_conntrack_tcp_loose to 0' "synproxy help: the sysctl"
+	assert_match "$out" 'net\.ipv4\.tcp_timestamps' "synproxy help: timestamps"
+	assert_match "$out" 'up to 1024' "synproxy help: the limit"
+	assert_match "$out" 'survive a flowlensd restart and a reboot' "synproxy help: persistence"
+	assert_match "$out" '^  flctl synproxy add 198\.51\.100\.2 port 80$' "synproxy help: example"
+	assert_eq "$(flctl -j synproxy help)" null "flctl -j synproxy help"
+}
+
+# What flctl refuses before asking flowlensd, and what flowlensd refuses
+# of a request flctl would not send; nothing reaches the service list.
+test_bad_synproxy_arguments() {
+	local need="synproxy add needs ADDR port PORT \(e\.g\. "
+	assert_fails_with "$need" flctl synproxy add
+	assert_fails_with "synproxy add needs ADDR port PORT \(e\.g\. 192\.0\.2\.9 port 80\)" \
+		flctl synproxy add 192.0.2.9
+	assert_fails_with "synproxy add needs ADDR port PORT" flctl synproxy add 192.0.2.9 mss 1400
+	assert_fails_with "synproxy del needs ADDR port PORT" flctl synproxy del
+	assert_fails_with "synproxy del needs ADDR port PORT" flctl synproxy del 192.0.2.9
+	assert_fails_with "'nohost' is not an IPv4 or IPv6 address" flctl synproxy add nohost port 80
+	assert_fails_with "'300\.1\.1\.1' is not an IPv4 or IPv6 address" flctl synproxy del 300.1.1.1 port 80
+	assert_fails_with "'198\.51\.100\.0/24' is a prefix; give one address" \
+		flctl synproxy add 198.51.100.0/24 port 80
+	assert_fails_with "'2001:db8::/64' is a prefix; give one address" \
+		flctl synproxy stats 2001:db8::/64
+	local port
+	for port in 0 65536 -1 x 0x50 8o ''; do
+		assert_fails_with "port: '$port' is not a number from 1 to 65535" \
+			flctl synproxy add 192.0.2.9 port "$port"
+	done
+	assert_fails_with "mss: '535' is not a number from 536 to 9000" flctl synproxy add 192.0.2.9 port 80 mss 535
+	assert_fails_with "mss: '9001' is not a number from 536 to 9000" flctl synproxy add 192.0.2.9 port 80 mss 9001
+	assert_fails_with "wscale: '15' is not a number from 0 to 14" flctl synproxy add 192.0.2.9 port 80 wscale 15
+	assert_fails_with "wscale: '-1' is not a number from 0 to 14" flctl synproxy add 192.0.2.9 port 80 wscale -1
+	assert_fails_with "synproxy add: port needs a number" flctl synproxy add 192.0.2.9 port
+	assert_fails_with "synproxy add: wscale needs a number" flctl synproxy add 192.0.2.9 port 80 wscale
+	assert_fails_with "synproxy add: port given twice" flctl synproxy add 192.0.2.9 port 80 port 81
+	assert_fails_with "synproxy add: unexpected 'prot' \(expected port, mss or wscale\)" \
+		flctl synproxy add 192.0.2.9 prot 80
+	assert_fails_with "synproxy del: unexpected 'mss' \(expected port\)" \
+		flctl synproxy del 192.0.2.9 port 80 mss 1400
+	assert_fails_with "synproxy stats: unexpected 'wscale' \(expected port\)" \
+		flctl synproxy stats 192.0.2.9 wscale 7
+	assert_fails_with "synproxy list takes no arguments, not 'x'" flctl synproxy list x
+	assert_json_error "synproxy add needs ADDR port PORT" synproxy add
+	assert_json_error "mss: '100' is not a number from 536 to 9000" synproxy add 192.0.2.9 port 80 mss 100
+	assert_json_error "is a prefix; give one address" synproxy del 192.0.2.0/24 port 80
+
+	# The daemon's own checks, for clients other than flctl.
+	local req out
+	for req in '{"cmd": "synproxy-add"}|missing "addr"' \
+		'{"cmd": "synproxy-add", "addr": "192.0.2.9"}|missing "port"' \
+		'{"cmd": "synproxy-add", "addr": "192.0.2.9", "port": "80"}|port must be a number from 1 to 65535' \
+		'{"cmd": "synproxy-add", "addr": "192.0.2.9", "port": 70000}|port must be a number from 1 to 65535, not 70000' \
+		'{"cmd": "synproxy-add", "addr": "192.0.2.9", "port": 80, "mss": 100}|mss must be a number from 536 to 9000, not 100' \
+		'{"cmd": "synproxy-add", "addr": "192.0.2.9", "port": 80, "wscale": 15}|wscale must be a number from 0 to 14, not 15' \
+		'{"cmd": "synproxy-add", "addr": "192.0.2.0/24", "port": 80}|is a prefix; give one address' \
+		'{"cmd": "synproxy-stats", "port": 80}|"port" needs an "addr"' \
+		'{"cmd": "synproxy-del", "addr": "192.0.2.9", "port": 80}|no SYN proxy on 192\.0\.2\.9 port 80'; do
+		out=$(ctl_request "${req%%|*}")
+		echo "${req%%|*} -> $out"
+		json_check "$out" '.ok == false' "reply to ${req%%|*}"
+		assert_match "$(printf '%s\n' "$out" | jq -r .error)" "${req#*|}" "error for ${req%%|*}"
+	done
+
+	json_check "$(flctl -j synproxy list)" '.services == []' "services after bad adds"
+	sp_table_present && fail "$SP_TABLE exists with no service"
+	return 0
+}
+
+test_synproxy_round_trip() {
+	local out loose
+	trap synproxy_cleanup EXIT
+	loose=$(sp_tcp_loose)
+	echo "nf_conntrack_tcp_loose at start: $loose"
+	assert_eq "$(flctl synproxy list)" "no SYN proxy services" "synproxy list at start"
+	sp_table_present && fail "$SP_TABLE exists before any service"
+
+	out=$(flctl synproxy add "$SP4" port "$SP_PORT")
+	assert_eq "$out" "SYN proxy on $SP4 port $SP_PORT (mss 1460, wscale 7)" "synproxy add"
+	sp_table_present || fail "no $SP_TABLE after synproxy add"
+	assert_eq "$(sp_tcp_loose)" 0 "nf_conntrack_tcp_loose with a service"
+	out=$(in_ns flowlens nft list table inet flowlens_synproxy)
+	assert_match "$out" "elements = \{ $SP4 \. $SP_PORT \}" "nft set of $SP4"
+	assert_match "$out" 'synproxy mss 1460 wscale 7 timestamp sack-perm' "nft synproxy statement"
+	assert_match "$out" 'type filter hook prerouting priority raw' "nft prerouting chain"
+	assert_match "$out" 'notrack' "nft notrack rule"
+	assert_match "$out" 'ct state invalid drop' "nft drop rule"
+
+	# IPv6, in another spelling, with its own settings, through -j.
+	out=$(flctl -j synproxy add 2001:DB8:2:0::2 port 443 mss 1440 wscale 9)
+	json_check "$out" ".service == {\"addr\": \"$SP6\", \"port\": 443, \"mss\": 1440, \"wscale\": 9} and (.updated | not) and .warning == null" \
+		"flctl -j synproxy add (IPv6)"
+	out=$(in_ns flowlens nft list table inet flowlens_synproxy)
+	assert_match "$out" "elements = \{ $SP6 \. 443 \}" "nft set of $SP6"
+	assert_match "$out" 'ip6 daddr \. tcp dport @[a-z0-9_]+ ct state invalid,untracked synproxy mss 1440 wscale 9 timestamp sack-perm' \
+		"nft synproxy statement for IPv6"
+
+	# list: sorted, IPv4 first; text and JSON agree.
+	out=$(flctl synproxy list)
+	assert_match "$out" '^ADDRESS +PORT +MSS +WSCALE$' "synproxy list header"
+	assert_eq "$(printf '%s\n' "$out" | awk 'NR > 1 { print $1, $2, $3, $4 }' | tr '\n' ';')" \
+		"$SP4 $SP_PORT 1460 7;$SP6 443 1440 9;" "synproxy list"
+	json_check "$(flctl -j synproxy list)" ".services == [{\"addr\": \"$SP4\", \"port\": $SP_PORT, \"mss\": 1460, \"wscale\": 7}, {\"addr\": \"$SP6\", \"port\": 443, \"mss\": 1440, \"wscale\": 9}] and .nft_table" \
+		"flctl -j synproxy list"
+
+	# An existing service gets new settings, and the reply says so.
+	out=$(flctl synproxy add "$SP4" port "$SP_PORT" mss 1400)
+	assert_eq "$out" "SYN proxy on $SP4 port $SP_PORT updated (mss 1400, wscale 7; was mss 1460, wscale 7)" \
+		"synproxy add on an existing service"
+	out=$(flctl -j synproxy add "$SP4" port "$SP_PORT" mss 1400 wscale 5)
+	json_check "$out" '.updated and .service.mss == 1400 and .service.wscale == 5 and .was.wscale == 7' \
+		"flctl -j synproxy add on an existing service"
+	assert_match "$(in_ns flowlens nft list table inet flowlens_synproxy)" \
+		'ip daddr \. tcp dport @[a-z0-9_]+ ct state invalid,untracked synproxy mss 1400 wscale 5 ' "nft after the update"
+	assert_eq "$(flctl -j synproxy list | jq -c '[.services[] | [.port, .mss, .wscale]]')" \
+		"[[$SP_PORT,1400,5],[443,1440,9]]" "settings after the update"
+
+	# stats: every counter of every service, or of one address, or one.
+	out=$(flctl -j synproxy stats)
+	json_check "$out" '.services | length == 2' "synproxy stats: two services"
+	for c in $SP_COUNTERS addr port mss wscale; do
+		json_check "$out" "all(.services[]; has(\"$c\"))" "synproxy stats has $c"
+	done
+	json_check "$out" "all(.services[]; [$(printf '.%s,' $SP_COUNTERS | sed 's/,$//')] | all(type == \"number\"))" \
+		"synproxy stats counters are numbers"
+	json_check "$(flctl -j synproxy stats "$SP6")" ".services | length == 1 and .[0].addr == \"$SP6\"" \
+		"synproxy stats ADDR"
+	json_check "$(flctl -j synproxy stats "$SP6" port 443)" ".services | length == 1 and .[0].port == 443" \
+		"synproxy stats ADDR port PORT"
+	out=$(flctl synproxy stats "$SP4" port "$SP_PORT")
+	assert_match "$out" "^$SP4 port $SP_PORT \(mss 1400, wscale 5\)$" "synproxy stats text"
+	for c in $SP_COUNTERS; do
+		assert_match "$out" "^  $c +[0-9]+$" "synproxy stats text: $c"
+	done
+	assert_fails_with "no SYN proxy on $SP4 port 443" flctl synproxy stats "$SP4" port 443
+	assert_fails_with "no SYN proxy on 192\.0\.2\.9$" flctl synproxy stats 192.0.2.9
+	assert_json_error "no SYN proxy on $SP6 port 80" synproxy stats "$SP6" port 80
+
+	# del: the table stays while a service does, and goes with the last.
+	assert_eq "$(flctl sy d "$SP4" port "$SP_PORT")" "SYN proxy on $SP4 port $SP_PORT removed" "synproxy del"
+	assert_fails_with "no SYN proxy on $SP4 port $SP_PORT" flctl synproxy del "$SP4" port "$SP_PORT"
+	sp_table_present || fail "$SP_TABLE gone while $SP6 port 443 is left"
+	assert_eq "$(sp_tcp_loose)" 0 "nf_conntrack_tcp_loose while a service is left"
+	if in_ns flowlens nft list table inet flowlens_synproxy | grep -qF "$SP4"; then
+		fail "$SP4 still in $SP_TABLE after its del"
+	fi
+	out=$(flctl -j synproxy del "$SP6" port 443)
+	json_check "$out" ".service.addr == \"$SP6\" and .service.port == 443 and .services == 0" "flctl -j synproxy del"
+	sp_table_present && fail "$SP_TABLE still there after the last del"
+	assert_eq "$(sp_tcp_loose)" "$loose" "nf_conntrack_tcp_loose restored after the last del"
+	assert_eq "$(flctl synproxy list)" "no SYN proxy services" "synproxy list at the end"
+	assert_eq "$(flctl synproxy stats)" "no SYN proxy services" "synproxy stats at the end"
+	json_check "$(flctl -j synproxy list)" '.services == [] and (.nft_table | not) and .tcp_loose_saved == null' \
+		"flctl -j synproxy list at the end"
+}
+
+# A real connection through the proxy moves its counters, and a new
+# service starts from zero.
+test_synproxy_counters() {
+	local c
+	trap synproxy_cleanup EXIT
+	flctl synproxy add "$SP4" port "$SP_PORT" >/dev/null
+	for c in $SP_COUNTERS; do
+		assert_eq "$(sp_counter "$SP4" "$SP_PORT" "$c")" 0 "$c of a new service"
+	done
+	tcp_transfer "$SP4" 100000
+	flctl synproxy stats "$SP4" port "$SP_PORT"
+	assert_ge "$(sp_counter "$SP4" "$SP_PORT" syns_seen)" 1 "syns_seen after a connection"
+	assert_ge "$(sp_counter "$SP4" "$SP_PORT" synacks_sent)" 1 "synacks_sent after a connection"
+	assert_ge "$(sp_counter "$SP4" "$SP_PORT" cookies_valid)" 1 "cookies_valid after a connection"
+	assert_ge "$(sp_counter "$SP4" "$SP_PORT" passed_established)" 1 "passed_established after a connection"
+	assert_eq "$(sp_counter "$SP4" "$SP_PORT" bad_checksum)" 0 "bad_checksum after a connection"
+
+	# del and add again: counters from zero.
+	flctl synproxy del "$SP4" port "$SP_PORT" >/dev/null
+	flctl synproxy add "$SP4" port "$SP_PORT" >/dev/null
+	assert_eq "$(sp_counter "$SP4" "$SP_PORT" syns_seen)" 0 "syns_seen after del and add"
+}
+
+# Services survive a clean restart (pinned maps, with their counters), a
+# crash (the table and the sysctl stay; the old value is still restored
+# at the end) and a reboot (the file).
+test_synproxy_restarts() {
+	local loose syns
+	trap synproxy_cleanup EXIT
+	loose=$(sp_tcp_loose)
+	flctl synproxy add "$SP4" port "$SP_PORT" mss 1400 >/dev/null
+	flctl synproxy add "$SP6" port 443 wscale 9 >/dev/null
+	tcp_transfer "$SP4" 10000
+	syns=$(sp_counter "$SP4" "$SP_PORT" syns_seen)
+	assert_ge "$syns" 1 "syns_seen before the restart"
+
+	# Clean stop: the table goes and the sysctl comes back ...
+	lab stop
+	sp_table_present && fail "$SP_TABLE still there after SIGTERM"
+	assert_eq "$(sp_tcp_loose)" "$loose" "nf_conntrack_tcp_loose after SIGTERM"
+	assert_match "$(cat "$LAB_DIR/flowlensd.log")" 'synproxy: removed nftables table inet flowlens_synproxy' "log"
+	# ... and on start both are back, with the services and counters.
+	lab start
+	sp_table_present || fail "no $SP_TABLE after restart"
+	assert_eq "$(sp_tcp_loose)" 0 "nf_conntrack_tcp_loose after restart"
+	assert_eq "$(flctl -j synproxy list | jq -c '[.services[] | [.addr, .port, .mss, .wscale]]')" \
+		"[[\"$SP4\",$SP_PORT,1400,7],[\"$SP6\",443,1460,9]]" "services after restart"
+	assert_eq "$(sp_counter "$SP4" "$SP_PORT" syns_seen)" "$syns" "syns_seen after restart"
+	tcp_transfer "$SP4" 10000
+
+	# Crash: nothing is undone; the next daemon takes over, and the
+	# value from before the first service is the one restored at the end.
+	kill -KILL "$(cat "$LAB_DIR/flowlensd.pid")"
+	wait_until 5 sh -c "! kill -0 $(cat "$LAB_DIR/flowlensd.pid")"
+	rm -f "$LAB_DIR/flowlensd.pid"
+	sp_table_present || fail "$SP_TABLE gone after a crash"
+	assert_eq "$(sp_tcp_loose)" 0 "nf_conntrack_tcp_loose after a crash"
+	lab start
+	sp_table_present || fail "no $SP_TABLE after the crash and restart"
+	json_check "$(flctl -j synproxy list)" "(.services | length == 2) and .tcp_loose_saved == $loose" \
+		"services after the crash"
+	tcp_transfer "$SP4" 10000
+
+	# Reboot: the pins are gone, the file brings the services back;
+	# counters start from zero.
+	lab stop
+	rm -f "$LAB_DIR"/bpffs/flowlens/*
+	lab start
+	assert_match "$(cat "$LAB_DIR/flowlensd.log")" 'synproxy: restored 2 services from ' "log"
+	assert_eq "$(flctl -j synproxy list | jq -c '[.services[] | [.addr, .port, .mss, .wscale]]')" \
+		"[[\"$SP4\",$SP_PORT,1400,7],[\"$SP6\",443,1460,9]]" "services after a reboot"
+	assert_eq "$(sp_counter "$SP4" "$SP_PORT" syns_seen)" 0 "syns_seen after a reboot"
+	sp_table_present || fail "no $SP_TABLE after a reboot"
+	tcp_transfer "$SP4" 10000
+
+	flctl synproxy del "$SP4" port "$SP_PORT" >/dev/null
+	flctl synproxy del "$SP6" port 443 >/dev/null
+	sp_table_present && fail "$SP_TABLE still there after the last del"
+	assert_eq "$(sp_tcp_loose)" "$loose" "nf_conntrack_tcp_loose at the end"
+}
+
+# FL_SYNPROXY_MAX services, then one more is refused by name; every
+# change is one nftables transaction, so this also shows they stay fast.
+test_synproxy_table_full() {
+	trap synproxy_cleanup EXIT
+	in_ns flowlens python3 -c '
+import json, os, socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(os.environ["FLOWLENS_SOCKET"])
+f = s.makefile()
+for i in range(1024):
+    req = {"cmd": "synproxy-add", "addr": "203.0.113.%d" % (i // 256 + 1), "port": 1000 + i % 256}
+    s.sendall((json.dumps(req) + "\n").encode())
+    reply = json.loads(f.readline())
+    if not reply["ok"]:
+        sys.exit("service %d: %s" % (i, reply["error"]))
+'
+	assert_eq "$(flctl -j synproxy list | jq '.services | length')" 1024 "services"
+	assert_fails_with "cannot add 203\.0\.113\.9 port 80: all 1024 services in use" \
+		flctl synproxy add 203.0.113.9 port 80
+	# An existing one can still be changed; the table has one set per
+	# family and one per family and settings, not a rule per service.
+	flctl synproxy add 203.0.113.1 port 1000 mss 1400 >/dev/null
+	assert_eq "$(in_ns flowlens nft list table inet flowlens_synproxy | awk '$1 == "set" { print $2 }' | tr '\n' ' ')" \
+		"services4 services4_mss1400_wscale7 services4_mss1460_wscale7 " "nft sets"
+	assert_eq "$(in_ns flowlens nft list chain inet flowlens_synproxy input | grep -c 'synproxy mss')" 2 \
+		"synproxy rules in the input chain"
 }
 
 run_tests
