@@ -49,9 +49,11 @@ DAEMON_CFLAGS = $(shell $(PKG_CONFIG) --cflags libnftables 2>/dev/null)
 DAEMON_LIBS = $(shell $(PKG_CONFIG) --libs libnftables 2>/dev/null)
 
 BPF_OBJ := bpf/flowlens.bpf.o
+TC_OBJ := bpf/flowlens_tc.bpf.o
 BPF_SRCS := $(wildcard bpf/*.c)
 BPF_HDRS := $(wildcard bpf/*.h) $(wildcard include/flowlens/*.h)
 SKEL := $(OUTPUT)/flowlens.skel.h
+TC_SKEL := $(OUTPUT)/flowlens_tc.skel.h
 
 LIB_SRCS := $(wildcard user/lib/*.c)
 OBJ := $(OUTPUT)/obj
@@ -89,7 +91,7 @@ BINS := $(if $(DAEMON_OBJS),$(OUTPUT)/flowlensd) $(if $(FLCTL_OBJS),$(OUTPUT)/fl
 .PHONY: all deps check-deps vmlinux test unit demo bench clean install help format FORCE
 .DEFAULT_GOAL := all
 
-all: check-deps $(BPF_OBJ) $(SKEL) $(BINS) $(TEST_PROGS_BPF)
+all: check-deps $(BPF_OBJ) $(SKEL) $(TC_SKEL) $(BINS) $(TEST_PROGS_BPF)
 
 help:
 	@echo 'Targets:'
@@ -144,6 +146,12 @@ $(SKEL): $(BPF_OBJ) Makefile | $(OUTPUT)
 		{ cat $@.log; rm -f $@.tmp; exit 1; }
 	$(Q)mv $@.tmp $@
 
+$(TC_SKEL): $(TC_OBJ) Makefile | $(OUTPUT)
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name flowlens_tc_bpf > $@.tmp 2> $@.log || \
+		{ cat $@.log; rm -f $@.tmp; exit 1; }
+	$(Q)mv $@.tmp $@
+
 $(FLGEN_BPF_OBJS): $(OUTPUT)/%.bpf.o: user/flgen/%.bpf.c user/flgen/common_kern_user.h \
 		headers/vmlinux.h | $(OUTPUT)
 	$(call msg,BPF,$@)
@@ -163,7 +171,7 @@ $(OUTPUT)/flgen: $(FLGEN_OBJS) $(LIB_OBJS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(FLGEN_LIBS) $(LDLIBS) -o $@
 
-$(OBJ)/%.o: user/%.c $(USER_HDRS) $(SKEL) | $(OBJ)/lib $(OBJ)/flowlensd $(OBJ)/flctl
+$(OBJ)/%.o: user/%.c $(USER_HDRS) $(SKEL) $(TC_SKEL) | $(OBJ)/lib $(OBJ)/flowlensd $(OBJ)/flctl
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 

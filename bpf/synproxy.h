@@ -227,6 +227,41 @@ static __always_inline __u64 pseudo_sum(const struct fl_packet *pkt,
 	return sum + bpf_htonl(len) + bpf_htonl(FL_IPPROTO_TCP);
 }
 
+/* Loads the TCP segment (at most SP_SEG_MAX bytes) into the scratch
+ * buffer, zero-padded; 1 if its checksum is right. */
+static __always_inline int tcp_csum_ok(struct xdp_md *ctx,
+				       const struct fl_packet *pkt,
+				       struct sp_scratch *s)
+{
+	__u32 len = pkt->l4_len;
+	__u64 sum;
+
+	if (len > SP_SEG_MAX || len < sizeof(struct tcphdr))
+		return 0;
+	if (bpf_xdp_load_bytes(ctx, pkt->l4_off, s->seg, len))
+		return 0;
+	s->seg[len] = 0;
+	s->seg[len + 1] = 0;
+	s->seg[len + 2] = 0;
+	sum = seg_csum(s, len, pseudo_sum(pkt, &pkt->src, &pkt->dst, len));
+	return csum_fold(sum) == 0xffff;
+}
+
+/* Tells bpf/flowlens_tc.bpf.c the TCP checksum was verified (synproxy.h
+ * in include/ says why). Moves data_meta: do it last. */
+static __always_inline void mark_csum_verified(struct xdp_md *ctx)
+{
+	void *data, *meta;
+
+	if (bpf_xdp_adjust_meta(ctx, -(int)sizeof(__u32)))
+		return; /* no room: the kernel's check decides */
+	data = (void *)(long)ctx->data;
+	meta = (void *)(long)ctx->data_meta;
+	if (meta + sizeof(__u32) > data)
+		return;
+	*(__u32 *)meta = FL_META_CSUM_OK;
+}
+
 /* The cookie timestamp: a millisecond clock, its low bits the options. */
 static __always_inline __u32 cookie_tsval(const struct sp_syn_opts *o)
 {
@@ -337,16 +372,8 @@ static __always_inline int answer_syn(struct xdp_md *ctx,
 		sp_count(key, FL_SP_PASSED_TO_KERNEL);
 		return XDP_PASS;
 	}
-	if (bpf_xdp_load_bytes(ctx, pkt->l4_off, s->seg, seg_len))
-		return XDP_PASS;
-	s->seg[seg_len] = 0;
-	s->seg[seg_len + 1] = 0;
-	s->seg[seg_len + 2] = 0;
-
 	/* Checksums first: the kernel would drop a bad one, so do we. */
-	sum = seg_csum(s, seg_len,
-		       pseudo_sum(pkt, &pkt->src, &pkt->dst, seg_len));
-	if (csum_fold(sum) != 0xffff)
+	if (!tcp_csum_ok(ctx, pkt, s))
 		goto bad_csum;
 	if (pkt->l3_proto == ETH_P_IP) {
 		ip_len = pkt->l4_off - pkt->l3_off;
@@ -504,6 +531,17 @@ static __always_inline int check_ack(struct xdp_md *ctx,
 	}
 	if (err)
 		goto invalid;
+	if (pkt->l3_proto == ETH_P_IPV6) {
+		/* nftables' synproxy cannot check it (see FL_META_CSUM_OK) */
+		__u32 zero = 0;
+		struct sp_scratch *s = bpf_map_lookup_elem(&sp_scratch, &zero);
+
+		if (!s || !tcp_csum_ok(ctx, pkt, s)) {
+			sp_count(key, FL_SP_BAD_CHECKSUM);
+			return XDP_DROP;
+		}
+		mark_csum_verified(ctx);
+	}
 	sp_count(key, FL_SP_COOKIES_VALID);
 	return XDP_PASS;
 

@@ -51,7 +51,8 @@ _Static_assert(sizeof(struct fl_synproxy_conf) == 4, "synproxy conf layout");
  *   cookies_invalid     neither SYN nor known connection nor valid cookie:
  *                       dropped
  *   passed_established  packets of connections conntrack knows: passed
- *   bad_checksum        SYNs with a wrong IPv4 or TCP checksum: dropped
+ *   bad_checksum        SYNs with a wrong IPv4 or TCP checksum, IPv6 ACKs
+ *                       with a wrong TCP checksum: dropped
  *   passed_to_kernel    SYNs the program could not answer (the frame could
  *                       not be resized): left to nftables' synproxy
  */
@@ -70,6 +71,18 @@ enum fl_synproxy_counter {
 #undef FL_X_ENUM
 		FL_SP_COUNT,
 };
+
+/*
+ * IPv6 and nftables' synproxy: nft_synproxy checks an IPv6 packet's TCP
+ * checksum with the IPv4 function (nf_ip_checksum), which only comes out
+ * right when the checksum was already verified (CHECKSUM_UNNECESSARY, as
+ * most NICs report). A frame passed from XDP arrives unverified
+ * (CHECKSUM_NONE), so the client's ACK would be dropped. The program checks
+ * the ACK's checksum itself and leaves FL_META_CSUM_OK in the XDP metadata
+ * in front of the frame; bpf/flowlens_tc.bpf.c, on tc ingress, then tells
+ * the stack the checksum is verified (bpf_csum_level()).
+ */
+#define FL_META_CSUM_OK 0x464c4331 /* "FLC1" */
 
 struct fl_synproxy_stats {
 	__u64 c[FL_SP_COUNT];

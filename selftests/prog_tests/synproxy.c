@@ -11,7 +11,9 @@
  *                         bits, our wscale), whatever order the SYN's
  *                         options came in; then the client's ACK echoing
  *                         the cookie passes and an ACK with any other
- *                         number is dropped. IPv4 and IPv6.
+ *                         number is dropped. IPv4 and IPv6; an IPv6 ACK's
+ *                         checksum is verified and the verdict left in the
+ *                         XDP metadata for bpf/flowlens_tc.bpf.c.
  *   synproxy_rejects      bad TCP or IPv4 header checksums, RST, SYN-ACK and
  *                         bare ACKs with no cookie are dropped and counted
  *   synproxy_bystanders   another port, another address, the stage switched
@@ -130,6 +132,29 @@ static int run_out(struct fl_fixture *fx, const struct pkt *in, struct pkt *out,
 		return err;
 	*action = opts.retval;
 	out->len = opts.data_size_out;
+	return 0;
+}
+
+/* Like run_out(), also returning the XDP metadata the program left
+ * (@meta_len 0: none). */
+static int run_meta(struct fl_fixture *fx, const struct pkt *in, __u32 *action,
+		    __u32 *meta, __u32 *meta_len)
+{
+	struct xdp_md ctx_in = { .data_end = in->len }, ctx_out = {};
+	__u8 out[PKT_MAX + 64];
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = in->data,
+		    .data_size_in = in->len, .data_out = out,
+		    .data_size_out = sizeof(out), .ctx_in = &ctx_in,
+		    .ctx_size_in = sizeof(ctx_in), .ctx_out = &ctx_out,
+		    .ctx_size_out = sizeof(ctx_out));
+	int err = bpf_prog_test_run_opts(fx->prog_fd, &opts);
+
+	if (err)
+		return err;
+	*action = opts.retval;
+	*meta_len = ctx_out.data - ctx_out.data_meta;
+	if (*meta_len >= 4)
+		memcpy(meta, out, 4);
 	return 0;
 }
 
@@ -370,6 +395,11 @@ static const struct syn_case syn_cases[] = {
 	  NULL,
 	  0,
 	  {} },
+	{ "ipv4, no options, 6 bytes of data (flgen's SYN)",
+	  SYN_(PKT_IPV4, SVC4, 0, .payload_len = 6),
+	  NULL,
+	  0,
+	  {} },
 	{ "ipv4, TS only",
 	  SYN_(PKT_IPV4, SVC4, 12),
 	  opts_ts_only,
@@ -404,7 +434,7 @@ void test_synproxy_synack(void)
 	__u64 expect4[FL_SP_COUNT] = {}, expect6[FL_SP_COUNT] = {};
 	struct fl_fixture fx;
 	struct pkt syn, reply, ack;
-	__u32 action;
+	__u32 action, meta = 0, meta_len;
 	size_t i;
 
 	if (!ASSERT_OK(setup(&fx, FL_MODE_HOST), "setup"))
@@ -426,9 +456,27 @@ void test_synproxy_synack(void)
 
 		/* the client's ACK: the right cookie passes, others don't */
 		build_ack(&syn, &reply, 0, &ack);
-		if (ASSERT_OK(run_out(&fx, &ack, &reply, &action), "run ACK"))
+		if (ASSERT_OK(run_meta(&fx, &ack, &action, &meta, &meta_len),
+			      "run ACK")) {
 			ASSERT_EQ(action, XDP_PASS, "valid cookie passes");
+			/* IPv6: checksum verified for nftables' synproxy */
+			if (c->spec.l3 == PKT_IPV6 &&
+			    ASSERT_EQ(meta_len, 4, "IPv6 ACK: metadata"))
+				ASSERT_EQ(meta, FL_META_CSUM_OK,
+					  "IPv6 ACK: checksum verified");
+			if (c->spec.l3 == PKT_IPV4)
+				ASSERT_EQ(meta_len, 0, "IPv4 ACK: no metadata");
+		}
 		expect[FL_SP_COOKIES_VALID]++;
+
+		/* the same ACK with a broken checksum: IPv6 checks it */
+		pkt_poke8(&ack, ack.l4_off + 16, ack.data[ack.l4_off + 16] ^ 1);
+		if (ASSERT_OK(run_out(&fx, &ack, &reply, &action), "run ACK"))
+			ASSERT_EQ(action,
+				  c->spec.l3 == PKT_IPV6 ? XDP_DROP : XDP_PASS,
+				  "ACK with a bad checksum");
+		expect[c->spec.l3 == PKT_IPV6 ? FL_SP_BAD_CHECKSUM :
+						FL_SP_COOKIES_VALID]++;
 		build_syn(c, &syn);
 		run_out(&fx, &syn, &reply, &action);
 		reply.l3_off = syn.l3_off;

@@ -37,6 +37,7 @@ struct fl_iface {
 	int ifindex;
 	enum xdp_attach_mode mode; /* what it is attached in */
 	bool attached;
+	bool tc_attached; /* flowlens_tc on tc ingress (loader.c) */
 	struct fl_if_stats now; /* summed over CPUs at the last tick */
 	struct fl_if_stats before; /* ... and at the tick before */
 	double pps, bps;
@@ -108,6 +109,7 @@ struct daemon {
 	struct fl_options opt;
 	struct flowlens_bpf *skel;
 	struct xdp_program *prog;
+	struct flowlens_tc_bpf *tc_skel;
 	char pin_dir[256];
 	int lock_fd; /* flock on pin_dir: one daemon per set of maps */
 	bool maps_were_pinned; /* restart: settings and counters carried over */

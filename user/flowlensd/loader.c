@@ -25,6 +25,7 @@
 #include "log.h"
 #include "ruleset.h"
 #include "flowlens.skel.h"
+#include "flowlens_tc.skel.h"
 
 #define FL_PROG_NAME "flowlens"
 
@@ -311,14 +312,71 @@ static int if_stats_create(struct daemon *d, const struct fl_iface *ifc)
 	return err == -EEXIST ? 0 : err;
 }
 
+/*
+ * tc ingress: bpf/flowlens_tc.bpf.c marks the checksums the XDP program
+ * verified for the kernel, which IPv6 connections through the SYN proxy
+ * need (include/flowlens/synproxy.h says why). Our own handle, replaced on
+ * restart; without it everything else works.
+ */
+#define FL_TC_HANDLE 0xf10
+#define FL_TC_PRIORITY 1
+
+static void tc_attach(struct daemon *d, struct fl_iface *ifc)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifc->ifindex,
+		    .attach_point = BPF_TC_INGRESS);
+	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = FL_TC_HANDLE,
+		    .priority = FL_TC_PRIORITY, .flags = BPF_TC_F_REPLACE);
+	int err;
+
+	if (!d->tc_skel)
+		return;
+	err = bpf_tc_hook_create(&hook);
+	if (err && err != -EEXIST) {
+		pr_warn("%s: no tc ingress hook (%s): IPv6 connections through the SYN proxy will fail",
+			ifc->name, strerror(-err));
+		return;
+	}
+	opts.prog_fd = bpf_program__fd(d->tc_skel->progs.flowlens_tc);
+	err = bpf_tc_attach(&hook, &opts);
+	if (err) {
+		pr_warn("%s: cannot attach on tc ingress (%s): IPv6 connections through the SYN proxy will fail",
+			ifc->name, strerror(-err));
+		return;
+	}
+	ifc->tc_attached = true;
+}
+
+static void tc_detach(struct fl_iface *ifc)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifc->ifindex,
+		    .attach_point = BPF_TC_INGRESS);
+	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = FL_TC_HANDLE,
+		    .priority = FL_TC_PRIORITY);
+	int err;
+
+	if (!ifc->tc_attached)
+		return;
+	err = bpf_tc_detach(&hook, &opts);
+	if (err)
+		pr_warn("cannot detach from tc ingress of %s: %s", ifc->name,
+			strerror(-err));
+	ifc->tc_attached = false;
+}
+
 int loader_attach_all(struct daemon *d)
 {
 	int i, err;
 
+	d->tc_skel = flowlens_tc_bpf__open_and_load();
+	if (!d->tc_skel)
+		pr_warn("cannot load the tc program (%s): IPv6 connections through the SYN proxy will fail",
+			strerror(errno));
 	for (i = 0; i < d->nr_ifaces; i++) {
 		err = attach_one(d, &d->ifaces[i]);
 		if (err)
 			return err;
+		tc_attach(d, &d->ifaces[i]);
 		err = if_stats_create(d, &d->ifaces[i]);
 		if (err) {
 			pr_err("cannot create counters for %s: %s",
@@ -336,6 +394,7 @@ void loader_detach_all(struct daemon *d)
 	for (i = 0; i < d->nr_ifaces; i++) {
 		struct fl_iface *ifc = &d->ifaces[i];
 
+		tc_detach(ifc);
 		if (!ifc->attached)
 			continue;
 		err = xdp_program__detach(d->prog, ifc->ifindex, ifc->mode, 0);
@@ -354,6 +413,8 @@ void loader_close(struct daemon *d)
 	d->prog = NULL;
 	flowlens_bpf__destroy(d->skel);
 	d->skel = NULL;
+	flowlens_tc_bpf__destroy(d->tc_skel);
+	d->tc_skel = NULL;
 	if (d->lock_fd >= 0)
 		close(d->lock_fd);
 	d->lock_fd = -1;
