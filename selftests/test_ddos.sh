@@ -200,6 +200,11 @@ cleanup() {
 		flctl ddos allow del "$t" >/dev/null
 	done
 	flctl rule flush >/dev/null 2>&1 || true
+	flctl -j synproxy list | jq -r '.services[] | .addr + " port " + (.port | tostring)' |
+		while read -r t; do
+			# shellcheck disable=SC2086 # ADDR port PORT, three words
+			flctl synproxy del $t >/dev/null
+		done
 	rm -f /tmp/fl-ddos-test.*
 }
 
@@ -636,6 +641,32 @@ test_bad_arguments() {
 	assert_fails_with "10.9.9.0/24 is not allowlisted" flctl ddos allow del 10.9.9.0/24
 	json_check "$(flctl -j ddos threshold add $PREFIX4 ppx 100 || true)" '.error | test("'"'ppx'"'")' "error as JSON"
 	assert_eq "$(ddos_settings)" "$before" "thresholds and allowlist after the bad commands"
+}
+
+# A SYN flood on a service the SYN proxy answers: the engine sees the
+# attack but installs no victim rule, which would drop the real clients'
+# SYNs before the proxy could answer them; it says why, and a client
+# still gets its data through the proxy during the flood.
+test_synproxy_victim() {
+	local base id attack pid out
+	flctl synproxy add "$SERVER4" port 5001 >/dev/null
+	base=$(last_attack_id)
+	threshold_add $PREFIX4 sps 1k hold $HOLD >/dev/null
+	wait_sampling
+	out=$(flood_file)
+	flood_bg "$out" syn -i eth0 --src 198.18.0.0/15 --sport 1024-65535 --dst "$SERVER4" --dport 5001 -r $FLOOD -d 60 -T 2
+	pid=$FLOOD_PID
+	id=$(wait_attack "$base" "$SERVER4")
+	wait_for 10 "attack_get $id | jq -e '.error | test(\"SYN proxy\")' >/dev/null"
+	attack=$(attack_get "$id")
+	echo "SYN flood on a proxied service: $attack"
+	json_check "$attack" '.metric == "sps" and .dport == 5001 and .state == "active" and
+		(.error | test("SYN proxy answers SYNs to '"$SERVER4"' port 5001"))' "attack $id"
+	assert_eq "$(attack_rule_count "$id")" 0 "rules installed for attack $id"
+	tcp_transfer "$SERVER4"
+	json_check "$(flctl -j synproxy stats "$SERVER4" port 5001)" \
+		'.services[0].synacks_sent > 1000 and .services[0].cookies_valid >= 1' "the proxy answered the flood"
+	flood_stop "$pid"
 }
 
 run_tests

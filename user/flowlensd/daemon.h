@@ -207,6 +207,10 @@ extern const struct command ddos_commands[]; /* ends with a NULL name */
 /* synproxy.c: open restores the services and installs the nftables
  * table; close (a clean shutdown) removes the table, restores the sysctl */
 int synproxy_open(struct daemon *d);
+/* Whether a SYN proxy service answers on @addr (AF_INET/AF_INET6), port
+ * @port (< 0: any port). */
+bool synproxy_covers(const struct daemon *d, int family,
+		     const union fl_addr *addr, int port);
 void synproxy_close(struct daemon *d);
 extern const struct command synproxy_commands[]; /* ends with a NULL name */
 

@@ -909,6 +909,31 @@ static bool attack_has_rule(struct daemon *d, const struct ddos_attack *a,
 	return false;
 }
 
+/*
+ * A SYN flood on a host the SYN proxy serves: the proxy answers it, and a
+ * victim rule (all SYNs to the host, or to the port) would drop the real
+ * clients' SYNs before the proxy sees them. Per-source rules still go in.
+ */
+static bool syn_proxied(struct daemon *d, struct ddos_attack *a)
+{
+	char addr[FL_PREFIX_STRLEN];
+
+	if (a->direction != FL_DDOS_DST || a->vector != FL_METRIC_SPS ||
+	    !synproxy_covers(d, a->victim.family, &a->victim.addr, a->dport))
+		return false;
+	ip_text(&a->victim, addr, sizeof(addr));
+	if (a->dport >= 0)
+		snprintf(a->error, sizeof(a->error),
+			 "no rule: the SYN proxy answers SYNs to %s port %d",
+			 addr, a->dport);
+	else
+		snprintf(
+			a->error, sizeof(a->error),
+			"no rule: a victim-wide SYN rule would drop the SYNs the SYN proxy answers on %s",
+			addr);
+	return true;
+}
+
 /* Installs the rules the signature calls for that the attack lacks;
  * returns how many it added. */
 static int attack_mitigate(struct daemon *d, struct ddos_attack *a)
@@ -937,6 +962,8 @@ static int attack_mitigate(struct daemon *d, struct ddos_attack *a)
 		} else {
 			if (i == 1)
 				break;
+			if (syn_proxied(d, a))
+				return 0;
 			src = a->direction == FL_DDOS_SRC ? &a->victim : NULL;
 			if (src && allowlisted(d->ddos, src)) {
 				snprintf(a->error, sizeof(a->error),

@@ -109,6 +109,23 @@ static int service_find(const struct synproxy *sp,
 	return -1;
 }
 
+bool synproxy_covers(const struct daemon *d, int family,
+		     const union fl_addr *addr, int port)
+{
+	const struct synproxy *sp = d->synproxy;
+	int i;
+
+	for (i = 0; sp && i < sp->nr_services; i++) {
+		const struct fl_synproxy_key *k = &sp->services[i].key;
+
+		if (key_family(k) == family &&
+		    !memcmp(&k->addr, addr, sizeof(*addr)) &&
+		    (port < 0 || ntohs(k->port) == port))
+			return true;
+	}
+	return false;
+}
+
 static void service_insert(struct synproxy *sp,
 			   const struct synproxy_service *s)
 {
