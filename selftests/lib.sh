@@ -273,3 +273,67 @@ run_tests() {
 		rm -f "$log"
 	done
 }
+
+# --- Real TCP clients and servers, kernel counters (test_synproxy.sh) ---
+
+TCPCHECK="$TOP/scripts/tcpcheck.py"
+
+# echo_server NS ADDR PORT [BACKLOG]: scripts/tcpcheck.py's echo server
+# in NS, in the background (killed when the test ends), listen() backlog
+# BACKLOG (default 128); returns once it listens.
+echo_server() {
+	bg "$1" "$TCPCHECK" serve "$2" "$3" --backlog "${4:-128}"
+	wait_until 5 in_ns "$1" sh -c "ss -Hltn '( sport = :$3 )' | grep -q ."
+}
+
+# tcp_connects NS ADDR PORT N [TCPCHECK_ARGS...]: N connections in a row
+# from NS, each echoing 64 KB of random data byte for byte; prints
+# tcpcheck's JSON report and fails unless every one came back intact (it
+# stops at the first that did not).
+tcp_connects() {
+	local ns=$1 addr=$2 port=$3 n=$4 out
+	shift 4
+	out=$(in_ns "$ns" "$TCPCHECK" connect "$addr" "$port" -n "$n" --max-failures 1 -j "$@") || {
+		echo "$out"
+		fail "$n connections to $addr port $port did not all come back intact"
+		return 1
+	}
+	echo "$out"
+}
+
+# ns_nstat NS COUNTER: a kernel counter in NS as nstat names it
+# (TcpExtListenDrops, IpInAddrErrors...), its absolute value; nstat's
+# history file is neither read nor written.
+ns_nstat() {
+	in_ns "$1" nstat -asz "$2" | awk -v c="$2" '$1 == c { print $2; found = 1 } END { if (!found) print 0 }'
+}
+
+# syn_recv NS PORT: request sockets (SYN-RECV) of NS's listener on PORT.
+syn_recv() {
+	in_ns "$1" ss -Htn state syn-recv "( sport = :$2 )" | wc -l
+}
+
+# accept_queue NS PORT: connections waiting in the accept queue of NS's
+# listener on PORT (the listener's Recv-Q).
+accept_queue() {
+	in_ns "$1" ss -Hltn "( sport = :$2 )" | awk '{ print $2; exit }'
+}
+
+# conntrack_count NS: entries in NS's conntrack table.
+conntrack_count() {
+	in_ns "$1" cat /proc/sys/net/netfilter/nf_conntrack_count
+}
+
+# daemon_mode host|router: flowlensd running in that mode, restarted in
+# it if it was not (its state, such as protected services, carries over).
+daemon_mode() {
+	local have
+	have=$(flctl -j config show 2>/dev/null | jq -r .mode) || have=
+	[ "$have" = "$1" ] && return 0
+	lab stop
+	if [ "$1" = host ]; then
+		lab start
+	else
+		lab start --mode "$1"
+	fi
+}
