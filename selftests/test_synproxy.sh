@@ -296,9 +296,19 @@ test_stats_counters() {
 	assert_ge "$(($(synproxy_kernel_stat cookie_valid) - nft_valid0))" 5 "cookie ACKs netfilter's synproxy took"
 }
 
+# tc_filters: flowlensd's tc ingress filters on cl0 and sv0 (the IPv6
+# checksum mark), one line each.
+tc_filters() {
+	local ifname
+	for ifname in cl0 sv0; do
+		in_ns flowlens tc filter show dev "$ifname" ingress | sed "s/^/$ifname: /"
+	done
+}
+
 # flowlensd's nftables table and tcp_loose: there while a service is, gone
 # (and tcp_loose back) when the last one goes and when flowlensd stops;
-# after a crash both stay, and the next flowlensd takes them over.
+# after a crash both stay, and the next flowlensd takes them over. Its tc
+# ingress filters go with a clean stop too.
 test_teardown_leaves_no_rules() {
 	local port=8400 loose0 pid
 	daemon_mode host
@@ -321,6 +331,7 @@ test_teardown_leaves_no_rules() {
 	flctl synproxy add $HOST4 port $port
 	lab stop
 	assert_eq "$(nft_ruleset)" "" "nftables ruleset after flowlensd stopped"
+	assert_eq "$(tc_filters)" "" "tc ingress filters after flowlensd stopped"
 	assert_eq "$(in_ns flowlens sysctl -n net.netfilter.nf_conntrack_tcp_loose)" "$loose0" "tcp_loose after flowlensd stopped"
 	lab start
 	json_check "$(flctl -j synproxy list)" "[.services[] | [.addr, .port]] == [[\"$HOST4\", $port]]" \
@@ -338,9 +349,13 @@ test_teardown_leaves_no_rules() {
 	assert_match "$(nft_ruleset)" "table inet flowlens_synproxy" "the table after flowlensd was killed"
 	lab start
 	assert_eq "$(nft_ruleset | grep -c 'table inet flowlens_synproxy')" 1 "tables after the restart"
+	tc_filters
+	assert_eq "$(tc_filters | grep -c '^cl0: .*handle 0xf10 ')" 1 "tc ingress filters on cl0 after the restart"
+	assert_eq "$(tc_filters | grep -c '^sv0: .*handle 0xf10 ')" 1 "tc ingress filters on sv0 after the restart"
 	tcp_connects client $HOST4 $port 3
 	lab stop
 	assert_eq "$(nft_ruleset)" "" "nftables ruleset after the restarted flowlensd stopped"
+	assert_eq "$(tc_filters)" "" "tc ingress filters after the restarted flowlensd stopped"
 	assert_eq "$(in_ns flowlens sysctl -n net.netfilter.nf_conntrack_tcp_loose)" "$loose0" "tcp_loose in the end"
 	lab start
 	flctl synproxy del $HOST4 port $port
