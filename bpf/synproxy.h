@@ -37,6 +37,7 @@
  * SYN) is left to the kernel's synproxy. */
 #define SP_SEG_MAX 1500
 #define SP_CSUM_CHUNK 512 /* bpf_csum_diff's limit */
+#define SP_ETH_MIN 60 /* shortest Ethernet frame, without the FCS */
 
 #define TCPOPT_EOL 0
 #define TCPOPT_NOP 1
@@ -97,11 +98,17 @@ struct sp_scratch {
 		struct iphdr ip4;
 		struct ipv6hdr ip6;
 	};
-	struct sp_reply_tcp tcp;
+	/* the reply from the IP header on, stored with one call */
 	union {
-		struct iphdr ip4;
-		struct ipv6hdr ip6;
-	} reply_ip;
+		struct {
+			struct iphdr ip;
+			struct sp_reply_tcp tcp;
+		} v4;
+		struct {
+			struct ipv6hdr ip;
+			struct sp_reply_tcp tcp;
+		} v6;
+	} reply;
 };
 
 struct {
@@ -127,12 +134,9 @@ struct sp_opt_walk {
 	struct sp_syn_opts o;
 };
 
-static __always_inline void sp_count(const struct fl_synproxy_key *key,
+static __always_inline void sp_count(struct fl_synproxy_stats *st,
 				     enum fl_synproxy_counter c)
 {
-	struct fl_synproxy_stats *st;
-
-	st = bpf_map_lookup_elem(&FL_MAP_SYNPROXY_STATS, key);
 	if (st && c < FL_SP_COUNT)
 		st->c[c]++;
 }
@@ -186,11 +190,32 @@ static long sp_opt_step(__u32 i, void *data)
 }
 
 /* Sum of @len bytes of the zero-padded scratch segment, plus @sum. */
+/* Sum of the first @n (at most @max) 32-bit words at @w: inline, for
+ * the short runs every SYN and SYN-ACK has (a helper call costs more). */
+static __always_inline __u64 sum_words(const __u32 *w, __u32 n, int max)
+{
+	__u64 sum = 0;
+	int i;
+
+	for (i = 0; i < max; i++) {
+		if (i >= n)
+			break;
+		sum += w[i];
+	}
+	return sum;
+}
+
+#define SP_INLINE_WORDS 16 /* a TCP header with options, and some */
+
 static __always_inline __u64 seg_csum(struct sp_scratch *s, __u32 len,
 				      __u64 sum)
 {
 	__u32 words = (len + 3) & ~3U, off = 0;
 	int i;
+
+	if (words <= SP_INLINE_WORDS * 4)
+		return sum + sum_words((const __u32 *)s->seg, words / 4,
+				       SP_INLINE_WORDS);
 
 #pragma unroll
 	for (i = 0; i < (SP_SEG_MAX + 4 + SP_CSUM_CHUNK - 1) / SP_CSUM_CHUNK;
@@ -354,22 +379,23 @@ static __always_inline int swap_macs(struct xdp_md *ctx)
  */
 static __always_inline int answer_syn(struct xdp_md *ctx,
 				      const struct fl_packet *pkt,
-				      const struct fl_synproxy_key *key,
+				      struct fl_synproxy_stats *st,
 				      const struct fl_synproxy_conf *conf)
 {
 	struct sp_opt_walk walk = {};
+	struct sp_reply_tcp *tcp;
 	struct sp_scratch *s;
 	__u32 zero = 0, seg_len = pkt->l4_len, th_len, ip_len, tcp_len;
 	__u32 frame_len, new_len;
 	__s64 cookie;
 	__u64 sum;
 
-	sp_count(key, FL_SP_SYNS_SEEN);
+	sp_count(st, FL_SP_SYNS_SEEN);
 	s = bpf_map_lookup_elem(&sp_scratch, &zero);
 	if (!s)
 		return XDP_PASS;
 	if (seg_len > SP_SEG_MAX || seg_len < sizeof(struct tcphdr)) {
-		sp_count(key, FL_SP_PASSED_TO_KERNEL);
+		sp_count(st, FL_SP_PASSED_TO_KERNEL);
 		return XDP_PASS;
 	}
 	/* Checksums first: the kernel would drop a bad one, so do we. */
@@ -381,7 +407,14 @@ static __always_inline int answer_syn(struct xdp_md *ctx,
 			return XDP_PASS;
 		if (bpf_xdp_load_bytes(ctx, pkt->l3_off, s->ip4_opts, ip_len))
 			return XDP_PASS;
-		sum = bpf_csum_diff(NULL, 0, (void *)s->ip4_opts, ip_len, 0);
+		if (ip_len == sizeof(struct iphdr)) {
+			const __u32 *w = (const __u32 *)s->ip4_opts;
+
+			sum = (__u64)w[0] + w[1] + w[2] + w[3] + w[4];
+		} else {
+			sum = (__u32)bpf_csum_diff(NULL, 0, (void *)s->ip4_opts,
+						   ip_len, 0);
+		}
 		if (csum_fold(sum) != 0xffff)
 			goto bad_csum;
 	} else {
@@ -395,7 +428,8 @@ static __always_inline int answer_syn(struct xdp_md *ctx,
 		return XDP_PASS; /* parse_packet() checked this already */
 	walk.opt = s->seg + sizeof(struct tcphdr);
 	walk.len = th_len - sizeof(struct tcphdr);
-	bpf_loop(SP_OPTS_MAX, sp_opt_step, &walk, 0);
+	if (walk.len)
+		bpf_loop(SP_OPTS_MAX, sp_opt_step, &walk, 0);
 
 	if (pkt->l3_proto == ETH_P_IP)
 		cookie = bpf_tcp_raw_gen_syncookie_ipv4(
@@ -404,23 +438,24 @@ static __always_inline int answer_syn(struct xdp_md *ctx,
 		cookie = bpf_tcp_raw_gen_syncookie_ipv6(
 			&s->ip6, (struct tcphdr *)s->seg, th_len);
 	if (cookie < 0) {
-		sp_count(key, FL_SP_PASSED_TO_KERNEL);
+		sp_count(st, FL_SP_PASSED_TO_KERNEL);
 		return XDP_PASS;
 	}
 
 	/* The reply: L3 and TCP built in scratch, checksums included. */
-	tcp_len = build_tcp(&s->tcp, (struct tcphdr *)s->seg, conf, &walk.o,
+	tcp = pkt->l3_proto == ETH_P_IP ? &s->reply.v4.tcp : &s->reply.v6.tcp;
+	tcp_len = build_tcp(tcp, (struct tcphdr *)s->seg, conf, &walk.o,
 			    (__u32)cookie);
-	if (tcp_len > sizeof(s->tcp))
+	if (tcp_len > sizeof(*tcp))
 		return XDP_PASS;
 	sum = pseudo_sum(pkt, &pkt->dst, &pkt->src, tcp_len);
-	sum += (__u32)bpf_csum_diff(NULL, 0, (void *)&s->tcp, tcp_len, 0);
-	s->tcp.th.check = ~csum_fold(sum);
+	sum += sum_words((const __u32 *)tcp, tcp_len / 4, sizeof(*tcp) / 4);
+	tcp->th.check = ~csum_fold(sum);
 
-	__builtin_memset(&s->reply_ip, 0, sizeof(s->reply_ip));
 	if (pkt->l3_proto == ETH_P_IP) {
-		struct iphdr *ip = &s->reply_ip.ip4;
+		struct iphdr *ip = &s->reply.v4.ip;
 
+		__builtin_memset(ip, 0, sizeof(*ip));
 		ip_len = sizeof(*ip);
 		ip->version = 4;
 		ip->ihl = 5;
@@ -430,11 +465,11 @@ static __always_inline int answer_syn(struct xdp_md *ctx,
 		ip->protocol = FL_IPPROTO_TCP;
 		ip->saddr = pkt->dst.w[0];
 		ip->daddr = pkt->src.w[0];
-		sum = (__u32)bpf_csum_diff(NULL, 0, (void *)ip, ip_len, 0);
-		ip->check = ~csum_fold(sum);
+		ip->check = ~csum_fold(sum_words((const __u32 *)ip, 5, 5));
 	} else {
-		struct ipv6hdr *ip6 = &s->reply_ip.ip6;
+		struct ipv6hdr *ip6 = &s->reply.v6.ip;
 
+		__builtin_memset(ip6, 0, sizeof(*ip6));
 		ip_len = sizeof(*ip6);
 		ip6->version = 6;
 		ip6->payload_len = bpf_htons(tcp_len);
@@ -445,23 +480,27 @@ static __always_inline int answer_syn(struct xdp_md *ctx,
 	}
 
 	/* Resize to L2 + reply: the old L3 header may have been longer
-	 * (options, extension headers) and the SYN may carry data. */
+	 * (options, extension headers) and the SYN may carry data. A frame
+	 * no longer than Ethernet's minimum keeps its length: what follows
+	 * the reply is padding, as a NIC would add (and no resize). */
 	frame_len = ctx->data_end - ctx->data;
 	new_len = pkt->l3_off + ip_len + tcp_len;
+	if (frame_len > new_len && new_len < SP_ETH_MIN)
+		new_len = frame_len < SP_ETH_MIN ? frame_len : SP_ETH_MIN;
 	if (new_len != frame_len &&
 	    bpf_xdp_adjust_tail(ctx, (int)new_len - (int)frame_len)) {
-		sp_count(key, FL_SP_PASSED_TO_KERNEL);
+		sp_count(st, FL_SP_PASSED_TO_KERNEL);
 		return XDP_PASS; /* untouched: netfilter's synproxy answers */
 	}
-	if (bpf_xdp_store_bytes(ctx, pkt->l3_off, &s->reply_ip, ip_len) ||
-	    bpf_xdp_store_bytes(ctx, pkt->l3_off + ip_len, &s->tcp, tcp_len) ||
+	if (bpf_xdp_store_bytes(ctx, pkt->l3_off, &s->reply,
+				ip_len + tcp_len) ||
 	    swap_macs(ctx))
 		return XDP_DROP; /* half-written: cannot pass it on */
-	sp_count(key, FL_SP_SYNACKS_SENT);
+	sp_count(st, FL_SP_SYNACKS_SENT);
 	return XDP_TX;
 
 bad_csum:
-	sp_count(key, FL_SP_BAD_CHECKSUM);
+	sp_count(st, FL_SP_BAD_CHECKSUM);
 	return XDP_DROP;
 }
 
@@ -502,7 +541,7 @@ static __always_inline int ct_confirmed(struct xdp_md *ctx,
 /* Not a SYN: a known connection, a valid cookie, or nothing we let in. */
 static __always_inline int check_ack(struct xdp_md *ctx,
 				     const struct fl_packet *pkt,
-				     const struct fl_synproxy_key *key)
+				     struct fl_synproxy_stats *st)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
@@ -510,7 +549,7 @@ static __always_inline int check_ack(struct xdp_md *ctx,
 	long err;
 
 	if (ct_confirmed(ctx, pkt)) {
-		sp_count(key, FL_SP_PASSED_ESTABLISHED);
+		sp_count(st, FL_SP_PASSED_ESTABLISHED);
 		return XDP_PASS;
 	}
 	th = data + (pkt->l4_off & 0x3ff);
@@ -537,16 +576,16 @@ static __always_inline int check_ack(struct xdp_md *ctx,
 		struct sp_scratch *s = bpf_map_lookup_elem(&sp_scratch, &zero);
 
 		if (!s || !tcp_csum_ok(ctx, pkt, s)) {
-			sp_count(key, FL_SP_BAD_CHECKSUM);
+			sp_count(st, FL_SP_BAD_CHECKSUM);
 			return XDP_DROP;
 		}
 		mark_csum_verified(ctx);
 	}
-	sp_count(key, FL_SP_COOKIES_VALID);
+	sp_count(st, FL_SP_COOKIES_VALID);
 	return XDP_PASS;
 
 invalid:
-	sp_count(key, FL_SP_COOKIES_INVALID);
+	sp_count(st, FL_SP_COOKIES_INVALID);
 	return XDP_DROP;
 }
 
@@ -573,6 +612,7 @@ static __noinline int synproxy_packet(struct xdp_md *ctx,
 				      const struct fl_packet *pkt, int exempt)
 {
 	struct fl_synproxy_conf *conf;
+	struct fl_synproxy_stats *st;
 	struct fl_synproxy_key key;
 
 	if (!cfg->synproxy_services || !pkt->has_l4 ||
@@ -587,10 +627,12 @@ static __noinline int synproxy_packet(struct xdp_md *ctx,
 	}
 	if (exempt)
 		return XDP_PASS;
+	/* one lookup of the counters per packet, whatever it counts */
+	st = bpf_map_lookup_elem(&FL_MAP_SYNPROXY_STATS, &key);
 	if ((pkt->tcp_flags &
 	     (FL_TCP_SYN | FL_TCP_ACK | FL_TCP_RST | FL_TCP_FIN)) == FL_TCP_SYN)
-		return answer_syn(ctx, pkt, &key, conf);
-	return check_ack(ctx, pkt, &key);
+		return answer_syn(ctx, pkt, st, conf);
+	return check_ack(ctx, pkt, st);
 }
 
 #endif /* FLOWLENS_BPF_SYNPROXY_H */
