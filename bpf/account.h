@@ -3,8 +3,10 @@
  * API: account_packet() - stage 4 of DESIGN.md.
  *
  * Constant work per packet: one total cell, FL_SKETCH_ROWS cells for the
- * source and as many for the destination, then one LRU lookup per address.
- * Only an address that misses the LRU map costs more: an LPM lookup for
+ * source and as many for the destination, then one LRU lookup per address
+ * that the FL_MAP_TRACKED Bloom filter says may have an entry (a spoofed
+ * flood's sources do not: under one, the LRU misses were a third of the
+ * program's time). An address with no entry costs an LPM lookup for
  * protected prefixes, and an insert if it is protected or heavy. How the
  * sketch flags heavy hitters is explained in include/flowlens/account.h.
  */
@@ -15,6 +17,14 @@
 #include <bpf/bpf_helpers.h>
 #include <flowlens/flowlens.h>
 #include "parse.h"
+
+struct {
+	__uint(type, BPF_MAP_TYPE_BLOOM_FILTER);
+	__uint(max_entries, FL_IP4_STATS_MAX + FL_IP6_STATS_MAX);
+	__uint(map_extra, 1); /* hash functions */
+	__type(value, union fl_addr);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} FL_MAP_TRACKED SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -169,8 +179,7 @@ static __always_inline void sample_packet(const struct account_ctx *ac)
 	struct fl_sample s = {};
 	__u32 zero = 0, slot;
 
-	if (!ac->sample_rate ||
-	    (bpf_get_prandom_u32() & (ac->sample_rate - 1)))
+	if (!ac->sample_rate || (bpf_get_prandom_u32() & (ac->sample_rate - 1)))
 		return;
 	quota = bpf_map_lookup_elem(&FL_MAP_SAMPLE_QUOTA, &zero);
 	if (!quota)
@@ -214,14 +223,22 @@ static __always_inline int is_protected(const union fl_addr *addr, int is_ipv6)
 	}
 }
 
+/* Was @addr ever given exact counters? No false negatives; a false
+ * positive (or an entry since evicted) only costs the lookup it saves. */
+static __always_inline int maybe_tracked(const union fl_addr *addr)
+{
+	return !bpf_map_peek_elem(&FL_MAP_TRACKED, (void *)addr);
+}
+
 static __always_inline void exact_update(void *map, const void *key,
 					 const union fl_addr *addr, int is_ipv6,
 					 enum fl_side side, int heavy,
 					 const struct account_ctx *ac)
 {
-	struct fl_ip_stats *stats, init = {};
+	struct fl_ip_stats *stats = NULL, init = {};
 
-	stats = bpf_map_lookup_elem(map, key);
+	if (maybe_tracked(addr))
+		stats = bpf_map_lookup_elem(map, key);
 	if (!stats) {
 		init.checked = 1;
 		init.reason = heavy ? FL_TRACK_HEAVY : 0;
@@ -232,6 +249,7 @@ static __always_inline void exact_update(void *map, const void *key,
 		/* Insert empty, then count through the lookup below, so a
 		 * packet racing on another CPU is never lost. */
 		bpf_map_update_elem(map, key, &init, BPF_NOEXIST);
+		bpf_map_push_elem(&FL_MAP_TRACKED, (void *)addr, BPF_ANY);
 		stats = bpf_map_lookup_elem(map, key);
 		if (!stats)
 			return;

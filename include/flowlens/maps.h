@@ -19,6 +19,11 @@
 /* LRU_PERCPU_HASH: struct fl_ip4_key / fl_ip6_key -> struct fl_ip_stats */
 #define FL_MAP_IP4_STATS fl_ip4_stats
 #define FL_MAP_IP6_STATS fl_ip6_stats
+/* BLOOM_FILTER of union fl_addr (IPv4 zero-padded): every address the
+ * program has given an entry in the two maps above. A lookup there that
+ * misses costs a cache miss or two; a spoofed flood's random sources all
+ * miss, so the filter answers first (account.h) */
+#define FL_MAP_TRACKED fl_tracked
 /* LPM_TRIE: struct fl_lpm4_key / fl_lpm6_key -> struct fl_protect */
 #define FL_MAP_PROTECT4 fl_protect4
 #define FL_MAP_PROTECT6 fl_protect6
