@@ -407,14 +407,7 @@ static __always_inline int answer_syn(struct xdp_md *ctx,
 			return XDP_PASS;
 		if (bpf_xdp_load_bytes(ctx, pkt->l3_off, s->ip4_opts, ip_len))
 			return XDP_PASS;
-		if (ip_len == sizeof(struct iphdr)) {
-			const __u32 *w = (const __u32 *)s->ip4_opts;
-
-			sum = (__u64)w[0] + w[1] + w[2] + w[3] + w[4];
-		} else {
-			sum = (__u32)bpf_csum_diff(NULL, 0, (void *)s->ip4_opts,
-						   ip_len, 0);
-		}
+		sum = sum_words((const __u32 *)s->ip4_opts, ip_len / 4, 15);
 		if (csum_fold(sum) != 0xffff)
 			goto bad_csum;
 	} else {
