@@ -85,8 +85,11 @@ int flowlens(struct xdp_md *ctx)
 		exempt = r == RULES_PERMIT;
 	}
 
-	/* 5. synproxy: SYNs to a protected service answered with cookies */
-	act = synproxy_packet(ctx, cfg, &pkt, exempt);
+	/* 5. synproxy: SYNs to a protected service answered with cookies
+	 *    (a TCP packet, and only while there are services: no call) */
+	act = synproxy_wanted(cfg, &pkt) ?
+		      synproxy_packet(ctx, cfg, &pkt, exempt) :
+		      SP_NONE;
 	if (act != SP_NONE) {
 		if (act == XDP_PASS && cfg->mode == FL_MODE_ROUTER)
 			stats->fwd_pass[FL_FWD_PASS_SYNPROXY]++;

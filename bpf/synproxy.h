@@ -595,9 +595,18 @@ static __always_inline int sp_lookup(const struct fl_packet *pkt,
 	return *conf != NULL;
 }
 
+/* Whether stage 5 can concern the packet at all: checked inline, so the
+ * call below costs nothing while no service exists. */
+static __always_inline int synproxy_wanted(const struct fl_config *cfg,
+					   const struct fl_packet *pkt)
+{
+	return cfg->synproxy_services && pkt->has_l4 &&
+	       pkt->l4_proto == FL_IPPROTO_TCP && pkt->frag == FL_FRAG_NONE;
+}
+
 /*
- * Stage 5. Returns SP_NONE for a packet that is no service's business,
- * else the XDP action. @exempt: allowlisted or permitted by a rule, so not
+ * Stage 5, for a packet synproxy_wanted(). Returns SP_NONE for a packet
+ * that is no service's business, else the XDP action. @exempt: allowlisted or permitted by a rule, so not
  * challenged (router mode still hands it to the kernel).
  */
 static __noinline int synproxy_packet(struct xdp_md *ctx,
@@ -608,9 +617,6 @@ static __noinline int synproxy_packet(struct xdp_md *ctx,
 	struct fl_synproxy_stats *st;
 	struct fl_synproxy_key key;
 
-	if (!cfg->synproxy_services || !pkt->has_l4 ||
-	    pkt->l4_proto != FL_IPPROTO_TCP || pkt->frag != FL_FRAG_NONE)
-		return SP_NONE;
 	if (!sp_lookup(pkt, &pkt->dst, pkt->dport, &key, &conf)) {
 		/* the server's side of a proxied connection: the kernel's */
 		if (cfg->mode == FL_MODE_ROUTER &&
