@@ -54,8 +54,17 @@ struct fl_config {
 	__u32 sample_rate;
 	/* Services in FL_MAP_SYNPROXY; 0 skips stage 5 (synproxy.h). */
 	__u32 synproxy_services;
+	/* Stage 7 (flow.h): most packets of one flow escalated to a worker
+	 * while it is classified; 0: FL_ESCALATE_*_DEFAULT. */
+	__u16 escalate_tcp;
+	__u16 escalate_udp;
+	__u32 escalate_flags; /* FL_ESCALATE_F_* */
 };
-_Static_assert(sizeof(struct fl_config) == 56, "fl_config layout");
+_Static_assert(sizeof(struct fl_config) == 64, "fl_config layout");
+
+/* fl_config.escalate_flags */
+#define FL_ESCALATE_F_OFF 0x01 /* no workers: no flow is escalated */
+#define FL_ESCALATE_F_VOIP 0x02 /* keep escalating SIP/RTP/RTCP flows */
 
 /* A router port's MAC (FL_MAP_PORT_MACS). */
 struct fl_port_mac {

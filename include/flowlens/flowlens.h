@@ -10,6 +10,7 @@
 #include "account.h"
 #include "rules.h"
 #include "synproxy.h"
+#include "flow.h"
 
 #define FLOWLENS_VERSION "0.1.0"
 

@@ -60,11 +60,19 @@
  * fl_synproxy_stats (synproxy.h) */
 #define FL_MAP_SYNPROXY fl_synproxy
 #define FL_MAP_SYNPROXY_STATS fl_synproxy_cnt
+/* Stages 6 and 7 (flow.h). LRU_HASH: struct fl_flow_key -> struct fl_flow,
+ * the flow cache; PERCPU_ARRAY[FL_APPS_MAX]: nDPI protocol id ->
+ * struct fl_app_stats, packets of classified flows counted in XDP;
+ * XSKMAP: rx queue -> the AF_XDP socket of that queue's worker */
+#define FL_MAP_FLOWS fl_flows
+#define FL_MAP_APP_STATS fl_app_stats
+#define FL_MAP_XSKS fl_xsks
 
 #define FL_IF_STATS_MAX 256
 #define FL_IP4_STATS_MAX 65536
 #define FL_IP6_STATS_MAX 32768
 #define FL_PROTECT_MAX 4096
 #define FL_ALLOW_MAX 4096
+#define FL_XSKS_MAX 64 /* rx queues per interface */
 
 #endif /* FLOWLENS_MAPS_H */

@@ -1,0 +1,157 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * API: the flow cache (stage 6) and escalation to the workers (stage 7).
+ *
+ * A flow is keyed by its 5-tuple in a canonical order - the lower
+ * (address, port) endpoint first - so both directions find one entry.
+ * fl_flow_key_make() is the one place that order is decided; the BPF
+ * program and the workers (live and in `flowlensd replay`) all call it,
+ * and fl_flow_hash() is the hash both sides use, so a worker reads the
+ * hash from the packet's metadata instead of computing it again.
+ *
+ * Life of a flow in FL_MAP_FLOWS (an LRU hash: a flood of new flows evicts
+ * the oldest entries, it never fails an insert):
+ *   no entry       TCP without payload (a handshake creates no state, so a
+ *                  SYN flood costs the cache and the workers nothing)
+ *   CLASSIFYING    created by the first payload packet; every packet is
+ *                  escalated until the worker's verdict or the budget
+ *                  (escalate_tcp / escalate_udp packets) runs out
+ *   CLASSIFIED     verdict written by a worker: app, master, category,
+ *                  risk; FL_FLOW_F_BYPASS set, nothing is escalated again
+ *   GAVE_UP        the worker found nothing (or nDPI guessed): bypassed too
+ * FL_FLOW_F_VOIP keeps a classified SIP/RTP/RTCP flow escalated while
+ * the VoIP features ask for it (fl_config.escalate_voip).
+ */
+#ifndef FLOWLENS_FLOW_H
+#define FLOWLENS_FLOW_H
+
+#include "types.h"
+
+#ifdef __VMLINUX_H__
+#define FL_FLOW_INLINE static __always_inline
+#else
+#define FL_FLOW_INLINE static inline
+#endif
+
+#define FL_FLOWS_MAX 131072
+/* fl_app_stats is indexed by app id (the master's when app is 0). */
+#define FL_APPS_MAX 1024
+
+struct fl_app_stats {
+	__u64 packets;
+	__u64 bytes;
+};
+
+/* Escalation budgets when fl_config leaves them 0: ndpiReader's limits
+ * (packets of a flow nDPI looks at before it gives up). */
+#define FL_ESCALATE_TCP_DEFAULT 80
+#define FL_ESCALATE_UDP_DEFAULT 24
+/* Other IP protocols (ICMP, ESP, GRE, ...): nDPI decides on the first. */
+#define FL_ESCALATE_OTHER 4
+
+enum fl_flow_state {
+	FL_FLOW_NEW = 0,
+	FL_FLOW_CLASSIFYING = 1,
+	FL_FLOW_CLASSIFIED = 2,
+	FL_FLOW_GAVE_UP = 3,
+};
+
+#define FL_FLOW_F_BYPASS 0x01 /* verdict final: handled in XDP only */
+#define FL_FLOW_F_VOIP 0x02 /* SIP/RTP/RTCP: escalated if escalate_voip */
+#define FL_FLOW_F_LO_CLIENT 0x04 /* the first packet came from key.lo */
+
+struct fl_flow_key {
+	union fl_addr lo; /* the lower (address, port) endpoint */
+	union fl_addr hi;
+	__be16 lo_port; /* 0 for protocols without ports */
+	__be16 hi_port;
+	__u8 proto; /* IP protocol */
+	__u8 family; /* 4 or 6 */
+	__u16 pad; /* zero */
+};
+_Static_assert(sizeof(struct fl_flow_key) == 40, "fl_flow_key layout");
+
+struct fl_flow {
+	__u64 last_seen; /* bpf_ktime_get_ns() of the last packet */
+	__u64 packets; /* both directions, every packet since created */
+	__u64 bytes; /* frame bytes */
+	__u64 risk; /* nDPI's risk bitmap (ndpi_risk) */
+	__u16 app; /* nDPI app protocol id; 0 unknown */
+	__u16 master; /* nDPI master protocol id; 0 none */
+	__u16 category; /* ndpi_protocol_category_t */
+	__u8 state; /* enum fl_flow_state */
+	__u8 flags; /* FL_FLOW_F_* */
+	__u32 escalated; /* packets sent to a worker */
+	__u32 pad;
+};
+_Static_assert(sizeof(struct fl_flow) == 48, "fl_flow layout");
+
+/* What happens to an escalated packet once the worker has seen it. */
+enum fl_xsk_action {
+	FL_XSK_TX = 1, /* router: send on ifindex_out (MACs, TTL done) */
+	FL_XSK_PASS = 2, /* host: hand back to the local stack */
+	FL_XSK_CONSUME = 3, /* monitor: nothing to send */
+};
+
+/* In the XDP metadata area, right in front of an escalated frame. */
+struct fl_xsk_meta {
+	__u32 hash; /* fl_flow_hash() of the flow's key */
+	__u32 ifindex_out; /* FL_XSK_TX: the FIB's egress interface */
+	__u16 l3_off; /* IP header's offset in the frame */
+	__u8 dir; /* 0: the packet's source is key.lo; 1: key.hi */
+	__u8 action; /* enum fl_xsk_action */
+	__u8 state; /* the flow's state when escalated */
+	__u8 flags; /* the flow's FL_FLOW_F_* */
+	__u16 pad;
+	__u32 magic; /* FL_XSK_META_MAGIC: the area was written by us */
+};
+_Static_assert(sizeof(struct fl_xsk_meta) == 20, "fl_xsk_meta layout");
+#define FL_XSK_META_MAGIC 0x464c5831 /* "FLX1" */
+
+/*
+ * Fill *key from one packet's addresses and ports (network order; IPv4 in
+ * b[0..3], the rest of each union zero) and return the direction: 0 if
+ * the source became key->lo, 1 if it became key->hi. The order compares
+ * the words as they lie in memory: only its consistency matters.
+ */
+FL_FLOW_INLINE int fl_flow_key_make(struct fl_flow_key *key,
+				    const union fl_addr *src,
+				    const union fl_addr *dst, __be16 sport,
+				    __be16 dport, __u8 proto, __u8 family)
+{
+	int swap = 0, i;
+
+	for (i = 0; i < 4; i++) {
+		if (src->w[i] != dst->w[i]) {
+			swap = src->w[i] > dst->w[i];
+			goto decided;
+		}
+	}
+	swap = sport > dport;
+decided:
+	key->lo = swap ? *dst : *src;
+	key->hi = swap ? *src : *dst;
+	key->lo_port = swap ? dport : sport;
+	key->hi_port = swap ? sport : dport;
+	key->proto = proto;
+	key->family = family;
+	key->pad = 0;
+	return swap;
+}
+
+/* A 32-bit hash of the 10 words of a key (multiply-xorshift rounds). */
+FL_FLOW_INLINE __u32 fl_flow_hash(const struct fl_flow_key *key)
+{
+	const __u32 *w = (const __u32 *)key;
+	__u64 h = 0x9e3779b97f4a7c15ULL;
+	int i;
+
+	for (i = 0; i < (int)(sizeof(*key) / 4); i++) {
+		h ^= w[i];
+		h *= 0xff51afd7ed558ccdULL;
+		h ^= h >> 32;
+	}
+	return (__u32)h;
+}
+
+#endif /* FLOWLENS_FLOW_H */
