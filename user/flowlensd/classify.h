@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The classifier a worker runs: its own flow table (hash + timer-wheel
+ * aging) and one nDPI detection module. The same code serves the live
+ * workers (packets from AF_XDP, key and hash from the XDP metadata) and
+ * `flowlensd replay` (packets from pcap files, key and hash computed with
+ * the same fl_flow_key_make()/fl_flow_hash() as the BPF program).
+ *
+ * Not thread-safe: one struct fl_cls per worker thread.
+ */
+#ifndef FLOWLENSD_CLASSIFY_H
+#define FLOWLENSD_CLASSIFY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <flowlens/flow.h>
+
+#define FL_CLS_SNI_MAX 128
+#define FL_CLS_JA3_LEN 33 /* 32 hex digits + NUL */
+
+struct fl_cls;
+
+/* One flow in a worker's table. */
+struct fl_cls_flow {
+	struct fl_flow_key key;
+	__u32 hash;
+	__u8 state; /* enum fl_flow_state */
+	__u8 flags; /* FL_FLOW_F_* (VOIP, LO_CLIENT) */
+	__u8 guessed; /* the verdict is nDPI's guess at give-up */
+	__u8 final; /* verdict final, nDPI state freed */
+	__u64 first_ms, last_ms;
+	__u64 packets[2], bytes[2]; /* [dir]: 0 from key.lo, 1 from key.hi */
+	__u32 dissected; /* packets given to nDPI */
+	__u16 app, master, category; /* nDPI ids, as fl_flow */
+	__u64 risk; /* ndpi_risk bitmap */
+	char sni[FL_CLS_SNI_MAX];
+	char ja3c[FL_CLS_JA3_LEN], ja3s[FL_CLS_JA3_LEN];
+	/* private: nDPI state (NULL until payload, freed at the verdict),
+	 * table and wheel links */
+	void *ndpi;
+	struct fl_cls_flow *next_hash, *next_wheel, **prev_wheel;
+};
+
+struct fl_cls_opts {
+	__u32 max_flows; /* table size; 0: 65536 */
+	__u32 idle_ms; /* a flow idle this long is expired; 0: 30 s UDP, 300 s TCP */
+	__u16 max_tcp; /* packets given to nDPI before giving up; 0: 80 */
+	__u16 max_udp; /* 0: 24 */
+};
+
+/* What fl_cls_packet() tells the caller about the packet's flow. */
+enum fl_cls_event {
+	FL_CLS_NONE = 0, /* still classifying (or was already final) */
+	FL_CLS_VERDICT = 1, /* the verdict just became final: write it back */
+	FL_CLS_ERROR = -1, /* table full or no memory: the packet was not fed */
+};
+
+struct fl_cls *fl_cls_new(const struct fl_cls_opts *opts);
+void fl_cls_free(struct fl_cls *cls);
+
+/*
+ * Feed one packet. l3 points at the IPv4/IPv6 header, l3_len bytes of it
+ * are there. key, hash and dir come from the XDP metadata (live) or from
+ * fl_flow_key_make()/fl_flow_hash() (replay). *flow is set to the flow.
+ */
+enum fl_cls_event fl_cls_packet(struct fl_cls *cls, const void *l3,
+				__u32 l3_len, __u64 now_ms,
+				const struct fl_flow_key *key, __u32 hash,
+				int dir, struct fl_cls_flow **flow);
+
+/* Expire flows idle since before now_ms - idle (the timer wheel), calling
+ * done() on each before it is freed (may be NULL). A flow still being
+ * classified is given up first (nDPI's guess), so done() sees a verdict. */
+typedef void (*fl_cls_flow_fn)(struct fl_cls_flow *flow, void *arg);
+void fl_cls_expire(struct fl_cls *cls, __u64 now_ms, fl_cls_flow_fn done,
+		   void *arg);
+/* Give up every flow still classifying (end of a replay), then call fn on
+ * every flow in the order they were created. */
+void fl_cls_finish(struct fl_cls *cls, fl_cls_flow_fn fn, void *arg);
+/* Call fn on every flow in the table, any state. */
+void fl_cls_walk(struct fl_cls *cls, fl_cls_flow_fn fn, void *arg);
+
+/* nDPI's names: "TLS.YouTube" (as ndpiReader's [proto: N.M/NAME]),
+ * the category, and the risk bits as a comma-separated list. */
+const char *fl_cls_app_name(struct fl_cls *cls, const struct fl_cls_flow *f,
+			    char *buf, size_t len);
+const char *fl_cls_proto_name(struct fl_cls *cls, __u16 id);
+const char *fl_cls_category_name(struct fl_cls *cls, __u16 category);
+size_t fl_cls_risk_names(__u64 risk, char *buf, size_t len);
+
+/* Bytes of memory the table and nDPI hold now, and flows in the table. */
+size_t fl_cls_memory(const struct fl_cls *cls);
+__u32 fl_cls_flows(const struct fl_cls *cls);
+
+#endif /* FLOWLENSD_CLASSIFY_H */
