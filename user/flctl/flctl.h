@@ -58,6 +58,10 @@ const char *json_get_str(struct json_object *o, const char *key);
 
 /* The objects. */
 int do_show(int argc, char **argv);
+/* apps.c: show apps, flows and workers */
+int show_apps(int argc, char **argv);
+int show_flows(int argc, char **argv);
+int show_workers(int argc, char **argv);
 int do_top(int argc, char **argv);
 int do_protect(int argc, char **argv);
 int do_rule(int argc, char **argv);

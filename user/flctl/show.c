@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-/* flctl show stats [IFACE] */
+/* flctl show stats [IFACE] | show ip ADDR (apps, flows, workers: apps.c) */
 #include <stdio.h>
 #include <string.h>
 
@@ -12,6 +12,9 @@ static int show_help(int argc, char **argv)
 		return 0;
 	printf("Usage: %1$s show stats [IFACE]\n"
 	       "       %1$s show ip ADDR\n"
+	       "       %1$s show apps [--sort bytes|packets|flows]\n"
+	       "       %1$s show flows [--app APP] [-n N]\n"
+	       "       %1$s show workers\n"
 	       "       %1$s show help\n"
 	       "\n"
 	       "stats: per-interface counters from the XDP program, and their sum:\n"
@@ -27,7 +30,27 @@ static int show_help(int argc, char **argv)
 	       "ip: the exact counters of one address, as sender (src) and as\n"
 	       "receiver (dst): packets, bytes and SYNs since it was first tracked,\n"
 	       "and their rates over the last second. Only addresses in a protected\n"
-	       "prefix and heavy hitters are tracked; others show \"not tracked\".\n",
+	       "prefix and heavy hitters are tracked; others show \"not tracked\".\n"
+	       "\n"
+	       "apps: every application nDPI has named (YouTube, TLS, DNS, SIP, ...)\n"
+	       "with its packets, bytes and flows, summed over the workers (packets\n"
+	       "until the verdict) and the XDP flow cache (every packet after it),\n"
+	       "largest first by --sort (default bytes). A flow counts under its\n"
+	       "app, or its master protocol when nDPI named no app.\n"
+	       "\n"
+	       "flows: the flows in the XDP flow cache, largest first (-n N, default\n"
+	       "50; 0 shows all): protocol, client and server as the first packet\n"
+	       "had them, state (classifying, classified, gave-up), app as nDPI\n"
+	       "names it (\"TLS.YouTube\": master.app), category, TLS/QUIC SNI, JA3\n"
+	       "client and server hashes, nDPI's risks, packets and bytes in both\n"
+	       "directions. --app keeps the flows of one app (the full name or\n"
+	       "either part, case-insensitive).\n"
+	       "\n"
+	       "workers: each AF_XDP worker's queue, core, interfaces and counters:\n"
+	       "rx (escalated packets), tx (sent on by the worker, router mode),\n"
+	       "passed (host mode, to the local stack), consumed (monitor), dropped,\n"
+	       "classified and gave_up (verdicts), ring_full (packets the kernel\n"
+	       "could not queue to the worker), its flows and memory.\n",
 	       prog_name);
 	return 0;
 }
@@ -175,6 +198,9 @@ int do_show(int argc, char **argv)
 	static const struct cmd cmds[] = {
 		{ "stats", show_stats },
 		{ "ip", show_ip },
+		{ "apps", show_apps },
+		{ "flows", show_flows },
+		{ "workers", show_workers },
 		{ "help", show_help },
 		{ NULL, NULL },
 	};
