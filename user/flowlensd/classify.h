@@ -33,7 +33,11 @@ struct fl_cls_flow {
 	__u32 dissected; /* packets given to nDPI */
 	__u16 app, master, category; /* nDPI ids, as fl_flow */
 	__u64 risk; /* ndpi_risk bitmap */
-	char sni[FL_CLS_SNI_MAX];
+	__u64 seq; /* creation order in this table */
+	__u8 feeding; /* packets of it go to nDPI (FL_CLS_FEED_XDP: since
+			 * its first payload packet, for TCP) */
+	char sni[FL_CLS_SNI_MAX]; /* nDPI's host name: TLS/QUIC SNI, HTTP
+				   * Host, DNS query... */
 	char ja3c[FL_CLS_JA3_LEN], ja3s[FL_CLS_JA3_LEN];
 	/* private: nDPI state (NULL until payload, freed at the verdict),
 	 * table and wheel links */
@@ -41,11 +45,37 @@ struct fl_cls_flow {
 	struct fl_cls_flow *next_hash, *next_wheel, **prev_wheel;
 };
 
+/* Which packets of a flow go to nDPI. */
+enum fl_cls_feed {
+	/* What the XDP program escalates (the live workers' case, where
+	 * the rule is a no-op): TCP from its first packet with payload,
+	 * UDP and others from their first packet; then every packet until
+	 * the verdict or the budget (max_tcp, max_udp, FL_ESCALATE_OTHER
+	 * packets), after which nDPI gives up at once. */
+	FL_CLS_FEED_XDP = 0,
+	/* Every packet from the first, SYN included, giving up after
+	 * max_tcp/max_udp packets of the flow as ndpiReader counts them
+	 * (handshake included): the ndpiReader reference for replay. */
+	FL_CLS_FEED_ALL = 1,
+};
+
 struct fl_cls_opts {
 	__u32 max_flows; /* table size; 0: 65536 */
 	__u32 idle_ms; /* a flow idle this long is expired; 0: 30 s UDP, 300 s TCP */
 	__u16 max_tcp; /* packets given to nDPI before giving up; 0: 80 */
 	__u16 max_udp; /* 0: 24 */
+	__u8 feed; /* enum fl_cls_feed; 0: FL_CLS_FEED_XDP */
+};
+
+/* A worker's counters since fl_cls_new(). */
+struct fl_cls_stats {
+	__u64 packets; /* given to fl_cls_packet() */
+	__u64 fed; /* of them, given to nDPI */
+	__u64 flows; /* created */
+	__u64 classified; /* verdicts with an app (or a master) */
+	__u64 gave_up; /* verdicts from ndpi_detection_giveup() or none */
+	__u64 guessed; /* of gave_up, nDPI's guess by port or address */
+	__u64 errors; /* packets not fed: table full, no memory */
 };
 
 /* What fl_cls_packet() tells the caller about the packet's flow. */
@@ -74,8 +104,9 @@ enum fl_cls_event fl_cls_packet(struct fl_cls *cls, const void *l3,
 typedef void (*fl_cls_flow_fn)(struct fl_cls_flow *flow, void *arg);
 void fl_cls_expire(struct fl_cls *cls, __u64 now_ms, fl_cls_flow_fn done,
 		   void *arg);
-/* Give up every flow still classifying (end of a replay), then call fn on
- * every flow in the order they were created. */
+/* Give up every flow still classifying (end of a replay), call fn on
+ * every flow in the order they were created, then remove them all: the
+ * table is empty and ready for the next capture. */
 void fl_cls_finish(struct fl_cls *cls, fl_cls_flow_fn fn, void *arg);
 /* Call fn on every flow in the table, any state. */
 void fl_cls_walk(struct fl_cls *cls, fl_cls_flow_fn fn, void *arg);
@@ -91,5 +122,9 @@ size_t fl_cls_risk_names(__u64 risk, char *buf, size_t len);
 /* Bytes of memory the table and nDPI hold now, and flows in the table. */
 size_t fl_cls_memory(const struct fl_cls *cls);
 __u32 fl_cls_flows(const struct fl_cls *cls);
+/* Flows that hold nDPI state now, and the size of that state's struct. */
+__u32 fl_cls_flows_dissecting(const struct fl_cls *cls);
+size_t fl_cls_ndpi_flow_size(void);
+void fl_cls_get_stats(const struct fl_cls *cls, struct fl_cls_stats *stats);
 
 #endif /* FLOWLENSD_CLASSIFY_H */

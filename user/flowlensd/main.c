@@ -18,11 +18,13 @@
 #include "ctl.h"
 #include "daemon.h"
 #include "log.h"
+#include "replay.h"
 
 static void usage(FILE *out, const char *prog)
 {
 	fprintf(out,
 		"Usage: %1$s [OPTIONS] -i IFACE [-i IFACE ...]\n"
+		"       %1$s replay [OPTIONS] FILE...   (classify pcaps offline; replay --help)\n"
 		"\n"
 		"Attach the FlowLens XDP program to each IFACE, pin its maps under\n"
 		"BPFFS/flowlens/, turn its per-CPU counters into rates (over the last\n"
@@ -290,6 +292,8 @@ int main(int argc, char **argv)
 	struct daemon d = { .listen_fd = -1, .lock_fd = -1 };
 	int err;
 
+	if (argc > 1 && !strcmp(argv[1], "replay"))
+		return replay_main(argc - 1, argv + 1);
 	fl_log_init("flowlensd", FL_LOG_INFO);
 	if (parse_options(argc, argv, &d.opt))
 		return EXIT_FAILURE;

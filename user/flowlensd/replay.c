@@ -1,0 +1,651 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * flowlensd replay: pcap and pcapng files through the classifier the live
+ * workers run (classify.c). Only what is specific to capture files lives
+ * here: reading them, the link layers, IP-in-IP tunnels (decapsulated, as
+ * ndpiReader does), the packet checks ndpiReader makes before a packet
+ * counts, and the JSON printed per flow. The key and hash come from
+ * fl_flow_key_make()/fl_flow_hash(), as in the XDP program.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <json-c/json.h>
+#include <pcap/pcap.h>
+
+#include "classify.h"
+#include "replay.h"
+
+#ifndef DLT_LINUX_SLL2
+#define DLT_LINUX_SLL2 276
+#endif
+#ifndef DLT_IPV4
+#define DLT_IPV4 228
+#endif
+#ifndef DLT_IPV6
+#define DLT_IPV6 229
+#endif
+
+#define PROG "flowlensd replay"
+#define TUNNEL_DEPTH_MAX 4
+
+struct replay {
+	struct fl_cls *cls;
+	const char *file; /* printed in each flow when there are several */
+	bool quiet, stats, several;
+	/* --stats */
+	__u64 files, files_failed, packets, ip_packets, malformed, not_ip,
+		fragments, flows;
+	size_t peak_memory;
+	__u32 peak_flows, peak_dissecting;
+	/* the current file */
+	__u64 last_ms;
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: flowlensd replay [OPTIONS] FILE...\n"
+		"\n"
+		"Classify the flows in pcap or pcapng FILEs offline with the code the\n"
+		"workers run on escalated packets: the same flow key and hash as the\n"
+		"XDP program, the same flow table, aging and nDPI calls. Prints one JSON\n"
+		"object per flow and line on stdout, when the flow expires or at the end\n"
+		"of its file, in the order the flows began:\n"
+		"\n"
+		"  proto      IP protocol as ndpiReader names it (TCP, UDP, ICMP, ICMPV6,\n"
+		"             IGMP, VRRP, or the number)\n"
+		"  src sport  the side that sent the flow's first packet, and its port\n"
+		"  dst dport  the other side (ports are 0 for protocols without them)\n"
+		"  app        nDPI's protocol name exactly as `ndpiReader -v 2` prints it\n"
+		"             in [proto: N.M/NAME], e.g. \"TLS.YouTube\", \"DNS\", \"Unknown\"\n"
+		"  category   nDPI's category name\n"
+		"  sni        nDPI's host name (TLS/QUIC SNI, HTTP Host, DNS query), or \"\"\n"
+		"  ja3c ja3s  TLS/QUIC JA3 client and server hashes, or \"\"\n"
+		"  risk       nDPI's flow risks, an array of names\n"
+		"  packets bytes  both directions; bytes are IP bytes\n"
+		"  dissected  packets nDPI looked at; guessed: true if the app is nDPI's\n"
+		"             guess at give-up (by port or address)\n"
+		"  file       the capture, only when several FILEs are given\n"
+		"\n"
+		"Each FILE is a capture of its own: its flows end with it. Link types:\n"
+		"Ethernet (with 802.1Q/802.1ad tags, MPLS, PPPoE, LLC/SNAP), Linux cooked\n"
+		"(SLL and SLL2), raw IP, IPv4, IPv6, BSD loopback (NULL/LOOP), PPP, Cisco\n"
+		"HDLC. IPv4/IPv6 in IPv4/IPv6 is decapsulated and the inner packet\n"
+		"classified; IPv4 fragments past the first are skipped, as ndpiReader\n"
+		"does. Malformed packets are counted (--stats) and skipped.\n"
+		"\n"
+		"Options:\n"
+		"  --feed xdp|all   which packets go to nDPI (default xdp):\n"
+		"                   xdp  what the XDP program escalates to the workers, so\n"
+		"                        the output predicts the live verdicts: TCP from\n"
+		"                        its first packet with payload (a handshake alone\n"
+		"                        never reaches nDPI and is printed as Unknown), UDP\n"
+		"                        and others from the first; then every packet until\n"
+		"                        the verdict or the budget (--max-tcp, --max-udp,\n"
+		"                        4 for other protocols), when nDPI gives up\n"
+		"                   all  every packet from the first, giving up after the\n"
+		"                        flow's packets exceed the budget, as ndpiReader\n"
+		"  --max-tcp N      TCP packets before nDPI gives up (default %d)\n"
+		"  --max-udp N      UDP packets before nDPI gives up (default %d)\n"
+		"  --idle SECONDS   a flow idle this long (capture time) ends and is\n"
+		"                   printed (default 300 for TCP, 30 for the others)\n"
+		"  --stats          a JSON summary on stderr at the end: files, packets,\n"
+		"                   malformed and skipped packets, flows, packets given to\n"
+		"                   nDPI, packets per second, worker memory per flow\n"
+		"  -q, --quiet      print no flows (with --stats: only the summary)\n"
+		"  -h, --help       show this help\n"
+		"\n"
+		"Exit status: 0 if every FILE was read; 1 if one could not be (missing,\n"
+		"not a capture, a link type not listed above): its error names it and\n"
+		"why, and the other FILEs are still read; 2 for bad options.\n"
+		"\n"
+		"Examples:\n"
+		"  flowlensd replay capture.pcapng | jq -r .app | sort | uniq -c\n"
+		"  flowlensd replay --feed all --stats -q /work/pcaps/*.pcap\n",
+		FL_ESCALATE_TCP_DEFAULT, FL_ESCALATE_UDP_DEFAULT);
+}
+
+/* ndpiReader's names for IP protocols. */
+static const char *ip_proto_name(__u8 proto, char *buf, size_t len)
+{
+	switch (proto) {
+	case IPPROTO_TCP:
+		return "TCP";
+	case IPPROTO_UDP:
+		return "UDP";
+	case IPPROTO_ICMP:
+		return "ICMP";
+	case IPPROTO_ICMPV6:
+		return "ICMPV6";
+	case IPPROTO_IGMP:
+		return "IGMP";
+	case 112:
+		return "VRRP";
+	}
+	snprintf(buf, len, "%u", proto);
+	return buf;
+}
+
+static void print_flow(struct fl_cls_flow *f, void *arg)
+{
+	struct replay *r = arg;
+	const union fl_addr *src, *dst;
+	char a[INET6_ADDRSTRLEN], name[64], risks[2048];
+	struct json_object *o, *risk;
+	__be16 sport, dport;
+	int af = f->key.family == 6 ? AF_INET6 : AF_INET;
+	char *tok, *save;
+
+	r->flows++;
+	if (r->quiet)
+		return;
+	if (f->flags & FL_FLOW_F_LO_CLIENT) {
+		src = &f->key.lo, dst = &f->key.hi;
+		sport = f->key.lo_port, dport = f->key.hi_port;
+	} else {
+		src = &f->key.hi, dst = &f->key.lo;
+		sport = f->key.hi_port, dport = f->key.lo_port;
+	}
+	o = json_object_new_object();
+	json_object_object_add(o, "proto",
+			       json_object_new_string(ip_proto_name(
+				       f->key.proto, name, sizeof(name))));
+	json_object_object_add(
+		o, "src",
+		json_object_new_string(inet_ntop(af, src, a, sizeof(a))));
+	json_object_object_add(o, "sport", json_object_new_int(ntohs(sport)));
+	json_object_object_add(
+		o, "dst",
+		json_object_new_string(inet_ntop(af, dst, a, sizeof(a))));
+	json_object_object_add(o, "dport", json_object_new_int(ntohs(dport)));
+	json_object_object_add(o, "app",
+			       json_object_new_string(fl_cls_app_name(
+				       r->cls, f, name, sizeof(name))));
+	json_object_object_add(
+		o, "category",
+		json_object_new_string(
+			fl_cls_category_name(r->cls, f->category) ?: ""));
+	json_object_object_add(o, "sni", json_object_new_string(f->sni));
+	json_object_object_add(o, "ja3c", json_object_new_string(f->ja3c));
+	json_object_object_add(o, "ja3s", json_object_new_string(f->ja3s));
+	risk = json_object_new_array();
+	fl_cls_risk_names(f->risk, risks, sizeof(risks));
+	for (tok = strtok_r(risks, ",", &save); tok;
+	     tok = strtok_r(NULL, ",", &save))
+		json_object_array_add(risk, json_object_new_string(tok));
+	json_object_object_add(o, "risk", risk);
+	json_object_object_add(
+		o, "packets",
+		json_object_new_int64(f->packets[0] + f->packets[1]));
+	json_object_object_add(
+		o, "bytes", json_object_new_int64(f->bytes[0] + f->bytes[1]));
+	json_object_object_add(o, "dissected",
+			       json_object_new_int64(f->dissected));
+	json_object_object_add(o, "guessed",
+			       json_object_new_boolean(f->guessed));
+	if (r->several)
+		json_object_object_add(o, "file",
+				       json_object_new_string(r->file));
+	puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+	json_object_put(o);
+}
+
+static __u16 get16(const __u8 *p)
+{
+	return (__u16)p[0] << 8 | p[1];
+}
+
+/*
+ * The offset of the IP header in a frame of link type dlt, or -1 if the
+ * frame carries no IP (or is cut short).
+ */
+static int link_ip_offset(int dlt, const __u8 *p, __u32 len)
+{
+	__u32 off, type;
+
+	switch (dlt) {
+	case DLT_EN10MB:
+		if (len < 14)
+			return -1;
+		type = get16(p + 12);
+		off = 14;
+		if (type <= 1500) { /* 802.3 length: LLC, IP only with SNAP */
+			if (len < 22 || p[14] != 0xaa || p[15] != 0xaa)
+				return -1;
+			type = get16(p + 20);
+			off = 22;
+		}
+		break;
+	case DLT_LINUX_SLL:
+		if (len < 16)
+			return -1;
+		type = get16(p + 14);
+		off = 16;
+		break;
+	case DLT_LINUX_SLL2:
+		if (len < 20)
+			return -1;
+		type = get16(p);
+		off = 20;
+		break;
+	case DLT_RAW:
+	case DLT_IPV4:
+	case DLT_IPV6:
+		return 0;
+	case DLT_NULL:
+	case DLT_LOOP:
+		return 4; /* the family's byte order varies: the IP version says */
+	case DLT_PPP:
+		if (len >= 2 && p[0] == 0xff && p[1] == 0x03)
+			return 4; /* address, control, protocol */
+		if (len >= 1 && (p[0] == 0x0f || p[0] == 0x8f))
+			return 4; /* Cisco HDLC framing */
+		return 2;
+	case DLT_C_HDLC:
+	case DLT_PPP_SERIAL:
+		return 4;
+	default:
+		return -2;
+	}
+	/* Tags and shims between the link header and IP. */
+	for (;;) {
+		switch (type) {
+		case 0x8100: /* 802.1Q */
+		case 0x88a8: /* 802.1ad (QinQ outer) */
+		case 0x9100:
+			if (len < off + 4)
+				return -1;
+			type = get16(p + off + 2);
+			off += 4;
+			continue;
+		case 0x8847: /* MPLS: labels to the bottom of the stack */
+		case 0x8848:
+			do {
+				if (len < off + 4)
+					return -1;
+				off += 4;
+			} while (!(p[off - 2] & 1));
+			if (len < off + 1)
+				return -1;
+			type = (p[off] >> 4) == 6 ? 0x86dd : 0x0800;
+			continue;
+		case 0x8864: /* PPPoE session: 6 bytes, then PPP's protocol */
+			if (len < off + 8)
+				return -1;
+			type = get16(p + off + 6);
+			off += 8;
+			if (type == 0x0021)
+				type = 0x0800;
+			else if (type == 0x0057)
+				type = 0x86dd;
+			continue;
+		case 0x0800:
+		case 0x86dd:
+			return off;
+		default:
+			return -1;
+		}
+	}
+}
+
+enum pkt_verdict {
+	PKT_OK,
+	PKT_NOT_IP,
+	PKT_MALFORMED,
+	PKT_FRAGMENT,
+};
+
+struct pkt {
+	const __u8 *l3;
+	__u32 l3_len;
+	union fl_addr src, dst;
+	__be16 sport, dport;
+	__u8 proto, family;
+};
+
+/* The IP packet at p + off (decapsulated), checked as ndpiReader checks
+ * it before a packet belongs to a flow. */
+static enum pkt_verdict parse_ip(const __u8 *p, __u32 caplen, __u32 off,
+				 struct pkt *k)
+{
+	__u32 depth, l4, l4_len, hl, total, nh;
+
+	for (depth = 0; depth < TUNNEL_DEPTH_MAX; depth++) {
+		const __u8 *ip = p + off;
+		__u32 len = caplen - off;
+
+		if (off >= caplen)
+			return PKT_MALFORMED;
+		memset(&k->src, 0, sizeof(k->src));
+		memset(&k->dst, 0, sizeof(k->dst));
+		if ((ip[0] >> 4) == 4) {
+			if (len < 20)
+				return PKT_MALFORMED;
+			hl = (ip[0] & 0xf) * 4;
+			nh = ip[9];
+			if (hl < 20 || hl > len)
+				return PKT_MALFORMED;
+			if (nh == IPPROTO_IPIP || nh == IPPROTO_IPV6) {
+				off += hl;
+				continue;
+			}
+			if (get16(ip + 6) & 0x1fff)
+				return PKT_FRAGMENT;
+			total = get16(ip + 2);
+			if (total < hl || total > len)
+				return PKT_MALFORMED;
+			memcpy(k->src.b, ip + 12, 4);
+			memcpy(k->dst.b, ip + 16, 4);
+			k->family = 4;
+			l4 = hl;
+			l4_len = total - hl;
+		} else if ((ip[0] >> 4) == 6) {
+			if (len < 40)
+				return PKT_MALFORMED;
+			total = 40 + get16(ip + 4);
+			if (total > len)
+				return PKT_MALFORMED;
+			nh = ip[6];
+			l4 = 40;
+			while (nh == 0 || nh == 43 || nh == 44 || nh == 60 ||
+			       nh == 51) {
+				__u32 ext;
+
+				if (l4 + 8 > total)
+					return PKT_MALFORMED;
+				if (nh == 44) {
+					if (get16(ip + l4 + 2) & 0xfff8)
+						return PKT_FRAGMENT;
+					ext = 8;
+				} else if (nh == 51) {
+					ext = ((__u32)ip[l4 + 1] + 2) * 4;
+				} else {
+					ext = ((__u32)ip[l4 + 1] + 1) * 8;
+				}
+				nh = ip[l4];
+				l4 += ext;
+			}
+			if (l4 > total)
+				return PKT_MALFORMED;
+			if (nh == IPPROTO_IPIP || nh == IPPROTO_IPV6) {
+				off += l4;
+				continue;
+			}
+			memcpy(k->src.b, ip + 8, 16);
+			memcpy(k->dst.b, ip + 24, 16);
+			k->family = 6;
+			l4_len = total - l4;
+		} else {
+			return PKT_NOT_IP;
+		}
+		k->proto = nh;
+		k->sport = k->dport = 0;
+		if ((nh == IPPROTO_TCP && l4_len >= 20) ||
+		    (nh == IPPROTO_UDP && l4_len >= 8)) {
+			memcpy(&k->sport, ip + l4, 2);
+			memcpy(&k->dport, ip + l4 + 2, 2);
+		}
+		/* nDPI gets what was captured from the IP header on, as in
+		 * ndpiReader (an Ethernet trailer included). */
+		k->l3 = ip;
+		k->l3_len = len;
+		return PKT_OK;
+	}
+	return PKT_MALFORMED;
+}
+
+static void account_peak(struct replay *r)
+{
+	size_t mem = fl_cls_memory(r->cls);
+
+	if (mem > r->peak_memory) {
+		r->peak_memory = mem;
+		r->peak_flows = fl_cls_flows(r->cls);
+		r->peak_dissecting = fl_cls_flows_dissecting(r->cls);
+	}
+}
+
+static int replay_file(struct replay *r, const char *file)
+{
+	char errbuf[PCAP_ERRBUF_SIZE] = "";
+	struct pcap_pkthdr *hdr;
+	const u_char *data;
+	__u64 last_s = 0;
+	pcap_t *pcap;
+	int dlt, rc;
+
+	r->file = file;
+	pcap = pcap_open_offline_with_tstamp_precision(
+		file, PCAP_TSTAMP_PRECISION_MICRO, errbuf);
+	if (!pcap) {
+		fprintf(stderr, PROG ": %s: cannot read it: %s\n", file,
+			errbuf);
+		return -1;
+	}
+	dlt = pcap_datalink(pcap);
+	if (link_ip_offset(dlt, NULL, 0) == -2) {
+		fprintf(stderr,
+			PROG
+			": %s: link type %s (%d) is not supported (see --help)\n",
+			file, pcap_datalink_val_to_name(dlt) ?: "unknown", dlt);
+		pcap_close(pcap);
+		return -1;
+	}
+	r->last_ms = 0;
+	while ((rc = pcap_next_ex(pcap, &hdr, &data)) == 1) {
+		struct fl_cls_flow *flow;
+		struct fl_flow_key key;
+		struct pkt k;
+		__u64 now_ms;
+		int off, dir;
+
+		r->packets++;
+		/* Capture time; never backwards (ndpiReader repairs it so) */
+		now_ms = (__u64)hdr->ts.tv_sec * 1000 + hdr->ts.tv_usec / 1000;
+		if (now_ms < r->last_ms)
+			now_ms = r->last_ms;
+		r->last_ms = now_ms;
+		if (now_ms / 1000 != last_s) {
+			last_s = now_ms / 1000;
+			fl_cls_expire(r->cls, now_ms, print_flow, r);
+		}
+		/* ndpiReader's floor: room for an IP and a UDP header */
+		if (hdr->caplen < 28) {
+			r->malformed++;
+			continue;
+		}
+		off = link_ip_offset(dlt, data, hdr->caplen);
+		if (off < 0) {
+			r->not_ip++;
+			continue;
+		}
+		switch (parse_ip(data, hdr->caplen, off, &k)) {
+		case PKT_OK:
+			break;
+		case PKT_NOT_IP:
+			r->not_ip++;
+			continue;
+		case PKT_FRAGMENT:
+			r->fragments++;
+			continue;
+		case PKT_MALFORMED:
+			r->malformed++;
+			continue;
+		}
+		r->ip_packets++;
+		dir = fl_flow_key_make(&key, &k.src, &k.dst, k.sport, k.dport,
+				       k.proto, k.family);
+		fl_cls_packet(r->cls, k.l3, k.l3_len, now_ms, &key,
+			      fl_flow_hash(&key), dir, &flow);
+		if (r->stats)
+			account_peak(r);
+	}
+	if (rc == PCAP_ERROR)
+		fprintf(stderr,
+			PROG
+			": %s: truncated or damaged: %s (its flows so far are printed)\n",
+			file, pcap_geterr(pcap));
+	fl_cls_finish(r->cls, print_flow, r);
+	pcap_close(pcap);
+	return 0;
+}
+
+static double now_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void print_stats(struct replay *r, double seconds)
+{
+	struct fl_cls_stats s;
+	struct json_object *o = json_object_new_object();
+	size_t flow_bytes = sizeof(struct fl_cls_flow);
+
+	fl_cls_get_stats(r->cls, &s);
+#define ADD(name, v) json_object_object_add(o, name, json_object_new_int64(v))
+	ADD("files", r->files);
+	ADD("files_failed", r->files_failed);
+	ADD("packets", r->packets);
+	ADD("ip_packets", r->ip_packets);
+	ADD("malformed", r->malformed);
+	ADD("not_ip", r->not_ip);
+	ADD("fragments", r->fragments);
+	ADD("flows", r->flows);
+	ADD("fed", s.fed);
+	ADD("classified", s.classified);
+	ADD("gave_up", s.gave_up);
+	ADD("guessed", s.guessed);
+	ADD("errors", s.errors);
+	json_object_object_add(o, "seconds", json_object_new_double(seconds));
+	ADD("pps", seconds > 0 ? (__u64)(r->packets / seconds) : 0);
+	/* Memory in a worker: the table's entry for every flow, plus nDPI's
+	 * state (the struct and what hangs off it) for those still being
+	 * dissected; measured when the table held the most. */
+	ADD("flow_entry_bytes", flow_bytes);
+	ADD("ndpi_flow_struct_bytes", fl_cls_ndpi_flow_size());
+	ADD("peak_memory", r->peak_memory);
+	ADD("peak_flows", r->peak_flows);
+	ADD("peak_dissecting", r->peak_dissecting);
+	ADD("peak_memory_per_flow",
+	    r->peak_flows ? r->peak_memory / r->peak_flows : 0);
+#undef ADD
+	fprintf(stderr, "%s\n",
+		json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+	json_object_put(o);
+}
+
+static int parse_count(const char *what, const char *s, unsigned long max,
+		       unsigned long *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtoul(s, &end, 10);
+	if (errno || *end || !*s || *out < 1 || *out > max) {
+		fprintf(stderr, PROG ": bad %s '%s': a number, 1-%lu\n", what,
+			s, max);
+		return -1;
+	}
+	return 0;
+}
+
+enum { OPT_FEED = 256, OPT_MAX_TCP, OPT_MAX_UDP, OPT_IDLE, OPT_STATS };
+
+int replay_main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "feed", required_argument, NULL, OPT_FEED },
+		{ "max-tcp", required_argument, NULL, OPT_MAX_TCP },
+		{ "max-udp", required_argument, NULL, OPT_MAX_UDP },
+		{ "idle", required_argument, NULL, OPT_IDLE },
+		{ "stats", no_argument, NULL, OPT_STATS },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{},
+	};
+	struct fl_cls_opts opts = { .feed = FL_CLS_FEED_XDP };
+	struct replay r = {};
+	unsigned long n;
+	double start;
+	int c, i, failed = 0;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "qh", longopts, NULL)) != -1) {
+		switch (c) {
+		case OPT_FEED:
+			if (!strcmp(optarg, "xdp")) {
+				opts.feed = FL_CLS_FEED_XDP;
+			} else if (!strcmp(optarg, "all")) {
+				opts.feed = FL_CLS_FEED_ALL;
+			} else {
+				fprintf(stderr,
+					PROG
+					": unknown --feed '%s' (xdp or all)\n",
+					optarg);
+				return 2;
+			}
+			break;
+		case OPT_MAX_TCP:
+		case OPT_MAX_UDP:
+			if (parse_count(c == OPT_MAX_TCP ? "--max-tcp" :
+							   "--max-udp",
+					optarg, 65535, &n))
+				return 2;
+			if (c == OPT_MAX_TCP)
+				opts.max_tcp = n;
+			else
+				opts.max_udp = n;
+			break;
+		case OPT_IDLE:
+			if (parse_count("--idle", optarg, 86400, &n))
+				return 2;
+			opts.idle_ms = n * 1000;
+			break;
+		case OPT_STATS:
+			r.stats = true;
+			break;
+		case 'q':
+			r.quiet = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			fprintf(stderr, "Try 'flowlensd replay --help'.\n");
+			return 2;
+		}
+	}
+	if (optind >= argc) {
+		fprintf(stderr, PROG ": no capture file given (see --help)\n");
+		return 2;
+	}
+	r.cls = fl_cls_new(&opts);
+	if (!r.cls) {
+		fprintf(stderr, PROG ": cannot set up nDPI: %s\n",
+			strerror(errno));
+		return 1;
+	}
+	r.several = argc - optind > 1;
+	start = now_seconds();
+	for (i = optind; i < argc; i++) {
+		r.files++;
+		if (replay_file(&r, argv[i])) {
+			r.files_failed++;
+			failed = 1;
+		}
+	}
+	fflush(stdout);
+	if (r.stats)
+		print_stats(&r, now_seconds() - start);
+	fl_cls_free(r.cls);
+	return failed;
+}
