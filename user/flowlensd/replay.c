@@ -215,11 +215,15 @@ static int link_ip_offset(int dlt, const __u8 *p, __u32 len)
 			return -1;
 		type = get16(p + 12);
 		off = 14;
-		if (type <= 1500) { /* 802.3 length: LLC, IP only with SNAP */
-			if (len < 22 || p[14] != 0xaa || p[15] != 0xaa)
+		if (type <= 1500) { /* 802.3 length: LLC */
+			if (len < 22)
 				return -1;
-			type = get16(p + 20);
-			off = 22;
+			if (p[14] == 0xaa || p[15] == 0xaa) { /* SNAP */
+				type = get16(p + 20);
+				off = 22;
+			} else if (p[14] == 0x42 || p[15] == 0x42) {
+				return -1; /* spanning tree */
+			}
 		}
 		break;
 	case DLT_LINUX_SLL:
@@ -242,14 +246,26 @@ static int link_ip_offset(int dlt, const __u8 *p, __u32 len)
 	case DLT_LOOP:
 		return 4; /* the family's byte order varies: the IP version says */
 	case DLT_PPP:
-		if (len >= 2 && p[0] == 0xff && p[1] == 0x03)
-			return 4; /* address, control, protocol */
-		if (len >= 1 && (p[0] == 0x0f || p[0] == 0x8f))
-			return 4; /* Cisco HDLC framing */
-		return 2;
+		if (len < 4)
+			return -1;
+		if (p[0] == 0xff && p[1] == 0x03) { /* address, control */
+			type = get16(p + 2);
+			off = 4;
+		} else if (p[0] == 0x0f || p[0] == 0x8f) { /* Cisco HDLC */
+			type = get16(p + 2);
+			off = 4;
+		} else {
+			type = get16(p);
+			off = 2;
+		}
+		break;
 	case DLT_C_HDLC:
 	case DLT_PPP_SERIAL:
-		return 4;
+		if (len < 4)
+			return -1;
+		type = get16(p + 2);
+		off = 4;
+		break;
 	default:
 		return -2;
 	}
@@ -271,25 +287,22 @@ static int link_ip_offset(int dlt, const __u8 *p, __u32 len)
 					return -1;
 				off += 4;
 			} while (!(p[off - 2] & 1));
-			if (len < off + 1)
-				return -1;
-			type = (p[off] >> 4) == 6 ? 0x86dd : 0x0800;
-			continue;
+			return off;
 		case 0x8864: /* PPPoE session: 6 bytes, then PPP's protocol */
 			if (len < off + 8)
 				return -1;
 			type = get16(p + off + 6);
 			off += 8;
-			if (type == 0x0021)
-				type = 0x0800;
-			else if (type == 0x0057)
-				type = 0x86dd;
 			continue;
-		case 0x0800:
-		case 0x86dd:
-			return off;
-		default:
+		case 0x0806: /* ARP, RARP, LLDP: surely not IP */
+		case 0x8035:
+		case 0x88cc:
 			return -1;
+		default:
+			/* IPv4, IPv6, PPP's 0x0021/0x0057, and what else
+			 * claims to be something: like ndpiReader, the IP
+			 * header's version decides */
+			return off;
 		}
 	}
 }
