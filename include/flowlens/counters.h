@@ -89,12 +89,40 @@ enum fl_fwd_pass_reason {
 		FL_FWD_PASS_COUNT,
 };
 
+/*
+ * Stages 6 and 7 (flow.h): the flow cache and escalation to the workers.
+ *   flow_created            a packet created a CLASSIFYING entry
+ *   flow_bypassed           a packet of a flow with a final verdict,
+ *                           handled in XDP (counted in fl_app_stats too)
+ *   escalated               redirected to the worker's AF_XDP socket
+ * Packets of a flow being classified (or a VoIP flow) that were not
+ * escalated, once per packet, by the reason:
+ *   escalate_no_socket      no socket for the rx queue: fail open
+ *   escalate_budget_spent   the flow had its escalate_tcp/udp packets
+ *   escalate_not_forwarded  router mode: the FIB hands it to the kernel
+ *   escalate_no_meta        the driver has no metadata area: fail open
+ */
+#define FL_FLOW_COUNTERS(X)                                 \
+	X(flow_created, "flow_created")                     \
+	X(flow_bypassed, "flow_bypassed")                   \
+	X(escalated, "escalated")                           \
+	X(escalate_no_socket, "escalate_no_socket")         \
+	X(escalate_budget_spent, "escalate_budget_spent")   \
+	X(escalate_not_forwarded, "escalate_not_forwarded") \
+	X(escalate_no_meta, "escalate_no_meta")
+
 /* Indexed by XDP action: aborted, drop, pass, tx, redirect. */
 #define FL_VERDICT_COUNT 5
 
 struct fl_kind_counters {
 #define FL_X_FIELD(field, name) __u64 field;
 	FL_KINDS(FL_X_FIELD)
+#undef FL_X_FIELD
+};
+
+struct fl_flow_counters {
+#define FL_X_FIELD(field, name) __u64 field;
+	FL_FLOW_COUNTERS(FL_X_FIELD)
 #undef FL_X_FIELD
 };
 
@@ -107,6 +135,7 @@ struct fl_if_stats {
 	/* Router mode: forwarded is verdict[XDP_REDIRECT]; these were passed. */
 	__u64 fwd_pass[FL_FWD_PASS_COUNT]; /* index: enum fl_fwd_pass_reason */
 	__u64 allowlisted; /* source on the DDoS allowlist: no rule applied */
+	struct fl_flow_counters flow; /* stages 6 and 7 */
 };
 _Static_assert(sizeof(struct fl_if_stats) % 8 == 0, "fl_if_stats layout");
 
