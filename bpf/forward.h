@@ -121,9 +121,15 @@ static __always_inline int fib_fill_ipv6(struct bpf_fib_lookup *fib,
 	return FL_FWD_PASS_COUNT;
 }
 
-static __always_inline int forward_packet(struct xdp_md *ctx,
-					  const struct fl_packet *pkt,
-					  struct fl_if_stats *stats)
+/*
+ * The routing decision and the rewrite, without counting: returns
+ * FL_FWD_PASS_COUNT once the frame has its new MACs and TTL and the
+ * redirect to *egress is set up (bpf_redirect_map), or the reason the
+ * kernel should have it, frame untouched. Stage 7 (flowcache.h) uses it
+ * too: a routed packet escalated to a worker is rewritten the same way.
+ */
+static __always_inline int
+forward_route(struct xdp_md *ctx, const struct fl_packet *pkt, __u32 *egress)
 {
 	void *data_end = (void *)(long)ctx->data_end;
 	void *data = (void *)(long)ctx->data;
@@ -134,33 +140,33 @@ static __always_inline int forward_packet(struct xdp_md *ctx,
 	int reason, rc;
 
 	if (!pkt->has_l3)
-		return forward_pass(stats, FL_FWD_PASS_NOT_IP);
+		return FL_FWD_PASS_NOT_IP;
 	/* The kernel's VLAN devices own tagged traffic (and their routes). */
 	if (pkt->vlan_depth)
-		return forward_pass(stats, FL_FWD_PASS_VLAN);
+		return FL_FWD_PASS_VLAN;
 	if ((void *)(eth + 1) > data_end)
-		return forward_pass(stats, FL_FWD_PASS_NOT_IP);
+		return FL_FWD_PASS_NOT_IP;
 	if (eth->h_dest[0] & 1)
-		return forward_pass(stats, FL_FWD_PASS_NOT_UNICAST);
+		return FL_FWD_PASS_NOT_UNICAST;
 	if (for_another_host(eth, ctx->ingress_ifindex))
-		return forward_pass(stats, FL_FWD_PASS_OTHER_HOST);
+		return FL_FWD_PASS_OTHER_HOST;
 	if (pkt->ttl <= 1)
-		return forward_pass(stats, FL_FWD_PASS_TTL);
+		return FL_FWD_PASS_TTL;
 
 	/* Untagged, so the IP header follows the Ethernet header directly. */
 	if (pkt->l3_proto == ETH_P_IP) {
 		ip = (void *)(eth + 1);
 		if ((void *)(ip + 1) > data_end)
-			return forward_pass(stats, FL_FWD_PASS_MALFORMED);
+			return FL_FWD_PASS_MALFORMED;
 		reason = fib_fill_ipv4(&fib, ip);
 	} else {
 		ip6 = (void *)(eth + 1);
 		if ((void *)(ip6 + 1) > data_end)
-			return forward_pass(stats, FL_FWD_PASS_MALFORMED);
+			return FL_FWD_PASS_MALFORMED;
 		reason = fib_fill_ipv6(&fib, ip6);
 	}
 	if (reason != FL_FWD_PASS_COUNT)
-		return forward_pass(stats, reason);
+		return reason;
 
 	fib.ifindex = ctx->ingress_ifindex;
 	fib.l4_protocol = pkt->l4_proto;
@@ -173,17 +179,16 @@ static __always_inline int forward_packet(struct xdp_md *ctx,
 	if (rc != BPF_FIB_LKUP_RET_SUCCESS) {
 		if (rc < BPF_FIB_LKUP_RET_BLACKHOLE ||
 		    rc > BPF_FIB_LKUP_RET_NO_SRC_ADDR)
-			return forward_pass(stats, FL_FWD_PASS_NOT_FORWARDED);
-		return forward_pass(stats,
-				    FL_FWD_PASS_BLACKHOLE +
-					    (rc - BPF_FIB_LKUP_RET_BLACKHOLE));
+			return FL_FWD_PASS_NOT_FORWARDED;
+		return FL_FWD_PASS_BLACKHOLE +
+		       (rc - BPF_FIB_LKUP_RET_BLACKHOLE);
 	}
 
 	/* Only interfaces in the devmap can take redirected frames; any
 	 * other egress is the kernel's to transmit. */
 	if (bpf_redirect_map(&FL_MAP_TX_PORTS, fib.ifindex, XDP_PASS) !=
 	    XDP_REDIRECT)
-		return forward_pass(stats, FL_FWD_PASS_EGRESS);
+		return FL_FWD_PASS_EGRESS;
 
 	if (ip)
 		ipv4_decrease_ttl(ip);
@@ -191,6 +196,19 @@ static __always_inline int forward_packet(struct xdp_md *ctx,
 		ip6->hop_limit--;
 	__builtin_memcpy(eth->h_dest, fib.dmac, FL_ETH_ALEN);
 	__builtin_memcpy(eth->h_source, fib.smac, FL_ETH_ALEN);
+	*egress = fib.ifindex;
+	return FL_FWD_PASS_COUNT;
+}
+
+static __always_inline int forward_packet(struct xdp_md *ctx,
+					  const struct fl_packet *pkt,
+					  struct fl_if_stats *stats)
+{
+	__u32 egress;
+	int reason = forward_route(ctx, pkt, &egress);
+
+	if (reason != FL_FWD_PASS_COUNT)
+		return forward_pass(stats, reason);
 	return verdict(stats, XDP_REDIRECT);
 }
 
