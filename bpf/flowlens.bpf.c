@@ -17,6 +17,7 @@
 #include "rules.h"
 #include "synproxy.h"
 #include "forward.h"
+#include "flowcache.h"
 
 /* libxdp run config: run early, let later programs see what we pass. */
 struct {
@@ -61,10 +62,16 @@ int flowlens(struct xdp_md *ctx)
 		account_packet(cfg, &pkt);
 
 	/* 8. forward: a SPAN port's copies go nowhere, broken or not;
-	 *    the rules still count what they would have done */
+	 *    the rules still count what they would have done, and the
+	 *    flows are classified (6, 7) as anywhere else */
 	if (cfg->mode == FL_MODE_MONITOR) {
-		if (!err && !mitigation_skipped(stats, &pkt))
+		if (err)
+			return verdict(stats, XDP_DROP);
+		if (!mitigation_skipped(stats, &pkt))
 			rules_apply(&pkt);
+		if (flow_cache_wanted(cfg, &pkt) &&
+		    flow_cache_packet(ctx, cfg, &pkt, stats) == XDP_REDIRECT)
+			return verdict(stats, XDP_REDIRECT);
 		return verdict(stats, XDP_DROP);
 	}
 	if (err) {
@@ -96,7 +103,21 @@ int flowlens(struct xdp_md *ctx)
 		return verdict(stats, act);
 	}
 
-	/* router: the FIB decides; host: everything to the local stack */
+	/* 6. flow cache: a classified flow's cached verdict;
+	 * 7. escalate: a flow still being classified (or VoIP) to its
+	 *    queue's worker, or on to stage 8 if there is none */
+	if (flow_cache_wanted(cfg, &pkt)) {
+		/* A global function's result is any number to the verifier:
+		 * count constants, not act. */
+		act = flow_cache_packet(ctx, cfg, &pkt, stats);
+		if (act == XDP_REDIRECT)
+			return verdict(stats, XDP_REDIRECT);
+		if (act == XDP_PASS)
+			return verdict(stats, XDP_PASS);
+	}
+
+	/* 8. forward - router: the FIB decides; host: everything to the
+	 *    local stack */
 	if (cfg->mode == FL_MODE_ROUTER)
 		return forward_packet(ctx, &pkt, stats);
 	return verdict(stats, XDP_PASS);

@@ -67,6 +67,9 @@
 #define FL_MAP_FLOWS fl_flows
 #define FL_MAP_APP_STATS fl_app_stats
 #define FL_MAP_XSKS fl_xsks
+/* HASH: ifindex -> __u32, the interface's first key in FL_MAP_XSKS (its
+ * sockets are at base + rx queue); filled by flowlensd's workers */
+#define FL_MAP_XSK_SLOTS fl_xsk_slots
 
 #define FL_IF_STATS_MAX 256
 #define FL_IP4_STATS_MAX 65536

@@ -1,0 +1,300 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * API: flow_cache_packet() - stages 6 and 7 of DESIGN.md, the flow cache
+ * and escalation to the workers; flow_cache_wanted() - whether a packet
+ * goes through them at all. The contract (key, value, states, metadata)
+ * is include/flowlens/flow.h.
+ *
+ * Stage 6: every IP packet that parsed, except non-first fragments (no
+ * ports), is looked up in FL_MAP_FLOWS under its canonical 5-tuple.
+ *   miss      TCP without payload creates nothing (a SYN flood, or the
+ *             handshake of a real connection, costs no state); anything
+ *             else creates a CLASSIFYING entry and is escalated below.
+ *   hit       last_seen, packets, bytes. A flow whose verdict is final
+ *             (FL_FLOW_F_BYPASS) is counted in FL_MAP_APP_STATS and goes
+ *             on to stage 8: one LRU lookup and one per-CPU array bump,
+ *             the cost of every packet after classification.
+ * Stage 7: a CLASSIFYING flow under its budget, or a VoIP flow while
+ * fl_config asks for VoIP, goes to the AF_XDP socket of its rx queue
+ * (FL_MAP_XSKS) with a struct fl_xsk_meta in front of the frame. Router
+ * mode routes it first (MACs, TTL) and escalates only what XDP would
+ * have forwarded; the worker transmits it on ifindex_out. Whatever
+ * cannot be escalated - no socket, no metadata room - fails open: it is
+ * handled as if stage 7 did not exist, and the reason is counted.
+ */
+#ifndef FLOWLENS_BPF_FLOWCACHE_H
+#define FLOWLENS_BPF_FLOWCACHE_H
+
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <flowlens/flowlens.h>
+
+#include "parse.h"
+#include "stats.h"
+#include "forward.h"
+
+/* flow_cache_packet(): no verdict here, stage 8 decides as usual. */
+#define FLOW_GO_ON (-1)
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, FL_FLOWS_MAX);
+	__type(key, struct fl_flow_key);
+	__type(value, struct fl_flow);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} FL_MAP_FLOWS SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, FL_APPS_MAX);
+	__type(key, __u32); /* nDPI protocol id */
+	__type(value, struct fl_app_stats);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} FL_MAP_APP_STATS SEC(".maps");
+
+/*
+ * The workers' sockets. One XSKMAP for every interface the program runs
+ * on: a socket only takes frames from the (interface, queue) it is bound
+ * to - the kernel drops a frame redirected to any other - so each
+ * interface has its own range, starting at FL_MAP_XSK_SLOTS[ifindex]:
+ * its queue q's socket is at that base + q. An interface without a base,
+ * or a queue without a socket, fails open.
+ *
+ * Pinned like the others: unlike a devmap, the kernel keeps an XSKMAP's
+ * flags as given, so libbpf 1.1 reuses the pinned map on reload (checked
+ * by the fixture test). A socket leaves the map when it is closed, so a
+ * dead worker leaves an empty slot, and its queue fails open.
+ */
+#define FL_XSK_KEYS_MAX (FL_XSKS_MAX * FL_IF_STATS_MAX)
+
+struct {
+	__uint(type, BPF_MAP_TYPE_XSKMAP);
+	__uint(max_entries, FL_XSK_KEYS_MAX);
+	__type(key, __u32); /* base + rx queue */
+	__type(value, __u32); /* socket fd, from userspace */
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} FL_MAP_XSKS SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, FL_IF_STATS_MAX);
+	__type(key, __u32); /* ifindex */
+	__type(value, __u32); /* its first key in FL_MAP_XSKS */
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} FL_MAP_XSK_SLOTS SEC(".maps");
+
+/* Stages 6 and 7 apply: on, and an IP packet with a 5-tuple. Inline, so a
+ * packet they do not apply to costs no call. */
+static __always_inline bool flow_cache_wanted(const struct fl_config *cfg,
+					      const struct fl_packet *pkt)
+{
+	return !(cfg->escalate_flags & FL_ESCALATE_F_OFF) && pkt->has_l3 &&
+	       pkt->frag != FL_FRAG_LATER;
+}
+
+/* Beyond any linear XDP frame; a bound the verifier needs (an offset up
+ * to 0xffff plus the field's would exceed its packet range). */
+#define FL_L4_OFF_MAX 0x3fff
+
+/* TCP bytes after the header (parse_packet checked doff against the
+ * length the IP header declares); -1 if the header cannot be read. */
+static __always_inline int tcp_payload_len(struct xdp_md *ctx,
+					   const struct fl_packet *pkt)
+{
+	void *data_end = (void *)(long)ctx->data_end;
+	__u32 off = pkt->l4_off, doff;
+	__u8 *tcp;
+
+	if (off > FL_L4_OFF_MAX)
+		return -1;
+	tcp = (void *)(long)ctx->data + off;
+	if ((void *)(tcp + 13) > data_end)
+		return -1;
+	doff = (tcp[12] >> 4) * 4;
+	return doff > pkt->l4_len ? -1 : (int)(pkt->l4_len - doff);
+}
+
+static __always_inline __u32 escalate_budget(const struct fl_config *cfg,
+					     __u8 proto)
+{
+	if (proto == FL_IPPROTO_TCP)
+		return cfg->escalate_tcp ?: FL_ESCALATE_TCP_DEFAULT;
+	if (proto == FL_IPPROTO_UDP)
+		return cfg->escalate_udp ?: FL_ESCALATE_UDP_DEFAULT;
+	return FL_ESCALATE_OTHER;
+}
+
+/*
+ * Stage 7 for one packet of a flow that wants escalating. Returns the XDP
+ * action, or FLOW_GO_ON when the packet fails open to stage 8.
+ */
+static __always_inline int
+escalate(struct xdp_md *ctx, const struct fl_config *cfg,
+	 const struct fl_packet *pkt, struct fl_if_stats *stats,
+	 const struct fl_flow_key *key, int dir, struct fl_flow *flow)
+{
+	__u32 ifindex = ctx->ingress_ifindex, queue = ctx->rx_queue_index;
+	int fallback = FLOW_GO_ON, reason;
+	__u32 egress = 0, slot, *base;
+	struct fl_xsk_meta *meta;
+	void *data;
+	__u8 action;
+
+	/* No worker on this queue (none started, or it died): fail open. */
+	base = bpf_map_lookup_elem(&FL_MAP_XSK_SLOTS, &ifindex);
+	slot = base ? *base + queue : 0;
+	if (!base || queue >= FL_XSKS_MAX ||
+	    !bpf_map_lookup_elem(&FL_MAP_XSKS, &slot)) {
+		stats->flow.escalate_no_socket++;
+		return FLOW_GO_ON;
+	}
+
+	if (cfg->mode == FL_MODE_ROUTER) {
+		/* Only what XDP itself would forward: what the kernel must
+		 * see (ARP/ND to resolve, local, TTL expiring, MTU) goes
+		 * there now, counted as stage 8 counts it. */
+		reason = forward_route(ctx, pkt, &egress);
+		if (reason != FL_FWD_PASS_COUNT) {
+			stats->flow.escalate_not_forwarded++;
+			stats->fwd_pass[reason]++;
+			return XDP_PASS;
+		}
+		/* Rewritten, and the redirect to egress is set up: that is
+		 * what happens if the worker cannot have it after all. */
+		fallback = XDP_REDIRECT;
+		action = FL_XSK_TX;
+	} else if (cfg->mode == FL_MODE_MONITOR) {
+		action = FL_XSK_CONSUME;
+	} else {
+		action = FL_XSK_PASS;
+	}
+
+	/* The worker needs the metadata (it never re-parses the hash or the
+	 * decision): a driver without room for it fails open. */
+	if (bpf_xdp_adjust_meta(ctx, -(int)sizeof(*meta))) {
+		stats->flow.escalate_no_meta++;
+		return fallback;
+	}
+	data = (void *)(long)ctx->data;
+	meta = (void *)(long)ctx->data_meta;
+	if ((void *)(meta + 1) > data) {
+		stats->flow.escalate_no_meta++;
+		return fallback;
+	}
+	meta->hash = fl_flow_hash(key);
+	meta->ifindex_out = egress;
+	meta->l3_off = pkt->l3_off;
+	meta->dir = dir;
+	meta->action = action;
+	meta->state = flow->state;
+	meta->flags = flow->flags;
+	meta->pad = 0;
+	meta->magic = FL_XSK_META_MAGIC;
+
+	if (bpf_redirect_map(&FL_MAP_XSKS, slot, 0) != XDP_REDIRECT) {
+		/* The socket went away since the lookup: as without one.
+		 * The failed call cleared router mode's redirect; set it up
+		 * again for the frame that is already rewritten. */
+		bpf_xdp_adjust_meta(ctx, (int)sizeof(*meta));
+		stats->flow.escalate_no_socket++;
+		if (fallback == XDP_REDIRECT)
+			return bpf_redirect_map(&FL_MAP_TX_PORTS, egress,
+						XDP_PASS);
+		return fallback;
+	}
+	__sync_fetch_and_add(&flow->escalated, 1);
+	stats->flow.escalated++;
+	return XDP_REDIRECT;
+}
+
+/*
+ * Stages 6 and 7 for a packet flow_cache_wanted() accepted. Returns the
+ * XDP action to count and return, or FLOW_GO_ON for stage 8.
+ *
+ * A global function, like parse_packet(): verified once on its own rather
+ * than once per path through the stages before it, which keeps the
+ * program within the verifier's budget. Its pointer arguments arrive as
+ * possibly NULL memory of their type's size, hence the checks.
+ */
+__noinline int flow_cache_packet(struct xdp_md *ctx,
+				 const struct fl_config *cfg,
+				 const struct fl_packet *pkt,
+				 struct fl_if_stats *stats)
+{
+	struct fl_flow_key key;
+	struct fl_flow *flow;
+	__be16 sport = 0, dport = 0;
+	__u8 proto;
+	int dir;
+
+	if (!ctx || !cfg || !pkt || !stats)
+		return FLOW_GO_ON;
+
+	proto = pkt->l4_proto;
+	if (pkt->has_l4 &&
+	    (proto == FL_IPPROTO_TCP || proto == FL_IPPROTO_UDP)) {
+		sport = pkt->sport;
+		dport = pkt->dport;
+	}
+	dir = fl_flow_key_make(&key, &pkt->src, &pkt->dst, sport, dport, proto,
+			       pkt->l3_proto == ETH_P_IP ? 4 : 6);
+
+	flow = bpf_map_lookup_elem(&FL_MAP_FLOWS, &key);
+	if (flow) {
+		/* 6. a known flow: count, and the cached verdict if any */
+		flow->last_seen = bpf_ktime_get_ns();
+		__sync_fetch_and_add(&flow->packets, 1);
+		__sync_fetch_and_add(&flow->bytes, pkt->len);
+		if ((flow->flags & FL_FLOW_F_BYPASS) &&
+		    !((flow->flags & FL_FLOW_F_VOIP) &&
+		      (cfg->escalate_flags & FL_ESCALATE_F_VOIP))) {
+			__u32 app = flow->app ?: flow->master;
+			struct fl_app_stats *as;
+
+			as = bpf_map_lookup_elem(&FL_MAP_APP_STATS, &app);
+			if (as) {
+				as->packets++;
+				as->bytes += pkt->len;
+			}
+			stats->flow.flow_bypassed++;
+			return FLOW_GO_ON;
+		}
+	} else {
+		/* A handshake (or a bare ACK) creates nothing: nDPI needs
+		 * payload, and a SYN flood must cost no state. */
+		struct fl_flow fresh = {
+			.packets = 1,
+			.bytes = pkt->len,
+			.state = FL_FLOW_CLASSIFYING,
+			.flags = dir ? 0 : FL_FLOW_F_LO_CLIENT,
+		};
+
+		if (proto == FL_IPPROTO_TCP && tcp_payload_len(ctx, pkt) <= 0)
+			return FLOW_GO_ON;
+		fresh.last_seen = bpf_ktime_get_ns();
+		/* Another CPU may have created it since the lookup: then it
+		 * keeps its entry (and this packet is not counted there). */
+		if (bpf_map_update_elem(&FL_MAP_FLOWS, &key, &fresh,
+					BPF_NOEXIST))
+			return FLOW_GO_ON;
+		stats->flow.flow_created++;
+		flow = bpf_map_lookup_elem(&FL_MAP_FLOWS, &key);
+		if (!flow)
+			return FLOW_GO_ON;
+	}
+
+	/* 7. escalate: flows being classified, within their budget, and
+	 *    VoIP flows while the VoIP features want them */
+	if ((flow->flags & FL_FLOW_F_VOIP) &&
+	    (cfg->escalate_flags & FL_ESCALATE_F_VOIP))
+		return escalate(ctx, cfg, pkt, stats, &key, dir, flow);
+	if (flow->state != FL_FLOW_CLASSIFYING)
+		return FLOW_GO_ON;
+	if (flow->escalated >= escalate_budget(cfg, proto)) {
+		stats->flow.escalate_budget_spent++;
+		return FLOW_GO_ON;
+	}
+	return escalate(ctx, cfg, pkt, stats, &key, dir, flow);
+}
+
+#endif /* FLOWLENS_BPF_FLOWCACHE_H */
