@@ -89,7 +89,7 @@ BINS := $(if $(DAEMON_OBJS),$(OUTPUT)/flowlensd) $(if $(FLCTL_OBJS),$(OUTPUT)/fl
 	$(if $(TEST_OBJS),$(OUTPUT)/test_progs) $(if $(BENCH_OBJS),$(OUTPUT)/prog_cost) \
 	$(if $(FLGEN_OBJS),$(OUTPUT)/flgen) $(if $(RULE_BENCH_OBJ),$(OUTPUT)/rule_bench)
 
-.PHONY: all deps check-deps vmlinux test unit demo bench clean install help format FORCE
+.PHONY: all deps check-deps vmlinux test unit demo bench clean install help format asan FORCE
 .DEFAULT_GOAL := all
 
 all: check-deps $(BPF_OBJ) $(SKEL) $(TC_SKEL) $(BINS) $(TEST_PROGS_BPF)
@@ -100,6 +100,7 @@ help:
 	@echo '  deps     install the Debian packages FlowLens needs (idempotent, root)'
 	@echo '  test     deps + build, then run every unit and end-to-end test'
 	@echo '  unit     run only the BPF_PROG_TEST_RUN unit tests'
+	@echo '  asan     flowlensd with AddressSanitizer and UBSan, in $(OUTPUT)/asan (part of make test)'
 	@echo '  demo     namespace lab with traffic and one heavy source; shows flctl output'
 	@echo '  bench    forwarding rate vs the kernel, per-packet cost vs XDP_PASS and a bare FIB router; records BENCHMARKS.md'
 	@echo '  vmlinux  regenerate headers/vmlinux.h from /sys/kernel/btf/vmlinux'
@@ -214,8 +215,17 @@ $(OUTPUT)/rule_bench: $(RULE_BENCH_OBJ) $(OBJ)/selftests/pkt.o $(LIB_OBJS)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
 test: deps
-	$(Q)$(MAKE) --no-print-directory all
+	$(Q)$(MAKE) --no-print-directory all asan
 	$(Q)selftests/run.sh $(TESTS)
+
+# flowlensd with AddressSanitizer and UBSan, in its own output folder
+# (selftests/test_replay.sh runs every capture through it). CFLAGS and
+# LDFLAGS go through the environment so the Makefile's += still apply.
+ASAN_OUTPUT ?= $(OUTPUT)/asan
+ASAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+asan: check-deps $(BPF_OBJ) $(TC_OBJ)
+	$(Q)CFLAGS="-g -O1 $(ASAN_FLAGS)" LDFLAGS="$(ASAN_FLAGS)" \
+		$(MAKE) --no-print-directory OUTPUT=$(ASAN_OUTPUT) $(ASAN_OUTPUT)/flowlensd
 
 unit: all
 	$(Q)selftests/run.sh unit

@@ -81,7 +81,7 @@ static void usage(FILE *out)
 		"does. Malformed packets are counted (--stats) and skipped.\n"
 		"\n"
 		"Options:\n"
-		"  --feed xdp|all   which packets go to nDPI (default xdp):\n"
+		"  --feed all|xdp   which packets go to nDPI (default all):\n"
 		"                   xdp  what the XDP program escalates to the workers, so\n"
 		"                        the output predicts the live verdicts: TCP from\n"
 		"                        its first packet with payload (a handshake alone\n"
@@ -585,7 +585,10 @@ int replay_main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
-	struct fl_cls_opts opts = { .feed = FL_CLS_FEED_XDP };
+	/* all by default: xdp matches ndpiReader on fewer flows (96.4 %
+	 * against 99.9 % on nDPI's own captures), all of them flows whose
+	 * TCP never carries payload, which XDP never escalates */
+	struct fl_cls_opts opts = { .feed = FL_CLS_FEED_ALL };
 	struct replay r = {};
 	unsigned long n;
 	double start;
