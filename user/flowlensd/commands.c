@@ -82,6 +82,14 @@ static struct json_object *if_stats_json(const struct fl_if_stats *s)
 	/* DDoS allowlist: sources that skipped every rule */
 	json_object_object_add(o, "allowlisted",
 			       json_object_new_uint64(s->allowlisted));
+	/* stages 6 and 7: the flow cache and escalation to the workers */
+	sub = json_object_new_object();
+#define FL_X_FLOW(field, name)            \
+	json_object_object_add(sub, name, \
+			       json_object_new_uint64(s->flow.field));
+	FL_FLOW_COUNTERS(FL_X_FLOW)
+#undef FL_X_FLOW
+	json_object_object_add(o, "flow_cache", sub);
 	return o;
 }
 
@@ -558,5 +566,8 @@ command_fn command_lookup(const char *name)
 	for (i = 0; synproxy_commands[i].name; i++)
 		if (!strcmp(synproxy_commands[i].name, name))
 			return synproxy_commands[i].fn;
+	for (i = 0; worker_commands[i].name; i++)
+		if (!strcmp(worker_commands[i].name, name))
+			return worker_commands[i].fn;
 	return NULL;
 }

@@ -12,6 +12,8 @@
  *   ddos.c     thresholds, attacks and automatic mitigation (ddos-* commands)
  *   synproxy.c the SYN proxy's services, nftables table and sysctl
  *              (synproxy-* commands)
+ *   workers.c  the AF_XDP workers (workers, apps and flows commands)
+ *   classify.c a worker's flow table and nDPI (also `flowlensd replay`)
  */
 #ifndef FLOWLENSD_H
 #define FLOWLENSD_H
@@ -98,12 +100,16 @@ struct fl_options {
 	const char *bpffs;
 	__u32 max_rules; /* 0: FL_RULE_MAX_DEFAULT */
 	const char *events_path; /* NULL: next to the state file */
+	int workers; /* AF_XDP workers (--workers) */
+	bool workers_set; /* ... given; else one per core and queue */
+	__u32 flow_timeout_ms; /* --flow-timeout; 0: the classifier's */
 	int verbose;
 };
 
 struct fl_ruleset;
 struct ddos;
 struct synproxy;
+struct workers;
 
 struct daemon {
 	struct fl_options opt;
@@ -134,6 +140,9 @@ struct daemon {
 
 	/* synproxy.c */
 	struct synproxy *synproxy;
+
+	/* workers.c */
+	struct workers *workers;
 
 	/* control.c */
 	int listen_fd;
@@ -213,6 +222,12 @@ bool synproxy_covers(const struct daemon *d, int family,
 		     const union fl_addr *addr, int port);
 void synproxy_close(struct daemon *d);
 extern const struct command synproxy_commands[]; /* ends with a NULL name */
+
+/* workers.c: open starts one worker per rx queue (at most --workers, by
+ * default one per core) and enables escalation; close stops them */
+int workers_open(struct daemon *d);
+void workers_close(struct daemon *d);
+extern const struct command worker_commands[]; /* ends with a NULL name */
 
 /* rules.c */
 int rules_open(struct daemon *d);

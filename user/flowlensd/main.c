@@ -64,6 +64,17 @@ static void usage(FILE *out, const char *prog)
 		"      --events FILE       append the DDoS engine's JSON events to FILE\n"
 		"                          (default: ddos-events.jsonl next to the\n"
 		"                          state file)\n"
+		"      --workers N         AF_XDP workers that classify escalated flows\n"
+		"                          with nDPI: worker q reads rx queue q of every\n"
+		"                          IFACE and runs pinned to core q (default: one\n"
+		"                          per core, at most one per rx queue). 0: none;\n"
+		"                          no flow is escalated, every packet is handled\n"
+		"                          in XDP. In host mode escalated packets go back\n"
+		"                          to the local stack through the TUN device\n"
+		"                          flowlens-in\n"
+		"      --flow-timeout S    a worker gives up on a flow idle S seconds and\n"
+		"                          writes nDPI's guess as its verdict (default: 30\n"
+		"                          for UDP and others, 300 for TCP)\n"
 		"  -v, --verbose           more detail, including libbpf and libxdp\n"
 		"  -h, --help              show this help\n"
 		"  -V, --version           show the version\n"
@@ -80,7 +91,14 @@ static void usage(FILE *out, const char *prog)
 		FL_RULE_MAX_DEFAULT);
 }
 
-enum { OPT_STATE_FILE = 256, OPT_BPFFS, OPT_MAX_RULES, OPT_EVENTS };
+enum {
+	OPT_STATE_FILE = 256,
+	OPT_BPFFS,
+	OPT_MAX_RULES,
+	OPT_EVENTS,
+	OPT_WORKERS,
+	OPT_FLOW_TIMEOUT,
+};
 
 static int parse_options(int argc, char **argv, struct fl_options *opt)
 {
@@ -93,6 +111,8 @@ static int parse_options(int argc, char **argv, struct fl_options *opt)
 		{ "bpffs", required_argument, NULL, OPT_BPFFS },
 		{ "max-rules", required_argument, NULL, OPT_MAX_RULES },
 		{ "events", required_argument, NULL, OPT_EVENTS },
+		{ "workers", required_argument, NULL, OPT_WORKERS },
+		{ "flow-timeout", required_argument, NULL, OPT_FLOW_TIMEOUT },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -148,6 +168,37 @@ static int parse_options(int argc, char **argv, struct fl_options *opt)
 		case OPT_EVENTS:
 			opt->events_path = optarg;
 			break;
+		case OPT_WORKERS: {
+			char *end;
+			long n;
+
+			errno = 0;
+			n = strtol(optarg, &end, 10);
+			if (errno || *end || end == optarg || n < 0 ||
+			    n > FL_XSKS_MAX) {
+				pr_err("bad --workers '%s': a number of workers, 0-%d",
+				       optarg, FL_XSKS_MAX);
+				return -EINVAL;
+			}
+			opt->workers = n;
+			opt->workers_set = true;
+			break;
+		}
+		case OPT_FLOW_TIMEOUT: {
+			char *end;
+			long n;
+
+			errno = 0;
+			n = strtol(optarg, &end, 10);
+			if (errno || *end || end == optarg || n < 1 ||
+			    n > 86400) {
+				pr_err("bad --flow-timeout '%s': seconds, 1-86400",
+				       optarg);
+				return -EINVAL;
+			}
+			opt->flow_timeout_ms = n * 1000;
+			break;
+		}
 		case OPT_MAX_RULES: {
 			char *end;
 			unsigned long n;
@@ -336,9 +387,13 @@ int main(int argc, char **argv)
 	err = synproxy_open(&d);
 	if (err)
 		goto out;
+	err = workers_open(&d);
+	if (err)
+		goto out;
 
 	err = run(&d);
 out:
+	workers_close(&d);
 	loader_detach_all(&d);
 	synproxy_close(&d);
 	ddos_close(&d);

@@ -116,6 +116,20 @@ struct json_object *settings_to_json(const struct fl_config *cfg)
 			       json_object_new_uint64(cfg->heavy_pps));
 	json_object_object_add(o, "heavy_bps",
 			       json_object_new_uint64(cfg->heavy_bps));
+	/* stage 7: set by flowlensd from --workers, not by config set */
+	json_object_object_add(
+		o, "escalate",
+		json_object_new_string(cfg->escalate_flags & FL_ESCALATE_F_OFF ?
+					       "off" :
+					       "on"));
+	json_object_object_add(
+		o, "escalate_tcp",
+		json_object_new_int(cfg->escalate_tcp ?:
+							FL_ESCALATE_TCP_DEFAULT));
+	json_object_object_add(
+		o, "escalate_udp",
+		json_object_new_int(cfg->escalate_udp ?:
+							FL_ESCALATE_UDP_DEFAULT));
 	return o;
 }
 
