@@ -89,6 +89,8 @@ static void print_stats(const char *title, struct json_object *s, bool router)
 		print_nonzero("kinds", v);
 	if (json_object_object_get_ex(s, "parse_errors", &v))
 		print_nonzero("errors", v);
+	if (json_object_object_get_ex(s, "flow_cache", &v))
+		print_nonzero("flows", v);
 	if (json_get_u64(s, "allowlisted"))
 		printf("  %-9s %llu packets from allowlisted sources skipped the rules\n",
 		       "allowlist",
