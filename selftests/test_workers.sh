@@ -1,0 +1,198 @@
+#!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
+#
+# The AF_XDP workers end to end: real captures replayed by flgen through the
+# router-mode lab are escalated (stage 7), classified by nDPI in the workers
+# with the labels `flowlensd replay` gives the same file, transmitted on to
+# the server side, and - once the verdict is in the flow cache - never
+# escalated again. A dead daemon fails open; host mode hands escalated
+# packets back to the local stack.
+# A flow idle 2 s is given up (nDPI's guess written as its verdict), so
+# every replayed flow has its verdict within seconds.
+LAB_START_ARGS=(--mode router --flow-timeout 2)
+source "$(dirname "$0")/lib.sh"
+
+PCAPS=${FL_PCAP_DIR:-$TOP/../shared/pcap}/ndpi
+# Unicast TCP/UDP, IPv4 and IPv6, TLS, QUIC and BitTorrent: every flow is
+# routed (no multicast, no TTL 1), so every one can be escalated.
+CAPTURES=(443-chrome.pcap quic-23.pcap http_ipv6.pcap bittorrent.pcap)
+
+worker_sum() { flctl -j show workers | jq "[.workers[].$1] | add // 0"; }
+server_rx() { in_ns server cat /sys/class/net/eth0/statistics/rx_packets; }
+
+# Whatever address a capture uses is routed to the server side, where the
+# frames are counted on the wire (the server's kernel then drops them).
+routes_to_server() {
+	in_ns flowlens ip route replace default via "$SERVER4"
+	in_ns flowlens ip -6 route replace default via "$SERVER6"
+	in_ns flowlens ping -c1 -W2 "$SERVER4" >/dev/null
+	in_ns flowlens ping -6 -c1 -W2 "$SERVER6" >/dev/null
+	in_ns client ping -c1 -W2 "$SERVER4" >/dev/null
+	in_ns client ping -6 -c1 -W2 "$SERVER6" >/dev/null
+}
+
+cleanup() {
+	in_ns flowlens ip route del default 2>/dev/null || true
+	in_ns flowlens ip -6 route del default 2>/dev/null || true
+	# back to the group's own daemon after a test that changed it
+	if daemon_alive && [ "$(flctl -j show workers | jq '.workers | length')" = 0 ]; then
+		lab stop
+		lab start "${LAB_START_ARGS[@]}"
+	fi
+}
+
+# "proto endpoint endpoint app" per flow, endpoints sorted, from JSON
+# objects with proto, src, sport, dst, dport, app.
+flow_labels() {
+	jq -r '[.proto, ([(.src + "|" + (.sport|tostring)), (.dst + "|" + (.dport|tostring))] | sort | join(" ")), .app] | join(" ")' | sort
+}
+
+# capture NAME: the capture without the frames a veth cannot carry (longer
+# than 1514 bytes: captured with segmentation offload), so replay and the
+# lab see the same packets; prints its path.
+capture() {
+	local out="$LAB_DIR/pcap-$1"
+	[ -s "$out" ] || tcpdump -r "$PCAPS/$1" -w "$out" 'less 1514' 2>/dev/null
+	echo "$out"
+}
+
+# replay_through_lab NAME: flgen replays the capture as fast as it can from
+# the client; prints flgen's JSON report.
+replay_through_lab() {
+	flgen replay -i eth0 --dst "$SERVER4" --timing max -j "$(capture "$1")"
+}
+
+# What `flowlensd replay --feed xdp` says of the flows XDP escalates (a
+# TCP flow that never carried payload has no cache entry).
+replay_labels() {
+	"$OUTPUT/flowlensd" replay --feed xdp "$(capture "$1")" |
+		jq -c 'select(.dissected > 0)' | flow_labels
+}
+
+no_flow_classifying() {
+	flctl -j show flows -n 0 | jq -e '[.flows[] | select(.state == "classifying" and .escalated > 0)] | length == 0' >/dev/null
+}
+
+# One worker per core, at most one per rx queue, each with a socket on
+# every interface.
+test_workers_shown() {
+	local n queues want
+	queues=$(in_ns flowlens ls /sys/class/net/cl0/queues | grep -c '^rx-')
+	want=$(nproc)
+	[ "$queues" -lt "$want" ] && want=$queues
+	n=$(flctl -j show workers | jq '.workers | length')
+	assert_eq "$n" "$want" "workers ($(nproc) cores, $queues rx queues)"
+	assert_eq "$(flctl -j show workers | jq -r '[.workers[].interfaces | sort | join(",")] | unique | join(" ")')" \
+		"cl0,sv0" "every worker has a socket on both interfaces"
+	assert_match "$(flctl show workers)" 'worker 0 +queue 0 +cpu 0' "text form"
+	assert_eq "$(flctl -j config show | jq -r .escalate)" on "escalation on with workers"
+}
+
+# Every capture: escalated, classified as `flowlensd replay` classifies it,
+# every frame delivered on the server side.
+test_classify_like_replay() {
+	local f out sent rx0 want got missing=0
+	routes_to_server
+	for f in "${CAPTURES[@]}"; do
+		rx0=$(server_rx)
+		out=$(replay_through_lab "$f")
+		sent=$(jq .packets <<<"$out")
+		wait_for 5 '[ $(($(server_rx) - rx0)) -ge $sent ]' ||
+			fail "$f: $sent frames sent, $(($(server_rx) - rx0)) reached the server side"
+		echo "ok: $f: $sent frames sent, all reached the server side"
+	done
+	assert_ge "$(worker_sum rx)" 1 "packets escalated to the worker"
+	assert_ge "$(worker_sum tx)" 1 "escalated packets sent on by the worker"
+	# Labels: the flow cache (verdicts written by the worker) against replay.
+	wait_for 10 no_flow_classifying || fail "flows still classifying"
+	got=$(flctl -j show flows -n 0 | jq -c '.flows[]' | flow_labels)
+	for f in "${CAPTURES[@]}"; do
+		want=$(replay_labels "$f")
+		[ -n "$want" ] || fail "replay of $f printed no flow"
+		while read -r line; do
+			if ! grep -qxF "$line" <<<"$got"; then
+				echo "MISMATCH $f: replay says '$line'; cache has: $(grep -F "$(cut -d' ' -f1-3 <<<"$line")" <<<"$got" || echo none)"
+				missing=$((missing + 1))
+			fi
+		done <<<"$want"
+		echo "ok: $f: $(wc -l <<<"$want") flows compared"
+	done
+	assert_eq "$missing" 0 "flows labelled differently from flowlensd replay"
+}
+
+# Replaying the same flows again: their verdicts are cached in XDP, so no
+# packet of them reaches a worker, and every one still gets through.
+test_bypass_after_verdict() {
+	local f=bittorrent.pcap rx0 bypassed0 sent out
+	routes_to_server
+	replay_through_lab "$f" >/dev/null
+	wait_for 10 no_flow_classifying || fail "flows still classifying after the first replay"
+	rx0=$(worker_sum rx)
+	bypassed0=$(if_counter cl0 .flow_cache.flow_bypassed)
+	out=$(replay_through_lab "$f")
+	sent=$(jq .packets <<<"$out")
+	assert_eq "$(worker_sum rx)" "$rx0" "packets escalated on the second replay"
+	assert_ge $(($(if_counter cl0 .flow_cache.flow_bypassed) - bypassed0)) "$sent" \
+		"packets handled by the cached verdict on cl0"
+}
+
+test_apps() {
+	routes_to_server
+	replay_through_lab bittorrent.pcap >/dev/null
+	wait_for 5 "flctl -j show apps | jq -e '.apps[] | select(.app == \"BitTorrent\" and .flows >= 1)' >/dev/null" ||
+		fail "BitTorrent not in show apps: $(flctl show apps)"
+	flctl show apps
+	assert_match "$(flctl show apps --sort flows)" 'BitTorrent' "text form"
+	assert_fails_with "unknown sort key 'size'" flctl show apps --sort size
+	assert_ge "$(flctl -j show flows --app BitTorrent | jq '.flows | length')" 1 \
+		"show flows --app BitTorrent"
+}
+
+# SIGKILL: no clean shutdown, the sockets die with the process, the program
+# stays attached and must not black-hole anything.
+test_fail_open_daemon_killed() {
+	routes_to_server
+	kill -KILL "$(cat "$LAB_DIR/flowlensd.pid")"
+	wait_for 5 '! daemon_alive'
+	tcp_transfer "$SERVER4" 500000
+	tcp_transfer "$SERVER6" 500000
+	lab start "${LAB_START_ARGS[@]}"
+}
+
+# Host mode: a TCP transfer to a server in the flowlens namespace itself;
+# its first payload packets are escalated, inspected and handed to the
+# local stack through the TUN device, byte for byte.
+test_host_mode_hands_back() {
+	local dir passed0
+	lab stop
+	lab start --flow-timeout 2
+	passed0=$(worker_sum passed)
+	dir=$(mktemp -d)
+	head -c 300000 /dev/urandom >"$dir/sent"
+	bg flowlens sh -c "nc -l 192.0.2.1 5002 > $dir/received"
+	wait_until 5 in_ns flowlens sh -c "ss -ltn | grep -q ':5002 '"
+	in_ns client nc -N 192.0.2.1 5002 <"$dir/sent"
+	wait_until 5 cmp -s "$dir/sent" "$dir/received"
+	cmp "$dir/sent" "$dir/received" || fail "payload through host mode differs"
+	rm -rf "$dir"
+	assert_ge $(($(worker_sum passed) - passed0)) 1 "packets handed back to the stack by the worker"
+	lab stop
+	lab start "${LAB_START_ARGS[@]}"
+}
+
+# --workers 0: stage 7 off, nothing escalated, traffic routed at the driver.
+test_no_workers() {
+	local esc
+	lab stop
+	lab start --mode router --workers 0
+	assert_eq "$(flctl -j show workers | jq '.workers | length')" 0 "workers with --workers 0"
+	assert_eq "$(flctl -j config show | jq -r .escalate)" off "escalation off"
+	assert_match "$(flctl show workers)" 'no worker running' "text form"
+	esc=$(if_counter cl0 .flow_cache.escalated)
+	tcp_transfer "$SERVER4" 200000
+	assert_eq "$(if_counter cl0 .flow_cache.escalated)" "$esc" "packets escalated"
+	assert_fails_with "bad --workers 'x'" in_ns flowlens flowlensd -i cl0 --workers x
+	assert_fails_with "bad --flow-timeout '0'" in_ns flowlens flowlensd -i cl0 --flow-timeout 0
+}
+
+run_tests
