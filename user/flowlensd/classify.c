@@ -560,17 +560,24 @@ const char *fl_cls_app_name(struct fl_cls *cls, const struct fl_cls_flow *f,
 		.category = f->category,
 	};
 
+	if (!cls) { /* no module to ask: the numbers */
+		snprintf(buf, len, "%u.%u", f->master, f->app);
+		return buf;
+	}
 	return ndpi_protocol2name(cls->ndpi, proto, buf, len);
 }
 
 const char *fl_cls_proto_name(struct fl_cls *cls, __u16 id)
 {
-	return ndpi_get_proto_name(cls->ndpi, id);
+	return cls ? ndpi_get_proto_name(cls->ndpi, id) : "Unknown";
 }
 
 const char *fl_cls_category_name(struct fl_cls *cls, __u16 category)
 {
-	return ndpi_category_get_name(cls->ndpi, category);
+	const char *name = cls ? ndpi_category_get_name(cls->ndpi, category) :
+				 NULL;
+
+	return name ?: "";
 }
 
 size_t fl_cls_risk_names(__u64 risk, char *buf, size_t len)
