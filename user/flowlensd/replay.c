@@ -437,8 +437,13 @@ static int replay_file(struct replay *r, const char *file)
 	pcap = pcap_open_offline_with_tstamp_precision(
 		file, PCAP_TSTAMP_PRECISION_MICRO, errbuf);
 	if (!pcap) {
-		fprintf(stderr, PROG ": %s: cannot read it: %s\n", file,
-			errbuf);
+		const char *why = errbuf;
+		size_t n = strlen(file);
+
+		/* libpcap names the file itself for some errors */
+		if (!strncmp(why, file, n) && !strncmp(why + n, ": ", 2))
+			why += n + 2;
+		fprintf(stderr, PROG ": %s: cannot read it: %s\n", file, why);
 		return -1;
 	}
 	dlt = pcap_datalink(pcap);
