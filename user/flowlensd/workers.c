@@ -33,6 +33,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -647,6 +648,7 @@ int workers_open(struct daemon *d)
 	int nr = d->opt.workers, queues = 1, i, err = 0, xsks_fd, slots_fd;
 	struct workers *ws;
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	sigset_t all, old;
 
 	if (d->opt.workers_set && nr == 0) {
 		pr_info("workers: none (--workers 0): no flow is escalated");
@@ -703,6 +705,10 @@ int workers_open(struct daemon *d)
 		if (err)
 			return err;
 	}
+	/* Signals are the control thread's (a signalfd): the workers start
+	 * with every signal blocked. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
 	for (i = 0; i < ws->nr; i++) {
 		struct worker *w = &ws->w[i];
 		cpu_set_t set;
@@ -718,6 +724,7 @@ int workers_open(struct daemon *d)
 		CPU_SET(w->cpu, &set);
 		pthread_setaffinity_np(w->thread, sizeof(set), &set);
 	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	pr_info("workers: %d started (queue q on core q), %d socket%s", ws->nr,
 		ws->w[0].nsocks * ws->nr, ws->nr > 1 ? "s" : "");
 	return escalation_set(d, true);
