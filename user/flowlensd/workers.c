@@ -75,7 +75,7 @@ struct wsock {
 	struct xsk_ring_prod fq;
 	struct xsk_ring_cons cq;
 	__u32 tx_pending; /* sent, not completed */
-	bool kick;
+	__u32 tx_unkicked; /* submitted since the last sendto() */
 };
 
 struct app_count {
@@ -352,7 +352,7 @@ static bool handle(struct worker *w, struct wsock *s, __u64 addr, __u32 len)
 		xsk_ring_prod__tx_desc(&out->tx, idx)->options = 0;
 		xsk_ring_prod__submit(&out->tx, 1);
 		out->tx_pending++;
-		out->kick = true;
+		out->tx_unkicked++;
 		return true;
 	case FL_XSK_PASS:
 		if (w->tun_fd >= 0 && write(w->tun_fd, data + meta->l3_off,
@@ -367,6 +367,27 @@ static bool handle(struct worker *w, struct wsock *s, __u64 addr, __u32 len)
 	}
 	wc_add(w, FL_WC_DROPPED, 1);
 	return false;
+}
+
+/* In copy mode one sendto() transmits a batch (the kernel's TX_BATCH_SIZE,
+ * 32) and says EAGAIN while more is left: kick until the ring is drained;
+ * if the device pushes back (ENOBUFS, EBUSY), again on the next round. */
+static void tx_kick(struct wsock *s)
+{
+	int i;
+
+	if (!s->tx_unkicked)
+		return;
+	for (i = 0; i < W_RING / 32 + 1; i++) {
+		if (sendto(xsk_socket__fd(s->xsk), NULL, 0, MSG_DONTWAIT, NULL,
+			   0) >= 0)
+			break;
+		if (errno == ENOBUFS || errno == EBUSY)
+			return;
+		if (errno != EAGAIN)
+			break;
+	}
+	s->tx_unkicked = 0;
 }
 
 /* A flow given up at expiry gets its verdict (nDPI's guess) too; one
@@ -443,16 +464,8 @@ static void *worker_main(void *arg)
 			refill(w, s);
 			rx_batch(w, s);
 		}
-		for (i = 0; i < w->nsocks; i++) {
-			struct wsock *s = &w->socks[i];
-
-			if (s->kick || (s->tx_pending &&
-					xsk_ring_prod__needs_wakeup(&s->tx))) {
-				sendto(xsk_socket__fd(s->xsk), NULL, 0,
-				       MSG_DONTWAIT, NULL, 0);
-				s->kick = false;
-			}
-		}
+		for (i = 0; i < w->nsocks; i++)
+			tx_kick(&w->socks[i]);
 		now = now_ms();
 		if (now >= w->next_expire_ms) {
 			fl_cls_expire(w->cls, now, expired, w);
