@@ -41,7 +41,7 @@ struct replay {
 	/* --stats */
 	__u64 files, files_failed, packets, ip_packets, malformed, not_ip,
 		fragments, flows;
-	size_t peak_memory;
+	size_t base_memory, peak_memory;
 	__u32 peak_flows, peak_dissecting;
 	/* the current file */
 	__u64 last_ms;
@@ -550,11 +550,18 @@ static void print_stats(struct replay *r, double seconds)
 	 * dissected; measured when the table held the most. */
 	ADD("flow_entry_bytes", flow_bytes);
 	ADD("ndpi_flow_struct_bytes", fl_cls_ndpi_flow_size());
+	ADD("table_memory", r->base_memory); /* fixed: buckets, wheel */
 	ADD("peak_memory", r->peak_memory);
 	ADD("peak_flows", r->peak_flows);
 	ADD("peak_dissecting", r->peak_dissecting);
 	ADD("peak_memory_per_flow",
-	    r->peak_flows ? r->peak_memory / r->peak_flows : 0);
+	    r->peak_flows ? (r->peak_memory - r->base_memory) / r->peak_flows :
+			    0);
+	ADD("ndpi_bytes_per_dissecting_flow",
+	    r->peak_dissecting ? (r->peak_memory - r->base_memory -
+				  r->peak_flows * flow_bytes) /
+					 r->peak_dissecting :
+				 0);
 #undef ADD
 	fprintf(stderr, "%s\n",
 		json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
@@ -655,6 +662,7 @@ int replay_main(int argc, char **argv)
 			strerror(errno));
 		return 1;
 	}
+	r.base_memory = r.peak_memory = fl_cls_memory(r.cls);
 	r.several = argc - optind > 1;
 	start = now_seconds();
 	for (i = optind; i < argc; i++) {
