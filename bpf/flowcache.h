@@ -241,8 +241,10 @@ __noinline int flow_cache_packet(struct xdp_md *ctx,
 
 	flow = bpf_map_lookup_elem(&FL_MAP_FLOWS, &key);
 	if (flow) {
-		/* 6. a known flow: count, and the cached verdict if any */
-		flow->last_seen = bpf_ktime_get_ns();
+		/* 6. a known flow: count, and the cached verdict if any.
+		 *    The coarse clock: bpf_ktime_get_ns() cost 37 ns a
+		 *    packet under kvm-clock, this one next to nothing. */
+		flow->last_seen = bpf_ktime_get_coarse_ns();
 		__sync_fetch_and_add(&flow->packets, 1);
 		__sync_fetch_and_add(&flow->bytes, pkt->len);
 		if ((flow->flags & FL_FLOW_F_BYPASS) &&
@@ -271,7 +273,7 @@ __noinline int flow_cache_packet(struct xdp_md *ctx,
 
 		if (proto == FL_IPPROTO_TCP && tcp_payload_len(ctx, pkt) <= 0)
 			return FLOW_GO_ON;
-		fresh.last_seen = bpf_ktime_get_ns();
+		fresh.last_seen = bpf_ktime_get_coarse_ns();
 		/* Another CPU may have created it since the lookup: then it
 		 * keeps its entry (and this packet is not counted there). */
 		if (bpf_map_update_elem(&FL_MAP_FLOWS, &key, &fresh,

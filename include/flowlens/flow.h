@@ -72,7 +72,8 @@ struct fl_flow_key {
 _Static_assert(sizeof(struct fl_flow_key) == 40, "fl_flow_key layout");
 
 struct fl_flow {
-	__u64 last_seen; /* bpf_ktime_get_ns() of the last packet */
+	__u64 last_seen; /* bpf_ktime_get_coarse_ns() of the last packet:
+			   CLOCK_MONOTONIC_COARSE, a tick behind at most */
 	__u64 packets; /* both directions, every packet since created */
 	__u64 bytes; /* frame bytes */
 	__u64 risk; /* nDPI's risk bitmap (ndpi_risk) */
