@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <net/if.h>
+#include <netinet/in.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <flowlens/flowlens.h>
@@ -32,8 +33,12 @@ struct kind {
 	const char *what;
 	enum fl_mode mode;
 	struct pkt_spec spec;
-	bool tracked; /* addresses get exact counters */
+	unsigned int opts; /* KIND_* (true: KIND_TRACKED) */
 };
+
+#define KIND_TRACKED 0x1 /* addresses get exact counters */
+#define KIND_CACHED 0x2 /* the flow has a final verdict: bypassed */
+#define KIND_NO_CACHE 0x4 /* stages 6 and 7 off (FL_ESCALATE_F_OFF) */
 
 /* Addresses the lab routes: client subnet -> server subnet. */
 #define V4 .src = "192.0.2.2", .dst = "198.51.100.2"
@@ -87,6 +92,21 @@ static const struct kind kinds[] = {
 	  FL_MODE_ROUTER,
 	  { V6, .l3 = PKT_IPV6, .l4 = PKT_UDP, .payload_len = 64 },
 	  false },
+	/* The flow cache (stage 6): the same packet of a flow a worker has
+	 * classified, and with stages 6 and 7 off; their difference is the
+	 * cached verdict's cost per packet. */
+	{ "ipv4-tcp-cached",
+	  "IPv4 TCP, 64 B payload, flow classified: cached verdict (bypass)",
+	  FL_MODE_HOST,
+	  { V4, .l3 = PKT_IPV4, .l4 = PKT_TCP, .tcp.flags = 0x18,
+	    .payload_len = 64 },
+	  KIND_CACHED },
+	{ "ipv4-tcp-nocache",
+	  "same packet, flow cache off (escalate_flags off)",
+	  FL_MODE_HOST,
+	  { V4, .l3 = PKT_IPV4, .l4 = PKT_TCP, .tcp.flags = 0x18,
+	    .payload_len = 64 },
+	  KIND_NO_CACHE },
 	{ "ipv4-udp",
 	  "IPv4 UDP, 64 B payload, counted and dropped",
 	  FL_MODE_MONITOR,
@@ -154,14 +174,60 @@ static void set_ttl_255(struct pkt *p)
 	}
 }
 
+/* What a worker writes once it has classified the packet's flow: a
+ * final verdict, so every later packet is a cache hit that bypasses. */
+static void flow_key_of(const struct pkt *p, struct fl_flow_key *key)
+{
+	union fl_addr src = {}, dst = {};
+	__be16 sport, dport;
+
+	memcpy(src.b, p->data + p->l3_off + 12, 4);
+	memcpy(dst.b, p->data + p->l3_off + 16, 4);
+	memcpy(&sport, p->data + p->l4_off, 2);
+	memcpy(&dport, p->data + p->l4_off + 2, 2);
+	fl_flow_key_make(key, &src, &dst, sport, dport, IPPROTO_TCP, 4);
+}
+
+static int flow_classify(struct flowlens_bpf *skel, const struct pkt *p)
+{
+	struct fl_flow flow = { .state = FL_FLOW_CLASSIFIED,
+				.flags = FL_FLOW_F_BYPASS,
+				.app = 7,
+				.master = 91 };
+	struct fl_flow_key key;
+
+	flow_key_of(p, &key);
+	return bpf_map__update_elem(skel->maps.FL_MAP_FLOWS, &key, sizeof(key),
+				    &flow, sizeof(flow), 0);
+}
+
+/* Packets the classified flow has seen (0 if its entry is gone). */
+static __u64 flow_classified_packets(struct flowlens_bpf *skel,
+				     const struct pkt *p)
+{
+	struct fl_flow_key key;
+	struct fl_flow flow;
+
+	flow_key_of(p, &key);
+	if (bpf_map__lookup_elem(skel->maps.FL_MAP_FLOWS, &key, sizeof(key),
+				 &flow, sizeof(flow), 0) ||
+	    !(flow.flags & FL_FLOW_F_BYPASS))
+		return 0;
+	return flow.packets;
+}
+
 /*
  * Untracked: thresholds so high the sketch never flags anyone, nothing
  * protected. Tracked: both addresses protected, so every packet also
  * updates two exact LRU entries.
  */
-static int configure(struct flowlens_bpf *skel, const struct kind *k)
+static int configure(struct flowlens_bpf *skel, const struct kind *k,
+		     const struct pkt *p)
 {
 	struct fl_config cfg = { .mode = k->mode,
+				 .escalate_flags = k->opts & KIND_NO_CACHE ?
+							   FL_ESCALATE_F_OFF :
+							   0,
 				 .hash_seed = 0x5eed,
 				 .heavy_pps = ~0ULL,
 				 .heavy_bps = ~0ULL,
@@ -177,7 +243,7 @@ static int configure(struct flowlens_bpf *skel, const struct kind *k)
 				   sizeof(zero), &cfg, sizeof(cfg), 0);
 	if (err)
 		return err;
-	if (k->tracked) {
+	if (k->opts & KIND_TRACKED) {
 		err = bpf_map__update_elem(skel->maps.FL_MAP_PROTECT4, &key4,
 					   sizeof(key4), &value, sizeof(value),
 					   0);
@@ -191,6 +257,8 @@ static int configure(struct flowlens_bpf *skel, const struct kind *k)
 		bpf_map__delete_elem(skel->maps.FL_MAP_PROTECT6, &key6,
 				     sizeof(key6), 0);
 	}
+	if (!err && (k->opts & KIND_CACHED))
+		err = flow_classify(skel, p);
 	return err;
 }
 
@@ -609,7 +677,7 @@ int main(int argc, char **argv)
 
 		if (k->mode == FL_MODE_ROUTER && !in_ifindex)
 			continue;
-		if (pkt_build(&k->spec, &p) || configure(skel, k)) {
+		if (pkt_build(&k->spec, &p) || configure(skel, k, &p)) {
 			fprintf(stderr, "prog_cost: cannot set up %s\n",
 				k->name);
 			goto out;
@@ -637,6 +705,15 @@ int main(int argc, char **argv)
 				k->spec.l3 == PKT_IPV4 ? "198.51.100.2" :
 							 "2001:db8:2::2",
 				out_name);
+			goto out;
+		}
+		/* A cached row that missed the cache would measure escalation. */
+		if ((k->opts & KIND_CACHED) &&
+		    flow_classified_packets(skel, &p) <
+			    (__u64)rounds * packets) {
+			fprintf(stderr,
+				"prog_cost: %s did not hit the cached flow\n",
+				k->name);
 			goto out;
 		}
 		qsort(pass_ns, rounds, sizeof(__u32), cmp_u32);
