@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * API: forward_packet() - stage 8 of DESIGN.md in router mode.
+ * API: forward_packet() - stage 8 of DESIGN.md in router mode;
+ *      forward_route() - its decision and rewrite without the counting
+ *      (stage 7 routes a packet it escalates with it).
  *
  * The kernel's FIB and neighbour tables are the control plane: static
  * routes, FRR or GoBGP keep working unchanged. A packet the FIB resolves
