@@ -578,6 +578,7 @@ static int worker_open(struct daemon *d, struct worker *w, int xsks_fd,
 	struct xsk_ring_prod fq = {};
 	struct xsk_ring_cons cq = {};
 	struct fl_cls_opts copts = { .idle_ms = d->opt.flow_timeout_ms };
+	struct fl_config cfg;
 	int i, err;
 	__u32 f;
 
@@ -609,6 +610,11 @@ static int worker_open(struct daemon *d, struct worker *w, int xsks_fd,
 		err = sock_open(d, w, i, xsks_fd, slots_fd);
 		if (err)
 			return err;
+	}
+	/* nDPI gives up where the program stops escalating */
+	if (settings_read(d, &cfg) == 0) {
+		copts.max_tcp = cfg.escalate_tcp ?: FL_ESCALATE_TCP_DEFAULT;
+		copts.max_udp = cfg.escalate_udp ?: FL_ESCALATE_UDP_DEFAULT;
 	}
 	w->cls = fl_cls_new(&copts);
 	if (!w->cls)
