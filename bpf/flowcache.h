@@ -20,7 +20,8 @@
  * mode routes it first (MACs, TTL) and escalates only what XDP would
  * have forwarded; the worker transmits it on ifindex_out. Whatever
  * cannot be escalated - no socket, no metadata room - fails open: it is
- * handled as if stage 7 did not exist, and the reason is counted.
+ * handled as if stage 7 did not exist, and the reason is counted. So does
+ * what is over the escalation cap (below).
  */
 #ifndef FLOWLENS_BPF_FLOWCACHE_H
 #define FLOWLENS_BPF_FLOWCACHE_H
@@ -66,6 +67,50 @@ struct {
  * dead worker leaves an empty slot, and its queue fails open.
  */
 #define FL_XSK_KEYS_MAX (FL_XSKS_MAX * FL_IF_STATS_MAX)
+
+/*
+ * The escalation cap. A worker is far slower than the driver; a flood of
+ * new flows (random ports, spoofed sources, each packet a flow with
+ * payload) would otherwise be escalated packet by packet, fill the
+ * worker's ring and be dropped there - black-holed, where the program
+ * must fail open. So each CPU escalates at most escalate_pps packets a
+ * second (GCRA, bursts up to FL_ESCALATE_BURST); the rest go on to stage
+ * 8 as if there were no worker, counted, and their flows stay
+ * CLASSIFYING, so a later packet is escalated when there is room.
+ * Per CPU, so no atomics; not pinned: a restart starts with a full burst.
+ */
+struct fl_escalate_gcra {
+	__u64 tat; /* theoretical arrival time, ns */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct fl_escalate_gcra);
+} fl_esc_gcra SEC(".maps");
+
+static __always_inline bool escalate_allowed(const struct fl_config *cfg)
+{
+	__u32 rate = cfg->escalate_pps ?: FL_ESCALATE_PPS_DEFAULT, zero = 0;
+	__u64 now = bpf_ktime_get_coarse_ns(), interval, limit, tat;
+	struct fl_escalate_gcra *g;
+
+	g = bpf_map_lookup_elem(&fl_esc_gcra, &zero);
+	if (!g)
+		return false;
+	interval = 1000000000ULL / rate;
+	limit = interval * FL_ESCALATE_BURST;
+	tat = g->tat > now ? g->tat : now;
+	/* further ahead than this rate ever gets: the rate was raised since;
+	 * forget the old debt beyond one burst */
+	if (tat - now > limit + interval)
+		tat = now + limit;
+	if (tat - now > limit)
+		return false;
+	g->tat = tat + interval;
+	return true;
+}
 
 struct {
 	__uint(type, BPF_MAP_TYPE_XSKMAP);
@@ -146,6 +191,10 @@ escalate(struct xdp_md *ctx, const struct fl_config *cfg,
 	if (!base || queue >= FL_XSKS_MAX ||
 	    !bpf_map_lookup_elem(&FL_MAP_XSKS, &slot)) {
 		stats->flow.escalate_no_socket++;
+		return FLOW_GO_ON;
+	}
+	if (!escalate_allowed(cfg)) {
+		stats->flow.escalate_rate_limited++;
 		return FLOW_GO_ON;
 	}
 
@@ -245,8 +294,11 @@ __noinline int flow_cache_packet(struct xdp_md *ctx,
 		 *    The coarse clock: bpf_ktime_get_ns() cost 37 ns a
 		 *    packet under kvm-clock, this one next to nothing. */
 		flow->last_seen = bpf_ktime_get_coarse_ns();
-		__sync_fetch_and_add(&flow->packets, 1);
-		__sync_fetch_and_add(&flow->bytes, pkt->len);
+		/* Plain adds: 20 ns a packet cheaper than atomic ones; the
+		 * two directions of one flow on two CPUs at the same instant
+		 * can lose an increment. */
+		flow->packets++;
+		flow->bytes += pkt->len;
 		if ((flow->flags & FL_FLOW_F_BYPASS) &&
 		    !((flow->flags & FL_FLOW_F_VOIP) &&
 		      (cfg->escalate_flags & FL_ESCALATE_F_VOIP))) {

@@ -109,7 +109,8 @@ enum fl_fwd_pass_reason {
 	X(escalate_no_socket, "escalate_no_socket")         \
 	X(escalate_budget_spent, "escalate_budget_spent")   \
 	X(escalate_not_forwarded, "escalate_not_forwarded") \
-	X(escalate_no_meta, "escalate_no_meta")
+	X(escalate_no_meta, "escalate_no_meta")             \
+	X(escalate_rate_limited, "escalate_rate_limited")
 
 /* Indexed by XDP action: aborted, drop, pass, tx, redirect. */
 #define FL_VERDICT_COUNT 5

@@ -896,6 +896,60 @@ static void escalate_router(struct fl_fixture *fx)
 		  1, "fwd_pass[not_forwarded]");
 }
 
+/* The escalation cap: at 1 packet/s a CPU escalates one burst of
+ * FL_ESCALATE_BURST + 1 new flows, then every further packet fails open
+ * (host: XDP_PASS), counted, its flow left CLASSIFYING. Pinned to one CPU:
+ * the cap is per CPU. Last: it leaves that CPU's cap in debt. */
+static void escalate_capped(struct fl_fixture *fx)
+{
+	struct fl_config cfg = { .mode = FL_MODE_HOST,
+				 .escalate_udp = 1000,
+				 .escalate_pps = 1 };
+	struct pkt_spec spec = udp4;
+	__u64 esc = 0, limited = 0;
+	struct fl_flow_key key;
+	struct fl_flow flow;
+	cpu_set_t cpus, old;
+	struct run r;
+	struct pkt p;
+	int i, dir;
+
+	test__case("escalation cap");
+	flows_clear(fx);
+	sched_getaffinity(0, sizeof(old), &old);
+	CPU_ZERO(&cpus);
+	CPU_SET(sched_getcpu(), &cpus);
+	if (!ASSERT_OK(sched_setaffinity(0, sizeof(cpus), &cpus), "pin") ||
+	    !ASSERT_OK(fl_config_write(fx, &cfg), "config"))
+		goto out;
+	for (i = 0; i < FL_ESCALATE_BURST + 20; i++) {
+		spec.udp.sport = 20000 + i; /* a new flow each */
+		if (!ASSERT_OK(pkt_build(&spec, &p), "build") ||
+		    !run_one(fx, &p, &r))
+			goto out;
+		if (r.action == XDP_REDIRECT) {
+			ASSERT_EQ(limited, 0,
+				  "escalated after the cap was reached");
+			esc++;
+			continue;
+		}
+		limited++;
+		ASSERT_EQ(r.action, XDP_PASS, "over the cap: fails open");
+		ASSERT_EQ(r.meta_len, 0, "over the cap: no metadata");
+		flow_counters_check(&r, FC(flow_created) |
+						FC(escalate_rate_limited));
+		if (ASSERT_OK(key_of(&spec, &key, &dir), "key") &&
+		    ASSERT_OK(flow_get(fx, &key, &flow), "entry")) {
+			ASSERT_EQ(flow.state, FL_FLOW_CLASSIFYING, "state");
+			ASSERT_EQ(flow.escalated, 0, "escalated");
+		}
+	}
+	ASSERT_EQ(esc, FL_ESCALATE_BURST + 1, "escalated: one burst");
+	ASSERT_EQ(limited, 19, "failed open over the cap");
+out:
+	sched_setaffinity(0, sizeof(old), &old);
+}
+
 static void check_escalation(void)
 {
 	struct fl_fixture fx;
@@ -919,6 +973,7 @@ static void check_escalation(void)
 	escalate_fail_open(&fx, &x);
 	escalate_verdicts(&fx);
 	escalate_router(&fx);
+	escalate_capped(&fx);
 out:
 	xsk_close(&x);
 	fl_fixture_close(&fx);

@@ -130,6 +130,10 @@ struct json_object *settings_to_json(const struct fl_config *cfg)
 		o, "escalate_udp",
 		json_object_new_int(cfg->escalate_udp ?:
 							FL_ESCALATE_UDP_DEFAULT));
+	json_object_object_add(
+		o, "escalate_pps",
+		json_object_new_int(cfg->escalate_pps ?:
+							FL_ESCALATE_PPS_DEFAULT));
 	return o;
 }
 
