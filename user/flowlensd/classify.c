@@ -490,7 +490,11 @@ void fl_cls_expire(struct fl_cls *cls, __u64 now_ms, fl_cls_flow_fn done,
 				flow_give_up(cls, f);
 				if (done)
 					done(f, arg);
-				flow_remove(cls, f);
+				/* done() may have found it alive elsewhere */
+				if (f->last_ms + idle_ms(cls, f) <= now_ms)
+					flow_remove(cls, f);
+				else
+					wheel_insert(cls, f);
 			} else {
 				/* seen since: in again at its new deadline */
 				wheel_insert(cls, f);

@@ -100,7 +100,10 @@ enum fl_cls_event fl_cls_packet(struct fl_cls *cls, const void *l3,
 
 /* Expire flows idle since before now_ms - idle (the timer wheel), calling
  * done() on each before it is freed (may be NULL). A flow still being
- * classified is given up first (nDPI's guess), so done() sees a verdict. */
+ * classified is given up first (nDPI's guess), so done() sees a verdict.
+ * done() keeps the flow by moving its last_ms forward (a worker does when
+ * the XDP flow cache has seen the flow since: its packets no longer come
+ * to the worker, but its SNI and JA3 are kept while it lives). */
 typedef void (*fl_cls_flow_fn)(struct fl_cls_flow *flow, void *arg);
 void fl_cls_expire(struct fl_cls *cls, __u64 now_ms, fl_cls_flow_fn done,
 		   void *arg);

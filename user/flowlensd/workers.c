@@ -391,10 +391,21 @@ static void tx_kick(struct wsock *s)
 }
 
 /* A flow given up at expiry gets its verdict (nDPI's guess) too; one
- * already written is left as it is. */
+ * already written is left as it is. A flow the XDP cache still sees
+ * (bypassed: it no longer reaches the worker) stays in the table, so
+ * `show flows` keeps its SNI and JA3. */
 static void expired(struct fl_cls_flow *f, void *arg)
 {
-	write_verdict(arg, f);
+	struct worker *w = arg;
+	struct fl_flow v;
+	__u64 seen_ms;
+
+	write_verdict(w, f);
+	if (bpf_map_lookup_elem(w->flows_fd, &f->key, &v))
+		return;
+	seen_ms = v.last_seen / 1000000; /* CLOCK_MONOTONIC, as now_ms() */
+	if (seen_ms > f->last_ms)
+		f->last_ms = seen_ms;
 }
 
 static void rx_batch(struct worker *w, struct wsock *s)
