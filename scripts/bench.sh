@@ -131,7 +131,7 @@ kernel_sent=$(cut -d' ' -f1 "$work/kernel" | median)
 kernel_pps=$(cut -d' ' -f2 "$work/kernel" | median)
 router_sent=$(cut -d' ' -f1 "$work/router" | median)
 router_pps=$(cut -d' ' -f2 "$work/router" | median)
-forwarded=$(jq '.interfaces[0].forwarded' "$work/stats.json")
+forwarded=$(jq '.interfaces[0] | .forwarded + (.flow_cache.escalated // 0)' "$work/stats.json")
 # Generator, router and server share one core, so nothing should be lost
 # on the way; a loss means a broken path, not a slow one.
 for path in kernel router; do

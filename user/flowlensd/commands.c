@@ -70,10 +70,12 @@ static struct json_object *if_stats_json(const struct fl_if_stats *s)
 			json_object_new_uint64(s->parse_error[i]));
 	json_object_object_add(o, "parse_errors", sub);
 
-	/* Router mode: routed at the driver, or handed to the kernel and why. */
+	/* Router mode: routed at the driver (XDP_REDIRECT to a port, not to
+	 * a worker's socket), or handed to the kernel and why. */
 	json_object_object_add(
 		o, "forwarded",
-		json_object_new_uint64(s->verdict[XDP_REDIRECT]));
+		json_object_new_uint64(s->verdict[XDP_REDIRECT] -
+				       s->flow.escalated));
 	sub = json_object_new_object();
 	for (i = 0; i < FL_FWD_PASS_COUNT; i++)
 		json_object_object_add(sub, fwd_pass_names[i],
