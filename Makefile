@@ -24,7 +24,7 @@ endif
 DEB_BUILD := clang llvm gcc make pkg-config libbpf-dev libxdp-dev libelf-dev \
 	zlib1g-dev libjson-c-dev uthash-dev bpftool xdp-tools \
 	libpcap-dev libnl-3-dev libnl-route-3-dev libnftables-dev libndpi-dev
-DEB_TEST := iproute2 iputils-ping netcat-openbsd procps psmisc util-linux jq \
+DEB_TEST := tcpdump iproute2 iputils-ping netcat-openbsd procps psmisc util-linux jq \
 	python3 ethtool nftables conntrack curl libndpi-bin
 DEB_PACKAGES := $(sort $(DEB_BUILD) $(DEB_TEST))
 

@@ -150,4 +150,31 @@ echo
 echo "\$ nft list tables   (in the flowlens namespace: the table flowlensd keeps behind the proxy)"
 "$LAB" exec flowlens nft list tables
 
-step "Done: $HEAVY topped 'flctl top src'; router mode forwarded flgen's million packets; the rules dropped the flood and held the rate; the DDoS engine caught both floods, dropped them and removed its rules after the hold; the SYN proxy answered a SYN flood while curl connected; tearing down"
+step "Applications: real captures through the router, classified by nDPI in the AF_XDP workers"
+PCAPS="$TOP/../shared/pcap/ndpi"
+if [ -d "$PCAPS" ]; then
+	# every address a capture uses is routed to the server side
+	"$LAB" exec flowlens ip route replace default via "$SERVER"
+	"$LAB" exec flowlens ip -6 route replace default via 2001:db8:2::2
+	"$LAB" exec flowlens ping -c1 -W2 "$SERVER" >/dev/null
+	"$LAB" exec flowlens ping -6 -c1 -W2 2001:db8:2::2 >/dev/null || true
+	for f in bittorrent.pcap http_ipv6.pcap quic-23.pcap 443-chrome.pcap; do
+		cap="${FL_LAB_DIR:-/run/flowlens-lab}/demo-$f"
+		tcpdump -r "$PCAPS/$f" -w "$cap" 'less 1514' 2>/dev/null
+		echo "\$ flgen replay -i eth0 --timing max $f   (in the client namespace)"
+		"$LAB" exec client flgen replay -i eth0 --dst "$SERVER" --timing max "$cap" | head -1
+	done
+	sleep 1
+	echo
+	flctl show apps
+	echo
+	flctl show flows -n 6
+	echo
+	flctl show workers
+	"$LAB" exec flowlens ip route del default
+	"$LAB" exec flowlens ip -6 route del default
+else
+	echo "no captures in $PCAPS: skipped"
+fi
+
+step "Done: $HEAVY topped 'flctl top src'; router mode forwarded flgen's million packets; the rules dropped the flood and held the rate; the DDoS engine caught both floods, dropped them and removed its rules after the hold; the SYN proxy answered a SYN flood while curl connected; the workers named every application in the captures; tearing down"
