@@ -40,7 +40,14 @@
 #      tcp_syncookies=2 under the same spoofed SYN flood, as ratios, and a
 #      real client's success rate and connect latency during it. Its exit
 #      status 2 is the issue's bar missed (the XDP path under 5 times
-#      nftables SYNPROXY per core): recorded, then bench.sh fails.
+#      nftables SYNPROXY per core): recorded, then bench.sh fails;
+#   8. if flctl has `show workers`: the workers' classifier against
+#      ndpiReader, packets per second on one core each
+#      (scripts/bench_replay.sh), and in this lab the share of packets
+#      escalated when nDPI's whole corpus is replayed through it, the flow
+#      cache's memory, and the rate through the lab with workers on and
+#      off (scripts/bench_workers.sh). The per-packet cost of a cached flow
+#      is step 1's ipv4-tcp-cached row against ipv4-tcp-nocache.
 #
 # Environment: BENCH_ROUNDS (forwarding rounds per contender, default 3),
 # BENCH_SECONDS (per round, default 3), BENCH_PACKETS (prog_cost and
@@ -187,6 +194,14 @@ if "$BUILD/flctl" synproxy help >/dev/null 2>&1; then
 	[ "$synproxy_status" -eq 0 ] || [ "$synproxy_status" -eq 2 ] || exit 1
 fi
 
+# 8. The workers: the classifier against ndpiReader (bench_replay.sh), and
+# escalation in this lab (bench_workers.sh).
+: >"$work/replay.md" && : >"$work/workers.md"
+if "$BUILD/flctl" show help 2>/dev/null | grep -q 'show workers'; then
+	"$TOP/scripts/bench_replay.sh" >"$work/replay.md"
+	BENCH_WORKERS_IN_LAB=1 "$TOP/scripts/bench_workers.sh" >"$work/workers.md"
+fi
+
 cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
 mpps() { awk -v v="$1" 'BEGIN { printf "%.2f", v / 1e6 }'; }
 section=$(mktemp)
@@ -247,6 +262,14 @@ section=$(mktemp)
 	if [ -s "$work/synproxy.md" ]; then
 		echo
 		cat "$work/synproxy.md"
+	fi
+	if [ -s "$work/replay.md" ]; then
+		echo
+		cat "$work/replay.md"
+	fi
+	if [ -s "$work/workers.md" ]; then
+		echo
+		cat "$work/workers.md"
 	fi
 } >"$section"
 cat "$section"
