@@ -100,6 +100,16 @@ enum {
 	OPT_FLOW_TIMEOUT,
 };
 
+/* A whole decimal number in [min, max]; 0, or -1 if ARG is not one. */
+static int number_arg(const char *arg, long min, long max, long *n)
+{
+	char *end;
+
+	errno = 0;
+	*n = strtol(arg, &end, 10);
+	return errno || *end || end == arg || *n < min || *n > max ? -1 : 0;
+}
+
 static int parse_options(int argc, char **argv, struct fl_options *opt)
 {
 	static const struct option longopts[] = {
@@ -118,6 +128,7 @@ static int parse_options(int argc, char **argv, struct fl_options *opt)
 		{ "version", no_argument, NULL, 'V' },
 		{},
 	};
+	long n;
 	int c;
 
 	opt->mode = FL_MODE_HOST;
@@ -168,14 +179,8 @@ static int parse_options(int argc, char **argv, struct fl_options *opt)
 		case OPT_EVENTS:
 			opt->events_path = optarg;
 			break;
-		case OPT_WORKERS: {
-			char *end;
-			long n;
-
-			errno = 0;
-			n = strtol(optarg, &end, 10);
-			if (errno || *end || end == optarg || n < 0 ||
-			    n > FL_XSKS_MAX) {
+		case OPT_WORKERS:
+			if (number_arg(optarg, 0, FL_XSKS_MAX, &n)) {
 				pr_err("bad --workers '%s': a number of workers, 0-%d",
 				       optarg, FL_XSKS_MAX);
 				return -EINVAL;
@@ -183,22 +188,14 @@ static int parse_options(int argc, char **argv, struct fl_options *opt)
 			opt->workers = n;
 			opt->workers_set = true;
 			break;
-		}
-		case OPT_FLOW_TIMEOUT: {
-			char *end;
-			long n;
-
-			errno = 0;
-			n = strtol(optarg, &end, 10);
-			if (errno || *end || end == optarg || n < 1 ||
-			    n > 86400) {
+		case OPT_FLOW_TIMEOUT:
+			if (number_arg(optarg, 1, 86400, &n)) {
 				pr_err("bad --flow-timeout '%s': seconds, 1-86400",
 				       optarg);
 				return -EINVAL;
 			}
 			opt->flow_timeout_ms = n * 1000;
 			break;
-		}
 		case OPT_MAX_RULES: {
 			char *end;
 			unsigned long n;
