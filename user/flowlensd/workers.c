@@ -74,7 +74,6 @@ struct wsock {
 	struct xsk_ring_prod tx;
 	struct xsk_ring_prod fq;
 	struct xsk_ring_cons cq;
-	__u32 tx_pending; /* sent, not completed */
 	__u32 tx_unkicked; /* submitted since the last sendto() */
 };
 
@@ -87,8 +86,6 @@ struct flow_detail {
 	struct fl_flow_key key;
 	char sni[FL_CLS_SNI_MAX];
 	char ja3c[FL_CLS_JA3_LEN], ja3s[FL_CLS_JA3_LEN];
-	__u64 packets; /* the worker saw */
-	__u8 state, guessed;
 };
 
 struct worker {
@@ -116,6 +113,7 @@ struct worker {
 	_Atomic int snap_req;
 	struct flow_detail *snap;
 	__u32 nsnap;
+	bool snap_valid; /* the control thread's: answered in time */
 };
 
 struct workers {
@@ -191,7 +189,6 @@ static void reclaim(struct worker *w, struct wsock *s)
 		frame_free(w, *xsk_ring_cons__comp_addr(&s->cq, idx + i));
 	if (n) {
 		xsk_ring_cons__release(&s->cq, n);
-		s->tx_pending -= n;
 		wc_add(w, FL_WC_TX, n);
 	}
 }
@@ -351,7 +348,6 @@ static bool handle(struct worker *w, struct wsock *s, __u64 addr, __u32 len)
 		xsk_ring_prod__tx_desc(&out->tx, idx)->len = len;
 		xsk_ring_prod__tx_desc(&out->tx, idx)->options = 0;
 		xsk_ring_prod__submit(&out->tx, 1);
-		out->tx_pending++;
 		out->tx_unkicked++;
 		return true;
 	case FL_XSK_PASS:
@@ -438,9 +434,6 @@ static void snapshot_one(struct fl_cls_flow *f, void *arg)
 	memcpy(fd->sni, f->sni, sizeof(fd->sni));
 	memcpy(fd->ja3c, f->ja3c, sizeof(fd->ja3c));
 	memcpy(fd->ja3s, f->ja3s, sizeof(fd->ja3s));
-	fd->packets = f->packets[0] + f->packets[1];
-	fd->state = f->state;
-	fd->guessed = f->guessed;
 }
 
 static void snapshot(struct worker *w)
@@ -956,6 +949,11 @@ static int cmd_apps(struct daemon *d, struct json_object *req,
 	return 0;
 }
 
+static int detail_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, sizeof(struct fl_flow_key)); /* key comes first */
+}
+
 /* Ask every worker for its table's details; waits at most a second each. */
 static void snapshots_take(struct workers *ws)
 {
@@ -975,19 +973,31 @@ static void snapshots_take(struct workers *ws)
 		       pthread_cond_timedwait(&w->snap_cond, &w->snap_lock,
 					      &deadline) == 0)
 			;
+		/* a worker that did not answer in time may still write its
+		 * snapshot: not read this time */
+		w->snap_valid = !atomic_load(&w->snap_req);
 		pthread_mutex_unlock(&w->snap_lock);
+		if (w->snap_valid && w->snap)
+			qsort(w->snap, w->nsnap, sizeof(*w->snap), detail_cmp);
 	}
 }
 
+/* The details of one flow in the workers' snapshots (sorted by
+ * snapshots_take()), or NULL. */
 static const struct flow_detail *detail_find(struct workers *ws,
 					     const struct fl_flow_key *key)
 {
-	__u32 i, j;
+	const struct flow_detail *fd;
+	int i;
 
-	for (i = 0; ws && i < (__u32)ws->nr; i++)
-		for (j = 0; j < ws->w[i].nsnap; j++)
-			if (!memcmp(&ws->w[i].snap[j].key, key, sizeof(*key)))
-				return &ws->w[i].snap[j];
+	for (i = 0; ws && i < ws->nr; i++) {
+		if (!ws->w[i].snap_valid)
+			continue;
+		fd = bsearch(key, ws->w[i].snap, ws->w[i].nsnap, sizeof(*fd),
+			     detail_cmp);
+		if (fd)
+			return fd;
+	}
 	return NULL;
 }
 
