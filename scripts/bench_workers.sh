@@ -80,6 +80,21 @@ cached=$(flctl -j show flows -n 1 | jq .total)
 in_ns flowlens ip route del default
 in_ns flowlens ip -6 route del default
 
+# 1b. A long flow: 20 MB over one TCP connection through the lab; its
+# packets on both interfaces against those escalated.
+"$LAB" start --mode router >/dev/null
+head -c 20000000 /dev/urandom >"$work/bulk"
+in_ns server sh -c "nc -l 198.51.100.2 5009 >/dev/null" &
+nc_pid=$!
+sleep 0.5
+pk0=$(($(cl0 .packets) + $(flctl -j show stats sv0 | jq '.interfaces[0].packets')))
+esc0=$(($(cl0 .flow_cache.escalated) + $(flctl -j show stats sv0 | jq '.interfaces[0].flow_cache.escalated')))
+in_ns client nc -N 198.51.100.2 5009 <"$work/bulk"
+wait "$nc_pid" || true
+bulk_packets=$(($(cl0 .packets) + $(flctl -j show stats sv0 | jq '.interfaces[0].packets') - pk0))
+bulk_escalated=$(($(cl0 .flow_cache.escalated) + $(flctl -j show stats sv0 | jq '.interfaces[0].flow_cache.escalated') - esc0))
+"$LAB" stop >/dev/null
+
 # 2. The rate through the lab, workers on and off. The server drops
 # 203.0.113.0/24 on a blackhole route and counts what it received.
 in_ns server ip route replace blackhole 203.0.113.0/24
@@ -125,6 +140,10 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b ? a / b : 0 }'; }
 	echo "driver: TCP handshakes (no state before payload), packets after a cached verdict,"
 	echo "packets past a flow's budget, and what the router hands to the kernel (multicast,"
 	echo "broadcast, TTL 1) - not escalated."
+	echo
+	echo "**A long flow**: 20 MB over one TCP connection through the lab, $bulk_packets packets on"
+	echo "cl0 and sv0, $bulk_escalated escalated ($(awk -v e="$bulk_escalated" -v s="$bulk_packets" 'BEGIN { printf "%.3f", s ? 100 * e / s : 0 }') %): the handshake creates no state, the first"
+	echo "payload packets go to the worker until its verdict, the rest stays in XDP."
 	echo
 	echo "**Flow cache memory** (\\`fl_flows\\`, an LRU hash preallocated for $flows_max flows):"
 	echo "$flows_mem bytes as the kernel accounts them, $((flows_mem / flows_max)) bytes per flow; $cached flows were"
