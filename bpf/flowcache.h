@@ -170,33 +170,50 @@ static __always_inline __u32 escalate_budget(const struct fl_config *cfg,
 }
 
 /*
- * Stage 7 for one packet of a flow that wants escalating. Returns the XDP
- * action, or FLOW_GO_ON when the packet fails open to stage 8.
+ * Whether a packet may be escalated: room under the escalation cap (unless
+ * @capped: a new flow's packet was admitted before its entry was made),
+ * and a socket for its interface and queue (else fail open: none started,
+ * or it died). Sets *slot, the socket's key in FL_MAP_XSKS.
  */
-static __always_inline int
-escalate(struct xdp_md *ctx, const struct fl_config *cfg,
-	 const struct fl_packet *pkt, struct fl_if_stats *stats,
-	 const struct fl_flow_key *key, int dir, struct fl_flow *flow)
+static __always_inline bool escalate_admit(struct xdp_md *ctx,
+					   const struct fl_config *cfg,
+					   struct fl_if_stats *stats,
+					   bool capped, __u32 *slot)
 {
 	__u32 ifindex = ctx->ingress_ifindex, queue = ctx->rx_queue_index;
+	__u32 *base;
+
+	if (!capped && !escalate_allowed(cfg)) {
+		stats->flow.escalate_rate_limited++;
+		return false;
+	}
+	base = bpf_map_lookup_elem(&FL_MAP_XSK_SLOTS, &ifindex);
+	*slot = base ? *base + queue : 0;
+	if (!base || queue >= FL_XSKS_MAX ||
+	    !bpf_map_lookup_elem(&FL_MAP_XSKS, slot)) {
+		stats->flow.escalate_no_socket++;
+		return false;
+	}
+	return true;
+}
+
+/*
+ * Stage 7 for one packet escalate_admit() let through, to socket @slot.
+ * Returns the XDP action, or FLOW_GO_ON when the packet fails open to
+ * stage 8.
+ */
+static __always_inline int escalate(struct xdp_md *ctx,
+				    const struct fl_config *cfg,
+				    const struct fl_packet *pkt,
+				    struct fl_if_stats *stats,
+				    const struct fl_flow_key *key, int dir,
+				    struct fl_flow *flow, __u32 slot)
+{
 	int fallback = FLOW_GO_ON, reason;
-	__u32 egress = 0, slot, *base;
 	struct fl_xsk_meta *meta;
+	__u32 egress = 0;
 	void *data;
 	__u8 action;
-
-	/* No worker on this queue (none started, or it died): fail open. */
-	base = bpf_map_lookup_elem(&FL_MAP_XSK_SLOTS, &ifindex);
-	slot = base ? *base + queue : 0;
-	if (!base || queue >= FL_XSKS_MAX ||
-	    !bpf_map_lookup_elem(&FL_MAP_XSKS, &slot)) {
-		stats->flow.escalate_no_socket++;
-		return FLOW_GO_ON;
-	}
-	if (!escalate_allowed(cfg)) {
-		stats->flow.escalate_rate_limited++;
-		return FLOW_GO_ON;
-	}
 
 	if (cfg->mode == FL_MODE_ROUTER) {
 		/* Only what XDP itself would forward: what the kernel must
@@ -273,6 +290,8 @@ __noinline int flow_cache_packet(struct xdp_md *ctx,
 	struct fl_flow_key key;
 	struct fl_flow *flow;
 	__be16 sport = 0, dport = 0;
+	bool created = false;
+	__u32 slot = 0;
 	__u8 proto;
 	int dir;
 
@@ -325,6 +344,12 @@ __noinline int flow_cache_packet(struct xdp_md *ctx,
 
 		if (proto == FL_IPPROTO_TCP && tcp_payload_len(ctx, pkt) <= 0)
 			return FLOW_GO_ON;
+		/* Over the escalation cap: no state either, so a flood of
+		 * new flows costs a lookup, not an insert per packet */
+		if (!escalate_allowed(cfg)) {
+			stats->flow.escalate_rate_limited++;
+			return FLOW_GO_ON;
+		}
 		fresh.last_seen = bpf_ktime_get_coarse_ns();
 		/* Another CPU may have created it since the lookup: then it
 		 * keeps its entry (and this packet is not counted there). */
@@ -335,20 +360,24 @@ __noinline int flow_cache_packet(struct xdp_md *ctx,
 		flow = bpf_map_lookup_elem(&FL_MAP_FLOWS, &key);
 		if (!flow)
 			return FLOW_GO_ON;
+		created = true;
 	}
 
 	/* 7. escalate: flows being classified, within their budget, and
-	 *    VoIP flows while the VoIP features want them */
-	if ((flow->flags & FL_FLOW_F_VOIP) &&
-	    (cfg->escalate_flags & FL_ESCALATE_F_VOIP))
-		return escalate(ctx, cfg, pkt, stats, &key, dir, flow);
-	if (flow->state != FL_FLOW_CLASSIFYING)
-		return FLOW_GO_ON;
-	if (flow->escalated >= escalate_budget(cfg, proto)) {
-		stats->flow.escalate_budget_spent++;
-		return FLOW_GO_ON;
+	 *    VoIP flows while the VoIP features want them (a new flow has
+	 *    passed the cap above) */
+	if (!created && !((flow->flags & FL_FLOW_F_VOIP) &&
+			  (cfg->escalate_flags & FL_ESCALATE_F_VOIP))) {
+		if (flow->state != FL_FLOW_CLASSIFYING)
+			return FLOW_GO_ON;
+		if (flow->escalated >= escalate_budget(cfg, proto)) {
+			stats->flow.escalate_budget_spent++;
+			return FLOW_GO_ON;
+		}
 	}
-	return escalate(ctx, cfg, pkt, stats, &key, dir, flow);
+	if (!escalate_admit(ctx, cfg, stats, created, &slot))
+		return FLOW_GO_ON;
+	return escalate(ctx, cfg, pkt, stats, &key, dir, flow, slot);
 }
 
 #endif /* FLOWLENS_BPF_FLOWCACHE_H */
