@@ -49,7 +49,11 @@ workers_rx() { flctl -j show workers | jq '[.workers[].rx] | add // 0'; }
 median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
 # 1. The corpus through the lab. Every address is routed to the server
-# side (which drops what is not its own).
+# side, which drops what is not its own (with forwarding off there: a
+# forwarding server would send it back, and round it goes until TTL 0).
+fwd4=$(in_ns server sysctl -n net.ipv4.ip_forward)
+fwd6=$(in_ns server sysctl -n net.ipv6.conf.all.forwarding)
+in_ns server sysctl -qw net.ipv4.ip_forward=0 net.ipv6.conf.all.forwarding=0
 "$LAB" start --mode router >/dev/null
 in_ns flowlens ip route replace default via 198.51.100.2
 in_ns flowlens ip -6 route replace default via 2001:db8:2::2
@@ -57,7 +61,9 @@ in_ns client ping -c1 -W2 198.51.100.2 >/dev/null
 in_ns client ping -6 -c1 -W2 2001:db8:2::2 >/dev/null || true
 in_ns flowlens ping -c1 -W2 198.51.100.2 >/dev/null
 in_ns flowlens ping -6 -c1 -W2 2001:db8:2::2 >/dev/null || true
-esc0=$(cl0 .flow_cache.escalated)
+both() { flctl -j show stats | jq "[.interfaces[] | $1] | add"; }
+esc0=$(both .flow_cache.escalated)
+pk0=$(both .packets)
 rx0=$(workers_rx)
 sent=0
 files=0
@@ -69,7 +75,8 @@ for f in "$PCAP_DIR"/*.pcap "$PCAP_DIR"/*.pcapng; do
 	files=$((files + 1))
 done
 sleep 1
-escalated=$(($(cl0 .flow_cache.escalated) - esc0))
+escalated=$(($(both .flow_cache.escalated) - esc0))
+seen=$(($(both .packets) - pk0))
 worker_rx=$(($(workers_rx) - rx0))
 # The flow cache's kernel memory, as the kernel accounts it.
 flows_map=$(in_ns flowlens bpftool -j map show pinned /sys/fs/bpf/flowlens/fl_flows)
@@ -79,6 +86,7 @@ cached=$(flctl -j show flows -n 1 | jq .total)
 "$LAB" stop >/dev/null
 in_ns flowlens ip route del default
 in_ns flowlens ip -6 route del default
+in_ns server sysctl -qw net.ipv4.ip_forward="$fwd4" net.ipv6.conf.all.forwarding="$fwd6"
 
 # 1b. A long flow: 20 MB over one TCP connection through the lab; its
 # packets on both interfaces against those escalated.
@@ -135,8 +143,9 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b ? a / b : 0 }'; }
 	echo
 	echo "**Escalated share.** Every capture of nDPI's corpus ($files files; frames up to"
 	echo "1514 bytes, as a veth carries them) replayed by flgen through the router-mode lab,"
-	echo "every address routed to the server side: $sent packets sent, $escalated escalated"
-	echo "to the workers ($(awk -v e="$escalated" -v s="$sent" 'BEGIN { printf "%.1f", s ? 100 * e / s : 0 }') %), $worker_rx received by them. The rest never left the"
+	echo "every address routed to the server side: $sent packets sent, $seen seen by the"
+	echo "program on cl0 and sv0, $escalated escalated to the workers ($(awk -v e="$escalated" -v s="$seen" 'BEGIN { printf "%.1f", s ? 100 * e / s : 0 }') %),"
+	echo "$worker_rx received by them. The rest never left the"
 	echo "driver: TCP handshakes (no state before payload), packets after a cached verdict,"
 	echo "packets past a flow's budget, and what the router hands to the kernel (multicast,"
 	echo "broadcast, TTL 1) - not escalated."
@@ -145,7 +154,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b ? a / b : 0 }'; }
 	echo "cl0 and sv0, $bulk_escalated escalated ($(awk -v e="$bulk_escalated" -v s="$bulk_packets" 'BEGIN { printf "%.3f", s ? 100 * e / s : 0 }') %): the handshake creates no state, the first"
 	echo "payload packets go to the worker until its verdict, the rest stays in XDP."
 	echo
-	echo "**Flow cache memory** (\\`fl_flows\\`, an LRU hash preallocated for $flows_max flows):"
+	echo '**Flow cache memory** (`fl_flows`, an LRU hash preallocated for '"$flows_max"' flows):'
 	echo "$flows_mem bytes as the kernel accounts them, $((flows_mem / flows_max)) bytes per flow; $cached flows were"
 	echo "in it after the corpus."
 	echo
