@@ -15,7 +15,8 @@ set -eu
 
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 OUTPUT=${OUTPUT:-$TOP/build}
-PCAP_DIR=${FL_PCAP_DIR:-$(cd "$TOP/.." && pwd)/shared/pcap/ndpi}
+source "$TOP/scripts/corpus.sh"
+PCAP_DIR=$(fl_pcap_dir)
 REPS=${1:-5}
 CPU=${BENCH_CPU:-1}
 REPLAY="$OUTPUT/flowlensd"

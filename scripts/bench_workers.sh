@@ -23,7 +23,8 @@ set -euo pipefail
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 export OUTPUT=${OUTPUT:-$TOP/build}
 export FL_LAB_PREFIX=${FL_LAB_PREFIX:-flb} FL_LAB_DIR=${FL_LAB_DIR:-/run/flowlens-lab-bench}
-PCAP_DIR=${FL_PCAP_DIR:-$(cd "$TOP/.." && pwd)/shared/pcap/ndpi}
+source "$TOP/scripts/corpus.sh"
+PCAP_DIR=$(fl_pcap_dir)
 ROUNDS=${BENCH_ROUNDS:-3}
 SECS=${BENCH_SECONDS:-3}
 LAB="$TOP/scripts/lab.sh"

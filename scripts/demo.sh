@@ -151,7 +151,8 @@ echo "\$ nft list tables   (in the flowlens namespace: the table flowlensd keeps
 "$LAB" exec flowlens nft list tables
 
 step "Applications: real captures through the router, classified by nDPI in the AF_XDP workers"
-PCAPS="$TOP/../shared/pcap/ndpi"
+source "$TOP/scripts/corpus.sh"
+PCAPS=$(fl_pcap_dir)
 if [ -d "$PCAPS" ]; then
 	# every address a capture uses is routed to the server side
 	"$LAB" exec flowlens ip route replace default via "$SERVER"

@@ -9,7 +9,8 @@
 # Needs no lab: the tests run the binaries on files.
 source "$(dirname "$0")/lib.sh"
 
-PCAP_DIR=${FL_PCAP_DIR:-$(cd "$TOP/.." && pwd)/shared/pcap/ndpi}
+source "$TOP/scripts/corpus.sh"
+PCAP_DIR=$(fl_pcap_dir)
 REPLAY="$OUTPUT/flowlensd"
 REPLAY_ASAN="$OUTPUT/asan/flowlensd"
 PARITY_MIN=97

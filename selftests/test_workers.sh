@@ -12,7 +12,8 @@
 LAB_START_ARGS=(--mode router --flow-timeout 2)
 source "$(dirname "$0")/lib.sh"
 
-PCAPS=${FL_PCAP_DIR:-$TOP/../shared/pcap}/ndpi
+source "$TOP/scripts/corpus.sh"
+PCAPS=$(fl_pcap_dir)
 # Unicast TCP/UDP, IPv4 and IPv6, TLS, QUIC and BitTorrent: every flow is
 # routed (no multicast, no TTL 1), so every one can be escalated.
 CAPTURES=(443-chrome.pcap quic-23.pcap http_ipv6.pcap bittorrent.pcap)
@@ -23,6 +24,7 @@ server_rx() { in_ns server cat /sys/class/net/eth0/statistics/rx_packets; }
 # Whatever address a capture uses is routed to the server side, where the
 # frames are counted on the wire (the server's kernel then drops them).
 routes_to_server() {
+	[ -d "$PCAPS" ] || skip "no capture corpus in $PCAPS (set FL_PCAP_DIR)"
 	in_ns flowlens ip route replace default via "$SERVER4"
 	in_ns flowlens ip -6 route replace default via "$SERVER6"
 	in_ns flowlens ping -c1 -W2 "$SERVER4" >/dev/null
