@@ -540,36 +540,23 @@ static int cmd_version(struct daemon *d, struct json_object *req,
 	return 0;
 }
 
-static const struct command commands[] = {
+const struct command rates_commands[] = {
 	{ "stats", cmd_stats },
 	{ "ip", cmd_ip },
 	{ "top", cmd_top },
+	{ NULL, NULL },
+};
+
+const struct command settings_commands[] = {
 	{ "protect-add", cmd_protect_add },
 	{ "protect-del", cmd_protect_del },
 	{ "protect-list", cmd_protect_list },
 	{ "config-show", cmd_config_show },
 	{ "config-set", cmd_config_set },
-	{ "version", cmd_version },
+	{ NULL, NULL },
 };
 
-command_fn command_lookup(const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		if (!strcmp(commands[i].name, name))
-			return commands[i].fn;
-	for (i = 0; rule_commands[i].name; i++)
-		if (!strcmp(rule_commands[i].name, name))
-			return rule_commands[i].fn;
-	for (i = 0; ddos_commands[i].name; i++)
-		if (!strcmp(ddos_commands[i].name, name))
-			return ddos_commands[i].fn;
-	for (i = 0; synproxy_commands[i].name; i++)
-		if (!strcmp(synproxy_commands[i].name, name))
-			return synproxy_commands[i].fn;
-	for (i = 0; worker_commands[i].name; i++)
-		if (!strcmp(worker_commands[i].name, name))
-			return worker_commands[i].fn;
-	return NULL;
-}
+const struct command control_commands[] = {
+	{ "version", cmd_version },
+	{ NULL, NULL },
+};

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -19,6 +20,7 @@
 #include "ctl.h"
 #include "daemon.h"
 #include "log.h"
+#include "module.h"
 
 #define MAX_CLIENTS 16
 #define REQUEST_MAX 65536
@@ -44,7 +46,11 @@ static int make_parent_dir(const char *path)
 	return err;
 }
 
-int control_open(struct daemon *d)
+static void client_accept(struct daemon *d, int listen_fd, uint32_t events,
+			  void *arg);
+static void client_drop(struct daemon *d, int slot);
+
+static int control_open(struct daemon *d)
 {
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
 	const char *path = d->opt.socket_path;
@@ -85,46 +91,36 @@ int control_open(struct daemon *d)
 		return err;
 	}
 	chmod(path, 0600);
+	err = loop_add_fd(d, fd, EPOLLIN, client_accept, NULL);
+	if (err) {
+		pr_err("cannot watch %s: %s", path, strerror(-err));
+		close(fd);
+		unlink(path);
+		return err;
+	}
 	d->listen_fd = fd;
 	pr_info("control socket %s", path);
 	return 0;
 }
 
-void control_close(struct daemon *d)
+static void control_close(struct daemon *d)
 {
 	int i;
 
-	for (i = 0; i < MAX_CLIENTS; i++) {
-		if (!clients[i])
-			continue;
-		close(clients[i]->fd);
-		free(clients[i]);
-		clients[i] = NULL;
-	}
+	for (i = 0; i < MAX_CLIENTS; i++)
+		if (clients[i])
+			client_drop(d, i);
 	if (d->listen_fd >= 0) {
+		loop_del_fd(d, d->listen_fd);
 		close(d->listen_fd);
 		unlink(d->opt.socket_path);
 		d->listen_fd = -1;
 	}
 }
 
-int control_pollfds(struct daemon *d, struct pollfd *fds, int max)
+static void client_drop(struct daemon *d, int slot)
 {
-	int i, n = 0;
-
-	if (max < 1 + MAX_CLIENTS)
-		return -EINVAL;
-	fds[n++] = (struct pollfd){ .fd = d->listen_fd, .events = POLLIN };
-	for (i = 0; i < MAX_CLIENTS; i++)
-		fds[n++] = (struct pollfd){
-			.fd = clients[i] ? clients[i]->fd : -1,
-			.events = POLLIN,
-		};
-	return n;
-}
-
-static void client_drop(int slot)
-{
+	loop_del_fd(d, clients[slot]->fd);
 	close(clients[slot]->fd);
 	free(clients[slot]);
 	clients[slot] = NULL;
@@ -149,7 +145,7 @@ static struct json_object *request_run(struct daemon *d, const char *line)
 	struct json_object *reply = json_object_new_object();
 	struct json_object *req, *cmd, *data = NULL;
 	char err[512] = "";
-	command_fn fn = NULL;
+	const struct command *c = NULL;
 	int ret;
 
 	req = json_tokener_parse(line);
@@ -159,12 +155,12 @@ static struct json_object *request_run(struct daemon *d, const char *line)
 		snprintf(err, sizeof(err),
 			 "request is not a JSON object with a \"cmd\" string");
 		ret = -EINVAL;
-	} else if (!(fn = command_lookup(json_object_get_string(cmd)))) {
+	} else if (!(c = modules_command(d, json_object_get_string(cmd)))) {
 		snprintf(err, sizeof(err), "unknown command \"%s\"",
 			 json_object_get_string(cmd));
 		ret = -EINVAL;
 	} else {
-		ret = fn(d, req, &data, err, sizeof(err));
+		ret = c->fn(d, req, &data, err, sizeof(err));
 		if (ret && !err[0])
 			snprintf(err, sizeof(err), "%s", strerror(-ret));
 	}
@@ -192,7 +188,7 @@ static void client_read(struct daemon *d, int slot)
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
 	if (n <= 0) {
-		client_drop(slot);
+		client_drop(d, slot);
 		return;
 	}
 	c->len += n;
@@ -213,11 +209,21 @@ static void client_read(struct daemon *d, int slot)
 	if (c->len == sizeof(c->buf) - 1) {
 		pr_warn("control request longer than %d bytes; dropping the client",
 			REQUEST_MAX);
-		client_drop(slot);
+		client_drop(d, slot);
 	}
 }
 
-static void client_accept(struct daemon *d)
+static void client_ready(struct daemon *d, int fd, uint32_t events,
+			 void *arg)
+{
+	int slot = (int)(long)arg;
+
+	if (clients[slot] && clients[slot]->fd == fd)
+		client_read(d, slot);
+}
+
+static void client_accept(struct daemon *d, int listen_fd, uint32_t events,
+			  void *arg)
 {
 	int fd, i;
 
@@ -231,21 +237,19 @@ static void client_accept(struct daemon *d)
 		if (!clients[i])
 			break;
 		clients[i]->fd = fd;
-		return;
+		if (!loop_add_fd(d, fd, EPOLLIN, client_ready, (void *)(long)i))
+			return;
+		free(clients[i]);
+		clients[i] = NULL;
+		break;
 	}
 	pr_warn("too many control clients; refusing one");
 	close(fd);
 }
 
-void control_handle(struct daemon *d, struct pollfd *fds, int nfds)
-{
-	int i;
-
-	for (i = 1; i < nfds && i <= MAX_CLIENTS; i++) {
-		if (clients[i - 1] && fds[i].fd == clients[i - 1]->fd &&
-		    fds[i].revents)
-			client_read(d, i - 1);
-	}
-	if (fds[0].revents & POLLIN)
-		client_accept(d);
-}
+const struct fl_module control_module = {
+	.name = "control",
+	.open = control_open,
+	.close = control_close,
+	.commands = control_commands,
+};

@@ -1,6 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * API: flowlensd's shared state and the entry points of its parts.
+ * Each part is a module (module.h) listed in main.c's table; they run on
+ * one event loop (loop.c) and tell each other what happened through the
+ * event bus (bus.h).
+ *   loop.c     the event loop, module open/close/tick/save, commands
+ *   bus.c      the event bus
  *   loader.c   open, pin, load, attach and detach the XDP program
  *   rates.c    the 1-second tick: per-CPU counters -> rates
  *   control.c  the control socket and its command table
@@ -19,7 +24,6 @@
 #define FLOWLENSD_H
 
 #include <net/if.h>
-#include <poll.h>
 #include <stdbool.h>
 #include <time.h>
 #include <json-c/json.h>
@@ -27,7 +31,9 @@
 #include <xdp/libxdp.h>
 #include <flowlens/flowlens.h>
 
+#include "bus.h"
 #include "prefix.h"
+#include "ruleset.h"
 
 #define FL_MAX_IFACES 64
 #define FL_STATE_DEFAULT "/var/lib/flowlens/state.json"
@@ -107,6 +113,8 @@ struct fl_options {
 };
 
 struct fl_ruleset;
+struct fl_module;
+struct loop;
 struct ddos;
 struct synproxy;
 struct workers;
@@ -124,7 +132,13 @@ struct daemon {
 	int ncpus;
 	time_t started;
 
-	/* rates.c */
+	/* loop.c: the modules, in main.c's order, and how many are open */
+	struct loop *loop;
+	const struct fl_module *const *modules;
+	int nr_opened;
+
+	/* rates.c; other modules read ips (the tracked addresses and their
+	 * rates, refreshed by the rates tick) but never change it */
 	struct fl_ip_entry *ips;
 	unsigned int generation;
 	struct timespec last_tick;
@@ -152,28 +166,31 @@ struct daemon {
 	bool rules_dirty; /* the rules file is behind */
 };
 
+/* The modules, in the order main.c opens them. */
+extern const struct fl_module control_module; /* control.c */
+extern const struct fl_module loader_module; /* loader.c */
+extern const struct fl_module forward_module; /* forward.c */
+extern const struct fl_module settings_module; /* settings.c, state.c */
+extern const struct fl_module rates_module; /* rates.c */
+extern const struct fl_module rules_module; /* rules.c */
+extern const struct fl_module ddos_module; /* ddos.c */
+extern const struct fl_module events_module; /* ddos_events.c */
+extern const struct fl_module synproxy_module; /* synproxy.c */
+extern const struct fl_module attach_module; /* loader.c */
+extern const struct fl_module workers_module; /* workers.c */
+
 /* loader.c */
-int loader_open(struct daemon *d);
-int loader_attach_all(struct daemon *d);
-void loader_detach_all(struct daemon *d);
-void loader_close(struct daemon *d);
 const char *xdp_mode_name(enum xdp_attach_mode mode);
 
-/* rates.c: rates_tick() every tick; the interfaces' rates only once per
- * FL_RATE_SLOTS ticks. */
-int rates_tick(struct daemon *d);
-void rates_free(struct daemon *d);
+/* rates.c: the rates module ticks every tick; the interfaces' rates
+ * only once per FL_RATE_SLOTS ticks. */
 int rates_read_if_stats(struct daemon *d, int ifindex, struct fl_if_stats *sum);
 /* Sums one address's per-CPU counters; returns the OR of their reasons. */
 __u32 rates_sum_ip_stats(const struct daemon *d,
 			 const struct fl_ip_stats *percpu,
 			 struct fl_traffic sum[FL_SIDE_COUNT]);
 
-/* forward.c */
-int forward_ports_sync(struct daemon *d);
-
 /* settings.c */
-int settings_init(struct daemon *d);
 const char *mode_name(unsigned int mode);
 int mode_parse(const char *name);
 int settings_read(struct daemon *d, struct fl_config *cfg);
@@ -188,52 +205,41 @@ int protect_for_each(struct daemon *d,
 		     int (*fn)(const struct fl_prefix *prefix, void *arg),
 		     void *arg);
 
-/* state.c */
+/* state.c: the settings module's state file */
 int state_save(struct daemon *d);
 int state_restore(struct daemon *d);
 
-/* control.c */
-int control_open(struct daemon *d);
-void control_close(struct daemon *d);
-int control_pollfds(struct daemon *d, struct pollfd *fds, int max);
-void control_handle(struct daemon *d, struct pollfd *fds, int nfds);
-
-/* commands.c: one function per request; data is the reply's "data". */
+/* A control request's handler (a module's commands); data is the reply's
+ * "data". */
 typedef int (*command_fn)(struct daemon *d, struct json_object *req,
 			  struct json_object **data, char *err, size_t errlen);
 struct command {
 	const char *name;
 	command_fn fn;
 };
-command_fn command_lookup(const char *name);
 
-/* ddos.c */
-int ddos_open(struct daemon *d);
-void ddos_close(struct daemon *d);
-void ddos_tick(struct daemon *d);
-extern const struct command ddos_commands[]; /* ends with a NULL name */
+/* commands.c: the commands of the core modules */
+extern const struct command control_commands[]; /* version */
+extern const struct command rates_commands[]; /* stats, ip, top */
+extern const struct command settings_commands[]; /* protect, config */
 
-/* synproxy.c: open restores the services and installs the nftables
- * table; close (a clean shutdown) removes the table, restores the sysctl */
-int synproxy_open(struct daemon *d);
-/* Whether a SYN proxy service answers on @addr (AF_INET/AF_INET6), port
- * @port (< 0: any port). */
+/* synproxy.c: whether a SYN proxy service answers on @addr
+ * (AF_INET/AF_INET6), port @port (< 0: any port). */
 bool synproxy_covers(const struct daemon *d, int family,
 		     const union fl_addr *addr, int port);
-void synproxy_close(struct daemon *d);
-extern const struct command synproxy_commands[]; /* ends with a NULL name */
 
-/* workers.c: open starts one worker per rx queue (at most --workers, by
- * default one per core) and enables escalation; close stops them */
-int workers_open(struct daemon *d);
-void workers_close(struct daemon *d);
-extern const struct command worker_commands[]; /* ends with a NULL name */
-
-/* rules.c */
-int rules_open(struct daemon *d);
-void rules_close(struct daemon *d);
-void rules_tick(struct daemon *d);
-int rules_save(struct daemon *d);
-extern const struct command rule_commands[]; /* ends with a NULL name */
+/* rules.c: the rule engine, for every module. Adding and removing mark
+ * the rules file for saving and publish FL_EV_RULE_ADDED/REMOVED with
+ * the origin (bus.h). */
+bool rules_ready(const struct daemon *d);
+int rules_add(struct daemon *d, struct fl_rule *rules, size_t n,
+	      enum fl_rule_origin origin, size_t *bad, char *err,
+	      size_t errlen);
+int rules_del(struct daemon *d, __u32 id, enum fl_rule_origin origin);
+int rules_get(const struct daemon *d, __u32 id, struct fl_rule_def *def,
+	      struct fl_rule_stats *st);
+int rules_for_each(const struct daemon *d,
+		   int (*fn)(const struct fl_rule_def *def, void *arg),
+		   void *arg);
 
 #endif /* FLOWLENSD_H */

@@ -32,8 +32,10 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "bus.h"
 #include "ddos.h"
 #include "log.h"
+#include "module.h"
 #include "rule.h"
 #include "ruleset.h"
 #include "flowlens.skel.h"
@@ -83,21 +85,7 @@ struct ddos {
 	__u64 samples_read;
 	__u32 sample_rate;
 	__u64 now_ns;
-	struct {
-		const struct ddos_hooks *hooks;
-		void *ctx;
-	} hooks[DDOS_HOOKS_MAX];
-	int nr_hooks;
 	char state_path[512];
-	char events_path[512];
-	FILE *events;
-};
-
-static const char *const event_names[] = {
-	[DDOS_EV_START] = "start",
-	[DDOS_EV_UPDATE] = "update",
-	[DDOS_EV_MITIGATION] = "mitigation",
-	[DDOS_EV_END] = "end",
 };
 
 static const char *const signature_names[] = {
@@ -105,11 +93,6 @@ static const char *const signature_names[] = {
 	[DDOS_SIG_VICTIM] = "victim",
 	[DDOS_SIG_SOURCE] = "source",
 };
-
-const char *ddos_event_name(enum ddos_event ev)
-{
-	return ev <= DDOS_EV_END ? event_names[ev] : "?";
-}
 
 static __u64 mono_ns(void)
 {
@@ -125,6 +108,11 @@ static double unix_now(void)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+const char *ddos_signature_name(enum ddos_signature signature)
+{
+	return signature <= DDOS_SIG_SOURCE ? signature_names[signature] : "?";
 }
 
 static const char *ip_text(const struct fl_ip_id *id, char *buf, size_t len)
@@ -149,124 +137,26 @@ static const char *proto_text(__u8 proto)
 	}
 }
 
-/* ---- hooks ---- */
+/* ---- events ---- */
 
-int ddos_hooks_register(struct daemon *d, const struct ddos_hooks *hooks,
-			void *ctx)
-{
-	struct ddos *dd = d->ddos;
+static const enum fl_event_type event_types[] = {
+	[DDOS_EV_START] = FL_EV_ATTACK_STARTED,
+	[DDOS_EV_UPDATE] = FL_EV_ATTACK_UPDATED,
+	[DDOS_EV_MITIGATION] = FL_EV_ATTACK_MITIGATED,
+	[DDOS_EV_END] = FL_EV_ATTACK_ENDED,
+};
 
-	if (dd->nr_hooks == DDOS_HOOKS_MAX)
-		return -ENOSPC;
-	dd->hooks[dd->nr_hooks].hooks = hooks;
-	dd->hooks[dd->nr_hooks].ctx = ctx;
-	dd->nr_hooks++;
-	return 0;
-}
-
+/* Publishes the attack, as flctl shows it, on the bus. */
 static void emit_event(struct daemon *d, enum ddos_event ev,
 		       const struct ddos_attack *a)
 {
-	struct ddos *dd = d->ddos;
-	struct json_object *o = ddos_attack_json(d, a);
-	int i;
+	struct fl_event e = { .type = event_types[ev] };
 
-	for (i = 0; i < dd->nr_hooks; i++)
-		if (dd->hooks[i].hooks->event)
-			dd->hooks[i].hooks->event(dd->hooks[i].ctx, ev, a, o);
-	json_object_put(o);
+	e.attack.attack = a;
+	e.attack.json = ddos_attack_json(d, a);
+	bus_publish(d, &e);
+	json_object_put(e.attack.json);
 }
-
-static void emit_rule(struct daemon *d, bool announce,
-		      const struct ddos_attack *a, const struct fl_rule *rule)
-{
-	struct ddos *dd = d->ddos;
-	int i;
-
-	for (i = 0; i < dd->nr_hooks; i++) {
-		const struct ddos_hooks *h = dd->hooks[i].hooks;
-
-		if (announce && h->announce)
-			h->announce(dd->hooks[i].ctx, a, rule);
-		else if (!announce && h->withdraw)
-			h->withdraw(dd->hooks[i].ctx, a, rule);
-	}
-}
-
-/* The built-in hook: a log line and a JSON line in the events file per
- * event. */
-static void log_event(void *ctx, enum ddos_event ev,
-		      const struct ddos_attack *a, struct json_object *attack)
-{
-	struct daemon *d = ctx;
-	struct ddos *dd = d->ddos;
-	struct json_object *line;
-	char victim[FL_PREFIX_STRLEN];
-
-	ip_text(&a->victim, victim, sizeof(victim));
-	switch (ev) {
-	case DDOS_EV_START:
-		pr_info("ddos: attack %u start: %s %s %s %.0f > %llu", a->id,
-			fl_ddos_dir_name(a->direction), victim,
-			fl_metric_name(a->metric), a->rate,
-			(unsigned long long)a->threshold.limit[a->metric]);
-		break;
-	case DDOS_EV_MITIGATION:
-	case DDOS_EV_UPDATE:
-		pr_info("ddos: attack %u %s: %s signature, %d rule%s%s%s",
-			a->id, ddos_event_name(ev),
-			signature_names[a->signature], a->nr_rules,
-			a->nr_rules == 1 ? "" : "s", a->error[0] ? ": " : "",
-			a->error);
-		break;
-	case DDOS_EV_END:
-		pr_info("ddos: attack %u end: %s, %llu packets dropped", a->id,
-			victim, (unsigned long long)a->dropped);
-		break;
-	}
-	if (!dd->events)
-		return;
-	line = json_object_new_object();
-	json_object_object_add(line, "time",
-			       json_object_new_double(unix_now()));
-	json_object_object_add(line, "event",
-			       json_object_new_string(ddos_event_name(ev)));
-	json_object_object_add(line, "attack", json_object_get(attack));
-	fprintf(dd->events, "%s\n",
-		json_object_to_json_string_ext(
-			line, JSON_C_TO_STRING_PLAIN |
-				      JSON_C_TO_STRING_NOSLASHESCAPE));
-	fflush(dd->events);
-	json_object_put(line);
-}
-
-static void log_rule(void *ctx, const struct ddos_attack *a,
-		     const struct fl_rule *rule, const char *what)
-{
-	char text[FL_RULE_STRLEN];
-
-	pr_info("ddos: attack %u %s rule %u: %s", a->id, what, rule->id,
-		fl_rule_format(rule, text, sizeof(text)));
-}
-
-static void log_announce(void *ctx, const struct ddos_attack *a,
-			 const struct fl_rule *rule)
-{
-	log_rule(ctx, a, rule, "installs");
-}
-
-static void log_withdraw(void *ctx, const struct ddos_attack *a,
-			 const struct fl_rule *rule)
-{
-	log_rule(ctx, a, rule, "removes");
-}
-
-static const struct ddos_hooks log_hooks = {
-	.name = "log",
-	.event = log_event,
-	.announce = log_announce,
-	.withdraw = log_withdraw,
-};
 
 /* ---- JSON ---- */
 
@@ -327,10 +217,10 @@ static void attack_counters(struct daemon *d, const struct ddos_attack *a,
 
 	*matched = a->matched;
 	*dropped = a->dropped;
-	if (!a->active || !d->rules)
+	if (!a->active)
 		return;
 	for (i = 0; i < a->nr_rules; i++) {
-		if (fl_ruleset_get(d->rules, a->rules[i], &def, &st))
+		if (rules_get(d, a->rules[i], &def, &st))
 			continue;
 		*matched += st.packets;
 		*dropped += st.dropped;
@@ -436,12 +326,6 @@ static void paths_init(struct daemon *d)
 	const char *dir = copy ? dirname(copy) : ".";
 
 	snprintf(dd->state_path, sizeof(dd->state_path), "%s/ddos.json", dir);
-	if (d->opt.events_path)
-		snprintf(dd->events_path, sizeof(dd->events_path), "%s",
-			 d->opt.events_path);
-	else
-		snprintf(dd->events_path, sizeof(dd->events_path),
-			 "%s/ddos-events.jsonl", dir);
 	free(copy);
 }
 
@@ -899,7 +783,7 @@ static bool attack_has_rule(struct daemon *d, const struct ddos_attack *a,
 
 	want.id = 0;
 	for (i = 0; i < a->nr_rules; i++) {
-		if (fl_ruleset_get(d->rules, a->rules[i], &def, NULL))
+		if (rules_get(d, a->rules[i], &def, NULL))
 			continue;
 		def.rule.id = 0;
 		def.rule.expires = want.expires;
@@ -944,7 +828,7 @@ static int attack_mitigate(struct daemon *d, struct ddos_attack *a)
 	size_t bad;
 	int n = 0, i, room = DDOS_RULES_MAX - a->nr_rules;
 
-	if (!d->rules)
+	if (!rules_ready(d))
 		return 0;
 	if (a->allowlisted_only) {
 		snprintf(
@@ -978,14 +862,11 @@ static int attack_mitigate(struct daemon *d, struct ddos_attack *a)
 	}
 	if (!n)
 		return 0;
-	if (fl_ruleset_add(d->rules, rules, n, &bad, err, sizeof(err)))
+	if (rules_add(d, rules, n, FL_ORIGIN_DDOS, &bad, err, sizeof(err)))
 		goto fail;
-	d->rules_dirty = true;
 	a->error[0] = '\0';
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < n; i++)
 		a->rules[a->nr_rules++] = rules[i].id;
-		emit_rule(d, true, a, &rules[i]);
-	}
 	return n;
 fail:
 	/* retried every second while the attack lasts: log each new
@@ -1005,15 +886,11 @@ static void attack_unmitigate(struct daemon *d, struct ddos_attack *a)
 	int i;
 
 	for (i = 0; i < a->nr_rules; i++) {
-		if (!d->rules ||
-		    fl_ruleset_get(d->rules, a->rules[i], &def, &st))
+		if (rules_get(d, a->rules[i], &def, &st))
 			continue;
 		a->matched += st.packets;
 		a->dropped += st.dropped;
-		if (!fl_ruleset_del(d->rules, a->rules[i])) {
-			d->rules_dirty = true;
-			emit_rule(d, false, a, &def.rule);
-		}
+		rules_del(d, a->rules[i], FL_ORIGIN_DDOS);
 	}
 }
 
@@ -1251,7 +1128,7 @@ static void sample_rate_adapt(struct daemon *d)
 		dd->sample_rate = rate;
 }
 
-void ddos_tick(struct daemon *d)
+static void ddos_tick(struct daemon *d)
 {
 	struct ddos *dd = d->ddos;
 	bool second = d->ticks % FL_RATE_SLOTS == 0;
@@ -1427,8 +1304,7 @@ static void restore_attack(struct daemon *d, struct json_object *o)
 	/* Rule ids change across a reboot; the attack id in each rule
 	 * does not. */
 	ctx.a = a;
-	if (d->rules)
-		fl_ruleset_for_each(d->rules, adopt_rule, &ctx);
+	rules_for_each(d, adopt_rule, &ctx);
 	a->next = dd->active;
 	dd->active = a;
 	v = victim_get(dd, &a->victim, a->direction, true);
@@ -1458,8 +1334,7 @@ static int orphan_rule(const struct fl_rule_def *def, void *arg)
 			return 0;
 	pr_warn("ddos: rule %u belongs to attack %u, which is not active: removing it",
 		def->rule.id, def->rule.attack);
-	if (!fl_ruleset_del(d->rules, def->rule.id))
-		d->rules_dirty = true;
+	rules_del(d, def->rule.id, FL_ORIGIN_DDOS);
 	return 0;
 }
 
@@ -1556,7 +1431,7 @@ static int ddos_restore(struct daemon *d)
 	return 0;
 }
 
-int ddos_open(struct daemon *d)
+static int ddos_open(struct daemon *d)
 {
 	struct ddos *dd = calloc(1, sizeof(*dd));
 	__u32 last;
@@ -1575,7 +1450,6 @@ int ddos_open(struct daemon *d)
 	dd->threshold_gen = 1; /* entries start at 0: not looked up yet */
 	dd->now_ns = mono_ns();
 	paths_init(d);
-	ddos_hooks_register(d, &log_hooks, d);
 
 	ddos_restore(d);
 	if (!dd->next_id)
@@ -1588,9 +1462,8 @@ int ddos_open(struct daemon *d)
 			pr_warn("ddos: cannot allowlist a prefix: %s",
 				strerror(-err));
 	}
-	if (d->rules)
-		fl_ruleset_for_each(d->rules, orphan_rule, d);
-	last = events_last_id(dd->events_path);
+	rules_for_each(d, orphan_rule, d);
+	last = events_last_id(events_file_path(d));
 	if (last >= dd->next_id)
 		dd->next_id = last + 1;
 
@@ -1599,16 +1472,12 @@ int ddos_open(struct daemon *d)
 	if (!dd->rb)
 		pr_warn("ddos: no packet samples (%s): attack signatures fall back to the victim",
 			strerror(errno));
-	dd->events = fopen(dd->events_path, "a");
-	if (!dd->events)
-		pr_warn("ddos: cannot open the events file %s: %s",
-			dd->events_path, strerror(errno));
 	dd->sample_rate = ~0U; /* unknown: the first tick writes it */
 	ddos_save(d);
 	return 0;
 }
 
-void ddos_close(struct daemon *d)
+static void ddos_close(struct daemon *d)
 {
 	struct ddos *dd = d->ddos;
 	struct ddos_attack *a, *next;
@@ -1628,8 +1497,6 @@ void ddos_close(struct daemon *d)
 		free(v);
 	}
 	ring_buffer__free(dd->rb);
-	if (dd->events)
-		fclose(dd->events);
 	json_object_put(dd->history);
 	free(dd->thresholds);
 	free(dd->allow);
@@ -1995,7 +1862,7 @@ static int cmd_status(struct daemon *d, struct json_object *req,
 			       json_object_new_uint64(dd->samples_read));
 	json_object_object_add(*data, "samples", s);
 	json_object_object_add(*data, "events_file",
-			       json_object_new_string(dd->events_path));
+			       json_object_new_string(events_file_path(d)));
 	return 0;
 }
 
@@ -2009,4 +1876,13 @@ const struct command ddos_commands[] = {
 	{ "ddos-attacks", cmd_attacks },
 	{ "ddos-status", cmd_status },
 	{ NULL, NULL },
+};
+
+const struct fl_module ddos_module = {
+	.name = "ddos",
+	.open = ddos_open,
+	.close = ddos_close,
+	.tick = ddos_tick,
+	.save = ddos_save,
+	.commands = ddos_commands,
 };

@@ -1,16 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * API: the DDoS engine's attack records and the one interface through
- * which other parts of flowlensd learn about attacks.
+ * API: the DDoS engine's attack records.
  *
- * Exporters (JSON events, IPFIX, Prometheus) and BGP FlowSpec register a
- * struct ddos_hooks with ddos_hooks_register(); the engine calls
- *   event()     on every attack start, update, mitigation and end,
- *   announce()  for every rule it installs for an attack (FlowSpec:
- *               announce the same match upstream),
- *   withdraw()  for every rule it removes (FlowSpec: withdraw it).
- * Hooks run on the control thread, in registration order, and must not
- * block: they queue work of their own if it can take time.
+ * Other modules learn about attacks from the event bus (bus.h): the
+ * engine publishes FL_EV_ATTACK_STARTED/UPDATED/MITIGATED/ENDED with the
+ * attack and its JSON, and the rule engine publishes every rule the
+ * engine installs or removes (FL_EV_RULE_ADDED/REMOVED, origin
+ * FL_ORIGIN_DDOS, with the attack's id): what BGP FlowSpec announces
+ * upstream and withdraws.
  */
 #ifndef FLOWLENSD_DDOS_H
 #define FLOWLENSD_DDOS_H
@@ -24,7 +21,6 @@
 #define DDOS_SOURCES_MAX 8 /* "a handful of sources" */
 #define DDOS_RULES_MAX 16 /* rules one attack may install */
 #define DDOS_HISTORY_MAX 256 /* ended attacks kept */
-#define DDOS_HOOKS_MAX 8
 #define DDOS_RULE_ORDER 900 /* before an operator's default order */
 
 enum ddos_event {
@@ -74,22 +70,12 @@ struct ddos_attack {
 	struct ddos_attack *next; /* active list */
 };
 
-struct ddos_hooks {
-	const char *name;
-	void (*event)(void *ctx, enum ddos_event ev,
-		      const struct ddos_attack *attack,
-		      struct json_object *attack_json);
-	void (*announce)(void *ctx, const struct ddos_attack *attack,
-			 const struct fl_rule *rule);
-	void (*withdraw)(void *ctx, const struct ddos_attack *attack,
-			 const struct fl_rule *rule);
-};
-
-int ddos_hooks_register(struct daemon *d, const struct ddos_hooks *hooks,
-			void *ctx);
-const char *ddos_event_name(enum ddos_event ev);
+const char *ddos_signature_name(enum ddos_signature signature);
 /* The attack as flctl and the events file show it (caller puts it). */
 struct json_object *ddos_attack_json(struct daemon *d,
 				     const struct ddos_attack *attack);
+
+/* ddos_events.c: the events file (one JSON line per attack event). */
+const char *events_file_path(const struct daemon *d);
 
 #endif /* FLOWLENSD_DDOS_H */

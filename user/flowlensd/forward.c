@@ -15,6 +15,7 @@
 #include "daemon.h"
 #include "iface.h"
 #include "log.h"
+#include "module.h"
 #include "flowlens.skel.h"
 
 /* 1 if the sysctl at PATH reads non-zero, 0 if zero, -errno if unreadable */
@@ -62,10 +63,10 @@ static int port_mac_add(struct daemon *d, const struct fl_iface *ifc)
 
 /*
  * The devmap and the MAC map are created with each program (the devmap
- * cannot be pinned, see forward.h), so they are filled right after
- * attaching.
+ * cannot be pinned, see forward.h), so they are filled once it is loaded,
+ * before it is attached.
  */
-int forward_ports_sync(struct daemon *d)
+static int forward_ports_sync(struct daemon *d)
 {
 	struct bpf_map *map = d->skel->maps.FL_MAP_TX_PORTS;
 	int i, err;
@@ -92,3 +93,8 @@ int forward_ports_sync(struct daemon *d)
 	check_forwarding(d);
 	return 0;
 }
+
+const struct fl_module forward_module = {
+	.name = "forward",
+	.open = forward_ports_sync,
+};

@@ -23,6 +23,7 @@
 
 #include "daemon.h"
 #include "log.h"
+#include "module.h"
 #include "ruleset.h"
 #include "flowlens.skel.h"
 #include "flowlens_tc.skel.h"
@@ -136,12 +137,44 @@ static int check_pinned_maps(struct daemon *d)
 	return err;
 }
 
-int loader_open(struct daemon *d)
+static int resolve_interfaces(struct daemon *d)
+{
+	int i, j;
+
+	for (i = 0; i < d->opt.nr_ifnames; i++) {
+		struct fl_iface *ifc = &d->ifaces[d->nr_ifaces];
+		const char *name = d->opt.ifnames[i];
+
+		if (strlen(name) >= IF_NAMESIZE) {
+			pr_err("interface name too long: %s", name);
+			return -EINVAL;
+		}
+		for (j = 0; j < d->nr_ifaces; j++) {
+			if (!strcmp(d->ifaces[j].name, name)) {
+				pr_err("interface %s given twice", name);
+				return -EINVAL;
+			}
+		}
+		ifc->ifindex = if_nametoindex(name);
+		if (!ifc->ifindex) {
+			pr_err("no such interface: %s", name);
+			return -ENODEV;
+		}
+		strcpy(ifc->name, name);
+		d->nr_ifaces++;
+	}
+	return 0;
+}
+
+static int loader_open(struct daemon *d)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, open_opts);
 	char config_pin[512];
 	int err;
 
+	err = resolve_interfaces(d);
+	if (err)
+		return err;
 	libbpf_set_print(libbpf_print);
 	libxdp_set_print(libxdp_print);
 
@@ -364,7 +397,7 @@ static void tc_detach(struct fl_iface *ifc)
 	ifc->tc_attached = false;
 }
 
-int loader_attach_all(struct daemon *d)
+static int loader_attach_all(struct daemon *d)
 {
 	int i, err;
 
@@ -387,7 +420,7 @@ int loader_attach_all(struct daemon *d)
 	return 0;
 }
 
-void loader_detach_all(struct daemon *d)
+static void loader_detach_all(struct daemon *d)
 {
 	int i, err;
 
@@ -407,7 +440,7 @@ void loader_detach_all(struct daemon *d)
 	}
 }
 
-void loader_close(struct daemon *d)
+static void loader_close(struct daemon *d)
 {
 	xdp_program__close(d->prog);
 	d->prog = NULL;
@@ -419,3 +452,15 @@ void loader_close(struct daemon *d)
 		close(d->lock_fd);
 	d->lock_fd = -1;
 }
+
+const struct fl_module loader_module = {
+	.name = "loader",
+	.open = loader_open,
+	.close = loader_close,
+};
+
+const struct fl_module attach_module = {
+	.name = "attach",
+	.open = loader_attach_all,
+	.close = loader_detach_all,
+};

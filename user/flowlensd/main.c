@@ -6,18 +6,15 @@
  */
 #include <errno.h>
 #include <getopt.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/signalfd.h>
-#include <sys/timerfd.h>
-#include <unistd.h>
 #include <bpf/libbpf.h>
 
 #include "ctl.h"
 #include "daemon.h"
 #include "log.h"
+#include "module.h"
 #include "replay.h"
 
 static void usage(FILE *out, const char *prog)
@@ -239,101 +236,30 @@ static int parse_options(int argc, char **argv, struct fl_options *opt)
 	return 0;
 }
 
-static int resolve_interfaces(struct daemon *d)
-{
-	int i, j;
-
-	for (i = 0; i < d->opt.nr_ifnames; i++) {
-		struct fl_iface *ifc = &d->ifaces[d->nr_ifaces];
-		const char *name = d->opt.ifnames[i];
-
-		if (strlen(name) >= IF_NAMESIZE) {
-			pr_err("interface name too long: %s", name);
-			return -EINVAL;
-		}
-		for (j = 0; j < d->nr_ifaces; j++) {
-			if (!strcmp(d->ifaces[j].name, name)) {
-				pr_err("interface %s given twice", name);
-				return -EINVAL;
-			}
-		}
-		ifc->ifindex = if_nametoindex(name);
-		if (!ifc->ifindex) {
-			pr_err("no such interface: %s", name);
-			return -ENODEV;
-		}
-		strcpy(ifc->name, name);
-		d->nr_ifaces++;
-	}
-	return 0;
-}
-
-static int run(struct daemon *d)
-{
-	struct itimerspec tick = {
-		.it_interval = { 0, FL_TICK_MS * 1000000L },
-		.it_value = { 0, FL_TICK_MS * 1000000L },
-	};
-	struct pollfd fds[2 + 32];
-	int sig_fd, timer_fd, n, err = 0;
-	sigset_t mask;
-
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGHUP);
-	sigprocmask(SIG_BLOCK, &mask, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	sig_fd = signalfd(-1, &mask, SFD_CLOEXEC);
-	timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
-	if (sig_fd < 0 || timer_fd < 0 ||
-	    timerfd_settime(timer_fd, 0, &tick, NULL)) {
-		pr_err("cannot set up signals and timer: %s", strerror(errno));
-		return -errno;
-	}
-	rates_tick(d); /* baseline, so the first real tick has rates */
-
-	for (;;) {
-		fds[0] = (struct pollfd){ .fd = sig_fd, .events = POLLIN };
-		fds[1] = (struct pollfd){ .fd = timer_fd, .events = POLLIN };
-		n = control_pollfds(d, fds + 2,
-				    sizeof(fds) / sizeof(fds[0]) - 2);
-		if (poll(fds, 2 + n, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			err = -errno;
-			pr_err("poll: %s", strerror(errno));
-			break;
-		}
-		if (fds[0].revents & POLLIN) {
-			struct signalfd_siginfo si;
-
-			if (read(sig_fd, &si, sizeof(si)) == sizeof(si)) {
-				if (si.ssi_signo == SIGHUP)
-					continue;
-				pr_info("%s: shutting down",
-					strsignal(si.ssi_signo));
-				break;
-			}
-		}
-		if (fds[1].revents & POLLIN) {
-			__u64 expirations;
-
-			if (read(timer_fd, &expirations, sizeof(expirations)) >
-			    0) {
-				rates_tick(d);
-				ddos_tick(d);
-				/* expiry and the rules file: once a second */
-				if (d->ticks % FL_RATE_SLOTS == 0)
-					rules_tick(d);
-			}
-		}
-		control_handle(d, fds + 2, n);
-	}
-	close(sig_fd);
-	close(timer_fd);
-	return err;
-}
+/*
+ * The daemon's modules, in the order they open (and the reverse of the
+ * order they close); their ticks run in this order too. Nothing else
+ * knows it:
+ *   control   the control socket first, so a second daemon is refused
+ *             before it touches anything
+ *   loader    the interfaces, the BPF object and its pinned maps
+ *   forward   router mode's egress ports
+ *   settings  runtime settings and protected prefixes (state file)
+ *   rates     per-CPU counters -> rates, every tick, before the engines
+ *   rules     the rule engine (rules file); the DDoS engine adopts rules
+ *   events    the events file and the log of attacks (a bus subscriber)
+ *   ddos      thresholds, attacks and their rules
+ *   synproxy  the SYN proxy's services, nftables table and sysctl
+ *   attach    XDP (and tc) on every interface, once rules are restored;
+ *             detached first on the way out
+ *   workers   AF_XDP workers; stopped before the program is detached
+ */
+static const struct fl_module *const modules[] = {
+	&control_module, &loader_module,   &forward_module,
+	&settings_module, &rates_module,   &rules_module,
+	&events_module,  &ddos_module,     &synproxy_module,
+	&attach_module,  &workers_module,
+};
 
 int main(int argc, char **argv)
 {
@@ -349,54 +275,6 @@ int main(int argc, char **argv)
 		fl_log_set_level(FL_LOG_DEBUG);
 	d.started = time(NULL);
 
-	err = resolve_interfaces(&d);
-	if (err)
-		goto out;
-	err = control_open(&d);
-	if (err)
-		goto out;
-	err = loader_open(&d);
-	if (err)
-		goto out;
-	err = loader_attach_all(&d);
-	if (err)
-		goto out;
-	err = forward_ports_sync(&d);
-	if (err)
-		goto out;
-	err = settings_init(&d);
-	if (err) {
-		pr_err("cannot initialise settings: %s", strerror(-err));
-		goto out;
-	}
-	if (d.maps_were_pinned)
-		pr_info("reusing pinned maps in %s: counters and settings carried over",
-			d.pin_dir);
-	else
-		state_restore(&d);
-	state_save(&d);
-	err = rules_open(&d);
-	if (err)
-		goto out;
-	err = ddos_open(&d);
-	if (err)
-		goto out;
-	err = synproxy_open(&d);
-	if (err)
-		goto out;
-	err = workers_open(&d);
-	if (err)
-		goto out;
-
-	err = run(&d);
-out:
-	workers_close(&d);
-	loader_detach_all(&d);
-	synproxy_close(&d);
-	ddos_close(&d);
-	rules_close(&d);
-	loader_close(&d);
-	control_close(&d);
-	rates_free(&d);
+	err = loop_run(&d, modules, sizeof(modules) / sizeof(modules[0]));
 	return err ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -16,6 +16,7 @@
 
 #include "daemon.h"
 #include "log.h"
+#include "module.h"
 #include "flowlens.skel.h"
 
 #define BATCH_ENTRIES 1024
@@ -225,7 +226,7 @@ static void if_rates(struct daemon *d, const struct timespec *now)
 	}
 }
 
-int rates_tick(struct daemon *d)
+static int rates_tick(struct daemon *d)
 {
 	struct fl_ip_entry *e, *tmp;
 	struct timespec now;
@@ -262,7 +263,7 @@ int rates_tick(struct daemon *d)
 	return err;
 }
 
-void rates_free(struct daemon *d)
+static void rates_free(struct daemon *d)
 {
 	struct fl_ip_entry *e, *tmp;
 
@@ -271,3 +272,23 @@ void rates_free(struct daemon *d)
 		free(e);
 	}
 }
+
+/* A baseline, so the first real tick has rates. */
+static int rates_open(struct daemon *d)
+{
+	rates_tick(d);
+	return 0;
+}
+
+static void rates_module_tick(struct daemon *d)
+{
+	rates_tick(d);
+}
+
+const struct fl_module rates_module = {
+	.name = "rates",
+	.open = rates_open,
+	.close = rates_free,
+	.tick = rates_module_tick,
+	.commands = rates_commands,
+};

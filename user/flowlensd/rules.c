@@ -20,7 +20,9 @@
 #include <unistd.h>
 #include <bpf/libbpf.h>
 
+#include "bus.h"
 #include "daemon.h"
+#include "module.h"
 #include "log.h"
 #include "rule.h"
 #include "ruleset.h"
@@ -60,7 +62,7 @@ static int save_one(const struct fl_rule_def *def, void *arg)
 		       0;
 }
 
-int rules_save(struct daemon *d)
+static int rules_save(struct daemon *d)
 {
 	char path[512], tmp[520];
 	FILE *f;
@@ -91,6 +93,74 @@ out:
 	else
 		d->rules_dirty = false;
 	return err;
+}
+
+/* ---- the rule engine, for every module -------------------------------- */
+
+static void publish(struct daemon *d, enum fl_event_type type,
+		    const struct fl_rule *rule, enum fl_rule_origin origin)
+{
+	struct fl_event ev = { .type = type };
+
+	ev.rule.rule = rule;
+	ev.rule.origin = origin;
+	ev.rule.attack_id = rule->attack;
+	bus_publish(d, &ev);
+}
+
+bool rules_ready(const struct daemon *d)
+{
+	return d->rules != NULL;
+}
+
+int rules_add(struct daemon *d, struct fl_rule *rules, size_t n,
+	      enum fl_rule_origin origin, size_t *bad, char *err,
+	      size_t errlen)
+{
+	size_t i;
+	int ret;
+
+	if (!d->rules) {
+		snprintf(err, errlen, "the rule engine is not open");
+		return -ENODEV;
+	}
+	ret = fl_ruleset_add(d->rules, rules, n, bad, err, errlen);
+	if (ret)
+		return ret;
+	d->rules_dirty = true;
+	for (i = 0; i < n; i++)
+		publish(d, FL_EV_RULE_ADDED, &rules[i], origin);
+	return 0;
+}
+
+int rules_del(struct daemon *d, __u32 id, enum fl_rule_origin origin)
+{
+	struct fl_rule_def def;
+	int ret;
+
+	if (!d->rules)
+		return -ENODEV;
+	if (fl_ruleset_get(d->rules, id, &def, NULL))
+		return -ENOENT;
+	ret = fl_ruleset_del(d->rules, id);
+	if (ret)
+		return ret;
+	d->rules_dirty = true;
+	publish(d, FL_EV_RULE_REMOVED, &def.rule, origin);
+	return 0;
+}
+
+int rules_get(const struct daemon *d, __u32 id, struct fl_rule_def *def,
+	      struct fl_rule_stats *st)
+{
+	return d->rules ? fl_ruleset_get(d->rules, id, def, st) : -ENODEV;
+}
+
+int rules_for_each(const struct daemon *d,
+		   int (*fn)(const struct fl_rule_def *def, void *arg),
+		   void *arg)
+{
+	return d->rules ? fl_ruleset_for_each(d->rules, fn, arg) : 0;
 }
 
 /*
@@ -164,7 +234,8 @@ static int load_file(struct daemon *d, const char *path, bool restore,
 			 strerror(errno));
 		goto out;
 	}
-	ret = fl_ruleset_add(d->rules, rules, n, &bad, perr, sizeof(perr));
+	ret = rules_add(d, rules, n, FL_ORIGIN_OPERATOR, &bad, perr,
+			sizeof(perr));
 	if (ret) {
 		if (bad < n)
 			snprintf(err, errlen, "%s:%zu: %s; nothing added", path,
@@ -183,7 +254,7 @@ out:
 	return ret;
 }
 
-int rules_open(struct daemon *d)
+static int rules_open(struct daemon *d)
 {
 	struct fl_ruleset_maps maps;
 	char err[512], path[512];
@@ -216,7 +287,7 @@ int rules_open(struct daemon *d)
 	return 0;
 }
 
-void rules_close(struct daemon *d)
+static void rules_close(struct daemon *d)
 {
 	if (d->rules && d->rules_dirty)
 		rules_save(d);
@@ -230,13 +301,14 @@ static void log_expired(const struct fl_rule_def *def, void *arg)
 
 	pr_info("rule %u expired: %s", def->rule.id,
 		fl_rule_format(&def->rule, text, sizeof(text)));
+	publish(arg, FL_EV_RULE_REMOVED, &def->rule, FL_ORIGIN_EXPIRY);
 }
 
-void rules_tick(struct daemon *d)
+static void rules_tick(struct daemon *d)
 {
 	if (!d->rules)
 		return;
-	if (fl_ruleset_expire(d->rules, fl_ruleset_now(), log_expired, NULL) >
+	if (fl_ruleset_expire(d->rules, fl_ruleset_now(), log_expired, d) >
 	    0)
 		d->rules_dirty = true;
 	if (d->rules_dirty)
@@ -317,12 +389,12 @@ static int cmd_rule_add(struct daemon *d, struct json_object *req,
 			 "'attack' is set by the DDoS engine, not by hand");
 		return -EINVAL;
 	}
-	ret = fl_ruleset_add(d->rules, &rule, 1, &bad, perr, sizeof(perr));
+	ret = rules_add(d, &rule, 1, FL_ORIGIN_OPERATOR, &bad, perr,
+			sizeof(perr));
 	if (ret) {
 		snprintf(err, errlen, "%s", perr);
 		return ret;
 	}
-	d->rules_dirty = true;
 	fl_ruleset_get(d->rules, rule.id, &def, NULL);
 	*data = rule_json(&def, NULL);
 	pr_info("rule %u added: %s", rule.id,
@@ -360,13 +432,12 @@ static int cmd_rule_del(struct daemon *d, struct json_object *req,
 		snprintf(err, errlen, "no rule %u (see 'flctl rule list')", id);
 		return -ENOENT;
 	}
-	ret = fl_ruleset_del(d->rules, id);
+	ret = rules_del(d, id, FL_ORIGIN_OPERATOR);
 	if (ret && ret != -ENOENT) {
 		snprintf(err, errlen, "deleting rule %u: %s", id,
 			 strerror(-ret));
 		return ret;
 	}
-	d->rules_dirty = true;
 	*data = rule_json(&def, &st);
 	pr_info("rule %u deleted", id);
 	return 0;
@@ -422,11 +493,20 @@ static int cmd_rule_list(struct daemon *d, struct json_object *req,
 	return 0;
 }
 
+static int publish_flushed(const struct fl_rule_def *def, void *arg)
+{
+	publish(arg, FL_EV_RULE_REMOVED, &def->rule, FL_ORIGIN_OPERATOR);
+	return 0;
+}
+
 static int cmd_rule_flush(struct daemon *d, struct json_object *req,
 			  struct json_object **data, char *err, size_t errlen)
 {
 	size_t n = fl_ruleset_count(d->rules);
-	int ret = fl_ruleset_flush(d->rules);
+	int ret;
+
+	fl_ruleset_for_each(d->rules, publish_flushed, d);
+	ret = fl_ruleset_flush(d->rules);
 
 	d->rules_dirty = true;
 	if (ret) {
@@ -544,4 +624,14 @@ const struct command rule_commands[] = {
 	{ "rule-load", cmd_rule_load },
 	{ "rule-shapes", cmd_rule_shapes },
 	{ NULL, NULL },
+};
+
+const struct fl_module rules_module = {
+	.name = "rules",
+	.open = rules_open,
+	.close = rules_close,
+	.tick = rules_tick, /* expiry and the rules file: once a second */
+	.tick_every = FL_RATE_SLOTS,
+	.save = rules_save,
+	.commands = rule_commands,
 };

@@ -16,6 +16,7 @@
 
 #include "daemon.h"
 #include "log.h"
+#include "module.h"
 #include "units.h"
 #include "flowlens.skel.h"
 
@@ -83,7 +84,7 @@ int settings_write(struct daemon *d, const struct fl_config *cfg)
 
 /* Fresh maps get defaults; reused ones keep what they hold, but the mode
  * and the CPU count may have changed since. */
-int settings_init(struct daemon *d)
+static int settings_init(struct daemon *d)
 {
 	struct fl_config cfg;
 	int err;
@@ -302,3 +303,29 @@ int protect_for_each(struct daemon *d,
 
 	return ret ?: protect_walk(d, AF_INET6, fn, arg);
 }
+
+/* Settings live in the pinned config map; the state file brings them back
+ * after a reboot, when nothing was pinned. */
+static int settings_open(struct daemon *d)
+{
+	int err = settings_init(d);
+
+	if (err) {
+		pr_err("cannot initialise settings: %s", strerror(-err));
+		return err;
+	}
+	if (d->maps_were_pinned)
+		pr_info("reusing pinned maps in %s: counters and settings carried over",
+			d->pin_dir);
+	else
+		state_restore(d);
+	state_save(d);
+	return 0;
+}
+
+const struct fl_module settings_module = {
+	.name = "settings",
+	.open = settings_open,
+	.save = state_save,
+	.commands = settings_commands,
+};

@@ -42,6 +42,7 @@
 
 #include "daemon.h"
 #include "log.h"
+#include "module.h"
 #include "flowlens.skel.h"
 
 #define SYNPROXY_FILE "synproxy.json"
@@ -743,7 +744,7 @@ static int services_from_map(struct daemon *d)
 
 /* ---- open and close ---- */
 
-int synproxy_open(struct daemon *d)
+static int synproxy_open(struct daemon *d)
 {
 	struct synproxy_service *from_file = NULL;
 	struct synproxy *sp;
@@ -838,7 +839,7 @@ int synproxy_open(struct daemon *d)
  * back. (After a crash this never runs: both stay, and XDP keeps
  * answering.)
  */
-void synproxy_close(struct daemon *d)
+static void synproxy_close(struct daemon *d)
 {
 	struct synproxy *sp = d->synproxy;
 	char err[512];
@@ -1107,4 +1108,12 @@ const struct command synproxy_commands[] = {
 	{ "synproxy-list", cmd_synproxy_list },
 	{ "synproxy-stats", cmd_synproxy_stats },
 	{ NULL, NULL },
+};
+
+const struct fl_module synproxy_module = {
+	.name = "synproxy",
+	.open = synproxy_open,
+	.close = synproxy_close,
+	.save = synproxy_save,
+	.commands = synproxy_commands,
 };

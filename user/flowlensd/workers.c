@@ -56,6 +56,7 @@
 #include "classify.h"
 #include "daemon.h"
 #include "log.h"
+#include "module.h"
 #include "workers.h"
 #include "flowlens.skel.h"
 
@@ -666,7 +667,7 @@ static int escalation_set(struct daemon *d, bool on)
 	return settings_write(d, &cfg);
 }
 
-int workers_open(struct daemon *d)
+static int workers_open(struct daemon *d)
 {
 	int nr = d->opt.workers, queues = 1, i, err = 0, xsks_fd, slots_fd;
 	struct workers *ws;
@@ -753,7 +754,7 @@ int workers_open(struct daemon *d)
 	return escalation_set(d, true);
 }
 
-void workers_close(struct daemon *d)
+static void workers_close(struct daemon *d)
 {
 	struct workers *ws = d->workers;
 	int i;
@@ -1154,4 +1155,11 @@ const struct command worker_commands[] = {
 	{ "apps", cmd_apps },
 	{ "flows", cmd_flows },
 	{ NULL, NULL },
+};
+
+const struct fl_module workers_module = {
+	.name = "workers",
+	.open = workers_open,
+	.close = workers_close,
+	.commands = worker_commands,
 };

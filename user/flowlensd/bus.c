@@ -1,0 +1,104 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * The event bus (bus.h): a fixed table of subscribers, each with the mask
+ * of event types it takes, called in subscription order.
+ */
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+
+#include "bus.h"
+#include "daemon.h"
+
+#define BUS_SUBSCRIBERS_MAX 32
+
+struct subscriber {
+	const char *name;
+	unsigned int mask;
+	bus_fn fn;
+	void *ctx;
+};
+
+/* One bus per process: there is one control thread. */
+static struct {
+	struct subscriber subs[BUS_SUBSCRIBERS_MAX];
+	int nr_subs;
+	unsigned long long published[FL_EV_COUNT];
+} bus;
+
+static const char *const event_names[FL_EV_COUNT] = {
+	[FL_EV_ATTACK_STARTED] = "attack-started",
+	[FL_EV_ATTACK_UPDATED] = "attack-updated",
+	[FL_EV_ATTACK_MITIGATED] = "attack-mitigated",
+	[FL_EV_ATTACK_ENDED] = "attack-ended",
+	[FL_EV_RULE_ADDED] = "rule-added",
+	[FL_EV_RULE_REMOVED] = "rule-removed",
+	[FL_EV_FLOW_VERDICT] = "flow-verdict",
+	[FL_EV_FLOW_ENDED] = "flow-ended",
+};
+
+static const char *const origin_names[FL_ORIGIN_COUNT] = {
+	[FL_ORIGIN_OPERATOR] = "operator",
+	[FL_ORIGIN_DDOS] = "ddos",
+	[FL_ORIGIN_EXPIRY] = "expiry",
+};
+
+const char *bus_event_name(enum fl_event_type type)
+{
+	return type < FL_EV_COUNT ? event_names[type] : "?";
+}
+
+const char *bus_origin_name(enum fl_rule_origin origin)
+{
+	return origin < FL_ORIGIN_COUNT ? origin_names[origin] : "?";
+}
+
+int bus_subscribe(struct daemon *d, const char *name, unsigned int mask,
+		  bus_fn fn, void *ctx)
+{
+	if (bus.nr_subs == BUS_SUBSCRIBERS_MAX)
+		return -ENOSPC;
+	bus.subs[bus.nr_subs++] = (struct subscriber){
+		.name = name, .mask = mask, .fn = fn, .ctx = ctx
+	};
+	return 0;
+}
+
+void bus_unsubscribe(struct daemon *d, bus_fn fn, void *ctx)
+{
+	int i;
+
+	for (i = 0; i < bus.nr_subs; i++) {
+		if (bus.subs[i].fn != fn || bus.subs[i].ctx != ctx)
+			continue;
+		memmove(&bus.subs[i], &bus.subs[i + 1],
+			(bus.nr_subs - i - 1) * sizeof(bus.subs[0]));
+		bus.nr_subs--;
+		i--;
+	}
+}
+
+void bus_publish(struct daemon *d, struct fl_event *ev)
+{
+	struct timespec ts;
+	int i, n;
+
+	if (ev->type >= FL_EV_COUNT)
+		return;
+	if (!ev->time) {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ev->time = ts.tv_sec + ts.tv_nsec / 1e9;
+	}
+	bus.published[ev->type]++;
+	/* Subscribers added by a subscriber get the next event, not this. */
+	n = bus.nr_subs;
+	for (i = 0; i < n && i < bus.nr_subs; i++)
+		if (bus.subs[i].mask & FL_EV_MASK(ev->type))
+			bus.subs[i].fn(bus.subs[i].ctx, ev);
+}
+
+unsigned long long bus_published(const struct daemon *d,
+				 enum fl_event_type type)
+{
+	return type < FL_EV_COUNT ? bus.published[type] : 0;
+}
