@@ -169,6 +169,7 @@ struct daemon {
 /* The modules, in the order main.c opens them. */
 extern const struct fl_module control_module; /* control.c */
 extern const struct fl_module loader_module; /* loader.c */
+extern const struct fl_module attach_module; /* loader.c */
 extern const struct fl_module forward_module; /* forward.c */
 extern const struct fl_module settings_module; /* settings.c, state.c */
 extern const struct fl_module rates_module; /* rates.c */
@@ -176,7 +177,6 @@ extern const struct fl_module rules_module; /* rules.c */
 extern const struct fl_module ddos_module; /* ddos.c */
 extern const struct fl_module events_module; /* ddos_events.c */
 extern const struct fl_module synproxy_module; /* synproxy.c */
-extern const struct fl_module attach_module; /* loader.c */
 extern const struct fl_module workers_module; /* workers.c */
 
 /* loader.c */

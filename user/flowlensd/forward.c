@@ -63,8 +63,8 @@ static int port_mac_add(struct daemon *d, const struct fl_iface *ifc)
 
 /*
  * The devmap and the MAC map are created with each program (the devmap
- * cannot be pinned, see forward.h), so they are filled once it is loaded,
- * before it is attached.
+ * cannot be pinned, see forward.h), so they are filled right after
+ * attaching (libxdp loads the program on the first attach).
  */
 static int forward_ports_sync(struct daemon *d)
 {

@@ -137,44 +137,12 @@ static int check_pinned_maps(struct daemon *d)
 	return err;
 }
 
-static int resolve_interfaces(struct daemon *d)
-{
-	int i, j;
-
-	for (i = 0; i < d->opt.nr_ifnames; i++) {
-		struct fl_iface *ifc = &d->ifaces[d->nr_ifaces];
-		const char *name = d->opt.ifnames[i];
-
-		if (strlen(name) >= IF_NAMESIZE) {
-			pr_err("interface name too long: %s", name);
-			return -EINVAL;
-		}
-		for (j = 0; j < d->nr_ifaces; j++) {
-			if (!strcmp(d->ifaces[j].name, name)) {
-				pr_err("interface %s given twice", name);
-				return -EINVAL;
-			}
-		}
-		ifc->ifindex = if_nametoindex(name);
-		if (!ifc->ifindex) {
-			pr_err("no such interface: %s", name);
-			return -ENODEV;
-		}
-		strcpy(ifc->name, name);
-		d->nr_ifaces++;
-	}
-	return 0;
-}
-
 static int loader_open(struct daemon *d)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, open_opts);
 	char config_pin[512];
 	int err;
 
-	err = resolve_interfaces(d);
-	if (err)
-		return err;
 	libbpf_set_print(libbpf_print);
 	libxdp_set_print(libxdp_print);
 

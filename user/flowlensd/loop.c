@@ -34,8 +34,8 @@ struct loop {
 	int epoll_fd;
 	struct watch watches[LOOP_WATCHES_MAX];
 	int nr_watches; /* high-water mark of used slots */
+	unsigned long ticks; /* d->ticks is the rates module's */
 	bool stop;
-	int err;
 };
 
 static struct watch *watch_find(struct loop *l, int fd)
@@ -170,11 +170,11 @@ static void tick(struct daemon *d, void *arg)
 {
 	int i;
 
-	d->ticks++;
+	d->loop->ticks++;
 	for (i = 0; i < d->nr_opened; i++) {
 		const struct fl_module *m = d->modules[i];
 
-		if (m->tick && d->ticks % (m->tick_every ?: 1) == 0)
+		if (m->tick && d->loop->ticks % (m->tick_every ?: 1) == 0)
 			m->tick(d);
 	}
 }

@@ -236,6 +236,35 @@ static int parse_options(int argc, char **argv, struct fl_options *opt)
 	return 0;
 }
 
+static int resolve_interfaces(struct daemon *d)
+{
+	int i, j;
+
+	for (i = 0; i < d->opt.nr_ifnames; i++) {
+		struct fl_iface *ifc = &d->ifaces[d->nr_ifaces];
+		const char *name = d->opt.ifnames[i];
+
+		if (strlen(name) >= IF_NAMESIZE) {
+			pr_err("interface name too long: %s", name);
+			return -EINVAL;
+		}
+		for (j = 0; j < d->nr_ifaces; j++) {
+			if (!strcmp(d->ifaces[j].name, name)) {
+				pr_err("interface %s given twice", name);
+				return -EINVAL;
+			}
+		}
+		ifc->ifindex = if_nametoindex(name);
+		if (!ifc->ifindex) {
+			pr_err("no such interface: %s", name);
+			return -ENODEV;
+		}
+		strcpy(ifc->name, name);
+		d->nr_ifaces++;
+	}
+	return 0;
+}
+
 /*
  * The daemon's modules, in the order they open (and the reverse of the
  * order they close); their ticks run in this order too. Nothing else
@@ -243,6 +272,9 @@ static int parse_options(int argc, char **argv, struct fl_options *opt)
  *   control   the control socket first, so a second daemon is refused
  *             before it touches anything
  *   loader    the interfaces, the BPF object and its pinned maps
+ *   attach    XDP (and tc) on every interface; libxdp loads the program
+ *             on the first attach (as a dispatcher's component where the
+ *             kernel allows one), which creates the maps the rest fill
  *   forward   router mode's egress ports
  *   settings  runtime settings and protected prefixes (state file)
  *   rates     per-CPU counters -> rates, every tick, before the engines
@@ -250,15 +282,12 @@ static int parse_options(int argc, char **argv, struct fl_options *opt)
  *   events    the events file and the log of attacks (a bus subscriber)
  *   ddos      thresholds, attacks and their rules
  *   synproxy  the SYN proxy's services, nftables table and sysctl
- *   attach    XDP (and tc) on every interface, once rules are restored;
- *             detached first on the way out
- *   workers   AF_XDP workers; stopped before the program is detached
+ *   workers   AF_XDP workers, last in and first out
  */
 static const struct fl_module *const modules[] = {
-	&control_module, &loader_module,   &forward_module,
-	&settings_module, &rates_module,   &rules_module,
-	&events_module,  &ddos_module,     &synproxy_module,
-	&attach_module,  &workers_module,
+	&control_module, &loader_module, &attach_module,   &forward_module,
+	&settings_module, &rates_module, &rules_module,    &events_module,
+	&ddos_module,     &synproxy_module, &workers_module,
 };
 
 int main(int argc, char **argv)
@@ -275,6 +304,10 @@ int main(int argc, char **argv)
 		fl_log_set_level(FL_LOG_DEBUG);
 	d.started = time(NULL);
 
+	/* Named interfaces are checked with the options, before anything
+	 * (such as another daemon's socket) is looked at. */
+	if (resolve_interfaces(&d))
+		return EXIT_FAILURE;
 	err = loop_run(&d, modules, sizeof(modules) / sizeof(modules[0]));
 	return err ? EXIT_FAILURE : EXIT_SUCCESS;
 }
