@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * API: account_packet() - stage 4 of DESIGN.md.
+ * API: account_packet() - stage 2 of DESIGN.md.
  *
  * Constant work per packet: one total cell, FL_SKETCH_ROWS cells for the
  * source and as many for the destination, then one LRU lookup per address

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * API: allowlisted() - stage 2 of DESIGN.md.
+ * API: allowlisted() - stage 3 of DESIGN.md.
  *
  * Carrier and trusted prefixes (flctl ddos allow): a packet whose source is
  * in them skips every mitigation stage, the operator's rules and the DDoS

@@ -30,7 +30,7 @@ static __always_inline int malformed_action(const struct fl_config *cfg)
 	return cfg->malformed_policy == FL_MALFORMED_DROP ? XDP_DROP : XDP_PASS;
 }
 
-/* 2. allowlist: a trusted source skips mitigation (counted) */
+/* 3. allowlist: a trusted source skips mitigation (counted) */
 static __always_inline int mitigation_skipped(struct fl_if_stats *stats,
 					      const struct fl_packet *pkt)
 {
@@ -56,8 +56,10 @@ int flowlens(struct xdp_md *ctx)
 	err = parse_packet(ctx, &pkt);
 	count_packet(stats, &pkt, err);
 
-	/* 4. account: whatever has validated addresses, malformed L4 too,
-	 *    so a flood of broken packets still shows up per source */
+	/* 2. account: whatever has validated addresses, malformed L4 too,
+	 *    so a flood of broken packets still shows up per source; before
+	 *    mitigation, so the rates the DDoS engine reads still show a
+	 *    flood that a rule is dropping */
 	if (pkt.has_l3)
 		account_packet(cfg, &pkt);
 
@@ -80,9 +82,8 @@ int flowlens(struct xdp_md *ctx)
 			stats->fwd_pass[FL_FWD_PASS_MALFORMED]++;
 		return verdict(stats, malformed_action(cfg));
 	}
-	/* 2. allowlist, 3. rules: after accounting, so the rates the DDoS
-	 *    engine reads still show a flood that a rule is dropping.
-	 *    RULES_PERMIT exempts the packet from later mitigation stages. */
+	/* 3. allowlist, 4. rules: RULES_PERMIT exempts the packet from
+	 *    later mitigation stages. */
 	exempt = mitigation_skipped(stats, &pkt);
 	if (!exempt) {
 		int r = rules_apply(&pkt);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * API: per-IP accounting (stage 4 of DESIGN.md).
+ * API: per-IP accounting (stage 2 of DESIGN.md).
  *
  * Every packet updates a per-CPU count-min sketch, one for sources and one
  * for destinations: FL_SKETCH_ROWS rows of FL_SKETCH_COLS cells, each cell
