@@ -14,7 +14,10 @@
  *   state.c    the state file that restores settings after a reboot
  *   forward.c  router mode's egress ports (the devmap)
  *   rules.c    mitigation rules: rule-* commands, expiry, the rules file
- *   ddos.c     thresholds, attacks and automatic mitigation (ddos-* commands)
+ *   ddos*.c    thresholds, attacks and automatic mitigation (ddos-* commands):
+ *              ddos.c the module, ddos_engine.c, ddos_signature.c,
+ *              ddos_mitigate.c, ddos_allow.c, ddos_state.c, ddos_json.c,
+ *              ddos_cmd.c (ddos_priv.h); ddos_events.c the events file
  *   synproxy.c the SYN proxy's services, nftables table and sysctl
  *              (synproxy-* commands)
  *   workers.c  the AF_XDP workers (workers, apps and flows commands)
