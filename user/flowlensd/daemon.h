@@ -90,8 +90,8 @@ struct fl_ip_entry {
 	__u32 delta[FL_RATE_SLOTS][FL_C_COUNT]; /* per tick, a ring */
 	__u64 window[FL_C_COUNT]; /* the ring's sums */
 	double rate[FL_C_COUNT]; /* per second over the window (bytes too) */
-	/* ddos.c: the threshold of each direction that covers this address
-	 * (-1: none), valid while threshold_gen is the engine's */
+	/* ddos_engine.c: the threshold of each direction that covers this
+	 * address (-1: none), valid while threshold_gen is the engine's */
 	int threshold[2];
 	unsigned int threshold_gen;
 	__u32 reason;
