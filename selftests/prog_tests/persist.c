@@ -164,6 +164,10 @@ static void refused(void)
 	ASSERT_EQ(fl_persist_save(path, &fmt_test, fill, &p), -EROFS,
 		  "not written over");
 	ASSERT_STREQ(read_text(path), before, "left as it was");
+	/* Refused as flowlens-test only ('flctl rule load state.json' must
+	 * not stop the state file from being saved). */
+	ASSERT_OK(fl_persist_save(path, &fmt_other, fill, &p),
+		  "still saved as its own format");
 
 	test__case("newer version");
 	path_of(path, sizeof(path), "newer.json");

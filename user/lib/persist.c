@@ -23,8 +23,9 @@
 #define PERSIST_SEEN_MAX 32
 
 /*
- * The files this process has looked at: refused ones (another format, a
- * newer version) are never written over, whatever a module asks later;
+ * The files this process has looked at, each as one format (what a
+ * module reads it as): refused ones (another format, a newer version) are
+ * never written over as that format, whatever a module asks later;
  * checked ones were read, or written by us, so a save need not look
  * first. A save of a path not seen yet reads the file once (a module may
  * save without having loaded, as when the pinned maps carried the state).
@@ -37,22 +38,32 @@ static struct {
 	pthread_mutex_t lock;
 	struct {
 		char *path;
+		const char *format;
 		enum seen seen;
 	} files[PERSIST_SEEN_MAX];
 	int nr;
 } seen_files = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
-static void seen_set(const char *path, enum seen seen)
+static bool seen_is(int i, const char *path,
+		    const struct fl_persist_format *fmt)
+{
+	return !strcmp(seen_files.files[i].path, path) &&
+	       !strcmp(seen_files.files[i].format, fmt->name);
+}
+
+static void seen_set(const char *path, const struct fl_persist_format *fmt,
+		     enum seen seen)
 {
 	int i;
 
 	pthread_mutex_lock(&seen_files.lock);
 	for (i = 0; i < seen_files.nr; i++)
-		if (!strcmp(seen_files.files[i].path, path))
+		if (seen_is(i, path, fmt))
 			break;
 	if (i == seen_files.nr && i < PERSIST_SEEN_MAX) {
 		/* Full, or out of memory: the path is looked at again. */
 		seen_files.files[i].path = strdup(path);
+		seen_files.files[i].format = fmt->name;
 		if (seen_files.files[i].path)
 			seen_files.nr++;
 	}
@@ -61,14 +72,15 @@ static void seen_set(const char *path, enum seen seen)
 	pthread_mutex_unlock(&seen_files.lock);
 }
 
-static enum seen seen_get(const char *path)
+static enum seen seen_get(const char *path,
+			  const struct fl_persist_format *fmt)
 {
 	enum seen seen = SEEN_NOT;
 	int i;
 
 	pthread_mutex_lock(&seen_files.lock);
 	for (i = 0; i < seen_files.nr; i++)
-		if (!strcmp(seen_files.files[i].path, path))
+		if (seen_is(i, path, fmt))
 			seen = seen_files.files[i].seen;
 	pthread_mutex_unlock(&seen_files.lock);
 	return seen;
@@ -163,7 +175,7 @@ int fl_persist_save(const char *path, const struct fl_persist_format *fmt,
 	size_t len;
 	int err;
 
-	seen = seen_get(path);
+	seen = seen_get(path, fmt);
 	if (seen == SEEN_NOT) {
 		char why[512];
 		int version;
@@ -215,7 +227,7 @@ int fl_persist_save(const char *path, const struct fl_persist_format *fmt,
 	}
 	err = replace_file(path, tmp, text, len);
 	if (!err)
-		seen_set(path, SEEN_CHECKED);
+		seen_set(path, fmt, SEEN_CHECKED);
 out:
 	if (err)
 		pr_warn("cannot save %s: %s", path, strerror(-err));
@@ -315,7 +327,7 @@ int fl_persist_load(const char *path, const struct fl_persist_format *fmt,
 	if (!format && fmt->legacy_version && file_version >= 1 &&
 	    file_version <= fmt->legacy_version) {
 		ret = 0; /* from before the envelope: the payload as it was */
-		seen_set(path, SEEN_CHECKED);
+		seen_set(path, fmt, SEEN_CHECKED);
 		goto out;
 	}
 	if (!format || strcmp(format, fmt->name)) {
@@ -323,7 +335,7 @@ int fl_persist_load(const char *path, const struct fl_persist_format *fmt,
 			 "%s is not a %s file (its format is %s%s%s): not read, and left as it is",
 			 path, fmt->name, format ? "'" : "",
 			 format ?: "not named", format ? "'" : "");
-		seen_set(path, SEEN_REFUSED);
+		seen_set(path, fmt, SEEN_REFUSED);
 		ret = -EPROTO;
 		goto out;
 	}
@@ -332,7 +344,7 @@ int fl_persist_load(const char *path, const struct fl_persist_format *fmt,
 			 "%s is version %d of %s, newer than this flowlensd knows (%d): not read, and left as it is (not written while this flowlensd runs); run a flowlensd that knows version %d, or move the file away to start afresh",
 			 path, file_version, fmt->name, fmt->version,
 			 file_version);
-		seen_set(path, SEEN_REFUSED);
+		seen_set(path, fmt, SEEN_REFUSED);
 		ret = -ENOTSUP;
 		goto out;
 	}
@@ -343,7 +355,7 @@ int fl_persist_load(const char *path, const struct fl_persist_format *fmt,
 		goto out;
 	}
 	ret = 0;
-	seen_set(path, SEEN_CHECKED);
+	seen_set(path, fmt, SEEN_CHECKED);
 out:
 	if (ret) {
 		json_object_put(obj);

@@ -24,7 +24,8 @@
  *                       JSON at all is -ENOMSG, for a module that had a text
  *                       format once. A file of another format or a newer
  *                       version is refused, and this process never writes
- *                       over it (fl_persist_save() then fails with -EROFS):
+ *                       over it as that format (fl_persist_save() then
+ *                       fails with -EROFS):
  *                       an older flowlensd must not destroy a newer one's
  *                       state.
  *
