@@ -9,6 +9,7 @@
 #include <xdp/xdp_helpers.h>
 #include <flowlens/flowlens.h>
 
+#include "layout.h"
 #include "config.h"
 #include "parse.h"
 #include "stats.h"

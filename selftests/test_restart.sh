@@ -8,6 +8,8 @@
 source "$(dirname "$0")/lib.sh"
 
 PREFIX=198.51.100.0/24
+PINS=$LAB_DIR/bpffs/flowlens
+SYNPROXY_ADDR=198.51.100.2
 
 no_xdp_on() {
 	! ip -n "$NS_FLOWLENS" link show "$1" | grep -q 'prog/xdp'
@@ -79,6 +81,222 @@ test_state_file_restores_settings() {
 	flctl config set malformed pass
 	flctl protect del "$PREFIX"
 	flctl protect del 2001:db8:2::/64
+}
+
+# The state files flowlensd keeps, each in its envelope, and nothing left
+# beside them by a save.
+check_envelopes() {
+	local f format
+	for f in state.json:flowlens-state rules.conf:flowlens-rules \
+		synproxy.json:flowlens-synproxy ddos.json:flowlens-ddos; do
+		format=${f#*:}
+		f=$LAB_DIR/${f%%:*}
+		json_check "$(cat "$f")" ".format == \"$format\" and .version == 2 and .saved_at > 0" "$f"
+		assert_eq "$(stat -c %a "$f")" 600 "mode of $f"
+	done
+	assert_eq "$(find "$LAB_DIR" -maxdepth 1 -name '*.tmp*' | wc -l)" 0 "temporary files left"
+}
+
+# What a reboot should bring back: settings, protected prefixes, a rule,
+# a SYN proxy service and a DDoS threshold.
+persisted() {
+	echo "config: $(flctl -j config show | jq -c '[.heavy_pps, .malformed]')"
+	echo "protect: $(flctl -j protect list | jq -c '[.prefixes[].prefix] | sort')"
+	echo "rules: $(flctl -j rule list | jq -c '[.rules[].rule | sub(" expires [0-9]+$"; " expires")] | sort')"
+	echo "synproxy: $(flctl -j synproxy list | jq -c '.services')"
+	echo "thresholds: $(flctl -j ddos threshold list | jq -c '[.thresholds[].prefix]')"
+	echo "allow: $(flctl -j ddos allow list | jq -c '.prefixes')"
+}
+
+# Back to what the other tests expect: nothing of the above.
+forget_persisted() {
+	flctl rule flush >/dev/null || true
+	flctl synproxy del "$SYNPROXY_ADDR" port 8080 >/dev/null 2>&1 || true
+	flctl ddos threshold del "$PREFIX" >/dev/null 2>&1 || true
+	flctl ddos allow del 192.0.2.0/24 >/dev/null 2>&1 || true
+	flctl protect del "$PREFIX" >/dev/null 2>&1 || true
+	flctl protect del 2001:db8:2::/64 >/dev/null 2>&1 || true
+	flctl config set heavy-pps 1000
+	flctl config set malformed pass
+}
+
+# A reboot with the files as this flowlensd writes them.
+test_files_restore_everything() {
+	local before
+	flctl protect add "$PREFIX"
+	flctl config set heavy-pps 4321
+	flctl config set malformed drop
+	flctl rule add dst "$SERVER4" proto udp dport 7000 action drop >/dev/null
+	flctl rule add dst "$SERVER6" action rate-limit 1000pps expires 600 >/dev/null
+	flctl synproxy add "$SYNPROXY_ADDR" port 8080 mss 1400 >/dev/null
+	flctl ddos threshold add "$PREFIX" udp-pps 50k >/dev/null
+	flctl ddos allow add 192.0.2.0/24 >/dev/null
+	before=$(persisted)
+	echo "before: $before"
+	lab stop
+	check_envelopes
+	rm -f "$PINS"/*
+	lab start
+	assert_eq "$(persisted)" "$before" "after a reboot"
+	assert_match "$(cat "$LAB_DIR/flowlensd.log")" "restored 2 rules from $LAB_DIR/rules.conf" "log"
+	check_envelopes
+	forget_persisted
+}
+
+# The files as the flowlensd before the envelope wrote them (state.json,
+# synproxy.json and ddos.json version 1 with no "format", rules.conf as
+# text with a saved-at line) are read after a reboot, and written anew.
+test_legacy_files_read() {
+	local mark now
+	lab stop
+	now=$(date +%s)
+	cat >"$LAB_DIR/state.json" <<-EOF
+	{
+	  "version":1,
+	  "config":{
+	    "mode":"host",
+	    "malformed":"drop",
+	    "heavy_pps":4321,
+	    "heavy_bps":10000000,
+	    "escalate":"off",
+	    "escalate_tcp":24,
+	    "escalate_udp":16,
+	    "escalate_pps":20000
+	  },
+	  "protect":[
+	    "$PREFIX",
+	    "2001:db8:2::/64"
+	  ]
+	}
+	EOF
+	cat >"$LAB_DIR/rules.conf" <<-EOF
+	# flowlens rules: one per line, as 'flctl rule load' reads them
+	# saved-at $now
+	order 100 dst $SERVER4/32 proto udp dport 7000 action drop
+	order 50 dst $SERVER6/128 action rate-limit 1000pps burst 100 expires 600
+	EOF
+	cat >"$LAB_DIR/synproxy.json" <<-EOF
+	{
+	  "version":1,
+	  "services":[
+	    {
+	      "addr":"$SYNPROXY_ADDR",
+	      "port":8080,
+	      "mss":1400,
+	      "wscale":7
+	    }
+	  ],
+	  "nft_table":false
+	}
+	EOF
+	printf '%s' '{"version":1,"next_id":7,"thresholds":["'"$PREFIX"' udp-pps 50000 action drop hold 10"],"allow":["192.0.2.0/24"],"active":[],"history":[]}' \
+		>"$LAB_DIR/ddos.json"
+	rm -f "$PINS"/*
+	mark=$(($(wc -l <"$LAB_DIR/flowlensd.log") + 1))
+	lab start
+	echo "after: $(persisted)"
+	assert_match "$(tail -n +"$mark" "$LAB_DIR/flowlensd.log")" "restored settings from $LAB_DIR/state.json \(an older version\)" "log"
+	assert_eq "$(flctl -j config show | jq -c '[.heavy_pps, .malformed]')" '[4321,"drop"]' "settings"
+	assert_eq "$(flctl -j protect list | jq -c '[.prefixes[].prefix] | sort')" \
+		"[\"$PREFIX\",\"2001:db8:2::/64\"]" "protected prefixes"
+	assert_match "$(tail -n +"$mark" "$LAB_DIR/flowlensd.log")" "restored 2 rules from $LAB_DIR/rules.conf" "log"
+	json_check "$(flctl -j rule list)" "[.rules[].rule | sub(\" expires [0-9]+$\"; \"\")] | sort ==
+		[\"order 100 dst $SERVER4/32 proto udp dport 7000 action drop\",
+		 \"order 50 dst $SERVER6/128 action rate-limit 1000pps burst 100\"]" "rules"
+	json_check "$(flctl -j rule list)" '[.rules[].expires_in | select(. != null)] | length == 1 and .[0] > 500' "the expiring rule"
+	json_check "$(flctl -j synproxy list)" ".services == [{\"addr\": \"$SYNPROXY_ADDR\", \"port\": 8080, \"mss\": 1400, \"wscale\": 7}]" "SYN proxy"
+	json_check "$(flctl -j ddos threshold list)" "[.thresholds[] | [.prefix, .limits]] == [[\"$PREFIX\", {\"udp-pps\": 50000}]]" "thresholds"
+	json_check "$(flctl -j ddos allow list)" '.prefixes == ["192.0.2.0/24"]' "allowlist"
+	# Written again in the new format as soon as each module saves.
+	flctl rule add dst "$SERVER4" proto udp dport 7001 action drop >/dev/null
+	lab stop
+	check_envelopes
+	lab start
+	forget_persisted
+}
+
+# The pinned maps: every one with its map id, to see nothing was replaced.
+pinned_ids() {
+	local f
+	for f in "$PINS"/*; do
+		echo "$(basename "$f") $(bpftool -j map show pinned "$f" | jq .id)"
+	done
+}
+
+layout_version() {
+	bpftool -j map dump pinned "$PINS/fl_layout" | jq '.[0].formatted.value.version // .[0].value.version'
+}
+
+# flowlensd against the maps as they are; its exit status and output.
+daemon_once() {
+	local rc=0
+	timeout 20 "$LAB" exec flowlens flowlensd -i cl0 -i sv0 >"$LAB_DIR/once.log" 2>&1 || rc=$?
+	cat "$LAB_DIR/once.log"
+	return $rc
+}
+
+test_layout_version_pinned() {
+	assert_eq "$(layout_version)" 1 "fl_layout read with bpftool"
+}
+
+# Maps of another layout version: refused, with what was found, what is
+# expected and what to do, and left as they were.
+test_layout_version_mismatch_refused() {
+	local ids out rc=0
+	lab stop
+	bpftool map update pinned "$PINS/fl_layout" key hex 00 00 00 00 value hex 63 00 00 00
+	ids=$(pinned_ids)
+	out=$(daemon_once) || rc=$?
+	echo "$out"
+	assert_eq "$rc" 1 "exit status"
+	assert_match "$out" "the maps pinned in /sys/fs/bpf/flowlens have layout version 99; this flowlensd uses layout version 1 and will not run against them" "message"
+	assert_match "$out" "rm -r /sys/fs/bpf/flowlens" "what to do"
+	assert_eq "$(pinned_ids)" "$ids" "the maps as they were"
+	assert_eq "$(layout_version)" 99 "their version as it was"
+	no_xdp_on cl0 || fail "a program was attached"
+	bpftool map update pinned "$PINS/fl_layout" key hex 00 00 00 00 value hex 01 00 00 00
+	lab start
+}
+
+# Maps with no version (pinned by a flowlensd from before fl_layout):
+# refused the same way; the advice given works, and the state files bring
+# the settings back.
+test_layout_version_missing_refused() {
+	local ids out rc=0
+	flctl protect add "$PREFIX"
+	flctl config set heavy-pps 4321
+	lab stop
+	rm "$PINS/fl_layout"
+	ids=$(pinned_ids)
+	out=$(daemon_once) || rc=$?
+	echo "$out"
+	assert_eq "$rc" 1 "exit status"
+	assert_match "$out" "the maps pinned in /sys/fs/bpf/flowlens have no layout version \(no fl_layout: made by an older flowlensd\); this flowlensd uses layout version 1" "message"
+	assert_eq "$(pinned_ids)" "$ids" "the maps as they were"
+	[ ! -e "$PINS/fl_layout" ] || fail "fl_layout was created"
+	no_xdp_on cl0 || fail "a program was attached"
+	rm -r "$PINS"
+	lab start
+	assert_eq "$(layout_version)" 1 "a version with the new maps"
+	assert_eq "$(flctl -j config show | jq .heavy_pps)" 4321 "heavy-pps from the state file"
+	assert_eq "$(flctl -j protect list | jq -r '.prefixes[].prefix')" "$PREFIX" "protected from the state file"
+	forget_persisted
+}
+
+# A state file from a newer flowlensd: not read, not written over.
+test_newer_state_file_untouched() {
+	local newer='{"format": "flowlens-state", "version": 99, "saved_at": 1, "config": {"heavy_pps": 5}}'
+	lab stop
+	echo "$newer" >"$LAB_DIR/state.json"
+	rm -f "$PINS"/*
+	lab start
+	assert_match "$(cat "$LAB_DIR/flowlensd.log")" "state.json is version 99 of flowlens-state, newer than this flowlensd knows \(2\)" "log"
+	flctl config set heavy-pps 2000
+	lab stop
+	assert_eq "$(cat "$LAB_DIR/state.json")" "$newer" "the file as it was"
+	rm "$LAB_DIR/state.json"
+	lab start
+	flctl config set heavy-pps 1000
 }
 
 run_tests

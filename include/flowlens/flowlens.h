@@ -4,6 +4,7 @@
 #define FLOWLENS_H
 
 #include "types.h"
+#include "layout.h"
 #include "maps.h"
 #include "config.h"
 #include "counters.h"

@@ -10,6 +10,8 @@
 
 #define FL_PIN_SUBDIR "flowlens"
 
+/* ARRAY[1]: struct fl_layout, the layout version of the maps (layout.h) */
+#define FL_MAP_LAYOUT fl_layout
 /* ARRAY[1]: struct fl_config */
 #define FL_MAP_CONFIG fl_config
 /* PERCPU_HASH: ifindex -> struct fl_if_stats */

@@ -14,6 +14,7 @@
 
 #include "ddos_priv.h"
 #include "log.h"
+#include "persist.h"
 
 /* ---- the state file ---- */
 
@@ -27,15 +28,23 @@ void ddos_paths_init(struct daemon *d)
 	free(copy);
 }
 
-int ddos_save(struct daemon *d)
-{
-	struct ddos *dd = d->ddos;
-	struct json_object *root = json_object_new_object(), *list;
-	char tmp[600], buf[FL_THRESHOLD_STRLEN];
-	struct ddos_attack *a;
-	int i, err = 0;
+/* user/lib/persist.c writes it; version 1 had the same keys, no "format". */
+static const struct fl_persist_format ddos_format = {
+	.name = "flowlens-ddos",
+	.version = 2,
+	.legacy_version = 1,
+	.compact = true, /* the history can be long */
+};
 
-	json_object_object_add(root, "version", json_object_new_int(1));
+static int ddos_fill(struct json_object *root, void *arg)
+{
+	struct daemon *d = arg;
+	struct ddos *dd = d->ddos;
+	struct json_object *list;
+	char buf[FL_THRESHOLD_STRLEN];
+	struct ddos_attack *a;
+	int i;
+
 	json_object_object_add(root, "next_id",
 			       json_object_new_int64(dd->next_id));
 	list = json_object_new_array();
@@ -62,18 +71,13 @@ int ddos_save(struct daemon *d)
 	}
 	json_object_object_add(root, "active", list);
 	json_object_object_add(root, "history", json_object_get(dd->history));
+	return 0;
+}
 
-	snprintf(tmp, sizeof(tmp), "%s.tmp", dd->state_path);
-	if (json_object_to_file_ext(tmp, root,
-				    JSON_C_TO_STRING_PLAIN |
-					    JSON_C_TO_STRING_NOSLASHESCAPE))
-		err = -EIO;
-	else if (rename(tmp, dd->state_path))
-		err = -errno;
-	if (err)
-		pr_warn("cannot save %s: %s", dd->state_path, strerror(-err));
-	json_object_put(root);
-	return err;
+int ddos_save(struct daemon *d)
+{
+	return fl_persist_save(d->ddos->state_path, &ddos_format, ddos_fill,
+			       d);
 }
 
 /* ---- restore ---- */
@@ -260,15 +264,16 @@ int ddos_restore(struct daemon *d)
 	struct json_object *root, *list, *o;
 	struct fl_threshold t;
 	struct fl_prefix p;
-	char err[256];
+	int ret, version;
+	char err[512];
 	size_t i, n;
 
-	if (access(dd->state_path, F_OK))
+	ret = fl_persist_load(dd->state_path, &ddos_format, &root, &version,
+			      err, sizeof(err));
+	if (ret == -ENOENT)
 		return 0;
-	root = json_object_from_file(dd->state_path);
-	if (!root) {
-		pr_warn("cannot parse %s: %s; no thresholds restored",
-			dd->state_path, json_util_get_last_err());
+	if (ret) {
+		pr_warn("ddos: %s; no thresholds restored", err);
 		return 0;
 	}
 	dd->next_id = json_num(root, "next_id");

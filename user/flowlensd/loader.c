@@ -5,7 +5,8 @@
  * runs as one program among several (the object carries its run config),
  * and where it does not, libxdp falls back to attaching it alone. Maps are
  * pinned by name under <bpffs>/flowlens/, and a restarted daemon reuses
- * them, so counters and settings survive.
+ * them, so counters and settings survive, as long as they have its layout
+ * version (include/flowlens/layout.h, pinned in FL_MAP_LAYOUT).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -137,6 +138,90 @@ static int check_pinned_maps(struct daemon *d)
 	return err;
 }
 
+/* Whether any map of the object is pinned already. */
+static bool maps_pinned(struct daemon *d)
+{
+	struct bpf_map *map;
+
+	bpf_object__for_each_map(map, d->skel->obj)
+		if (bpf_map__pin_path(map) &&
+		    !access(bpf_map__pin_path(map), F_OK))
+			return true;
+	return false;
+}
+
+/*
+ * Pinned maps of another layout (include/flowlens/layout.h) would be
+ * misread: libbpf only compares sizes, and a moved field keeps its size.
+ * So the layout version pinned with them must be ours, and maps pinned
+ * with no version at all (by a flowlensd from before there was one) are
+ * refused too. Nothing is changed: the maps stay as they were, for the
+ * flowlensd that made them or for the operator to remove.
+ */
+static int check_layout(struct daemon *d)
+{
+	struct bpf_map_info info;
+	__u32 len = sizeof(info), key = 0, version = 0;
+	char path[512], found[128];
+	void *value = NULL;
+	int fd, err;
+
+	if (!maps_pinned(d))
+		return 0; /* created on load, and the version written then */
+	snprintf(path, sizeof(path), "%s/%s", d->pin_dir,
+		 FL_STRINGIFY(FL_MAP_LAYOUT));
+	fd = bpf_obj_get(path);
+	if (fd < 0 && errno != ENOENT) {
+		err = -errno;
+		pr_err("cannot open %s: %s", path, strerror(errno));
+		return err;
+	}
+	if (fd < 0) {
+		snprintf(found, sizeof(found),
+			 "no layout version (no %s: made by an older flowlensd)",
+			 FL_STRINGIFY(FL_MAP_LAYOUT));
+		goto refuse;
+	}
+	memset(&info, 0, sizeof(info));
+	if (!bpf_obj_get_info_by_fd(fd, &info, &len) &&
+	    info.type == BPF_MAP_TYPE_ARRAY && info.key_size == sizeof(key) &&
+	    info.value_size >= sizeof(version))
+		value = calloc(1, info.value_size);
+	if (value && !bpf_map_lookup_elem(fd, &key, value))
+		memcpy(&version, value, sizeof(version));
+	free(value);
+	close(fd);
+	if (version == FL_LAYOUT_VERSION)
+		return 0;
+	if (version)
+		snprintf(found, sizeof(found), "layout version %u", version);
+	else
+		snprintf(found, sizeof(found),
+			 "no readable layout version (%s holds none: a flowlensd stopped before writing it?)",
+			 FL_STRINGIFY(FL_MAP_LAYOUT));
+refuse:
+	pr_err("the maps pinned in %s have %s; this flowlensd uses layout version %d and will not run against them (they are left as they are). To start over: stop every flowlensd using them, remove them (rm -r %s) and start flowlensd again; rules, settings, SYN proxy services and DDoS thresholds come back from the state files next to %s, counters start from zero",
+	       d->pin_dir, found, FL_LAYOUT_VERSION, d->pin_dir,
+	       d->opt.state_path);
+	return -EPROTO;
+}
+
+/* Right after the load: the maps now exist, pinned, with this layout. */
+static int layout_write(struct daemon *d)
+{
+	struct fl_layout layout = { .version = FL_LAYOUT_VERSION };
+	__u32 key = 0;
+	int err;
+
+	err = bpf_map__update_elem(d->skel->maps.FL_MAP_LAYOUT, &key,
+				   sizeof(key), &layout, sizeof(layout),
+				   BPF_ANY);
+	if (err)
+		pr_err("cannot write the layout version into %s: %s",
+		       FL_STRINGIFY(FL_MAP_LAYOUT), strerror(-err));
+	return err;
+}
+
 static int loader_open(struct daemon *d)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, open_opts);
@@ -199,6 +284,9 @@ static int loader_open(struct daemon *d)
 			return err;
 		}
 	}
+	err = check_layout(d);
+	if (err)
+		return err;
 	err = check_pinned_maps(d);
 	if (err)
 		return err;
@@ -375,6 +463,13 @@ static int loader_attach_all(struct daemon *d)
 			strerror(errno));
 	for (i = 0; i < d->nr_ifaces; i++) {
 		err = attach_one(d, &d->ifaces[i]);
+		/* The first attach loaded the object (even if it then failed
+		 * to attach): the maps it pinned get their version at once. */
+		if (i == 0 && xdp_program__fd(d->prog) >= 0) {
+			int lerr = layout_write(d);
+
+			err = err ?: lerr;
+		}
 		if (err)
 			return err;
 		tc_attach(d, &d->ifaces[i]);

@@ -6,10 +6,17 @@
  * The pinned maps are the truth while bpffs lives: a restarted flowlensd
  * rebuilds its view from them (user/lib/ruleset.c) and keeps every id and
  * counter. The rules file, RULES_FILE next to the state file, is written
- * (atomically, via rename) at most once a tick after a change, and read
- * only when the maps start empty (after a reboot). It is a rule file as
- * 'flctl rule load' reads it; expiry times are kept as seconds left at the
- * time it was saved, from which the time since is taken on restore.
+ * (user/lib/persist.c: atomically, durably) at most once a tick after a
+ * change, and read only when the maps start empty (after a reboot):
+ *
+ *   {"format": "flowlens-rules", "version": 2, "saved_at": ...,
+ *    "rules": ["dst 192.0.2.1/32 proto udp action drop expires 30", ...]}
+ *
+ * each rule as 'flctl rule add' takes it, expiry times as seconds left at
+ * the time it was saved, from which the time since is taken on restore.
+ * 'flctl rule load' reads this file too, as well as a text file with one
+ * rule a line, which is what version 1 of the rules file was (with a
+ * "# saved-at SECONDS" line).
  */
 #include <errno.h>
 #include <libgen.h>
@@ -24,12 +31,18 @@
 #include "daemon.h"
 #include "module.h"
 #include "log.h"
+#include "persist.h"
 #include "rule.h"
 #include "ruleset.h"
 #include "flowlens.skel.h"
 
 #define RULES_FILE "rules.conf"
-#define SAVED_AT "# saved-at "
+#define SAVED_AT "# saved-at " /* the text file of version 1 */
+
+static const struct fl_persist_format rules_format = {
+	.name = "flowlens-rules",
+	.version = 2,
+};
 
 static void rules_path(const struct daemon *d, char *buf, size_t len)
 {
@@ -54,43 +67,38 @@ static const char *rule_text(const struct fl_rule_def *def, __u64 now,
 static int save_one(const struct fl_rule_def *def, void *arg)
 {
 	char text[FL_RULE_STRLEN];
+	struct json_object *s = json_object_new_string(
+		rule_text(def, fl_ruleset_now(), text, sizeof(text)));
 
-	return fprintf(arg, "%s\n",
-		       rule_text(def, fl_ruleset_now(), text, sizeof(text))) <
-			       0 ?
-		       -EIO :
-		       0;
+	if (!s || json_object_array_add(arg, s)) {
+		json_object_put(s);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static int rules_fill(struct json_object *root, void *arg)
+{
+	struct daemon *d = arg;
+	struct json_object *list =
+		json_object_new_array_ext(fl_ruleset_count(d->rules));
+
+	if (!list)
+		return -ENOMEM;
+	json_object_object_add(root, "rules", list);
+	return fl_ruleset_for_each(d->rules, save_one, list);
 }
 
 static int rules_save(struct daemon *d)
 {
-	char path[512], tmp[520];
-	FILE *f;
+	char path[512];
 	int err;
 
 	if (!d->rules)
 		return 0;
 	rules_path(d, path, sizeof(path));
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	f = fopen(tmp, "w");
-	if (!f) {
-		err = -errno;
-		goto out;
-	}
-	fprintf(f,
-		"# flowlens rules: one per line, as 'flctl rule load' reads them\n" SAVED_AT
-		"%lld\n",
-		(long long)time(NULL));
-	err = fl_ruleset_for_each(d->rules, save_one, f);
-	if (fclose(f) && !err)
-		err = -errno;
-	if (!err && rename(tmp, path))
-		err = -errno;
-out:
-	if (err)
-		pr_warn("cannot save the rules to %s: %s", path,
-			strerror(-err));
-	else
+	err = fl_persist_save(path, &rules_format, rules_fill, d);
+	if (!err)
 		d->rules_dirty = false;
 	return err;
 }
@@ -163,94 +171,185 @@ int rules_for_each(const struct daemon *d,
 	return d->rules ? fl_ruleset_for_each(d->rules, fn, arg) : 0;
 }
 
+/* Rules parsed from a file, each with the line (or place) it came from. */
+struct rule_list {
+	struct fl_rule *rules;
+	size_t *lines;
+	size_t n, cap;
+	const char *path;
+	const char *where; /* "%s:%zu: %s" or "%s: rule %zu: %s" */
+	time_t saved_at; /* 0: expiry counts from now */
+	time_t now;
+};
+
+/* @text is parsed in place (cut into words). */
+static int rule_list_parse(struct rule_list *l, char *text,
+			   size_t lineno, char *err, size_t errlen)
+{
+	char perr[384];
+	int ret;
+
+	if (l->n == l->cap) {
+		struct fl_rule *more;
+		size_t *more_lines;
+
+		l->cap = l->cap ? l->cap * 2 : 1024;
+		more = realloc(l->rules, l->cap * sizeof(*l->rules));
+		if (more)
+			l->rules = more;
+		more_lines = realloc(l->lines, l->cap * sizeof(*l->lines));
+		if (more_lines)
+			l->lines = more_lines;
+		if (!more || !more_lines) {
+			snprintf(err, errlen, "out of memory");
+			return -ENOMEM;
+		}
+	}
+	ret = fl_rule_parse_line(text, FL_RULE_ORDER_DEFAULT, &l->rules[l->n],
+				 perr, sizeof(perr));
+	if (ret == -ENODATA)
+		return 0;
+	if (ret) {
+		snprintf(err, errlen, l->where, l->path, lineno, perr);
+		return ret;
+	}
+	if (l->rules[l->n].expires && l->saved_at) {
+		__s64 left = l->saved_at + (__s64)l->rules[l->n].expires -
+			     l->now;
+
+		if (left <= 0)
+			return 0;
+		l->rules[l->n].expires = left;
+	}
+	l->lines[l->n++] = lineno;
+	return 0;
+}
+
+/* The rules file as flowlensd writes it (rules_format). */
+static int read_json(struct rule_list *l, bool restore, char *err,
+		     size_t errlen)
+{
+	struct json_object *root, *list, *v;
+	char *text = NULL;
+	size_t i, n, size = 0;
+	int ret, version;
+
+	ret = fl_persist_load(l->path, &rules_format, &root, &version, err,
+			      errlen);
+	if (ret)
+		return ret;
+	l->where = "%s: rule %zu: %s";
+	if (restore)
+		l->saved_at = fl_persist_saved_at(root);
+	if (!json_object_object_get_ex(root, "rules", &list) ||
+	    !json_object_is_type(list, json_type_array)) {
+		snprintf(err, errlen, "%s: no \"rules\" array", l->path);
+		ret = -EBADMSG;
+		goto out;
+	}
+	n = json_object_array_length(list);
+	for (i = 0; i < n && !ret; i++) {
+		v = json_object_array_get_idx(list, i);
+		if (!json_object_is_type(v, json_type_string)) {
+			snprintf(err, errlen, "%s: rule %zu is not a string",
+				 l->path, i + 1);
+			ret = -EBADMSG;
+			break;
+		}
+		if ((size_t)json_object_get_string_len(v) >= size) {
+			size = json_object_get_string_len(v) + 1;
+			free(text);
+			text = malloc(size);
+			if (!text) {
+				snprintf(err, errlen, "out of memory");
+				ret = -ENOMEM;
+				break;
+			}
+		}
+		memcpy(text, json_object_get_string(v),
+		       json_object_get_string_len(v) + 1);
+		ret = rule_list_parse(l, text, i + 1, err, errlen);
+	}
+out:
+	free(text);
+	json_object_put(root);
+	return ret;
+}
+
+/* A rule file as 'flctl rule load' reads it, one rule a line; the rules
+ * file of flowlensd before version 2 was one too, with a saved-at line. */
+static int read_text(struct rule_list *l, bool restore, char *err,
+		     size_t errlen)
+{
+	char *line = NULL;
+	size_t linecap = 0, lineno = 0;
+	FILE *f;
+	int ret = 0;
+
+	l->where = "%s:%zu: %s";
+	f = fopen(l->path, "r");
+	if (!f) {
+		snprintf(err, errlen, "cannot read %s: %s", l->path,
+			 strerror(errno));
+		return -errno;
+	}
+	while (!ret && getline(&line, &linecap, f) > 0) {
+		lineno++;
+		if (restore && !strncmp(line, SAVED_AT, strlen(SAVED_AT)))
+			l->saved_at = strtoll(line + strlen(SAVED_AT), NULL, 10);
+		ret = rule_list_parse(l, line, lineno, err, errlen);
+	}
+	if (!ret && ferror(f)) {
+		ret = -EIO;
+		snprintf(err, errlen, "cannot read %s: %s", l->path,
+			 strerror(errno));
+	}
+	free(line);
+	fclose(f);
+	return ret;
+}
+
 /*
- * Reads a rule file: every line parsed before anything is added, so a bad
- * line (named by number in @err) leaves the rules as they were. With
- * @restore, expiry counts from the file's saved-at time and rules already
- * expired are skipped.
+ * Reads a rule file, flowlensd's own (JSON) or one rule a line: every rule
+ * parsed before anything is added, so a bad one (named by line, or by its
+ * place in the file's list, in @err) leaves the rules as they were. With
+ * @restore, expiry counts from the time the file was saved and rules
+ * already expired are skipped.
  */
 static int load_file(struct daemon *d, const char *path, bool restore,
 		     size_t *added, char *err, size_t errlen)
 {
-	struct fl_rule *rules = NULL;
-	size_t *lines = NULL; /* where each rule came from */
-	size_t n = 0, cap = 0, lineno = 0, bad;
-	time_t saved_at = 0, now = time(NULL);
-	char *line = NULL, perr[384];
-	size_t linecap = 0;
-	FILE *f;
-	int ret = 0;
+	struct rule_list l = { .path = path, .now = time(NULL) };
+	char perr[384];
+	size_t bad;
+	int ret;
 
 	*added = 0;
-	f = fopen(path, "r");
-	if (!f) {
+	ret = read_json(&l, restore, err, errlen);
+	if (ret == -ENOMSG) /* not JSON: one rule a line */
+		ret = read_text(&l, restore, err, errlen);
+	else if (ret == -ENOENT)
 		snprintf(err, errlen, "cannot read %s: %s", path,
-			 strerror(errno));
-		return -errno;
-	}
-	while (getline(&line, &linecap, f) > 0) {
-		lineno++;
-		if (restore && !strncmp(line, SAVED_AT, strlen(SAVED_AT)))
-			saved_at = strtoll(line + strlen(SAVED_AT), NULL, 10);
-		if (n == cap) {
-			struct fl_rule *more;
-			size_t *more_lines;
-
-			cap = cap ? cap * 2 : 1024;
-			more = realloc(rules, cap * sizeof(*rules));
-			if (more)
-				rules = more;
-			more_lines = realloc(lines, cap * sizeof(*lines));
-			if (more_lines)
-				lines = more_lines;
-			if (!more || !more_lines) {
-				ret = -ENOMEM;
-				snprintf(err, errlen, "out of memory");
-				goto out;
-			}
-		}
-		ret = fl_rule_parse_line(line, FL_RULE_ORDER_DEFAULT, &rules[n],
-					 perr, sizeof(perr));
-		if (ret == -ENODATA) {
-			ret = 0;
-			continue;
-		}
-		if (ret) {
-			snprintf(err, errlen, "%s:%zu: %s", path, lineno, perr);
-			goto out;
-		}
-		if (restore && rules[n].expires && saved_at) {
-			__s64 left = saved_at + (__s64)rules[n].expires - now;
-
-			if (left <= 0)
-				continue;
-			rules[n].expires = left;
-		}
-		lines[n++] = lineno;
-	}
-	if (ferror(f)) {
-		ret = -EIO;
-		snprintf(err, errlen, "cannot read %s: %s", path,
-			 strerror(errno));
+			 strerror(ENOENT));
+	if (ret)
 		goto out;
-	}
-	ret = rules_add(d, rules, n, FL_ORIGIN_OPERATOR, &bad, perr,
+	ret = rules_add(d, l.rules, l.n, FL_ORIGIN_OPERATOR, &bad, perr,
 			sizeof(perr));
 	if (ret) {
-		if (bad < n)
-			snprintf(err, errlen, "%s:%zu: %s; nothing added", path,
-				 lines[bad], perr);
-		else
-			snprintf(err, errlen, "%s: %s; nothing added", path,
+		if (bad < l.n)
+			snprintf(err, errlen, l.where, path, l.lines[bad],
 				 perr);
+		else
+			snprintf(err, errlen, "%s: %s", path, perr);
+		/* both shapes end with the reason; say nothing changed */
+		snprintf(err + strlen(err), errlen - strlen(err),
+			 "; nothing added");
 		goto out;
 	}
-	*added = n;
+	*added = l.n;
 out:
-	free(line);
-	free(rules);
-	free(lines);
-	fclose(f);
+	free(l.rules);
+	free(l.lines);
 	return ret;
 }
 

@@ -1,47 +1,29 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * The state file: every setting an operator made, rewritten (atomically,
- * via rename) after each change. The pinned maps already carry settings
- * across a daemon restart; this file carries them across a reboot, when
- * bpffs starts empty.
+ * The state file: every setting an operator made, rewritten after each
+ * change (user/lib/persist.c: atomically, and durably). The pinned maps
+ * already carry settings across a daemon restart; this file carries them
+ * across a reboot, when bpffs starts empty.
  *
- *   {"version": 1, "config": {...settings_to_json...}, "protect": [...]}
+ *   {"format": "flowlens-state", "version": 2, "saved_at": ...,
+ *    "config": {...settings_to_json...}, "protect": [...]}
+ *
+ * Version 1 (before the envelope) had the same keys, no "format".
  */
 #include <errno.h>
-#include <fcntl.h>
-#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "daemon.h"
 #include "log.h"
+#include "persist.h"
 
-#define STATE_VERSION 1
-
-static int mkdir_parents(const char *path)
-{
-	char *copy = strdup(path), *dir, *p;
-	int err = 0;
-
-	if (!copy)
-		return -ENOMEM;
-	dir = dirname(copy);
-	for (p = dir + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(dir, 0755) && errno != EEXIST)
-			err = -errno;
-		*p = '/';
-	}
-	if (!err && mkdir(dir, 0755) && errno != EEXIST)
-		err = -errno;
-	free(copy);
-	return err;
-}
+static const struct fl_persist_format state_format = {
+	.name = "flowlens-state",
+	.version = 2,
+	.legacy_version = 1,
+};
 
 static int add_prefix(const struct fl_prefix *prefix, void *arg)
 {
@@ -52,43 +34,26 @@ static int add_prefix(const struct fl_prefix *prefix, void *arg)
 	return 0;
 }
 
-int state_save(struct daemon *d)
+static int state_fill(struct json_object *root, void *arg)
 {
-	struct json_object *root = json_object_new_object(), *list;
-	char tmp[4096];
+	struct daemon *d = arg;
+	struct json_object *list;
 	struct fl_config cfg;
 	int err;
 
 	err = settings_read(d, &cfg);
 	if (err)
-		goto out;
-	json_object_object_add(root, "version",
-			       json_object_new_int(STATE_VERSION));
+		return err;
 	json_object_object_add(root, "config", settings_to_json(&cfg));
 	list = json_object_new_array();
 	json_object_object_add(root, "protect", list);
-	err = protect_for_each(d, add_prefix, list);
-	if (err)
-		goto out;
+	return protect_for_each(d, add_prefix, list);
+}
 
-	err = mkdir_parents(d->opt.state_path);
-	if (err)
-		goto out;
-	snprintf(tmp, sizeof(tmp), "%s.tmp", d->opt.state_path);
-	if (json_object_to_file_ext(tmp, root,
-				    JSON_C_TO_STRING_PRETTY |
-					    JSON_C_TO_STRING_NOSLASHESCAPE)) {
-		err = -EIO;
-		goto out;
-	}
-	if (rename(tmp, d->opt.state_path))
-		err = -errno;
-out:
-	if (err)
-		pr_warn("cannot save state to %s: %s", d->opt.state_path,
-			strerror(-err));
-	json_object_put(root);
-	return err;
+int state_save(struct daemon *d)
+{
+	return fl_persist_save(d->opt.state_path, &state_format, state_fill,
+			       d);
 }
 
 static int restore_config(struct daemon *d, struct json_object *config)
@@ -116,15 +81,16 @@ int state_restore(struct daemon *d)
 {
 	struct json_object *root, *config, *list;
 	struct fl_prefix prefix;
-	char err[256];
+	char err[512];
+	int ret, version;
 	size_t i, n;
 
-	if (access(d->opt.state_path, F_OK))
+	ret = fl_persist_load(d->opt.state_path, &state_format, &root,
+			      &version, err, sizeof(err));
+	if (ret == -ENOENT)
 		return 0; /* first run */
-	root = json_object_from_file(d->opt.state_path);
-	if (!root) {
-		pr_warn("cannot parse state file %s: %s; starting with defaults",
-			d->opt.state_path, json_util_get_last_err());
+	if (ret) {
+		pr_warn("state file: %s; starting with default settings", err);
 		return 0;
 	}
 	if (json_object_object_get_ex(root, "config", &config))
@@ -136,8 +102,6 @@ int state_restore(struct daemon *d)
 			const char *text = json_object_get_string(
 				json_object_array_get_idx(list, i));
 
-			int ret;
-
 			if (fl_prefix_parse(text, &prefix, err, sizeof(err))) {
 				pr_warn("state file: %s", err);
 				continue;
@@ -148,7 +112,8 @@ int state_restore(struct daemon *d)
 					text, strerror(-ret));
 		}
 	}
-	pr_info("restored settings from %s", d->opt.state_path);
+	pr_info("restored settings from %s%s", d->opt.state_path,
+		version < state_format.version ? " (an older version)" : "");
 	json_object_put(root);
 	return 0;
 }

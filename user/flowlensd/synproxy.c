@@ -23,8 +23,11 @@
  * reboot), whether the table is installed and the sysctl's old value
  * (both needed after a crash).
  *
- *   {"version": 1, "services": [{"addr": ..., "port": ..., "mss": ...,
- *    "wscale": ...}], "nft_table": true, "tcp_loose_saved": 1}
+ *   {"format": "flowlens-synproxy", "version": 2, "saved_at": ...,
+ *    "services": [{"addr": ..., "port": ..., "mss": ..., "wscale": ...}],
+ *    "nft_table": true, "tcp_loose_saved": 1}
+ *
+ * (user/lib/persist.c writes it; version 1 had the same keys, no "format".)
  *
  * On a change the order keeps every packet answered by one side or the
  * other: a new service gets its nftables rules before XDP answers for it,
@@ -43,9 +46,16 @@
 #include "daemon.h"
 #include "log.h"
 #include "module.h"
+#include "persist.h"
 #include "flowlens.skel.h"
 
 #define SYNPROXY_FILE "synproxy.json"
+
+static const struct fl_persist_format synproxy_format = {
+	.name = "flowlens-synproxy",
+	.version = 2,
+	.legacy_version = 1, /* the same keys, no "format" */
+};
 #define SYNPROXY_TABLE "inet flowlens_synproxy"
 #define SYSCTL_TCP_LOOSE "/proc/sys/net/netfilter/nf_conntrack_tcp_loose"
 #define SYSCTL_TCP_TIMESTAMPS "/proc/sys/net/ipv4/tcp_timestamps"
@@ -272,14 +282,12 @@ static int json_service(struct json_object *o, struct synproxy_service *s,
 
 /* ---- the file ---- */
 
-static int synproxy_save(struct daemon *d)
+static int synproxy_fill(struct json_object *root, void *arg)
 {
-	struct synproxy *sp = d->synproxy;
-	struct json_object *root = json_object_new_object(), *list;
-	char tmp[600];
-	int i, err = 0;
+	struct synproxy *sp = arg;
+	struct json_object *list;
+	int i;
 
-	json_object_object_add(root, "version", json_object_new_int(1));
 	list = json_object_new_array();
 	for (i = 0; i < sp->nr_services; i++)
 		json_object_array_add(list, service_json(&sp->services[i]));
@@ -291,18 +299,13 @@ static int synproxy_save(struct daemon *d)
 		sp->tcp_loose_saved < 0 ?
 			NULL :
 			json_object_new_int(sp->tcp_loose_saved));
+	return 0;
+}
 
-	snprintf(tmp, sizeof(tmp), "%s.tmp", sp->path);
-	if (json_object_to_file_ext(tmp, root,
-				    JSON_C_TO_STRING_PRETTY |
-					    JSON_C_TO_STRING_NOSLASHESCAPE))
-		err = -EIO;
-	else if (rename(tmp, sp->path))
-		err = -errno;
-	if (err)
-		pr_warn("cannot save %s: %s", sp->path, strerror(-err));
-	json_object_put(root);
-	return err;
+static int synproxy_save(struct daemon *d)
+{
+	return fl_persist_save(d->synproxy->path, &synproxy_format,
+			       synproxy_fill, d->synproxy);
 }
 
 /* Reads the file; its services go to @from_file (the caller decides). */
@@ -311,16 +314,17 @@ static void synproxy_load(struct daemon *d, struct synproxy_service *from_file,
 {
 	struct synproxy *sp = d->synproxy;
 	struct json_object *root, *list, *v;
-	char err[256];
+	int ret, version;
+	char err[512];
 	size_t i, n;
 
 	*nr_from_file = 0;
-	if (access(sp->path, F_OK))
+	ret = fl_persist_load(sp->path, &synproxy_format, &root, &version, err,
+			      sizeof(err));
+	if (ret == -ENOENT)
 		return;
-	root = json_object_from_file(sp->path);
-	if (!root) {
-		pr_warn("cannot parse %s: %s; no SYN proxy services restored",
-			sp->path, json_util_get_last_err());
+	if (ret) {
+		pr_warn("synproxy: %s; no SYN proxy services restored", err);
 		return;
 	}
 	if (json_object_object_get_ex(root, "nft_table", &v))
