@@ -19,6 +19,7 @@
 #include "daemon.h"
 #include "log.h"
 #include "replay.h"
+#include "workers.h"
 
 static void usage(FILE *out, const char *prog)
 {
@@ -274,7 +275,7 @@ static int run(struct daemon *d)
 		.it_interval = { 0, FL_TICK_MS * 1000000L },
 		.it_value = { 0, FL_TICK_MS * 1000000L },
 	};
-	struct pollfd fds[2 + 32];
+	struct pollfd fds[3 + 32];
 	int sig_fd, timer_fd, n, err = 0;
 	sigset_t mask;
 
@@ -296,9 +297,12 @@ static int run(struct daemon *d)
 	for (;;) {
 		fds[0] = (struct pollfd){ .fd = sig_fd, .events = POLLIN };
 		fds[1] = (struct pollfd){ .fd = timer_fd, .events = POLLIN };
-		n = control_pollfds(d, fds + 2,
-				    sizeof(fds) / sizeof(fds[0]) - 2);
-		if (poll(fds, 2 + n, -1) < 0) {
+		/* what the workers publish (-1 without workers: ignored) */
+		fds[2] = (struct pollfd){ .fd = workers_event_fd(d),
+					  .events = POLLIN };
+		n = control_pollfds(d, fds + 3,
+				    sizeof(fds) / sizeof(fds[0]) - 3);
+		if (poll(fds, 3 + n, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			err = -errno;
@@ -326,9 +330,13 @@ static int run(struct daemon *d)
 				/* expiry and the rules file: once a second */
 				if (d->ticks % FL_RATE_SLOTS == 0)
 					rules_tick(d);
+				/* what a drain left for later */
+				workers_drain(d);
 			}
 		}
-		control_handle(d, fds + 2, n);
+		if (fds[2].revents & POLLIN)
+			workers_drain(d);
+		control_handle(d, fds + 3, n);
 	}
 	close(sig_fd);
 	close(timer_fd);
