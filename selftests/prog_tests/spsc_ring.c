@@ -143,6 +143,8 @@ static void full_sheds_and_counts(void)
 struct race {
 	struct fl_spsc_ring *r;
 	bool wait_when_full; /* else shed, as a worker does */
+	_Atomic bool done; /* the producer's */
+	_Atomic bool stop; /* the consumer's: it found a bad record */
 	__u64 sent;
 };
 
@@ -165,21 +167,23 @@ static void *producer(void *arg)
 	__u64 seq;
 
 	pin_to(1);
-	for (seq = 0; seq < RACE_RECORDS; seq++) {
+	for (seq = 0; seq < RACE_RECORDS && !atomic_load(&race->stop); seq++) {
 		if (race->wait_when_full)
-			while (fl_spsc_ring_full(race->r))
+			while (fl_spsc_ring_full(race->r) &&
+			       !atomic_load(&race->stop))
 				sched_yield();
 		push(race->r, seq);
 	}
 	race->sent = seq;
+	atomic_store(&race->done, true);
 	return NULL;
 }
 
 /* Consumes until the producer has finished and the ring is empty; returns
  * the number received, or -1 at the first record out of order or torn. */
-static long long consume(struct fl_spsc_ring *r, _Atomic bool *done,
-			 bool expect_every_one)
+static long long consume(struct race *race, bool expect_every_one)
 {
+	struct fl_spsc_ring *r = race->r;
 	long long received = 0;
 	__u64 next = 0;
 	bool finished = false;
@@ -190,7 +194,7 @@ static long long consume(struct fl_spsc_ring *r, _Atomic bool *done,
 		if (!p) {
 			if (finished)
 				return received;
-			finished = atomic_load(done);
+			finished = atomic_load(&race->done);
 			continue; /* one more look after the producer ends */
 		}
 		if (p->check != ~p->seq || p->fill[0] != (__u8)p->seq ||
@@ -200,6 +204,7 @@ static long long consume(struct fl_spsc_ring *r, _Atomic bool *done,
 				  (unsigned long long)p->seq,
 				  (unsigned long long)next,
 				  (unsigned long long)p->check);
+			atomic_store(&race->stop, true);
 			return -1;
 		}
 		next = p->seq + 1;
@@ -208,51 +213,38 @@ static long long consume(struct fl_spsc_ring *r, _Atomic bool *done,
 	}
 }
 
-struct producer_run {
-	struct race race;
-	_Atomic bool done;
-};
-
-static void *producer_then_done(void *arg)
-{
-	struct producer_run *run = arg;
-
-	producer(&run->race);
-	atomic_store(&run->done, true);
-	return NULL;
-}
-
 static void race(bool wait_when_full)
 {
-	struct producer_run run = { .race.wait_when_full = wait_when_full };
+	struct race race = { .wait_when_full = wait_when_full };
 	long long received;
 	pthread_t t;
 
 	test__case("producer and consumer racing, %s",
 		   wait_when_full ? "producer waits when full" :
 				    "producer sheds when full");
-	run.race.r = fl_spsc_ring_new(256, sizeof(struct rec));
-	if (!ASSERT_OK_PTR(run.race.r, "new"))
+	race.r = fl_spsc_ring_new(256, sizeof(struct rec));
+	if (!ASSERT_OK_PTR(race.r, "new"))
 		return;
-	if (!ASSERT_OK(pthread_create(&t, NULL, producer_then_done, &run),
+	if (!ASSERT_OK(pthread_create(&t, NULL, producer, &race),
 		       "pthread_create"))
 		goto out;
 	pin_to(0);
-	received = consume(run.race.r, &run.done, wait_when_full);
+	received = consume(&race, wait_when_full);
 	pthread_join(t, NULL);
-	ASSERT_GE(received, 0, "every record whole and in order");
-	ASSERT_EQ(run.race.sent, RACE_RECORDS, "records sent");
+	if (!ASSERT_GE(received, 0, "every record whole and in order"))
+		goto out;
+	ASSERT_EQ(race.sent, RACE_RECORDS, "records sent");
 	if (wait_when_full) {
 		ASSERT_EQ(received, RACE_RECORDS, "records received");
-		ASSERT_EQ(fl_spsc_ring_shed(run.race.r), 0, "records shed");
+		ASSERT_EQ(fl_spsc_ring_shed(race.r), 0, "records shed");
 	} else {
-		ASSERT_EQ(received + fl_spsc_ring_shed(run.race.r),
-			  RACE_RECORDS, "received + shed");
+		ASSERT_EQ(received + fl_spsc_ring_shed(race.r), RACE_RECORDS,
+			  "received + shed");
 	}
 	test__log("%lld received, %llu shed\n", received,
-		  (unsigned long long)fl_spsc_ring_shed(run.race.r));
+		  (unsigned long long)fl_spsc_ring_shed(race.r));
 out:
-	fl_spsc_ring_free(run.race.r);
+	fl_spsc_ring_free(race.r);
 }
 
 void test_worker_ring(void)
