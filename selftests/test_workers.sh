@@ -214,4 +214,60 @@ test_no_workers() {
 	assert_fails_with "bad --flow-timeout '0'" in_ns flowlens flowlensd -i cl0 --flow-timeout 0
 }
 
+# udp_flows N: N datagrams from the client, each very likely a new flow
+# (random ports), so each is escalated, given up at the 2 s timeout and
+# ends: a verdict and an end record per flow, in bursts.
+udp_flows() {
+	in_ns client flgen udp -i eth0 --dst "$SERVER4" --sport 1024-65000 \
+		--dport 1024-65000 -n "$1" -r 1000 -j
+}
+
+# What the workers publish (verdicts, flow ends, per-app packets) goes to
+# the control thread through a ring per worker; a record that finds it
+# full is shed and counted (ring_shed). Under the traffic of these tests
+# nothing is shed, and the counter is in both forms.
+test_ring_shed_reported() {
+	local f verdicts0
+	routes_to_server
+	verdicts0=$(($(worker_sum classified) + $(worker_sum gave_up)))
+	for f in "${CAPTURES[@]}"; do
+		replay_through_lab "$f" >/dev/null
+	done
+	udp_flows 300 >/dev/null
+	wait_for 10 no_flow_classifying || fail "flows still classifying"
+	sleep 3 # past the 2 s timeout: the flows' ends are published too
+	assert_ge $(($(worker_sum classified) + $(worker_sum gave_up) - verdicts0)) 100 \
+		"verdicts published"
+	assert_eq "$(flctl -j show workers | jq '[.workers[] | has("ring_shed")] | all')" true \
+		"every worker reports ring_shed"
+	assert_eq "$(worker_sum ring_shed)" 0 "records shed by the workers' rings"
+	assert_match "$(flctl show workers)" 'ring_shed 0' "text form"
+}
+
+# A ring of one record (FLOWLENSD_WORKER_RING, for tests) cannot hold a
+# burst: records are shed and counted, while the daemon stays up and
+# every packet still gets through.
+test_ring_sheds_when_full() {
+	local rx0 sent
+	trap 'lab stop; lab start "${LAB_START_ARGS[@]}"' EXIT
+	lab stop
+	FLOWLENSD_WORKER_RING=1 lab start "${LAB_START_ARGS[@]}"
+	routes_to_server
+	rx0=$(server_rx)
+	sent=$(udp_flows 2000 | jq .packets)
+	wait_for 5 '[ $(($(server_rx) - rx0)) -ge $sent ]' ||
+		fail "$sent datagrams sent, $(($(server_rx) - rx0)) reached the server side"
+	assert_ge "$(worker_sum rx)" 1 "packets escalated"
+	# expiry publishes a verdict and an end per flow in one burst
+	wait_for 10 '[ "$(worker_sum ring_shed)" -ge 1 ]' ||
+		fail "nothing shed through a ring of one record: $(flctl show workers)"
+	echo "ok: $(worker_sum ring_shed) records shed"
+	assert_match "$(flctl show workers)" 'ring_shed [1-9]' "text form"
+	daemon_alive || fail "flowlensd died shedding"
+	flctl -j show flows -n 0 >/dev/null
+	flctl -j show apps >/dev/null
+	tcp_transfer "$SERVER4" 200000
+	tcp_transfer "$SERVER6" 200000
+}
+
 run_tests

@@ -144,7 +144,7 @@ static void print_workers(struct json_object *data)
 	static const char *const counters[] = {
 		"rx",		"tx",		"passed",  "consumed",
 		"dropped",	"classified",	"gave_up", "ring_full",
-		"verdict_lost", "bad_metadata",
+		"verdict_lost", "bad_metadata", "ring_shed",
 	};
 	struct json_object *list, *o, *ifs;
 	size_t i, j, n;

@@ -630,3 +630,8 @@ void fl_cls_get_stats(const struct fl_cls *cls, struct fl_cls_stats *stats)
 {
 	*stats = cls->stats;
 }
+
+__u32 fl_cls_idle_ms(const struct fl_cls *cls, const struct fl_cls_flow *f)
+{
+	return idle_ms(cls, f);
+}

@@ -107,6 +107,9 @@ enum fl_cls_event fl_cls_packet(struct fl_cls *cls, const void *l3,
 typedef void (*fl_cls_flow_fn)(struct fl_cls_flow *flow, void *arg);
 void fl_cls_expire(struct fl_cls *cls, __u64 now_ms, fl_cls_flow_fn done,
 		   void *arg);
+/* How long the flow may stay idle: fl_cls_expire() frees it when done()
+ * leaves its last_ms + fl_cls_idle_ms() at or before now_ms. */
+__u32 fl_cls_idle_ms(const struct fl_cls *cls, const struct fl_cls_flow *f);
 /* Give up every flow still classifying (end of a replay), call fn on
  * every flow in the order they were created, then remove them all: the
  * table is empty and ready for the next capture. */

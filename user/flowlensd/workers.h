@@ -1,10 +1,22 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * API: the AF_XDP workers' counters (workers.c), named once for the
- * control replies and flctl.
+ * API: the AF_XDP workers' counters, named once for the control replies
+ * and flctl, and what a worker publishes to the control thread.
+ *   struct fl_worker_record  one record of a worker's ring: a flow's
+ *                            verdict, its end, or packets of classified
+ *                            flows escalated after their verdict
+ *   workers_event_fd()       readable when a worker has published; -1
+ *                            without workers
+ *   workers_drain()          the control thread takes every record from
+ *                            every ring into its own flow and app tables
+ * The module itself (workers_module) is in daemon.h with the others.
  */
 #ifndef FLOWLENSD_WORKERS_H
 #define FLOWLENSD_WORKERS_H
+
+#include <flowlens/flow.h>
+
+#include "classify.h"
 
 #define FL_WORKER_COUNTERS(X)                                             \
 	X(RX, "rx") /* escalated frames received */                       \
@@ -18,7 +30,9 @@
 	X(TX_RING_FULL, "tx_ring_full")                                   \
 	X(NO_TX_SOCKET, "no_tx_socket") /* egress has no socket on q */   \
 	X(BAD_META, "bad_metadata")                                       \
-	X(TABLE_FULL, "table_full") /* the worker's flow table */
+	X(TABLE_FULL, "table_full") /* the worker's flow table */         \
+	X(RING_SHED, "ring_shed") /* records its ring to the control      \
+				   * thread had no room for */
 
 enum fl_wc {
 #define FL_X_ENUM(id, name) FL_WC_##id,
@@ -26,5 +40,58 @@ enum fl_wc {
 #undef FL_X_ENUM
 		FL_WC_COUNT,
 };
+
+/* What a worker tells the control thread. */
+enum fl_worker_record_type {
+	FL_WREC_NONE = 0,
+	/* a flow's final verdict reached the XDP flow cache */
+	FL_WREC_VERDICT = 1,
+	/* the worker dropped the flow from its table (idle past its
+	 * timeout and no longer seen by the flow cache) */
+	FL_WREC_FLOW_END = 2,
+	/* packets of a classified flow escalated after its verdict (VoIP),
+	 * summed per application over one round of the worker's loop */
+	FL_WREC_APP_PACKETS = 3,
+	/* room for what comes next: SIP dialogs, RTP segments */
+};
+
+struct fl_wrec_verdict {
+	__u16 app, master, category; /* nDPI ids, as fl_flow */
+	__u8 state; /* FL_FLOW_CLASSIFIED or FL_FLOW_GAVE_UP */
+	__u8 flags; /* FL_FLOW_F_* written with it (BYPASS, VOIP) */
+	__u64 risk; /* ndpi_risk bitmap */
+	__u64 packets, bytes; /* the flow cache's counters at the verdict */
+	__u64 first_ms; /* the worker saw its first packet (CLOCK_MONOTONIC) */
+	char sni[FL_CLS_SNI_MAX];
+	char ja3c[FL_CLS_JA3_LEN], ja3s[FL_CLS_JA3_LEN];
+};
+
+struct fl_wrec_flow_end {
+	__u16 app, master;
+	__u64 packets[2], bytes[2]; /* what reached the worker, [dir] */
+	__u64 first_ms, last_ms;
+};
+
+struct fl_wrec_app_packets {
+	__u16 app; /* index into the per-app counters (< FL_APPS_MAX) */
+	__u64 packets, bytes;
+};
+
+struct fl_worker_record {
+	__u16 type; /* enum fl_worker_record_type */
+	__u16 worker; /* its id */
+	__u32 pad;
+	__u64 time_ms; /* when it was published (CLOCK_MONOTONIC) */
+	struct fl_flow_key key; /* VERDICT, FLOW_END */
+	union {
+		struct fl_wrec_verdict verdict;
+		struct fl_wrec_flow_end end;
+		struct fl_wrec_app_packets app;
+	};
+};
+
+struct daemon;
+int workers_event_fd(struct daemon *d);
+void workers_drain(struct daemon *d);
 
 #endif /* FLOWLENSD_WORKERS_H */

@@ -1,0 +1,175 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * API: what the workers' files share, and no other file reads.
+ *   worker_xsk.c   UMEM, AF_XDP sockets and their rings: fill, completion,
+ *                  rx, tx and the tx kick
+ *   worker_loop.c  the worker thread: rx batches, the classifier, the
+ *                  verdict written back to the flow cache, the TUN device,
+ *                  and what it publishes on its ring
+ *   workers.c      open and close, the escalation switch, and the control
+ *                  side: draining the rings into its flow and app tables
+ *   worker_cmd.c   the workers, apps and flows commands
+ *
+ * A worker's own state (struct worker below the "the worker's" line) is
+ * touched by its thread alone; the control thread reads its counters
+ * (relaxed atomics) and its ring, nothing else. The control thread's
+ * tables are in struct workers and no worker touches them.
+ */
+#ifndef FLOWLENSD_WORKER_INTERNAL_H
+#define FLOWLENSD_WORKER_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <time.h>
+#include <uthash.h>
+#include <xdp/xsk.h>
+
+#include "classify.h"
+#include "daemon.h"
+#include "spsc_ring.h"
+#include "workers.h"
+
+#define W_FRAMES 8192
+#define W_FRAME_SIZE XSK_UMEM__DEFAULT_FRAME_SIZE
+#define W_RING 1024 /* rx, tx, fill and completion ring sizes */
+#define W_BATCH 64
+#define W_POLL_MS 100
+#define W_TUN_NAME "flowlens-in"
+/* Records in each worker's ring to the control thread (a power of two);
+ * the environment variable sets another size (tests: a tiny ring). */
+#define W_RECORDS 4096
+#define W_RECORDS_ENV "FLOWLENSD_WORKER_RING"
+/* The control side's flow table forgets a flow absent from the flow
+ * cache and not heard of for this long (its end record was shed). */
+#define W_FLOW_FORGET_MS 60000
+
+_Static_assert(FL_XSKS_MAX <= 64, "a flow's workers are a 64-bit mask");
+
+struct wsock {
+	int ifindex;
+	int slot; /* d->ifaces[] index */
+	struct xsk_socket *xsk;
+	struct xsk_ring_cons rx;
+	struct xsk_ring_prod tx;
+	struct xsk_ring_prod fq;
+	struct xsk_ring_cons cq;
+	__u32 tx_unkicked; /* submitted since the last sendto() */
+};
+
+/* Packets of classified flows escalated after their verdict, summed per
+ * app until the end of the loop's round (one record per app). */
+struct app_pending {
+	__u64 packets, bytes;
+};
+
+struct worker {
+	struct daemon *d;
+	int id, queue, cpu;
+	pthread_t thread;
+	bool running;
+
+	/* shared with the control thread */
+	struct fl_spsc_ring *ring; /* worker -> control */
+	_Atomic bool signalled; /* event_fd written since the last drain */
+	int event_fd;
+	_Atomic __u64 c[FL_WC_COUNT]; /* FL_WORKER_COUNTERS */
+	_Atomic __u64 nr_flows, memory; /* its table, at the last round */
+
+	/* the worker's */
+	void *area;
+	struct xsk_umem *umem;
+	struct wsock socks[FL_MAX_IFACES];
+	int nsocks;
+	__u64 free[W_FRAMES];
+	__u32 nfree;
+	struct fl_cls *cls;
+	int flows_fd, tun_fd;
+	__u64 next_expire_ms, expire_now_ms;
+	bool published; /* this round */
+	struct app_pending app_pending[FL_APPS_MAX];
+	__u16 app_touched[FL_APPS_MAX];
+	__u32 nr_app_touched;
+};
+
+/* The control side's view of one flow, from the workers' records. */
+struct flow_info {
+	struct fl_flow_key key; /* hash key */
+	__u64 workers; /* bit per worker that has it in its table */
+	__u64 updated_ms;
+	__u16 app, master, category;
+	__u64 risk;
+	char sni[FL_CLS_SNI_MAX];
+	char ja3c[FL_CLS_JA3_LEN], ja3s[FL_CLS_JA3_LEN];
+	UT_hash_handle hh;
+};
+
+struct app_total {
+	__u64 packets, bytes, flows;
+};
+
+struct workers {
+	struct worker *w;
+	int nr;
+	_Atomic bool stop;
+	int tun_fd;
+	int event_fd; /* eventfd: a worker published */
+
+	/* the control thread's */
+	struct fl_cls *names; /* for names only */
+	struct flow_info *flows; /* uthash, by key */
+	__u32 nr_flows, max_flows;
+	struct app_total apps[FL_APPS_MAX];
+	__u64 next_forget_ms;
+};
+
+static inline __u64 worker_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000ULL + ts.tv_nsec / 1000000;
+}
+
+static inline void wc_add(struct worker *w, enum fl_wc c, __u64 n)
+{
+	atomic_fetch_add_explicit(&w->c[c], n, memory_order_relaxed);
+}
+
+/* The per-app counters' index of a verdict (nDPI's app, else its master). */
+static inline __u16 app_index(__u16 app, __u16 master)
+{
+	__u16 id = app ? app : master;
+
+	return id < FL_APPS_MAX ? id : 0;
+}
+
+/* worker_xsk.c */
+int worker_rx_queues(const char *ifname);
+int worker_xsk_open(struct daemon *d, struct worker *w, int xsks_fd,
+		    int slots_fd);
+void worker_xsk_close(struct worker *w);
+void worker_frame_free(struct worker *w, __u64 addr);
+void worker_refill(struct worker *w, struct wsock *s);
+void worker_reclaim(struct worker *w, struct wsock *s);
+/* Hands the frame at addr to the tx ring of the socket on ifindex; false
+ * (counted) if there is none or its ring is full. */
+bool worker_tx(struct worker *w, int ifindex, __u64 addr, __u32 len);
+void worker_tx_kick(struct wsock *s);
+/* The kernel's drop counters of one socket, added to sum. */
+struct xdp_statistics;
+void worker_xsk_stats(struct wsock *s, struct xdp_statistics *sum);
+
+/* worker_loop.c */
+void *worker_main(void *arg);
+int worker_tun_open(void);
+
+/* workers.c */
+int workers_map_fd(struct daemon *d, const char *name);
+const struct flow_info *workers_flow_find(struct workers *ws,
+					  const struct fl_flow_key *key);
+
+/* worker_cmd.c: the workers, apps and flows commands */
+extern const struct command worker_commands[];
+
+#endif /* FLOWLENSD_WORKER_INTERNAL_H */
