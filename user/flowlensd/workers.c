@@ -30,6 +30,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "bus.h"
 #include "log.h"
 #include "module.h"
 #include "worker_internal.h"
@@ -313,19 +314,46 @@ static void take_flow_end(struct workers *ws, const struct fl_worker_record *r)
 		flow_forget(ws, fi);
 }
 
-static void take_record(struct workers *ws, const struct fl_worker_record *r,
-			__u64 now)
+/* A drained verdict or flow end, on the event bus. */
+static void publish_flow(struct daemon *d, const struct fl_worker_record *r)
+{
+	struct fl_flow_event flow = { .key = r->key, .worker = r->worker,
+				      .sni = "", .ja3 = "" };
+	struct fl_event ev = { .flow = &flow };
+
+	if (r->type == FL_WREC_VERDICT) {
+		ev.type = FL_EV_FLOW_VERDICT;
+		flow.app = r->verdict.app;
+		flow.master = r->verdict.master;
+		flow.category = r->verdict.category;
+		flow.risk = r->verdict.risk;
+		flow.sni = r->verdict.sni;
+		flow.ja3 = r->verdict.ja3c;
+		flow.packets = r->verdict.packets;
+		flow.bytes = r->verdict.bytes;
+	} else {
+		ev.type = FL_EV_FLOW_ENDED;
+		flow.app = r->end.app;
+		flow.master = r->end.master;
+		flow.packets = r->end.packets[0] + r->end.packets[1];
+		flow.bytes = r->end.bytes[0] + r->end.bytes[1];
+	}
+	bus_publish(d, &ev);
+}
+
+static void take_record(struct daemon *d, struct workers *ws,
+			const struct fl_worker_record *r, __u64 now)
 {
 	struct app_total *a;
 
 	switch (r->type) {
 	case FL_WREC_VERDICT:
 		take_verdict(ws, r, now);
-		/* bus: flow verdict */
+		publish_flow(d, r);
 		break;
 	case FL_WREC_FLOW_END:
 		take_flow_end(ws, r);
-		/* bus: flow ended */
+		publish_flow(d, r);
 		break;
 	case FL_WREC_APP_PACKETS:
 		a = &ws->apps[r->app.app < FL_APPS_MAX ? r->app.app : 0];
@@ -381,7 +409,7 @@ void workers_drain(struct daemon *d)
 		/* at most a ring's worth: a busy worker cannot keep the
 		 * control thread here; the rest is for the next drain */
 		while (n++ <= ring->mask && (r = fl_spsc_ring_peek(ring))) {
-			take_record(ws, r, now);
+			take_record(d, ws, r, now);
 			fl_spsc_ring_release(ring);
 		}
 	}
