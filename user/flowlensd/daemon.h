@@ -7,9 +7,10 @@
  *   loop.c     the event loop, module open/close/tick/save, commands
  *   bus.c      the event bus
  *   loader.c   open, pin, load, attach and detach the XDP program
- *   rates.c    the 1-second tick: per-CPU counters -> rates
- *   control.c  the control socket and its command table
- *   commands.c what each control command does
+ *   rates.c    every tick: per-CPU counters -> rates over the last second
+ *   control.c  the control socket; requests go to the modules' commands
+ *   commands.c the core modules' commands (stats, ip, top, protect,
+ *              config, version)
  *   settings.c runtime settings (fl_config) and protected prefixes
  *   state.c    the state file that restores settings after a reboot
  *   forward.c  router mode's egress ports (the devmap)
@@ -20,7 +21,11 @@
  *              ddos_cmd.c (ddos_priv.h); ddos_events.c the events file
  *   synproxy.c the SYN proxy's services, nftables table and sysctl
  *              (synproxy-* commands)
- *   workers.c  the AF_XDP workers (workers, apps and flows commands)
+ *   workers.c  the AF_XDP workers' module: start and stop them, drain
+ *              their rings into the control side's flow and app tables;
+ *              worker_loop.c a worker's loop, worker_xsk.c its sockets
+ *              and UMEM, worker_cmd.c the workers, apps and flows commands
+ *              (worker_internal.h)
  *   classify.c a worker's flow table and nDPI (also `flowlensd replay`)
  */
 #ifndef FLOWLENSD_H
