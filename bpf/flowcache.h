@@ -235,8 +235,8 @@ static __always_inline int escalate(struct xdp_md *ctx,
 		action = FL_XSK_PASS;
 	}
 
-	/* The worker needs the metadata (it never re-parses the hash or the
-	 * decision): a driver without room for it fails open. */
+	/* The worker needs the metadata (it never re-parses the hash, the
+	 * decision or the headers): a driver without room fails open. */
 	if (bpf_xdp_adjust_meta(ctx, -(int)sizeof(*meta))) {
 		stats->flow.escalate_no_meta++;
 		return fallback;
@@ -250,11 +250,14 @@ static __always_inline int escalate(struct xdp_md *ctx,
 	meta->hash = fl_flow_hash(key);
 	meta->ifindex_out = egress;
 	meta->l3_off = pkt->l3_off;
+	/* where parse_packet()'s walk found L4: the worker never walks */
+	meta->l4_off = pkt->l4_off;
+	meta->l4_proto = key->proto;
 	meta->dir = dir;
 	meta->action = action;
 	meta->state = flow->state;
 	meta->flags = flow->flags;
-	meta->pad = 0;
+	meta->pad[0] = meta->pad[1] = meta->pad[2] = 0;
 	meta->magic = FL_XSK_META_MAGIC;
 
 	if (bpf_redirect_map(&FL_MAP_XSKS, slot, 0) != XDP_REDIRECT) {
