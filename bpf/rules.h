@@ -10,7 +10,7 @@
  * fragments). How the maps fit together: include/flowlens/rules.h.
  *
  * rate-limit is one bucket per rule shared by every CPU, kept as a GCRA
- * time updated with compare-and-swap: the rate holds however RSS spreads
+ * time (gcra.h) updated with compare-and-swap: the rate holds however RSS spreads
  * the flood over queues, where per-CPU buckets would let through the rate
  * times the number of CPUs that see it (or, split, starve a flow that
  * lands on one). The price, a contended cache line, is paid only by
@@ -24,6 +24,7 @@
 #include <bpf/bpf_endian.h>
 #include <flowlens/flowlens.h>
 #include "parse.h"
+#include "gcra.h"
 
 /*
  * Inner map templates. Sizes, not types: clang emits only a forward
@@ -302,25 +303,13 @@ static __always_inline int rule_police(const struct fl_rule_entry *e, __u32 id,
 				       __u16 len)
 {
 	__u64 *tat = bpf_map_lookup_elem(&FL_MAP_RULE_TAT, &id);
-	__u64 now, inc, old, base;
-	int i;
+	__u64 cost;
 
 	if (!tat)
 		return 1;
-	now = bpf_ktime_get_ns();
-	inc = ((e->rate_unit == FL_RATE_BPS ? len : 1) * e->cost) >>
-	      FL_RATE_SHIFT;
-	/* A few tries under contention; a packet that keeps losing the race
-	 * is over the rate anyway. */
-	for (i = 0; i < 4; i++) {
-		old = *(volatile __u64 *)tat;
-		base = old > now ? old : now;
-		if (base - now + inc > e->depth)
-			return 0;
-		if (__sync_val_compare_and_swap(tat, old, base + inc) == old)
-			return 1;
-	}
-	return 0;
+	cost = ((e->rate_unit == FL_RATE_BPS ? len : 1) * e->cost) >>
+	       FL_RATE_SHIFT;
+	return gcra_conform(tat, bpf_ktime_get_ns(), cost, e->depth, true);
 }
 
 enum rules_verdict {
