@@ -208,9 +208,13 @@ test_host_mode_hands_back() {
 # behind AH or a fragment header another key, and their verdicts were lost.
 EXT_SERVER6=2001:db8:e2::20 # the generator's server
 
-# ext_capture CLIENT: the capture, its flows from CLIENT (a client per
-# test: flow cache entries outlive a restart); prints its path, and its
-# flow list is in $LAB_DIR/ipv6-ext-CLIENT.flows.
+# A client address of its own for each test and run: flow cache entries
+# outlive a restart of the daemon, and a flow that has its verdict from
+# before would not be escalated again.
+ext_client() { printf '2001:db8:e1:%x::%x\n' "$1" $((RANDOM % 0xfff0 + 16)); }
+
+# ext_capture CLIENT: the capture, its flows from CLIENT; prints its path,
+# and its flow list is in $LAB_DIR/ipv6-ext-CLIENT.flows.
 ext_capture() {
 	local out="$LAB_DIR/ipv6-ext-$1.pcap"
 	[ -s "$out" ] || "$TOP/scripts/ipv6_ext_pcap.py" "$out" "$1" >"$LAB_DIR/ipv6-ext-$1.flows"
@@ -251,7 +255,8 @@ ext_verdicts_check() {
 # (every router must read those: XDP hands them to the kernel, counted as
 # escalate_not_forwarded, and never escalates them).
 test_ipv6_ext_headers_router() {
-	local client=2001:db8:e1::10 pcap flows lost0 nf0
+	local client pcap flows lost0 nf0
+	client=$(ext_client 1)
 	routes_to_server
 	pcap=$(ext_capture $client)
 	flows="$LAB_DIR/ipv6-ext-$client.flows"
@@ -265,7 +270,8 @@ test_ipv6_ext_headers_router() {
 
 # Host mode escalates hop-by-hop options too: every flow of the capture.
 test_ipv6_ext_headers_host() {
-	local client=2001:db8:e1::11 pcap
+	local client pcap
+	client=$(ext_client 2)
 	lab stop
 	lab start --flow-timeout 2
 	pcap=$(ext_capture $client)
