@@ -10,10 +10,10 @@
  * fragments). How the maps fit together: include/flowlens/rules.h.
  *
  * rate-limit is one bucket per rule shared by every CPU, kept as a GCRA
- * time (gcra.h) updated with compare-and-swap: the rate holds however RSS spreads
- * the flood over queues, where per-CPU buckets would let through the rate
- * times the number of CPUs that see it (or, split, starve a flow that
- * lands on one). The price, a contended cache line, is paid only by
+ * time (gcra.h) updated with compare-and-swap: the rate holds however RSS
+ * spreads the flood over queues, where per-CPU buckets would let through
+ * the rate times the number of CPUs that see it (or, split, starve a flow
+ * that lands on one). The price, a contended cache line, is paid only by
  * packets that match a rate-limit rule.
  */
 #ifndef FLOWLENS_BPF_RULES_H
