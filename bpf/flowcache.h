@@ -33,6 +33,7 @@
 #include "parse.h"
 #include "stats.h"
 #include "forward.h"
+#include "gcra.h"
 
 /* flow_cache_packet(): no verdict here, stage 8 decides as usual. */
 #define FLOW_GO_ON (-1)
@@ -74,7 +75,7 @@ struct {
  * payload) would otherwise be escalated packet by packet, fill the
  * worker's ring and be dropped there - black-holed, where the program
  * must fail open. So each CPU escalates at most escalate_pps packets a
- * second (GCRA, bursts up to FL_ESCALATE_BURST); the rest go on to stage
+ * second (gcra.h, bursts up to FL_ESCALATE_BURST); the rest go on to stage
  * 8 as if there were no worker, counted, and their flows stay
  * CLASSIFYING, so a later packet is escalated when there is room.
  * Per CPU, so no atomics; not pinned: a restart starts with a full burst.
@@ -93,23 +94,16 @@ struct {
 static __always_inline bool escalate_allowed(const struct fl_config *cfg)
 {
 	__u32 rate = cfg->escalate_pps ?: FL_ESCALATE_PPS_DEFAULT, zero = 0;
-	__u64 now = bpf_ktime_get_coarse_ns(), interval, limit, tat;
 	struct fl_escalate_gcra *g;
+	__u64 interval;
 
 	g = bpf_map_lookup_elem(&fl_esc_gcra, &zero);
 	if (!g)
 		return false;
+	/* a packet every interval, FL_ESCALATE_BURST more after a pause */
 	interval = 1000000000ULL / rate;
-	limit = interval * FL_ESCALATE_BURST;
-	tat = g->tat > now ? g->tat : now;
-	/* further ahead than this rate ever gets: the rate was raised since;
-	 * forget the old debt beyond one burst */
-	if (tat - now > limit + interval)
-		tat = now + limit;
-	if (tat - now > limit)
-		return false;
-	g->tat = tat + interval;
-	return true;
+	return gcra_conform(&g->tat, bpf_ktime_get_coarse_ns(), interval,
+			    interval * (FL_ESCALATE_BURST + 1), false);
 }
 
 struct {
@@ -235,8 +229,8 @@ static __always_inline int escalate(struct xdp_md *ctx,
 		action = FL_XSK_PASS;
 	}
 
-	/* The worker needs the metadata (it never re-parses the hash or the
-	 * decision): a driver without room for it fails open. */
+	/* The worker needs the metadata (it never re-parses the hash, the
+	 * decision or the headers): a driver without room fails open. */
 	if (bpf_xdp_adjust_meta(ctx, -(int)sizeof(*meta))) {
 		stats->flow.escalate_no_meta++;
 		return fallback;
@@ -250,11 +244,14 @@ static __always_inline int escalate(struct xdp_md *ctx,
 	meta->hash = fl_flow_hash(key);
 	meta->ifindex_out = egress;
 	meta->l3_off = pkt->l3_off;
+	/* where parse_packet()'s walk found L4: the worker never walks */
+	meta->l4_off = pkt->l4_off;
+	meta->l4_proto = key->proto;
 	meta->dir = dir;
 	meta->action = action;
 	meta->state = flow->state;
 	meta->flags = flow->flags;
-	meta->pad = 0;
+	meta->pad[0] = meta->pad[1] = meta->pad[2] = 0;
 	meta->magic = FL_XSK_META_MAGIC;
 
 	if (bpf_redirect_map(&FL_MAP_XSKS, slot, 0) != XDP_REDIRECT) {

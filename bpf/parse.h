@@ -3,7 +3,8 @@
  * API: parse_packet() - stage 1 of DESIGN.md.
  *
  * Walks Ethernet, up to two VLAN tags (802.1Q/802.1ad, QinQ), IPv4 with
- * options or IPv6 with a bounded walk over extension headers, then TCP, UDP,
+ * options or IPv6 with a bounded walk over extension headers (fl_ipv6_walk()
+ * in <flowlens/ipv6.h>, the one `flowlensd replay` uses too), then TCP, UDP,
  * ICMP or ICMPv6 unless the packet is a non-first fragment. Every length the
  * packet claims is checked against the frame before it is used. Returns
  * FL_PARSE_OK or the first enum fl_parse_result error. L4 headers are
@@ -26,16 +27,11 @@
 #define ETH_P_8021Q 0x8100
 #define ETH_P_8021AD 0x88A8
 
-#define FL_IPPROTO_HOPOPTS 0
+/* The extension headers' numbers: <flowlens/ipv6.h>. */
 #define FL_IPPROTO_ICMP 1
 #define FL_IPPROTO_TCP 6
 #define FL_IPPROTO_UDP 17
-#define FL_IPPROTO_ROUTING 43
-#define FL_IPPROTO_FRAGMENT 44
-#define FL_IPPROTO_AH 51
 #define FL_IPPROTO_ICMPV6 58
-#define FL_IPPROTO_DSTOPTS 60
-#define FL_IPPROTO_MH 135
 
 #define FL_IP_MF 0x2000
 #define FL_IP_OFFMASK 0x1fff
@@ -47,26 +43,10 @@
 #define FL_TCP_ACK 0x10
 
 #define FL_VLAN_MAX_DEPTH 2
-/* Enough for hop-by-hop, routing, fragment, AH, two destination options
- * and a mobility header in one packet; more is counted as malformed. */
-#define FL_IPV6_MAX_EXT 8
-
-enum fl_frag {
-	FL_FRAG_NONE = 0,
-	FL_FRAG_FIRST = 1, /* offset 0, more fragments follow: has L4 */
-	FL_FRAG_LATER = 2, /* offset > 0: no L4 header */
-};
 
 struct fl_vlan_hdr {
 	__be16 tci;
 	__be16 encapsulated_proto;
-};
-
-struct fl_ipv6_frag_hdr {
-	__u8 nexthdr;
-	__u8 reserved;
-	__be16 frag_off; /* offset << 3 | M */
-	__be32 identification;
 };
 
 struct fl_packet {
@@ -172,86 +152,15 @@ static __always_inline int parse_ipv4(void *data_end, struct fl_packet *pkt,
 	return FL_PARSE_OK;
 }
 
-static __always_inline int ipv6_is_ext(__u8 nexthdr)
-{
-	return nexthdr == FL_IPPROTO_HOPOPTS || nexthdr == FL_IPPROTO_ROUTING ||
-	       nexthdr == FL_IPPROTO_DSTOPTS || nexthdr == FL_IPPROTO_MH ||
-	       nexthdr == FL_IPPROTO_AH || nexthdr == FL_IPPROTO_FRAGMENT;
-}
-
-/*
- * Steps over one extension header. Returns 1 when the walk should go on,
- * 0 when *nexthdr is the upper-layer protocol, a non-first fragment was
- * found or *err was set. @last: no room left for another header.
- * Every header must end within the payload the IPv6 header declares
- * (@payload_end), not just within the frame: what lies beyond is Ethernet
- * padding. The data_end checks are the ones the verifier understands.
- */
-static __always_inline int ipv6_skip_ext(void *data_end, void *payload_end,
-					 struct fl_packet *pkt, void **pos,
-					 __u8 *nexthdr, int *err, int last)
-{
-	struct ipv6_opt_hdr *opt = *pos;
-	struct fl_ipv6_frag_hdr *frag = *pos;
-	__u32 len;
-
-	if (!ipv6_is_ext(*nexthdr))
-		return 0;
-	if (last) {
-		*err = FL_PERR_IP6_EXT_DEPTH;
-		return 0;
-	}
-
-	switch (*nexthdr) {
-	case FL_IPPROTO_HOPOPTS:
-	case FL_IPPROTO_ROUTING:
-	case FL_IPPROTO_DSTOPTS:
-	case FL_IPPROTO_MH:
-		if ((void *)(opt + 1) > data_end ||
-		    (void *)(opt + 1) > payload_end)
-			goto truncated;
-		len = (opt->hdrlen + 1) * 8;
-		break;
-	case FL_IPPROTO_AH:
-		if ((void *)(opt + 1) > data_end ||
-		    (void *)(opt + 1) > payload_end)
-			goto truncated;
-		len = (opt->hdrlen + 2) * 4;
-		break;
-	case FL_IPPROTO_FRAGMENT:
-		if ((void *)(frag + 1) > data_end ||
-		    (void *)(frag + 1) > payload_end)
-			goto truncated;
-		if (bpf_ntohs(frag->frag_off) & ~7)
-			pkt->frag = FL_FRAG_LATER;
-		else if (bpf_ntohs(frag->frag_off) & 1)
-			pkt->frag = FL_FRAG_FIRST;
-		len = sizeof(*frag);
-		break;
-	default:
-		return 0;
-	}
-	if (*pos + len > data_end || *pos + len > payload_end)
-		goto truncated;
-	*nexthdr = opt->nexthdr;
-	*pos += len;
-	pkt->ext_headers++;
-	/* Nothing after a non-first fragment's header is an L4 header. */
-	return pkt->frag != FL_FRAG_LATER;
-
-truncated:
-	*err = FL_PERR_IP6_EXT_TRUNC;
-	return 0;
-}
-
 static __always_inline int parse_ipv6(void *data_end, struct fl_packet *pkt,
 				      void **pos)
 {
 	struct ipv6hdr *ip6 = *pos;
 	__u32 payload_len, ext_len;
+	const __u8 *l4;
 	void *payload_end;
 	__u8 nexthdr;
-	int i, err = FL_PARSE_OK;
+	int err;
 
 	if ((void *)(ip6 + 1) > data_end)
 		return FL_PERR_IP6_TRUNC;
@@ -267,16 +176,15 @@ static __always_inline int parse_ipv6(void *data_end, struct fl_packet *pkt,
 	pkt->has_l3 = 1;
 	pkt->dscp = ((ip6->priority << 4) | (ip6->flow_lbl[0] >> 4)) >> 2;
 	pkt->ttl = ip6->hop_limit;
-	nexthdr = ip6->nexthdr;
-	*pos = ip6 + 1;
 
-	for (i = 0; i <= FL_IPV6_MAX_EXT; i++) {
-		if (!ipv6_skip_ext(data_end, payload_end, pkt, pos, &nexthdr,
-				   &err, i == FL_IPV6_MAX_EXT))
-			break;
-	}
+	/* The one walk, shared with `flowlensd replay` */
+	nexthdr = ip6->nexthdr;
+	l4 = (const __u8 *)(ip6 + 1);
+	err = fl_ipv6_walk(&l4, data_end, payload_end, &nexthdr, &pkt->frag,
+			   &pkt->ext_headers);
 	if (err)
 		return err;
+	*pos = (void *)l4;
 	/* At most payload_len: every header ended within payload_end. */
 	ext_len = *pos - (void *)(ip6 + 1);
 

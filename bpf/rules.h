@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * API: rules_apply() - stage 3 of DESIGN.md, the tuple-space search.
+ * API: rules_apply() - stage 4 of DESIGN.md, the tuple-space search.
  *
  * The packet's fields are ANDed with each published shape's masks and the
  * result looked up in that shape's hash: one probe per shape, whatever the
@@ -10,10 +10,10 @@
  * fragments). How the maps fit together: include/flowlens/rules.h.
  *
  * rate-limit is one bucket per rule shared by every CPU, kept as a GCRA
- * time updated with compare-and-swap: the rate holds however RSS spreads
- * the flood over queues, where per-CPU buckets would let through the rate
- * times the number of CPUs that see it (or, split, starve a flow that
- * lands on one). The price, a contended cache line, is paid only by
+ * time (gcra.h) updated with compare-and-swap: the rate holds however RSS
+ * spreads the flood over queues, where per-CPU buckets would let through
+ * the rate times the number of CPUs that see it (or, split, starve a flow
+ * that lands on one). The price, a contended cache line, is paid only by
  * packets that match a rate-limit rule.
  */
 #ifndef FLOWLENS_BPF_RULES_H
@@ -24,6 +24,7 @@
 #include <bpf/bpf_endian.h>
 #include <flowlens/flowlens.h>
 #include "parse.h"
+#include "gcra.h"
 
 /*
  * Inner map templates. Sizes, not types: clang emits only a forward
@@ -302,25 +303,13 @@ static __always_inline int rule_police(const struct fl_rule_entry *e, __u32 id,
 				       __u16 len)
 {
 	__u64 *tat = bpf_map_lookup_elem(&FL_MAP_RULE_TAT, &id);
-	__u64 now, inc, old, base;
-	int i;
+	__u64 cost;
 
 	if (!tat)
 		return 1;
-	now = bpf_ktime_get_ns();
-	inc = ((e->rate_unit == FL_RATE_BPS ? len : 1) * e->cost) >>
-	      FL_RATE_SHIFT;
-	/* A few tries under contention; a packet that keeps losing the race
-	 * is over the rate anyway. */
-	for (i = 0; i < 4; i++) {
-		old = *(volatile __u64 *)tat;
-		base = old > now ? old : now;
-		if (base - now + inc > e->depth)
-			return 0;
-		if (__sync_val_compare_and_swap(tat, old, base + inc) == old)
-			return 1;
-	}
-	return 0;
+	cost = ((e->rate_unit == FL_RATE_BPS ? len : 1) * e->cost) >>
+	       FL_RATE_SHIFT;
+	return gcra_conform(tat, bpf_ktime_get_ns(), cost, e->depth, true);
 }
 
 enum rules_verdict {
@@ -329,7 +318,7 @@ enum rules_verdict {
 	RULES_PERMIT, /* later mitigation stages leave the packet alone */
 };
 
-/* Stage 3 for a packet whose headers parsed. */
+/* Stage 4 for a packet whose headers parsed. */
 static __always_inline enum rules_verdict
 rules_apply(const struct fl_packet *pkt)
 {

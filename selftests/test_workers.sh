@@ -6,7 +6,8 @@
 # with the labels `flowlensd replay` gives the same file, transmitted on to
 # the server side, and - once the verdict is in the flow cache - never
 # escalated again. A dead daemon fails open; host mode hands escalated
-# packets back to the local stack.
+# packets back to the local stack. IPv6 flows behind every kind of
+# extension header get their verdicts too (none lost).
 # A flow idle 2 s is given up (nDPI's guess written as its verdict), so
 # every replayed flow has its verdict within seconds.
 LAB_START_ARGS=(--mode router --flow-timeout 2)
@@ -195,6 +196,87 @@ test_host_mode_hands_back() {
 	cmp "$dir/sent" "$dir/received" || fail "payload through host mode differs"
 	rm -rf "$dir"
 	assert_ge $(($(worker_sum passed) - passed0)) 1 "packets handed back to the stack by the worker"
+	lab stop
+	lab start "${LAB_START_ARGS[@]}"
+}
+
+# IPv6 flows behind extension headers - hop-by-hop, routing, fragment
+# (first fragments), AH, destination options, alone and chained, TCP and
+# UDP - from scripts/ipv6_ext_pcap.py. The worker keys an escalated frame
+# from the L4 offset and protocol in its metadata, where XDP's walk found
+# them; a worker that walked the headers itself, differently, gave flows
+# behind AH or a fragment header another key, and their verdicts were lost.
+EXT_SERVER6=2001:db8:e2::20 # the generator's server
+
+# A client address of its own for each test and run: flow cache entries
+# outlive a restart of the daemon, and a flow that has its verdict from
+# before would not be escalated again.
+ext_client() { printf '2001:db8:e1:%x::%x\n' "$1" $((RANDOM % 0xfff0 + 16)); }
+
+# ext_capture CLIENT: the capture, its flows from CLIENT; prints its path,
+# and its flow list is in $LAB_DIR/ipv6-ext-CLIENT.flows.
+ext_capture() {
+	local out="$LAB_DIR/ipv6-ext-$1.pcap"
+	[ -s "$out" ] || "$TOP/scripts/ipv6_ext_pcap.py" "$out" "$1" >"$LAB_DIR/ipv6-ext-$1.flows"
+	echo "$out"
+}
+
+# The flows from CLIENT in the flow cache, as a JSON array.
+ext_flows() {
+	flctl -j show flows -n 0 |
+		jq -c --arg c "$1" --arg s "$EXT_SERVER6" \
+			'[.flows[] | select((.src == $c and .dst == $s) or (.src == $s and .dst == $c))]'
+}
+
+ext_escalated_all_decided() {
+	ext_flows "$1" | jq -e 'map(select(.escalated > 0 and .state == "classifying")) | length == 0' >/dev/null
+}
+
+# ext_verdicts_check CLIENT ESCALATED LOST0: ESCALATED of the flows from
+# CLIENT were escalated, every one has its verdict in the cache, and the
+# workers' verdict_lost stayed at LOST0.
+ext_verdicts_check() {
+	local client=$1 want=$2 lost0=$3 flows n
+	wait_for 15 "ext_escalated_all_decided $client" ||
+		fail "flows behind extension headers still classifying: $(ext_flows "$client")"
+	flows=$(ext_flows "$client")
+	n=$(wc -l <"$LAB_DIR/ipv6-ext-$client.flows")
+	assert_eq "$(jq length <<<"$flows")" "$n" "flows of the capture in the cache"
+	assert_eq "$(jq 'map(select(.escalated > 0)) | length' <<<"$flows")" "$want" \
+		"flows escalated"
+	assert_eq "$(jq 'map(select(.escalated > 0 and (.state == "classified" or .state == "gave-up"))) | length' <<<"$flows")" \
+		"$want" "escalated flows with their verdict in the cache"
+	assert_eq "$(worker_sum verdict_lost)" "$lost0" "verdict_lost"
+	assert_eq "$(worker_sum bad_metadata)" 0 "bad_metadata"
+	echo "ok: $want of $n flows behind extension headers escalated, every verdict landed"
+}
+
+# Router mode: every chain but those that start with hop-by-hop options
+# (every router must read those: XDP hands them to the kernel, counted as
+# escalate_not_forwarded, and never escalates them).
+test_ipv6_ext_headers_router() {
+	local client pcap flows lost0 nf0
+	client=$(ext_client 1)
+	routes_to_server
+	pcap=$(ext_capture $client)
+	flows="$LAB_DIR/ipv6-ext-$client.flows"
+	lost0=$(worker_sum verdict_lost)
+	nf0=$(if_counter cl0 .flow_cache.escalate_not_forwarded)
+	flgen replay -i eth0 --dst "$SERVER4" --timing max -j "$pcap" >/dev/null
+	ext_verdicts_check $client "$(grep -vc ' hop-by-hop' "$flows")" "$lost0"
+	assert_ge $(($(if_counter cl0 .flow_cache.escalate_not_forwarded) - nf0)) \
+		"$(grep -c ' hop-by-hop' "$flows")" "hop-by-hop flows handed to the kernel"
+}
+
+# Host mode escalates hop-by-hop options too: every flow of the capture.
+test_ipv6_ext_headers_host() {
+	local client pcap
+	client=$(ext_client 2)
+	lab stop
+	lab start --flow-timeout 2
+	pcap=$(ext_capture $client)
+	flgen replay -i eth0 --dst "$SERVER4" --timing max -j "$pcap" >/dev/null
+	ext_verdicts_check $client "$(wc -l <"$LAB_DIR/ipv6-ext-$client.flows")" 0
 	lab stop
 	lab start "${LAB_START_ARGS[@]}"
 }

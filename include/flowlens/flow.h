@@ -94,20 +94,32 @@ enum fl_xsk_action {
 	FL_XSK_CONSUME = 3, /* monitor: nothing to send */
 };
 
-/* In the XDP metadata area, right in front of an escalated frame. */
+/*
+ * In the XDP metadata area, right in front of an escalated frame (the
+ * area takes up to 32 bytes, in 4-byte units). It carries everything the
+ * worker would otherwise parse again: where the IP and L4 headers start
+ * and the L4 protocol - found by the program's own walk over IPv6
+ * extension headers (ipv6.h) - so fl_flow_key_from_meta() rebuilds the
+ * very key XDP used without reading a single extension header.
+ */
 struct fl_xsk_meta {
 	__u32 hash; /* fl_flow_hash() of the flow's key */
 	__u32 ifindex_out; /* FL_XSK_TX: the FIB's egress interface */
 	__u16 l3_off; /* IP header's offset in the frame */
+	__u16 l4_off; /* L4 header's offset in the frame */
 	__u8 dir; /* 0: the packet's source is key.lo; 1: key.hi */
 	__u8 action; /* enum fl_xsk_action */
 	__u8 state; /* the flow's state when escalated */
 	__u8 flags; /* the flow's FL_FLOW_F_* */
-	__u16 pad;
+	__u8 l4_proto; /* IP protocol: the key's proto */
+	__u8 pad[3];
 	__u32 magic; /* FL_XSK_META_MAGIC: the area was written by us */
 };
-_Static_assert(sizeof(struct fl_xsk_meta) == 20, "fl_xsk_meta layout");
-#define FL_XSK_META_MAGIC 0x464c5831 /* "FLX1" */
+_Static_assert(sizeof(struct fl_xsk_meta) == 24, "fl_xsk_meta layout");
+_Static_assert(sizeof(struct fl_xsk_meta) % 4 == 0 &&
+		       sizeof(struct fl_xsk_meta) <= 32,
+	       "fl_xsk_meta fits the XDP metadata area");
+#define FL_XSK_META_MAGIC 0x464c5832 /* "FLX2": with l4_off and l4_proto */
 
 /*
  * Fill *key from one packet's addresses and ports (network order; IPv4 in
@@ -153,6 +165,52 @@ FL_FLOW_INLINE __u32 fl_flow_hash(const struct fl_flow_key *key)
 		h ^= h >> 32;
 	}
 	return (__u32)h;
+}
+
+/*
+ * The flow key of an escalated frame of @len bytes, from its metadata:
+ * addresses at l3_off (the IP version there says which), ports at l4_off
+ * for TCP and UDP, the protocol from l4_proto - the key XDP made, with no
+ * header parsed again. Returns 0, or -1 if the metadata does not fit the
+ * frame (not one the program wrote).
+ */
+FL_FLOW_INLINE int fl_flow_key_from_meta(struct fl_flow_key *key,
+					 const struct fl_xsk_meta *meta,
+					 const __u8 *frame, __u32 len)
+{
+	union fl_addr src = {}, dst = {};
+	__be16 sport = 0, dport = 0;
+	__u32 l3 = meta->l3_off, l4 = meta->l4_off, alen, i;
+	__u8 family;
+
+	if (meta->magic != FL_XSK_META_MAGIC || l3 >= len || l4 < l3 ||
+	    l4 > len)
+		return -1;
+	family = frame[l3] >> 4;
+	if (family == 4 && l4 - l3 >= 20) {
+		l3 += 12; /* saddr, then daddr */
+		alen = 4;
+	} else if (family == 6 && l4 - l3 >= 40) {
+		l3 += 8;
+		alen = 16;
+	} else {
+		return -1;
+	}
+	for (i = 0; i < alen; i++) {
+		src.b[i] = frame[l3 + i];
+		dst.b[i] = frame[l3 + alen + i];
+	}
+	if (meta->l4_proto == 6 || meta->l4_proto == 17) { /* TCP, UDP */
+		if (len - l4 < 4)
+			return -1;
+		/* as they lie in the frame: network order */
+		((__u8 *)&sport)[0] = frame[l4];
+		((__u8 *)&sport)[1] = frame[l4 + 1];
+		((__u8 *)&dport)[0] = frame[l4 + 2];
+		((__u8 *)&dport)[1] = frame[l4 + 3];
+	}
+	fl_flow_key_make(key, &src, &dst, sport, dport, meta->l4_proto, family);
+	return 0;
 }
 
 #endif /* FLOWLENS_FLOW_H */

@@ -10,7 +10,12 @@
  *                        LO_CLIENT set only when the client is key.lo
  *   flowcache_escalate   with a real AF_XDP socket on lo's queue 0: the
  *                        frame is redirected with the metadata in front
- *                        (hash, dir, l3_off, action per mode, magic);
+ *                        (hash, dir, l3_off, l4_off, l4_proto, action
+ *                        per mode, magic), from which the worker's
+ *                        fl_flow_key_from_meta() gives XDP's key - also
+ *                        behind IPv6 hop-by-hop, routing, fragment, AH
+ *                        and destination options headers, alone and
+ *                        chained;
  *                        without a socket, slot or metadata it fails open;
  *                        the budget; a cached verdict counted per app and
  *                        not escalated; VoIP kept escalating when asked;
@@ -562,7 +567,7 @@ static void check_escalated(const struct run *r, const struct pkt *p,
 			    const struct pkt_spec *spec, __u8 action,
 			    __u32 ifindex_out, __u8 state, __u8 flags)
 {
-	struct fl_flow_key key;
+	struct fl_flow_key key, worker_key;
 	int dir;
 
 	ASSERT_EQ(r->action, XDP_REDIRECT, "action");
@@ -578,8 +583,18 @@ static void check_escalated(const struct run *r, const struct pkt *p,
 	ASSERT_EQ(r->meta.ifindex_out, ifindex_out, "meta.ifindex_out");
 	ASSERT_EQ(r->meta.state, state, "meta.state");
 	ASSERT_EQ(r->meta.flags, flags, "meta.flags");
-	ASSERT_EQ(r->meta.pad, 0, "meta.pad");
+	ASSERT_EQ(r->meta.pad[0] | r->meta.pad[1] | r->meta.pad[2], 0,
+		  "meta.pad");
+	/* where the IPv6 walk found L4, so the worker never walks */
+	ASSERT_EQ(r->meta.l4_off, p->l4_off, "meta.l4_off");
+	ASSERT_EQ(r->meta.l4_proto, key.proto, "meta.l4_proto");
 	ASSERT_EQ(r->len, p->len, "frame length");
+	/* the worker's key from the metadata is the one XDP made */
+	if (ASSERT_OK(fl_flow_key_from_meta(&worker_key, &r->meta, r->frame,
+					    r->len),
+		      "worker key from the metadata"))
+		ASSERT_EQ(memcmp(&worker_key, &key, sizeof(key)), 0,
+			  "worker key == XDP key");
 	if (action != FL_XSK_TX)
 		ASSERT_EQ(memcmp(r->frame, p->data, p->len), 0,
 			  "frame untouched");
@@ -949,6 +964,98 @@ out:
 	sched_setaffinity(0, sizeof(old), &old);
 }
 
+/*
+ * IPv6 with extension headers, alone and chained, TCP and UDP: each packet
+ * a new flow, escalated with l4_off and l4_proto where parse_packet()'s
+ * walk found L4, and the worker's key from the metadata equal to XDP's
+ * (check_escalated()). The walk the workers once did (0, 43, 60 only)
+ * gave a flow behind AH or a fragment header another key: its verdict
+ * was lost.
+ */
+static void escalate_ipv6_ext(struct fl_fixture *fx)
+{
+	static const struct {
+		const char *name;
+		__u8 nr_ext;
+		struct pkt_ext6 ext[6];
+	} chains[] = {
+		{ "hop-by-hop", 1, { PKT_EXT(HOPOPTS) } },
+		{ "hop-by-hop, 24 bytes", 1, { PKT_EXT(HOPOPTS, .len = 24) } },
+		{ "routing", 1, { PKT_EXT(ROUTING, .len = 24) } },
+		{ "fragment (first)",
+		  1,
+		  { PKT_EXT(FRAGMENT, .frag_off = PKT_IP6_FRAG(0, 1)) } },
+		{ "fragment (atomic)",
+		  1,
+		  { PKT_EXT(FRAGMENT, .frag_off = PKT_IP6_FRAG(0, 0)) } },
+		{ "ah", 1, { PKT_EXT(AH) } },
+		{ "ah, 16 bytes", 1, { PKT_EXT(AH, .len = 16) } },
+		{ "destination options", 1, { PKT_EXT(DSTOPTS, .len = 16) } },
+		{ "hop-by-hop, routing, fragment, ah, destination options",
+		  5,
+		  { PKT_EXT(HOPOPTS), PKT_EXT(ROUTING),
+		    PKT_EXT(FRAGMENT, .frag_off = PKT_IP6_FRAG(0, 1)),
+		    PKT_EXT(AH), PKT_EXT(DSTOPTS) } },
+		{ "destination options, ah, fragment",
+		  3,
+		  { PKT_EXT(DSTOPTS), PKT_EXT(AH),
+		    PKT_EXT(FRAGMENT, .frag_off = PKT_IP6_FRAG(0, 1)) } },
+		{ "hop-by-hop, destination options, routing, ah, destination "
+		  "options, fragment",
+		  6,
+		  { PKT_EXT(HOPOPTS), PKT_EXT(DSTOPTS), PKT_EXT(ROUTING),
+		    PKT_EXT(AH), PKT_EXT(DSTOPTS),
+		    PKT_EXT(FRAGMENT, .frag_off = PKT_IP6_FRAG(0, 1)) } },
+	};
+	static const enum pkt_l4 l4s[] = { PKT_TCP, PKT_UDP };
+	size_t c, l;
+	__u16 port = 30000;
+
+	if (!ASSERT_OK(config_set(fx, FL_MODE_HOST, 4, 0), "config"))
+		return;
+	for (c = 0; c < ARRAY_SIZE(chains); c++) {
+		for (l = 0; l < ARRAY_SIZE(l4s); l++) {
+			struct pkt_spec spec = {
+				.l3 = PKT_IPV6,
+				.src = "2001:db8:6::1",
+				.dst = "2001:db8:6::2",
+				.l4 = l4s[l],
+				.tcp = { .sport = port, .dport = 443,
+					 .flags = PKT_TCP_ACK | PKT_TCP_PSH },
+				.udp = { .sport = port, .dport = 4433 },
+				.payload_len = 48,
+			};
+			struct fl_flow_key key;
+			struct fl_flow flow;
+			struct run r;
+			struct pkt p;
+			int dir;
+
+			test__case("ipv6 %s: %s",
+				   l4s[l] == PKT_TCP ? "tcp" : "udp",
+				   chains[c].name);
+			port++;
+			spec.ip6.nr_ext = chains[c].nr_ext;
+			memcpy(spec.ip6.ext, chains[c].ext,
+			       sizeof(chains[c].ext));
+			flows_clear(fx);
+			if (!ASSERT_OK(pkt_build(&spec, &p), "build") ||
+			    !ASSERT_OK(key_of(&spec, &key, &dir), "key") ||
+			    !run_one(fx, &p, &r))
+				return;
+			ASSERT_GT(p.l4_off, p.l3_off + 40, "l4 behind the ext");
+			check_escalated(&r, &p, &spec, FL_XSK_PASS, 0,
+					FL_FLOW_CLASSIFYING,
+					dir ? 0 : FL_FLOW_F_LO_CLIENT);
+			flow_counters_check(&r, FC(escalated) |
+							FC(flow_created));
+			/* the entry a worker's verdict must find */
+			if (ASSERT_OK(flow_get(fx, &key, &flow), "entry"))
+				ASSERT_EQ(flow.escalated, 1, "escalated");
+		}
+	}
+}
+
 static void check_escalation(void)
 {
 	struct fl_fixture fx;
@@ -972,6 +1079,7 @@ static void check_escalation(void)
 	escalate_fail_open(&fx, &x);
 	escalate_verdicts(&fx);
 	escalate_router(&fx);
+	escalate_ipv6_ext(&fx);
 	escalate_capped(&fx);
 out:
 	xsk_close(&x);

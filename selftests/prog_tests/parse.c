@@ -3,9 +3,16 @@
  * Well-formed headers: every case passes (host mode) and moves exactly the
  * counters listed, one packet of its length; any other counter that moves
  * fails the case.
+ *   parse_ipv6_walk  fl_ipv6_walk(), the walk the program shares with
+ *                    `flowlensd replay`, compiled here in userspace: on
+ *                    every IPv6 case it lands on the L4 header the builder
+ *                    wrote; too many headers and a truncated one are the
+ *                    errors the program counts
  */
 #include <netinet/in.h>
 #include <linux/if_ether.h>
+
+#include <flowlens/ipv6.h>
 
 #include "pkt.h"
 #include "test_progs.h"
@@ -377,4 +384,78 @@ void test_parse(void)
 			     FL_PARSE_OK);
 	}
 	fl_fixture_close(&fx);
+}
+
+/* The walk over @p's extension headers, as `flowlensd replay` runs it. */
+static int walk_userspace(const struct pkt *p, const __u8 **l4, __u8 *proto,
+			  __u8 *frag, __u8 *count)
+{
+	const __u8 *ip6 = p->data + p->l3_off;
+	__u32 payload_len = (__u32)ip6[4] << 8 | ip6[5];
+
+	*l4 = ip6 + FL_IPV6_HDR_LEN;
+	*proto = ip6[6];
+	*frag = *count = 0;
+	return fl_ipv6_walk(l4, p->data + p->len,
+			    ip6 + FL_IPV6_HDR_LEN + payload_len, proto, frag,
+			    count);
+}
+
+void test_parse_ipv6_walk(void)
+{
+	static const struct {
+		const char *name;
+		struct pkt_spec pkt;
+		int err;
+	} bad[] = {
+		{ "nine destination options headers",
+		  { .l3 = PKT_IPV6,
+		    .l4 = PKT_UDP,
+		    .ip6 = { .nr_ext = 9,
+			     .ext = { PKT_EXT(DSTOPTS), PKT_EXT(DSTOPTS),
+				      PKT_EXT(DSTOPTS), PKT_EXT(DSTOPTS),
+				      PKT_EXT(DSTOPTS), PKT_EXT(DSTOPTS),
+				      PKT_EXT(DSTOPTS), PKT_EXT(DSTOPTS),
+				      PKT_EXT(DSTOPTS) } } },
+		  FL_PERR_IP6_EXT_DEPTH },
+		{ "ah claiming more than the payload",
+		  { .l3 = PKT_IPV6,
+		    .l4 = PKT_UDP,
+		    .ip6 = { .nr_ext = 1,
+			     .ext = { PKT_EXT(AH, .hdrlen = PKT_SET(40)) } } },
+		  FL_PERR_IP6_EXT_TRUNC },
+	};
+	__u8 proto, frag, count;
+	const __u8 *l4;
+	struct pkt p;
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		const struct pkt_spec *spec = &cases[i].pkt;
+		int err;
+
+		if (spec->l3 != PKT_IPV6 || spec->ip6.version.set ||
+		    spec->ip6.payload_len.set)
+			continue;
+		test__case("%s", cases[i].name);
+		if (!ASSERT_OK(pkt_build(spec, &p), "build"))
+			continue;
+		err = walk_userspace(&p, &l4, &proto, &frag, &count);
+		if (!ASSERT_OK(err, "walk"))
+			continue;
+		if (frag == FL_FRAG_LATER)
+			continue; /* no L4 header to land on */
+		ASSERT_EQ(l4 - p.data, p.l4_off, "l4 offset");
+		ASSERT_EQ(count, spec->ip6.nr_ext, "headers walked");
+		ASSERT_EQ(proto, spec->ip6.nr_ext ?
+					 p.data[p.ext_off[spec->ip6.nr_ext - 1]] :
+					 p.data[p.l3_off + 6],
+			  "upper-layer protocol");
+	}
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
+		test__case("%s", bad[i].name);
+		if (ASSERT_OK(pkt_build(&bad[i].pkt, &p), "build"))
+			ASSERT_EQ(walk_userspace(&p, &l4, &proto, &frag, &count),
+				  bad[i].err, "walk error");
+	}
 }

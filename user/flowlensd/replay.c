@@ -17,6 +17,7 @@
 #include <netinet/in.h>
 #include <json-c/json.h>
 #include <pcap/pcap.h>
+#include <flowlens/ipv6.h>
 
 #include "classify.h"
 #include "replay.h"
@@ -328,6 +329,8 @@ static enum pkt_verdict parse_ip(const __u8 *p, __u32 caplen, __u32 off,
 				 struct pkt *k)
 {
 	__u32 depth, l4, l4_len, hl, total, nh;
+	__u8 nexthdr, frag, ext_count;
+	const __u8 *l4p;
 
 	for (depth = 0; depth < TUNNEL_DEPTH_MAX; depth++) {
 		const __u8 *ip = p + off;
@@ -364,28 +367,17 @@ static enum pkt_verdict parse_ip(const __u8 *p, __u32 caplen, __u32 off,
 			total = 40 + get16(ip + 4);
 			if (total > len)
 				return PKT_MALFORMED;
-			nh = ip[6];
-			l4 = 40;
-			while (nh == 0 || nh == 43 || nh == 44 || nh == 60 ||
-			       nh == 51) {
-				__u32 ext;
-
-				if (l4 + 8 > total)
-					return PKT_MALFORMED;
-				if (nh == 44) {
-					if (get16(ip + l4 + 2) & 0xfff8)
-						return PKT_FRAGMENT;
-					ext = 8;
-				} else if (nh == 51) {
-					ext = ((__u32)ip[l4 + 1] + 2) * 4;
-				} else {
-					ext = ((__u32)ip[l4 + 1] + 1) * 8;
-				}
-				nh = ip[l4];
-				l4 += ext;
-			}
-			if (l4 > total)
+			/* the program's own walk (bpf/parse.h calls it too) */
+			l4p = ip + FL_IPV6_HDR_LEN;
+			nexthdr = ip[6];
+			frag = ext_count = 0;
+			if (fl_ipv6_walk(&l4p, ip + len, ip + total, &nexthdr,
+					 &frag, &ext_count))
 				return PKT_MALFORMED;
+			if (frag == FL_FRAG_LATER)
+				return PKT_FRAGMENT;
+			nh = nexthdr;
+			l4 = l4p - ip;
 			if (nh == IPPROTO_IPIP || nh == IPPROTO_IPV6) {
 				off += l4;
 				continue;

@@ -15,7 +15,9 @@
  * since the control thread's last drain.
  *
  * An escalated packet carries struct fl_xsk_meta in front of it: the flow
- * hash, the direction, the IP header's offset and what to do afterwards:
+ * hash, the direction, where XDP found the IP and L4 headers and the L4
+ * protocol (so the worker builds XDP's own key and never walks extension
+ * headers), and what to do afterwards:
  *   FL_XSK_TX       router: the program already rewrote MACs and TTL for
  *                   meta.ifindex_out; the worker sends the frame there
  *   FL_XSK_PASS     host: written to a TUN device (flowlens-in), so the
@@ -194,51 +196,6 @@ static void write_verdict(struct worker *w, struct fl_cls_flow *f)
 	       1);
 }
 
-/* The flow key from the IP header (the hash and direction come from the
- * metadata). Returns 0, or -1 if the header is not one stage 7 sends. */
-static int l3_key(const __u8 *l3, __u32 len, struct fl_flow_key *key)
-{
-	union fl_addr src = {}, dst = {};
-	__be16 sport = 0, dport = 0;
-	__u32 off;
-	__u8 proto, family;
-
-	if (len < 20)
-		return -1;
-	if ((l3[0] >> 4) == 4) {
-		off = (l3[0] & 0xf) * 4;
-		if (off < 20 || off > len)
-			return -1;
-		proto = l3[9];
-		memcpy(src.b, l3 + 12, 4);
-		memcpy(dst.b, l3 + 16, 4);
-		family = 4;
-	} else if ((l3[0] >> 4) == 6 && len >= 40) {
-		proto = l3[6];
-		memcpy(src.b, l3 + 8, 16);
-		memcpy(dst.b, l3 + 24, 16);
-		off = 40;
-		family = 6;
-		/* extension headers, as the program walks them */
-		while ((proto == IPPROTO_HOPOPTS || proto == IPPROTO_ROUTING ||
-			proto == IPPROTO_DSTOPTS) &&
-		       off + 8 <= len) {
-			proto = l3[off];
-			off += (l3[off + 1] + 1) * 8;
-		}
-	} else {
-		return -1;
-	}
-	if ((proto == IPPROTO_TCP || proto == IPPROTO_UDP) && off + 4 <= len) {
-		memcpy(&sport, l3 + off, 2);
-		memcpy(&dport, l3 + off + 2, 2);
-	}
-	fl_flow_key_make(key, &src, &dst, sport, dport, proto, family);
-	return 0;
-}
-
-/* ---- packets ---- */
-
 /* One escalated frame; returns true if the frame was handed to a tx ring. */
 static bool handle(struct worker *w, struct wsock *s, __u64 addr, __u32 len)
 {
@@ -247,8 +204,8 @@ static bool handle(struct worker *w, struct wsock *s, __u64 addr, __u32 len)
 	struct fl_cls_flow *f = NULL;
 	struct fl_flow_key key;
 
-	if (meta->magic != FL_XSK_META_MAGIC || meta->l3_off >= len ||
-	    l3_key(data + meta->l3_off, len - meta->l3_off, &key)) {
+	/* the key as XDP made it, from the metadata: no header walked */
+	if (fl_flow_key_from_meta(&key, meta, data, len)) {
 		wc_add(w, FL_WC_BAD_META, 1);
 		wc_add(w, FL_WC_DROPPED, 1);
 		return false;
