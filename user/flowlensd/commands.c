@@ -2,7 +2,9 @@
 /*
  * What each control request does. Requests are {"cmd": NAME, ...}; each
  * function validates its own arguments (flctl does too, but the socket is
- * the API) and builds the reply's "data".
+ * the API) and builds the reply's "data". The names are the protocol
+ * table's (user/lib/proto.h); each module lists its handlers by name, and
+ * commands_check() holds them against the table at start.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -10,8 +12,10 @@
 #include <string.h>
 #include <bpf/libbpf.h>
 
+#include "commands.h"
 #include "daemon.h"
 #include "log.h"
+#include "proto.h"
 #include "flowlens.skel.h"
 
 static const char *const verdict_names[FL_VERDICT_COUNT] = {
@@ -540,7 +544,7 @@ static int cmd_version(struct daemon *d, struct json_object *req,
 	return 0;
 }
 
-static const struct command commands[] = {
+static const struct command core_commands[] = {
 	{ "stats", cmd_stats },
 	{ "ip", cmd_ip },
 	{ "top", cmd_top },
@@ -550,26 +554,77 @@ static const struct command commands[] = {
 	{ "config-show", cmd_config_show },
 	{ "config-set", cmd_config_set },
 	{ "version", cmd_version },
+	{ NULL, NULL },
 };
+
+/* Every module's handlers, by request name (each list ends with NULL). */
+static const struct command *const command_sets[] = {
+	core_commands, rule_commands,	 ddos_commands,
+	synproxy_commands, worker_commands, NULL,
+};
+
+/* The handler registered for @name, and how many are. */
+static command_fn handler_find(const char *name, int *count)
+{
+	command_fn fn = NULL;
+	int i, j;
+
+	*count = 0;
+	for (i = 0; command_sets[i]; i++)
+		for (j = 0; command_sets[i][j].name; j++)
+			if (!strcmp(command_sets[i][j].name, name)) {
+				fn = fn ?: command_sets[i][j].fn;
+				(*count)++;
+			}
+	return fn;
+}
 
 command_fn command_lookup(const char *name)
 {
-	size_t i;
+	int count;
 
-	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		if (!strcmp(commands[i].name, name))
-			return commands[i].fn;
-	for (i = 0; rule_commands[i].name; i++)
-		if (!strcmp(rule_commands[i].name, name))
-			return rule_commands[i].fn;
-	for (i = 0; ddos_commands[i].name; i++)
-		if (!strcmp(ddos_commands[i].name, name))
-			return ddos_commands[i].fn;
-	for (i = 0; synproxy_commands[i].name; i++)
-		if (!strcmp(synproxy_commands[i].name, name))
-			return synproxy_commands[i].fn;
-	for (i = 0; worker_commands[i].name; i++)
-		if (!strcmp(worker_commands[i].name, name))
-			return worker_commands[i].fn;
-	return NULL;
+	/* Only what the protocol table defines is served. */
+	if (!fl_proto_find(name))
+		return NULL;
+	return handler_find(name, &count);
+}
+
+int commands_check(void)
+{
+	int i, j, count, bad = 0;
+
+	for (i = 0; i < FL_PROTO_COUNT; i++) {
+		handler_find(fl_proto_cmds[i].request, &count);
+		if (count == 1)
+			continue;
+		pr_err("protocol table: request \"%s\" (flctl %s%s%s) has %s",
+		       fl_proto_cmds[i].request, fl_proto_cmds[i].object,
+		       *fl_proto_cmds[i].words ? " " : "",
+		       fl_proto_cmds[i].words,
+		       count ? "more than one handler" : "no handler in flowlensd");
+		bad++;
+	}
+	for (i = 0; command_sets[i]; i++)
+		for (j = 0; command_sets[i][j].name; j++) {
+			if (fl_proto_find(command_sets[i][j].name))
+				continue;
+			pr_err("protocol table: flowlensd handles \"%s\", which the table (user/lib/proto.h) does not define",
+			       command_sets[i][j].name);
+			bad++;
+		}
+	return bad ? -EPROTO : 0;
+}
+
+void commands_list(FILE *out)
+{
+	const struct fl_proto_cmd *c;
+	int i, j;
+
+	for (i = 0; command_sets[i]; i++)
+		for (j = 0; command_sets[i][j].name; j++) {
+			c = fl_proto_find(command_sets[i][j].name);
+			fprintf(out, "%-20s %s%s%s\n", command_sets[i][j].name,
+				c ? c->object : "-", c && *c->words ? " " : "",
+				c ? c->words : "");
+		}
 }

@@ -16,6 +16,7 @@
 #include <bpf/libbpf.h>
 
 #include "ctl.h"
+#include "commands.h"
 #include "daemon.h"
 #include "log.h"
 #include "replay.h"
@@ -75,6 +76,8 @@ static void usage(FILE *out, const char *prog)
 		"      --flow-timeout S    a worker gives up on a flow idle S seconds and\n"
 		"                          writes nDPI's guess as its verdict (default: 30\n"
 		"                          for UDP and others, 300 for TCP)\n"
+		"      --list-commands     print the control requests flowlensd serves\n"
+		"                          (one per line, with flctl's words) and exit\n"
 		"  -v, --verbose           more detail, including libbpf and libxdp\n"
 		"  -h, --help              show this help\n"
 		"  -V, --version           show the version\n"
@@ -98,6 +101,7 @@ enum {
 	OPT_EVENTS,
 	OPT_WORKERS,
 	OPT_FLOW_TIMEOUT,
+	OPT_LIST_COMMANDS,
 };
 
 /* A whole decimal number in [min, max]; 0, or -1 if ARG is not one. */
@@ -123,6 +127,7 @@ static int parse_options(int argc, char **argv, struct fl_options *opt)
 		{ "events", required_argument, NULL, OPT_EVENTS },
 		{ "workers", required_argument, NULL, OPT_WORKERS },
 		{ "flow-timeout", required_argument, NULL, OPT_FLOW_TIMEOUT },
+		{ "list-commands", no_argument, NULL, OPT_LIST_COMMANDS },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -210,6 +215,9 @@ static int parse_options(int argc, char **argv, struct fl_options *opt)
 			opt->max_rules = n + 1; /* id 0 is never used */
 			break;
 		}
+		case OPT_LIST_COMMANDS:
+			commands_list(stdout);
+			exit(commands_check() ? EXIT_FAILURE : EXIT_SUCCESS);
 		case 'v':
 			opt->verbose++;
 			break;

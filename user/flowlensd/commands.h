@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * API: flowlensd's commands held against the protocol table
+ * (user/lib/proto.h).
+ *   commands_check()  at start: every table entry has one handler, every
+ *                     handler an entry; else each mismatch is logged and
+ *                     flowlensd does not start (-EPROTO)
+ *   commands_list()   flowlensd --list-commands: each handler's request
+ *                     and the flctl words the table gives it
+ */
+#ifndef FLOWLENSD_COMMANDS_H
+#define FLOWLENSD_COMMANDS_H
+
+#include <stdio.h>
+
+int commands_check(void);
+void commands_list(FILE *out);
+
+#endif /* FLOWLENSD_COMMANDS_H */
