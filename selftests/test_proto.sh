@@ -57,7 +57,7 @@ test_both_sides_agree() {
 test_every_command_has_help() {
 	local top object words last parent help usage n=0
 	top=$("$FLCTL_BIN" help)
-	while IFS=$'\t' read -r object words help; do
+	while IFS='|' read -r object words help; do
 		[ -n "$help" ] || fail "$object $words has no help line"
 		assert_match "$top" "^  $object${words:+ $words}( |\$)" "flctl help lists '$object $words'"
 		usage=$("$FLCTL_BIN" "$object" help | sed -n '/^Usage:/,/^$/p')
@@ -71,7 +71,7 @@ test_every_command_has_help() {
 				"flctl $object help names '$words'"
 		fi
 		n=$((n + 1))
-	done < <("$FLCTL_BIN" -j help --commands | jq -r '.[] | [.object, .words, .help] | @tsv')
+	done < <("$FLCTL_BIN" -j help --commands | jq -r '.[] | [.object, .words, .help] | join("|")')
 	echo "$n commands, each with its help"
 	assert_ge "$n" 30 "commands checked"
 }

@@ -40,11 +40,14 @@ static void check_entries(void)
 		ASSERT_TRUE(*c->request, "request not empty");
 		ASSERT_TRUE(*c->help, "help not empty");
 		ASSERT_FALSE(strchr(c->help, '\n'), "help on one line");
-		ASSERT_TRUE(is_object(c->object), "object is in FL_PROTO_OBJECTS");
+		ASSERT_TRUE(is_object(c->object),
+			    "object is in FL_PROTO_OBJECTS");
 		ASSERT_EQ(fl_proto_find(c->request), c, "fl_proto_find");
-		snprintf(full[i], sizeof(full[i]), "%s %s", c->object, c->words);
+		snprintf(full[i], sizeof(full[i]), "%s %s", c->object,
+			 c->words);
 		for (j = 0; j < i; j++) {
-			ASSERT_TRUE(strcmp(fl_proto_cmds[j].request, c->request),
+			ASSERT_TRUE(strcmp(fl_proto_cmds[j].request,
+					   c->request),
 				    "request name unique");
 			ASSERT_TRUE(strcmp(full[j], full[i]),
 				    "object and words unique");

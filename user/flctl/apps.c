@@ -38,8 +38,7 @@ int flctl_show_apps(const struct fl_proto_cmd *cmd, int argc, char **argv)
 
 	for (; argc; NEXT_ARG()) {
 		if (strcmp(argv[0], "--sort") && strcmp(argv[0], "sort"))
-			return arg_unexpected(cmd_name(cmd), argv[0],
-					      "--sort");
+			return arg_unexpected(cmd_name(cmd), argv[0], "--sort");
 		NEXT_ARG();
 		if (!argc)
 			return usage_error(
@@ -135,7 +134,7 @@ static void print_workers(struct json_object *data)
 #define FL_X_NAME(id, name) name,
 		FL_WORKER_COUNTERS(FL_X_NAME)
 #undef FL_X_NAME
-		FL_WORKER_RING_FULL,
+			FL_WORKER_RING_FULL,
 	};
 	struct json_object *list, *o, *ifs;
 	size_t i, j, n;

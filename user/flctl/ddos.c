@@ -359,8 +359,7 @@ int flctl_ddos_threshold_add(const struct fl_proto_cmd *cmd, int argc,
 		return usage_error(
 			"%s needs PREFIX and at least one METRIC VALUE (e.g. '198.51.100.0/24 pps 50k')",
 			cmd_name(cmd));
-	return flctl_run(words_request(cmd, argc, argv),
-			 print_threshold_added);
+	return flctl_run(words_request(cmd, argc, argv), print_threshold_added);
 }
 
 static void print_threshold_deleted(struct json_object *data)
@@ -424,14 +423,12 @@ static void print_allow_deleted(struct json_object *data)
 	printf("no longer allowlisted %s\n", json_get_str(data, "prefix"));
 }
 
-int flctl_ddos_allow_add(const struct fl_proto_cmd *cmd, int argc,
-			 char **argv)
+int flctl_ddos_allow_add(const struct fl_proto_cmd *cmd, int argc, char **argv)
 {
 	return flctl_prefix_request(cmd, argc, argv, print_allow_added);
 }
 
-int flctl_ddos_allow_del(const struct fl_proto_cmd *cmd, int argc,
-			 char **argv)
+int flctl_ddos_allow_del(const struct fl_proto_cmd *cmd, int argc, char **argv)
 {
 	return flctl_prefix_request(cmd, argc, argv, print_allow_deleted);
 }
@@ -449,11 +446,10 @@ static void print_allow_list(struct json_object *data)
 				       json_object_array_get_idx(list, i)));
 }
 
-int flctl_ddos_allow_list(const struct fl_proto_cmd *cmd, int argc,
-			  char **argv)
+int flctl_ddos_allow_list(const struct fl_proto_cmd *cmd, int argc, char **argv)
 {
 	return arg_none(cmd, argc, argv) ?:
-		       flctl_run_plain(cmd, print_allow_list);
+					   flctl_run_plain(cmd, print_allow_list);
 }
 
 #define NOTE_SOURCES_MAX 5 /* a spoofed flood's list is long and says little */

@@ -60,7 +60,11 @@ int cmd_dispatch(const char *what, const struct cmd *cmds, int argc,
 /* ---- argument checks, in bpftool's style: one parser, one message ---- */
 
 /* Steps over the word just read. */
-#define NEXT_ARG() ({ argc--; argv++; })
+#define NEXT_ARG()      \
+	({              \
+		argc--; \
+		argv++; \
+	})
 /* The command's words as a user types them: "ddos threshold add". */
 const char *cmd_name(const struct fl_proto_cmd *cmd);
 int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

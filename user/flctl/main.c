@@ -24,8 +24,7 @@ bool json_output;
 bool pretty_output;
 static const char *socket_override;
 
-typedef int (*flctl_fn)(const struct fl_proto_cmd *cmd, int argc,
-			char **argv);
+typedef int (*flctl_fn)(const struct fl_proto_cmd *cmd, int argc, char **argv);
 
 static const flctl_fn handlers[FL_PROTO_COUNT] = {
 #define FL_X_HANDLER(id, ...) [FL_PROTO_##id] = flctl_##id,
@@ -97,7 +96,8 @@ static void print_usage(const char *object)
 			last_word(next->words, &nplen);
 			if (strcmp(next->object, object) ||
 			    strcmp(next->synopsis, c->synopsis) ||
-			    nplen != plen || strncmp(next->words, c->words, plen))
+			    nplen != plen ||
+			    strncmp(next->words, c->words, plen))
 				break;
 			j++;
 		}
@@ -107,10 +107,11 @@ static void print_usage(const char *object)
 			indent += printf(" %.*s%s{", (int)plen, c->words,
 					 plen ? " " : "");
 			for (; i < j; i++)
-				indent += printf(" %s%s",
-						 last_word(fl_proto_cmds[i].words,
-							   &nplen),
-						 i + 1 < j ? " |" : " }");
+				indent +=
+					printf(" %s%s",
+					       last_word(fl_proto_cmds[i].words,
+							 &nplen),
+					       i + 1 < j ? " |" : " }");
 		} else if (*c->words) {
 			indent += printf(" %s", c->words);
 		}
@@ -305,8 +306,8 @@ int cmd_dispatch(const char *what, const struct cmd *cmds, int argc,
 		names[n] = cmds[n].name;
 	idx = fl_proto_match(argv[0], names, n, &first, &second);
 	if (idx < 0)
-		return match_error(idx, first, second, "command", what,
-				   argv[0], names, n);
+		return match_error(idx, first, second, "command", what, argv[0],
+				   names, n);
 	i = idx;
 	return cmds[i].fn(argc - 1, argv + 1);
 }
@@ -317,8 +318,7 @@ int cmd_dispatch(const char *what, const struct cmd *cmds, int argc,
  * complete; the command gets the rest. With object NULL, argv[0] is the
  * object (or "help").
  */
-static int dispatch(const char *object, const char *path, int argc,
-		    char **argv)
+static int dispatch(const char *object, const char *path, int argc, char **argv)
 {
 	struct fl_proto_words w;
 	char what[64], next[64];
@@ -351,8 +351,8 @@ static int dispatch(const char *object, const char *path, int argc,
 	snprintf(what, sizeof(what), "%s%s%s", object, *path ? " " : "", path);
 	idx = fl_proto_match(argv[0], w.name, w.n, &first, &second);
 	if (idx < 0)
-		return match_error(idx, first, second, "command", what,
-				   argv[0], w.name, w.n);
+		return match_error(idx, first, second, "command", what, argv[0],
+				   w.name, w.n);
 	if (idx == w.n - 1)
 		return object_help(object);
 	snprintf(next, sizeof(next), "%s%s%s", path, *path ? " " : "",
@@ -434,7 +434,8 @@ struct json_object *request_new(const struct fl_proto_cmd *cmd)
 {
 	struct json_object *req = json_object_new_object();
 
-	json_object_object_add(req, "cmd", json_object_new_string(cmd->request));
+	json_object_object_add(req, "cmd",
+			       json_object_new_string(cmd->request));
 	return req;
 }
 

@@ -132,9 +132,8 @@ int flctl_show_stats(const struct fl_proto_cmd *cmd, int argc, char **argv)
 	struct json_object *req;
 
 	if (argc > 1)
-		return usage_error(
-			"%s takes at most one interface, not '%s'",
-			cmd_name(cmd), argv[1]);
+		return usage_error("%s takes at most one interface, not '%s'",
+				   cmd_name(cmd), argv[1]);
 	req = request_new(cmd);
 	if (argc == 1)
 		json_object_object_add(req, "interface",

@@ -559,7 +559,7 @@ static const struct command core_commands[] = {
 
 /* Every module's handlers, by request name (each list ends with NULL). */
 static const struct command *const command_sets[] = {
-	core_commands, rule_commands,	 ddos_commands,
+	core_commands,	   rule_commands,   ddos_commands,
 	synproxy_commands, worker_commands, NULL,
 };
 
@@ -601,7 +601,8 @@ int commands_check(void)
 		       fl_proto_cmds[i].request, fl_proto_cmds[i].object,
 		       *fl_proto_cmds[i].words ? " " : "",
 		       fl_proto_cmds[i].words,
-		       count ? "more than one handler" : "no handler in flowlensd");
+		       count ? "more than one handler" :
+			       "no handler in flowlensd");
 		bad++;
 	}
 	for (i = 0; command_sets[i]; i++)

@@ -91,8 +91,8 @@ int fl_proto_next_words(const char *object, const char *path,
 	return w->n;
 }
 
-int fl_proto_match(const char *arg, const char *const *names, int n,
-		   int *first, int *second)
+int fl_proto_match(const char *arg, const char *const *names, int n, int *first,
+		   int *second)
 {
 	size_t len = strlen(arg);
 	int i, match = -1;

@@ -152,8 +152,8 @@ int fl_proto_next_words(const char *object, const char *path,
  * Returns the index; -1 if none matches; -2 if @arg is ambiguous, with
  * *first and *second set to two names it abbreviates.
  */
-int fl_proto_match(const char *arg, const char *const *names, int n,
-		   int *first, int *second);
+int fl_proto_match(const char *arg, const char *const *names, int n, int *first,
+		   int *second);
 
 /*
  * Reply fields. `show workers`: the counters each worker writes (and the
