@@ -327,8 +327,13 @@ test_help() {
 		assert_match "$out" '^Usage: flctl \[OPTIONS\] OBJECT \{ COMMAND \| help \}$' "flctl $args"
 		assert_match "$out" '^OBJECT := \{ show \| top \| protect \| rule \| ddos \| synproxy \| config \| version \}$' "flctl $args"
 		assert_match "$out" '^  synproxy add ADDR port PORT \[mss MSS\] \[wscale WSCALE\]$' "flctl $args"
-		assert_match "$out" '^  ddos threshold add PREFIX \[source\] METRIC VALUE\.\.\.' "flctl $args"
-		assert_match "$out" '^  ddos attacks \[--all\] \| ddos status$' "flctl $args"
+		# one line per command, as each object's Usage has it
+		assert_match "$out" '^  ddos threshold add PREFIX \[source\] METRIC VALUE \[METRIC VALUE\]\.\.\.$' "flctl $args"
+		assert_match "$out" '^  ddos attacks \[--all\] +active attacks' "flctl $args"
+		assert_match "$out" '^  ddos status +hosts under a threshold' "flctl $args"
+		assert_match "$out" '^  show apps \[--sort ' "flctl $args"
+		assert_match "$out" '^  show flows \[--app APP\] \[-n N\] ' "flctl $args"
+		assert_match "$out" '^  show workers +the AF_XDP workers' "flctl $args"
 		assert_eq "$out" "$(flctl help)" "flctl $args == flctl help"
 	done
 

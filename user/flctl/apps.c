@@ -29,34 +29,26 @@ static void print_apps(struct json_object *data)
 	}
 }
 
-int show_apps(int argc, char **argv)
+int flctl_show_apps(const struct fl_proto_cmd *cmd, int argc, char **argv)
 {
-	struct json_object *req = request_new("apps");
+	static const char *const keys[] = { "bytes", "packets", "flows" };
+	struct json_object *req;
 	const char *sort = "bytes";
-	int i;
+	int k;
 
-	for (i = 0; i < argc; i++) {
-		if (!strcmp(argv[i], "--sort") || !strcmp(argv[i], "sort")) {
-			if (++i == argc) {
-				json_object_put(req);
-				return usage_error(
-					"--sort needs a key: bytes, packets or flows");
-			}
-			sort = argv[i];
-			if (strcmp(sort, "bytes") && strcmp(sort, "packets") &&
-			    strcmp(sort, "flows")) {
-				json_object_put(req);
-				return usage_error(
-					"unknown sort key '%s': bytes, packets or flows",
-					sort);
-			}
-		} else {
-			json_object_put(req);
+	for (; argc; NEXT_ARG()) {
+		if (strcmp(argv[0], "--sort") && strcmp(argv[0], "sort"))
+			return arg_unexpected(cmd_name(cmd), argv[0], "--sort");
+		NEXT_ARG();
+		if (!argc)
 			return usage_error(
-				"show apps: unexpected '%s' (see show help)",
-				argv[i]);
-		}
+				"--sort needs a key: bytes, packets or flows");
+		k = arg_keyword("sort key", argv[0], keys, 3);
+		if (k < 0)
+			return k;
+		sort = keys[k];
 	}
+	req = request_new(cmd);
 	json_object_object_add(req, "sort", json_object_new_string(sort));
 	return flctl_run(req, print_apps);
 }
@@ -100,51 +92,49 @@ static void print_flows(struct json_object *data)
 	       (unsigned long long)json_get_u64(data, "total"));
 }
 
-int show_flows(int argc, char **argv)
+#define FLOWS_SHOWN_MAX 100000000L
+
+int flctl_show_flows(const struct fl_proto_cmd *cmd, int argc, char **argv)
 {
-	struct json_object *req = request_new("flows");
-	int i;
+	const char *app = NULL;
+	struct json_object *req;
+	long n = -1;
+	int ret;
 
-	for (i = 0; i < argc; i++) {
-		bool app = !strcmp(argv[i], "--app") || !strcmp(argv[i], "app");
-		bool count = !strcmp(argv[i], "-n");
+	for (; argc; NEXT_ARG()) {
+		bool is_app = !strcmp(argv[0], "--app") ||
+			      !strcmp(argv[0], "app");
 
-		if (!app && !count) {
-			json_object_put(req);
-			return usage_error(
-				"show flows: unexpected '%s' (see show help)",
-				argv[i]);
+		if (!is_app && strcmp(argv[0], "-n"))
+			return arg_unexpected(cmd_name(cmd), argv[0],
+					      "--app or -n");
+		if (argc < 2)
+			return usage_error("%s needs a value", argv[0]);
+		NEXT_ARG();
+		if (is_app) {
+			app = argv[0];
+			continue;
 		}
-		if (++i == argc) {
-			json_object_put(req);
-			return usage_error("%s needs a value", argv[i - 1]);
-		}
-		if (app) {
-			json_object_object_add(req, "app",
-					       json_object_new_string(argv[i]));
-		} else {
-			char *end;
-			long n = strtol(argv[i], &end, 10);
-
-			if (*end || end == argv[i] || n < 0) {
-				json_object_put(req);
-				return usage_error(
-					"-n needs a number of flows (0: all), not '%s'",
-					argv[i]);
-			}
-			json_object_object_add(req, "limit",
-					       json_object_new_int(n));
-		}
+		ret = arg_number("-n", argv[0], 0, FLOWS_SHOWN_MAX, &n);
+		if (ret)
+			return ret;
 	}
+	req = request_new(cmd);
+	if (app)
+		json_object_object_add(req, "app", json_object_new_string(app));
+	if (n >= 0)
+		json_object_object_add(req, "limit", json_object_new_int(n));
 	return flctl_run(req, print_flows);
 }
 
 static void print_workers(struct json_object *data)
 {
+	/* what the daemon sends, in its order (user/lib/proto.h) */
 	static const char *const counters[] = {
-		"rx",		"tx",		"passed",  "consumed",
-		"dropped",	"classified",	"gave_up", "ring_full",
-		"verdict_lost", "bad_metadata", "ring_shed",
+#define FL_X_NAME(id, name) name,
+		FL_WORKER_COUNTERS(FL_X_NAME)
+#undef FL_X_NAME
+			FL_WORKER_RING_FULL,
 	};
 	struct json_object *list, *o, *ifs;
 	size_t i, j, n;
@@ -178,10 +168,7 @@ static void print_workers(struct json_object *data)
 	}
 }
 
-int show_workers(int argc, char **argv)
+int flctl_show_workers(const struct fl_proto_cmd *cmd, int argc, char **argv)
 {
-	if (argc)
-		return usage_error("show workers takes no argument, not '%s'",
-				   argv[0]);
-	return flctl_run(request_new("workers"), print_workers);
+	return arg_none(cmd, argc, argv) ?: flctl_run_plain(cmd, print_workers);
 }

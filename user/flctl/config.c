@@ -8,27 +8,20 @@
 #include "units.h"
 #include <flowlens/flowlens.h>
 
-static int config_help(int argc, char **argv)
+void flctl_help_config(void)
 {
-	if (help_as_json())
-		return 0;
-	printf("Usage: %1$s config show\n"
-	       "       %1$s config set KEY VALUE\n"
-	       "       %1$s config help\n"
-	       "\n"
-	       "KEY VALUE := { malformed { pass | drop } | heavy-pps RATE | heavy-bps RATE }\n"
+	printf("KEY VALUE := { malformed { pass | drop } | heavy-pps RATE | heavy-bps RATE }\n"
 	       "RATE := a number with an optional k, M or G suffix (1000-based)\n"
 	       "\n"
 	       "  malformed   what happens to packets whose headers do not parse;\n"
 	       "              they are counted either way (default pass)\n"
 	       "  heavy-pps   a source or destination above this many packets per\n"
 	       "              second gets exact counters and appears in 'top'\n"
-	       "              (default %2$llu)\n"
-	       "  heavy-bps   ... or above this many bits per second (default %3$llu)\n"
+	       "              (default %1$llu)\n"
+	       "  heavy-bps   ... or above this many bits per second (default %2$llu)\n"
 	       "\n"
 	       "Changes apply at once and survive a restart and a reboot.\n",
-	       prog_name, FL_HEAVY_PPS_DEFAULT, FL_HEAVY_BPS_DEFAULT);
-	return 0;
+	       FL_HEAVY_PPS_DEFAULT, FL_HEAVY_BPS_DEFAULT);
 }
 
 static void print_config(struct json_object *data)
@@ -41,39 +34,27 @@ static void print_config(struct json_object *data)
 	       (unsigned long long)json_get_u64(data, "heavy_bps"));
 }
 
-static int config_show(int argc, char **argv)
+int flctl_config_show(const struct fl_proto_cmd *cmd, int argc, char **argv)
 {
-	if (argc)
-		return usage_error("config show takes no arguments, not '%s'",
-				   argv[0]);
-	return flctl_run(request_new("config-show"), print_config);
+	return arg_none(cmd, argc, argv) ?: flctl_run_plain(cmd, print_config);
 }
 
-static int config_set(int argc, char **argv)
+int flctl_config_set(const struct fl_proto_cmd *cmd, int argc, char **argv)
 {
 	static const char *const keys[] = { "malformed", "heavy-pps",
 					    "heavy-bps" };
 	struct json_object *req;
-	const char *key = NULL;
+	const char *key;
 	uint64_t n;
-	size_t i;
+	int k;
 
 	if (argc != 2)
-		return usage_error(
-			"config set needs KEY VALUE (see '%s config help')",
-			prog_name);
-	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
-		if (!is_prefix(argv[0], keys[i]))
-			continue;
-		if (key)
-			return usage_error("'%s' is ambiguous: %s or %s?",
-					   argv[0], key, keys[i]);
-		key = keys[i];
-	}
-	if (!key)
-		return usage_error(
-			"unknown setting '%s' (malformed, heavy-pps, heavy-bps)",
-			argv[0]);
+		return usage_error("%s needs KEY VALUE (see '%s config help')",
+				   cmd_name(cmd), prog_name);
+	k = arg_keyword("setting", argv[0], keys, 3);
+	if (k < 0)
+		return k;
+	key = keys[k];
 	if (!strcmp(key, "malformed") && strcmp(argv[1], "pass") &&
 	    strcmp(argv[1], "drop"))
 		return usage_error(
@@ -84,43 +65,33 @@ static int config_set(int argc, char **argv)
 			"%s: '%s' is not a positive rate (e.g. 5000, 20k, 1M)",
 			key, argv[1]);
 
-	req = request_new("config-set");
+	req = request_new(cmd);
 	json_object_object_add(req, "key", json_object_new_string(key));
 	json_object_object_add(req, "value", json_object_new_string(argv[1]));
 	return flctl_run(req, print_config);
 }
 
-int do_config(int argc, char **argv)
+/* Works without a daemon: then only flctl's own version is known. */
+void flctl_help_version(void)
 {
-	static const struct cmd cmds[] = {
-		{ "show", config_show },
-		{ "set", config_set },
-		{ "help", config_help },
-		{ NULL, NULL },
-	};
-
-	return cmd_dispatch("config", cmds, argc, argv, config_help);
+	printf("flctl's version, and flowlensd's (with its libbpf and uptime)\n"
+	       "if it runs. Never fails for lack of a daemon.\n");
 }
 
-/* Works without a daemon: then only flctl's own version is known. */
-int do_version(int argc, char **argv)
+int flctl_version(const struct fl_proto_cmd *cmd, int argc, char **argv)
 {
+	static const char *const help[] = { "help" };
 	struct json_object *data = NULL, *out;
 	char err[512];
-	int ret;
+	int first, second, ret;
 
-	if (argc && is_prefix(argv[0], "help")) {
-		printf("Usage: %s version\n\n"
-		       "flctl's version, and flowlensd's (with its libbpf and uptime)\n"
-		       "if it runs. Never fails for lack of a daemon.\n",
-		       prog_name);
-		return 0;
-	}
-	if (argc)
-		return usage_error("version takes no arguments, not '%s'",
-				   argv[0]);
+	if (argc && fl_proto_match(argv[0], help, 1, &first, &second) == 0)
+		return object_help(cmd->object);
+	ret = arg_none(cmd, argc, argv);
+	if (ret)
+		return ret;
 	/* A missing daemon is not an error here. */
-	ret = flctl_call_quiet(request_new("version"), &data, err, sizeof(err));
+	ret = flctl_call_quiet(request_new(cmd), &data, err, sizeof(err));
 
 	if (json_output) {
 		out = json_object_new_object();

@@ -17,21 +17,9 @@
 #include "prefix.h"
 #include "threshold.h"
 
-static int ddos_help(int argc, char **argv)
+void flctl_help_ddos(void)
 {
-	if (help_as_json())
-		return 0;
-	printf("Usage: %1$s ddos threshold add PREFIX [source] METRIC VALUE [METRIC VALUE]...\n"
-	       "                                [action ACTION] [hold S]\n"
-	       "       %1$s ddos threshold del PREFIX [source]\n"
-	       "       %1$s ddos threshold list\n"
-	       "       %1$s ddos allow { add | del } PREFIX\n"
-	       "       %1$s ddos allow list\n"
-	       "       %1$s ddos attacks [--all]\n"
-	       "       %1$s ddos status\n"
-	       "       %1$s ddos help\n"
-	       "\n"
-	       "PREFIX := { IPv4 | IPv6 }[/LEN], e.g. 198.51.100.0/24, 2001:db8::/32\n"
+	printf("PREFIX := { IPv4 | IPv6 }[/LEN], e.g. 198.51.100.0/24, 2001:db8::/32\n"
 	       "METRIC := { pps | bps | sps |                   (either direction)\n"
 	       "            tcp-pps | tcp-bps | udp-pps | udp-bps |\n"
 	       "            icmp-pps | icmp-bps | frag-pps | frag-bps }\n"
@@ -117,7 +105,6 @@ static int ddos_help(int argc, char **argv)
 	       "  %1$s ddos allow add 192.0.2.53\n"
 	       "  %1$s ddos attacks --all\n",
 	       prog_name, FL_RULE_ORDER_DEFAULT, FL_THRESHOLD_HOLD_DEFAULT);
-	return 0;
 }
 
 /*
@@ -331,7 +318,8 @@ static double now_unix(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static struct json_object *words_request(const char *cmd, int argc, char **argv)
+static struct json_object *words_request(const struct fl_proto_cmd *cmd,
+					 int argc, char **argv)
 {
 	struct json_object *req = request_new(cmd), *words;
 	int i;
@@ -360,7 +348,8 @@ static void print_threshold_added(struct json_object *data)
 		       json_get_str(th, "prefix"));
 }
 
-static int threshold_add(int argc, char **argv)
+int flctl_ddos_threshold_add(const struct fl_proto_cmd *cmd, int argc,
+			     char **argv)
 {
 	int limits = argc - 1;
 
@@ -368,9 +357,9 @@ static int threshold_add(int argc, char **argv)
 		limits--;
 	if (limits < 2)
 		return usage_error(
-			"ddos threshold add needs PREFIX and at least one METRIC VALUE (e.g. '198.51.100.0/24 pps 50k')");
-	return flctl_run(words_request("ddos-threshold-add", argc, argv),
-			 print_threshold_added);
+			"%s needs PREFIX and at least one METRIC VALUE (e.g. '198.51.100.0/24 pps 50k')",
+			cmd_name(cmd));
+	return flctl_run(words_request(cmd, argc, argv), print_threshold_added);
 }
 
 static void print_threshold_deleted(struct json_object *data)
@@ -379,12 +368,14 @@ static void print_threshold_deleted(struct json_object *data)
 	       json_get_str(json_object_object_get(data, "threshold"), "text"));
 }
 
-static int threshold_del(int argc, char **argv)
+int flctl_ddos_threshold_del(const struct fl_proto_cmd *cmd, int argc,
+			     char **argv)
 {
 	if (argc < 1 || argc > 2)
 		return usage_error(
-			"ddos threshold del needs PREFIX, and 'source' for a source threshold");
-	return flctl_run(words_request("ddos-threshold-del", argc, argv),
+			"%s needs PREFIX, and 'source' for a source threshold",
+			cmd_name(cmd));
+	return flctl_run(words_request(cmd, argc, argv),
 			 print_threshold_deleted);
 }
 
@@ -415,32 +406,11 @@ static void print_threshold_list(struct json_object *data)
 	table_print(&t);
 }
 
-static int no_args(const char *cmd, int argc, char **argv)
+int flctl_ddos_threshold_list(const struct fl_proto_cmd *cmd, int argc,
+			      char **argv)
 {
-	if (argc)
-		return usage_error("ddos %s takes no arguments, not '%s'", cmd,
-				   argv[0]);
-	return 0;
-}
-
-static int threshold_list(int argc, char **argv)
-{
-	return no_args("threshold list", argc, argv) ?:
-		       flctl_run(request_new("ddos-threshold-list"),
-				 print_threshold_list);
-}
-
-static int do_threshold(int argc, char **argv)
-{
-	static const struct cmd cmds[] = {
-		{ "add", threshold_add },
-		{ "del", threshold_del },
-		{ "list", threshold_list },
-		{ "help", ddos_help },
-		{ NULL, NULL },
-	};
-
-	return cmd_dispatch("ddos threshold", cmds, argc, argv, ddos_help);
+	return arg_none(cmd, argc, argv) ?:
+		       flctl_run_plain(cmd, print_threshold_list);
 }
 
 static void print_allow_added(struct json_object *data)
@@ -453,23 +423,14 @@ static void print_allow_deleted(struct json_object *data)
 	printf("no longer allowlisted %s\n", json_get_str(data, "prefix"));
 }
 
-static int allow_change(const char *cmd, int argc, char **argv)
+int flctl_ddos_allow_add(const struct fl_proto_cmd *cmd, int argc, char **argv)
 {
-	bool add = !strcmp(cmd, "add");
-
-	return flctl_prefix_request(
-		"ddos allow", cmd, add ? "ddos-allow-add" : "ddos-allow-del",
-		argc, argv, add ? print_allow_added : print_allow_deleted);
+	return flctl_prefix_request(cmd, argc, argv, print_allow_added);
 }
 
-static int allow_add(int argc, char **argv)
+int flctl_ddos_allow_del(const struct fl_proto_cmd *cmd, int argc, char **argv)
 {
-	return allow_change("add", argc, argv);
-}
-
-static int allow_del(int argc, char **argv)
-{
-	return allow_change("del", argc, argv);
+	return flctl_prefix_request(cmd, argc, argv, print_allow_deleted);
 }
 
 static void print_allow_list(struct json_object *data)
@@ -485,22 +446,10 @@ static void print_allow_list(struct json_object *data)
 				       json_object_array_get_idx(list, i)));
 }
 
-static int allow_list(int argc, char **argv)
+int flctl_ddos_allow_list(const struct fl_proto_cmd *cmd, int argc, char **argv)
 {
-	return no_args("allow list", argc, argv) ?:
-		       flctl_run(request_new("ddos-allow-list"),
-				 print_allow_list);
-}
-
-static int do_allow(int argc, char **argv)
-{
-	static const struct cmd cmds[] = {
-		{ "add", allow_add },	{ "del", allow_del },
-		{ "list", allow_list }, { "help", ddos_help },
-		{ NULL, NULL },
-	};
-
-	return cmd_dispatch("ddos allow", cmds, argc, argv, ddos_help);
+	return arg_none(cmd, argc, argv) ?:
+					   flctl_run_plain(cmd, print_allow_list);
 }
 
 #define NOTE_SOURCES_MAX 5 /* a spoofed flood's list is long and says little */
@@ -616,21 +565,18 @@ static void print_attacks(struct json_object *data)
 	table_print(&t);
 }
 
-static int do_attacks(int argc, char **argv)
+int flctl_ddos_attacks(const struct fl_proto_cmd *cmd, int argc, char **argv)
 {
 	struct json_object *req;
 	bool all = false;
-	int i;
 
-	for (i = 0; i < argc; i++) {
-		if (strcmp(argv[i], "--all"))
-			return usage_error(
-				"ddos attacks: unexpected argument '%s' (expected --all)",
-				argv[i]);
+	for (; argc; NEXT_ARG()) {
+		if (strcmp(argv[0], "--all"))
+			return arg_unexpected(cmd_name(cmd), argv[0], "--all");
 		all = true;
 	}
 	attacks_all = all;
-	req = request_new("ddos-attacks");
+	req = request_new(cmd);
 	json_object_object_add(req, "all", json_object_new_boolean(all));
 	return flctl_run(req, print_attacks);
 }
@@ -692,19 +638,7 @@ static void print_status(struct json_object *data)
 	table_print(&t);
 }
 
-static int do_status(int argc, char **argv)
+int flctl_ddos_status(const struct fl_proto_cmd *cmd, int argc, char **argv)
 {
-	return no_args("status", argc, argv) ?:
-		       flctl_run(request_new("ddos-status"), print_status);
-}
-
-int do_ddos(int argc, char **argv)
-{
-	static const struct cmd cmds[] = {
-		{ "threshold", do_threshold }, { "allow", do_allow },
-		{ "attacks", do_attacks },     { "status", do_status },
-		{ "help", ddos_help },	       { NULL, NULL },
-	};
-
-	return cmd_dispatch("ddos", cmds, argc, argv, ddos_help);
+	return arg_none(cmd, argc, argv) ?: flctl_run_plain(cmd, print_status);
 }

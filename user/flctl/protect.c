@@ -6,24 +6,16 @@
 #include "flctl.h"
 #include "prefix.h"
 
-static int protect_help(int argc, char **argv)
+void flctl_help_protect(void)
 {
-	if (help_as_json())
-		return 0;
-	printf("Usage: %1$s protect { add | del } PREFIX\n"
-	       "       %1$s protect list\n"
-	       "       %1$s protect help\n"
-	       "\n"
-	       "PREFIX := { IPv4 | IPv6 }[/LEN], e.g. 198.51.100.0/24, 2001:db8::/32\n"
+	printf("PREFIX := { IPv4 | IPv6 }[/LEN], e.g. 198.51.100.0/24, 2001:db8::/32\n"
 	       "\n"
 	       "Every address inside a protected prefix gets exact per-IP counters\n"
 	       "(packets, bytes, SYNs sent and received) as soon as it sends or\n"
 	       "receives a packet; other addresses get them only when they become\n"
 	       "heavy hitters. 'list' shows each prefix with its tracked hosts and\n"
 	       "what they received (rx) and sent (tx) over the last second.\n"
-	       "Protected prefixes survive a flowlensd restart and a reboot.\n",
-	       prog_name);
-	return 0;
+	       "Protected prefixes survive a flowlensd restart and a reboot.\n");
 }
 
 static void print_added(struct json_object *data)
@@ -36,23 +28,14 @@ static void print_deleted(struct json_object *data)
 	printf("no longer protecting %s\n", json_get_str(data, "prefix"));
 }
 
-static int protect_change(const char *cmd, int argc, char **argv)
+int flctl_protect_add(const struct fl_proto_cmd *cmd, int argc, char **argv)
 {
-	bool add = !strcmp(cmd, "add");
-
-	return flctl_prefix_request("protect", cmd,
-				    add ? "protect-add" : "protect-del", argc,
-				    argv, add ? print_added : print_deleted);
+	return flctl_prefix_request(cmd, argc, argv, print_added);
 }
 
-static int protect_add(int argc, char **argv)
+int flctl_protect_del(const struct fl_proto_cmd *cmd, int argc, char **argv)
 {
-	return protect_change("add", argc, argv);
-}
-
-static int protect_del(int argc, char **argv)
-{
-	return protect_change("del", argc, argv);
+	return flctl_prefix_request(cmd, argc, argv, print_deleted);
 }
 
 static void print_list(struct json_object *data)
@@ -79,21 +62,7 @@ static void print_list(struct json_object *data)
 	}
 }
 
-static int protect_list(int argc, char **argv)
+int flctl_protect_list(const struct fl_proto_cmd *cmd, int argc, char **argv)
 {
-	if (argc)
-		return usage_error("protect list takes no arguments, not '%s'",
-				   argv[0]);
-	return flctl_run(request_new("protect-list"), print_list);
-}
-
-int do_protect(int argc, char **argv)
-{
-	static const struct cmd cmds[] = {
-		{ "add", protect_add },	  { "del", protect_del },
-		{ "list", protect_list }, { "help", protect_help },
-		{ NULL, NULL },
-	};
-
-	return cmd_dispatch("protect", cmds, argc, argv, protect_help);
+	return arg_none(cmd, argc, argv) ?: flctl_run_plain(cmd, print_list);
 }

@@ -9,19 +9,9 @@
 #include "flctl.h"
 #include "rule.h"
 
-static int rule_help(int argc, char **argv)
+void flctl_help_rule(void)
 {
-	if (help_as_json())
-		return 0;
-	printf("Usage: %1$s rule add [order N] MATCH... action ACTION [expires S]\n"
-	       "       %1$s rule del ID\n"
-	       "       %1$s rule list\n"
-	       "       %1$s rule flush\n"
-	       "       %1$s rule load FILE\n"
-	       "       %1$s rule shapes\n"
-	       "       %1$s rule help\n"
-	       "\n"
-	       "MATCH := { src PREFIX | dst PREFIX | proto PROTO | sport P[-P] |\n"
+	printf("MATCH := { src PREFIX | dst PREFIX | proto PROTO | sport P[-P] |\n"
 	       "           dport P[-P] | tcp-flags FLAGS/MASK | len A-B | dscp D |\n"
 	       "           frag { any | first | non-first | none } |\n"
 	       "           icmp-type T [code C] }     (at least one)\n"
@@ -66,7 +56,6 @@ static int rule_help(int argc, char **argv)
 	       "        action rate-limit 10kpps expires 600\n"
 	       "  %1$s rule add dst 2001:db8::/32 frag any action drop\n",
 	       prog_name, FL_RULE_ORDER_DEFAULT, FL_RULE_SHAPES_MAX);
-	return 0;
 }
 
 static void print_one(struct json_object *data)
@@ -75,7 +64,7 @@ static void print_one(struct json_object *data)
 	       json_get_str(data, "rule"));
 }
 
-static int rule_add(int argc, char **argv)
+int flctl_rule_add(const struct fl_proto_cmd *cmd, int argc, char **argv)
 {
 	struct json_object *req, *words;
 	struct fl_rule rule;
@@ -84,12 +73,13 @@ static int rule_add(int argc, char **argv)
 
 	if (!argc)
 		return usage_error(
-			"rule add needs a rule, e.g. 'dst 198.51.100.0/24 proto udp action drop'");
+			"%s needs a rule, e.g. 'dst 198.51.100.0/24 proto udp action drop'",
+			cmd_name(cmd));
 	/* Checked here too, so a mistake is named without a daemon. */
 	if (fl_rule_parse(argc, argv, FL_RULE_ORDER_DEFAULT, &rule, err,
 			  sizeof(err)))
 		return usage_error("%s", err);
-	req = request_new("rule-add");
+	req = request_new(cmd);
 	words = json_object_new_array();
 	for (i = 0; i < argc; i++)
 		json_object_array_add(words, json_object_new_string(argv[i]));
@@ -104,22 +94,20 @@ static void print_deleted(struct json_object *data)
 	       json_get_str(data, "rule"));
 }
 
-static int rule_del(int argc, char **argv)
+int flctl_rule_del(const struct fl_proto_cmd *cmd, int argc, char **argv)
 {
 	struct json_object *req;
-	unsigned long id;
-	char *end;
+	long id;
 
 	if (argc != 1)
 		return usage_error(
-			"rule del needs exactly one ID (see 'flctl rule list')");
-	errno = 0;
-	id = strtoul(argv[0], &end, 10);
-	if (errno || *end || !id || id > 0xffffffffUL || argv[0][0] == '-')
+			"%s needs exactly one ID (see '%s rule list')",
+			cmd_name(cmd), prog_name);
+	if (!parse_number(argv[0], 1, 0xffffffffL, &id))
 		return usage_error(
-			"bad rule ID '%s': a number from 'flctl rule list'",
-			argv[0]);
-	req = request_new("rule-del");
+			"bad rule ID '%s': a number from '%s rule list'",
+			argv[0], prog_name);
+	req = request_new(cmd);
 	json_object_object_add(req, "id", json_object_new_int64(id));
 	return flctl_run(req, print_deleted);
 }
@@ -155,18 +143,9 @@ static void print_list(struct json_object *data)
 	}
 }
 
-static int no_args(const char *cmd, int argc, char **argv)
+int flctl_rule_list(const struct fl_proto_cmd *cmd, int argc, char **argv)
 {
-	if (argc)
-		return usage_error("rule %s takes no arguments, not '%s'", cmd,
-				   argv[0]);
-	return 0;
-}
-
-static int rule_list(int argc, char **argv)
-{
-	return no_args("list", argc, argv) ?:
-		       flctl_run(request_new("rule-list"), print_list);
+	return arg_none(cmd, argc, argv) ?: flctl_run_plain(cmd, print_list);
 }
 
 static void print_flushed(struct json_object *data)
@@ -175,10 +154,9 @@ static void print_flushed(struct json_object *data)
 	       (unsigned long long)json_get_u64(data, "deleted"));
 }
 
-static int rule_flush(int argc, char **argv)
+int flctl_rule_flush(const struct fl_proto_cmd *cmd, int argc, char **argv)
 {
-	return no_args("flush", argc, argv) ?:
-		       flctl_run(request_new("rule-flush"), print_flushed);
+	return arg_none(cmd, argc, argv) ?: flctl_run_plain(cmd, print_flushed);
 }
 
 static void print_loaded(struct json_object *data)
@@ -189,18 +167,18 @@ static void print_loaded(struct json_object *data)
 	       (unsigned long long)json_get_u64(data, "rules"));
 }
 
-static int rule_load(int argc, char **argv)
+int flctl_rule_load(const struct fl_proto_cmd *cmd, int argc, char **argv)
 {
 	struct json_object *req;
 	char path[PATH_MAX];
 
 	if (argc != 1)
-		return usage_error("rule load needs exactly one FILE");
+		return usage_error("%s needs exactly one FILE", cmd_name(cmd));
 	/* flowlensd reads it, from its own working directory */
 	if (!realpath(argv[0], path))
 		return usage_error("cannot read '%s': %s", argv[0],
 				   strerror(errno));
-	req = request_new("rule-load");
+	req = request_new(cmd);
 	json_object_object_add(req, "path", json_object_new_string(path));
 	return flctl_run(req, print_loaded);
 }
@@ -230,20 +208,7 @@ static void print_shapes(struct json_object *data)
 	print_family(data, "ipv6");
 }
 
-static int rule_shapes(int argc, char **argv)
+int flctl_rule_shapes(const struct fl_proto_cmd *cmd, int argc, char **argv)
 {
-	return no_args("shapes", argc, argv) ?:
-		       flctl_run(request_new("rule-shapes"), print_shapes);
-}
-
-int do_rule(int argc, char **argv)
-{
-	static const struct cmd cmds[] = {
-		{ "add", rule_add },   { "del", rule_del },
-		{ "list", rule_list }, { "flush", rule_flush },
-		{ "load", rule_load }, { "shapes", rule_shapes },
-		{ "help", rule_help }, { NULL, NULL },
-	};
-
-	return cmd_dispatch("rule", cmds, argc, argv, rule_help);
+	return arg_none(cmd, argc, argv) ?: flctl_run_plain(cmd, print_shapes);
 }

@@ -6,18 +6,16 @@
 #include "flctl.h"
 #include "prefix.h"
 
-static int show_help(int argc, char **argv)
+void flctl_help_show(void)
 {
-	if (help_as_json())
-		return 0;
-	printf("Usage: %1$s show stats [IFACE]\n"
-	       "       %1$s show ip ADDR\n"
-	       "       %1$s show apps [--sort bytes|packets|flows]\n"
-	       "       %1$s show flows [--app APP] [-n N]\n"
-	       "       %1$s show workers\n"
-	       "       %1$s show help\n"
-	       "\n"
-	       "stats: per-interface counters from the XDP program, and their sum:\n"
+	static const char *const counters[] = {
+#define FL_X_NAME(id, name) name,
+		FL_WORKER_COUNTERS(FL_X_NAME)
+#undef FL_X_NAME
+	};
+	size_t i;
+
+	printf("stats: per-interface counters from the XDP program, and their sum:\n"
 	       "packets and bytes received with their rates over the last second,\n"
 	       "the verdicts given (pass, drop, ...), what kinds of packets were\n"
 	       "seen (ipv4, vlan, tcp_syn, fragment, ...) and every parse error by\n"
@@ -50,9 +48,11 @@ static int show_help(int argc, char **argv)
 	       "rx (escalated packets), tx (sent on by the worker, router mode),\n"
 	       "passed (host mode, to the local stack), consumed (monitor), dropped,\n"
 	       "classified and gave_up (verdicts), ring_full (packets the kernel\n"
-	       "could not queue to the worker), its flows and memory.\n",
-	       prog_name);
-	return 0;
+	       "could not queue to the worker), its flows and memory. All of them:\n"
+	       " ");
+	for (i = 0; i < sizeof(counters) / sizeof(counters[0]); i++)
+		printf(" %s", counters[i]);
+	printf(" %s\n", FL_WORKER_RING_FULL);
 }
 
 /* Prints "label name value ..." for the non-zero members of a JSON object. */
@@ -127,15 +127,14 @@ static void print_all_stats(struct json_object *data)
 	}
 }
 
-static int show_stats(int argc, char **argv)
+int flctl_show_stats(const struct fl_proto_cmd *cmd, int argc, char **argv)
 {
 	struct json_object *req;
 
 	if (argc > 1)
-		return usage_error(
-			"show stats takes at most one interface, not '%s'",
-			argv[1]);
-	req = request_new("stats");
+		return usage_error("%s takes at most one interface, not '%s'",
+				   cmd_name(cmd), argv[1]);
+	req = request_new(cmd);
 	if (argc == 1)
 		json_object_object_add(req, "interface",
 				       json_object_new_string(argv[0]));
@@ -180,32 +179,19 @@ static void print_ip(struct json_object *data)
 	}
 }
 
-static int show_ip(int argc, char **argv)
+int flctl_show_ip(const struct fl_proto_cmd *cmd, int argc, char **argv)
 {
 	struct json_object *req;
 	struct fl_prefix addr;
-	char err[256];
+	int ret;
 
 	if (argc != 1)
-		return usage_error("show ip needs exactly one address");
-	if (fl_prefix_parse(argv[0], &addr, err, sizeof(err)))
-		return usage_error("%s", err);
-	req = request_new("ip");
+		return usage_error("%s needs exactly one address",
+				   cmd_name(cmd));
+	ret = arg_address(argv[0], &addr);
+	if (ret)
+		return ret;
+	req = request_new(cmd);
 	json_object_object_add(req, "addr", json_object_new_string(argv[0]));
 	return flctl_run(req, print_ip);
-}
-
-int do_show(int argc, char **argv)
-{
-	static const struct cmd cmds[] = {
-		{ "stats", show_stats },
-		{ "ip", show_ip },
-		{ "apps", show_apps },
-		{ "flows", show_flows },
-		{ "workers", show_workers },
-		{ "help", show_help },
-		{ NULL, NULL },
-	};
-
-	return cmd_dispatch("show", cmds, argc, argv, show_help);
 }

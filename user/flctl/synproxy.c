@@ -6,29 +6,19 @@
  * sent as {"cmd": "synproxy-add", "addr": ..., "port": N, "mss": N,
  * "wscale": N}; flowlensd checks them again (the socket is the API).
  */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <flowlens/synproxy.h>
 
 #include "flctl.h"
-#include "prefix.h"
 
 #define MSS_MIN 536
 #define MSS_MAX 9000
 
-static int synproxy_help(int argc, char **argv)
+void flctl_help_synproxy(void)
 {
-	if (help_as_json())
-		return 0;
-	printf("Usage: %1$s synproxy add ADDR port PORT [mss MSS] [wscale WSCALE]\n"
-	       "       %1$s synproxy del ADDR port PORT\n"
-	       "       %1$s synproxy list\n"
-	       "       %1$s synproxy stats [ADDR [port PORT]]\n"
-	       "       %1$s synproxy help\n"
-	       "\n"
-	       "ADDR   := one IPv4 or IPv6 address, e.g. 198.51.100.2, 2001:db8:2::2\n"
+	printf("ADDR   := one IPv4 or IPv6 address, e.g. 198.51.100.2, 2001:db8:2::2\n"
 	       "PORT   := a TCP port, 1-65535\n"
 	       "MSS    := the MSS the SYN-ACK advertises, %2$d-%3$d (default %4$d)\n"
 	       "WSCALE := the window scale it advertises, 0-%5$d (default %6$d)\n"
@@ -90,33 +80,6 @@ static int synproxy_help(int argc, char **argv)
 	       prog_name, MSS_MIN, MSS_MAX, FL_SYNPROXY_MSS_DEFAULT,
 	       FL_SYNPROXY_WSCALE_MAX, FL_SYNPROXY_WSCALE_DEFAULT,
 	       FL_SYNPROXY_MAX);
-	return 0;
-}
-
-/* One address, as flowlensd wants it: no prefix. */
-static int check_addr(const char *text)
-{
-	struct fl_prefix prefix;
-	char err[256];
-
-	if (fl_prefix_parse(text, &prefix, err, sizeof(err)))
-		return usage_error("%s", err);
-	if (prefix.len != (prefix.family == AF_INET ? 32 : 128))
-		return usage_error("'%s' is a prefix; give one address", text);
-	return 0;
-}
-
-static int parse_number(const char *name, const char *text, long min, long max,
-			long *value)
-{
-	char *end;
-
-	errno = 0;
-	*value = strtol(text, &end, 10);
-	if (!*text || *end || errno || *value < min || *value > max)
-		return usage_error("%s: '%s' is not a number from %ld to %ld",
-				   name, text, min, max);
-	return 0;
 }
 
 /*
@@ -131,6 +94,7 @@ static int service_words(const char *cmd, int argc, char **argv,
 	static const long max[] = { 65535, MSS_MAX, FL_SYNPROXY_WSCALE_MAX };
 	static const char *const all[] = { "port", "mss", "wscale" };
 	bool seen[3] = { false };
+	struct fl_prefix addr;
 	char expected[64] = "";
 	long value;
 	int i, k, ret;
@@ -144,7 +108,7 @@ static int service_words(const char *cmd, int argc, char **argv,
 		return usage_error(
 			"synproxy %s needs ADDR%s (e.g. 198.51.100.2 port 80)",
 			cmd, need_port ? " port PORT" : "");
-	ret = check_addr(argv[0]);
+	ret = arg_address(argv[0], &addr);
 	if (ret)
 		return ret;
 	json_object_object_add(req, "addr", json_object_new_string(argv[0]));
@@ -165,7 +129,7 @@ static int service_words(const char *cmd, int argc, char **argv,
 		if (i + 1 >= argc)
 			return usage_error("synproxy %s: %s needs a number",
 					   cmd, all[k]);
-		ret = parse_number(all[k], argv[i + 1], min[k], max[k], &value);
+		ret = arg_number(all[k], argv[i + 1], min[k], max[k], &value);
 		if (ret)
 			return ret;
 		json_object_object_add(req, all[k], json_object_new_int(value));
@@ -208,11 +172,11 @@ static void print_deleted(struct json_object *data)
 	       (int)json_get_u64(s, "port"));
 }
 
-static int synproxy_add(int argc, char **argv)
+int flctl_synproxy_add(const struct fl_proto_cmd *cmd, int argc, char **argv)
 {
 	static const char *const keywords[] = { "port", "mss", "wscale", NULL };
-	struct json_object *req = request_new("synproxy-add");
-	int ret = service_words("add", argc, argv, keywords, true, req);
+	struct json_object *req = request_new(cmd);
+	int ret = service_words(cmd->words, argc, argv, keywords, true, req);
 
 	if (ret) {
 		json_object_put(req);
@@ -221,11 +185,11 @@ static int synproxy_add(int argc, char **argv)
 	return flctl_run(req, print_added);
 }
 
-static int synproxy_del(int argc, char **argv)
+int flctl_synproxy_del(const struct fl_proto_cmd *cmd, int argc, char **argv)
 {
 	static const char *const keywords[] = { "port", NULL };
-	struct json_object *req = request_new("synproxy-del");
-	int ret = service_words("del", argc, argv, keywords, true, req);
+	struct json_object *req = request_new(cmd);
+	int ret = service_words(cmd->words, argc, argv, keywords, true, req);
 
 	if (ret) {
 		json_object_put(req);
@@ -276,12 +240,9 @@ static void print_list(struct json_object *data)
 	}
 }
 
-static int synproxy_list(int argc, char **argv)
+int flctl_synproxy_list(const struct fl_proto_cmd *cmd, int argc, char **argv)
 {
-	if (argc)
-		return usage_error("synproxy list takes no arguments, not '%s'",
-				   argv[0]);
-	return flctl_run(request_new("synproxy-list"), print_list);
+	return arg_none(cmd, argc, argv) ?: flctl_run_plain(cmd, print_list);
 }
 
 static const char *const counter_names[] = {
@@ -311,28 +272,18 @@ static void print_stats(struct json_object *data)
 	}
 }
 
-static int synproxy_stats(int argc, char **argv)
+int flctl_synproxy_stats(const struct fl_proto_cmd *cmd, int argc, char **argv)
 {
 	static const char *const keywords[] = { "port", NULL };
-	struct json_object *req = request_new("synproxy-stats");
+	struct json_object *req = request_new(cmd);
 	int ret = 0;
 
 	if (argc)
-		ret = service_words("stats", argc, argv, keywords, false, req);
+		ret = service_words(cmd->words, argc, argv, keywords, false,
+				    req);
 	if (ret) {
 		json_object_put(req);
 		return ret;
 	}
 	return flctl_run(req, print_stats);
-}
-
-int do_synproxy(int argc, char **argv)
-{
-	static const struct cmd cmds[] = {
-		{ "add", synproxy_add },   { "del", synproxy_del },
-		{ "list", synproxy_list }, { "stats", synproxy_stats },
-		{ "help", synproxy_help }, { NULL, NULL },
-	};
-
-	return cmd_dispatch("synproxy", cmds, argc, argv, synproxy_help);
 }

@@ -1,20 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 /* flctl top { src | dst } [-n N] [--by { pps | bps | syn }] */
-#include <errno.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "flctl.h"
 
-static int top_help(int argc, char **argv)
+void flctl_help_top(void)
 {
-	if (help_as_json())
-		return 0;
-	printf("Usage: %1$s top { src | dst } [-n N] [--by { pps | bps | syn }]\n"
-	       "       %1$s top help\n"
-	       "\n"
-	       "The addresses that sent (src) or received (dst) the most over the\n"
+	printf("The addresses that sent (src) or received (dst) the most over the\n"
 	       "last second, highest first. Ranked by packets (pps, the default),\n"
 	       "bits (bps) or TCP SYNs (syn) per second; -n limits the list\n"
 	       "(default 10).\n"
@@ -24,7 +17,11 @@ static int top_help(int argc, char **argv)
 	       "program's count-min sketch flags once they exceed the heavy-pps or\n"
 	       "heavy-bps setting ('%1$s config show'). TRACKED says which.\n",
 	       prog_name);
-	return 0;
+}
+
+static int top_help(int argc, char **argv)
+{
+	return object_help("top");
 }
 
 static void print_top(struct json_object *data)
@@ -73,54 +70,45 @@ static void print_top(struct json_object *data)
 	}
 }
 
+static const struct fl_proto_cmd *top_cmd;
+
 static int top_side(const char *side, int argc, char **argv)
 {
-	struct json_object *req = request_new("top");
+	static const char *const keys[] = { "pps", "bps", "syn" };
+	struct json_object *req;
 	const char *by = "pps";
+	char what[32];
 	long n = 10;
+	int ret;
 
-	while (argc > 0) {
+	snprintf(what, sizeof(what), "top %s", side);
+	for (; argc; NEXT_ARG()) {
 		if (!strcmp(argv[0], "-n") || !strcmp(argv[0], "--count")) {
-			char *end;
-
-			if (argc < 2) {
-				json_object_put(req);
+			if (argc < 2)
 				return usage_error("%s needs a number",
 						   argv[0]);
-			}
-			n = strtol(argv[1], &end, 10);
-			if (*end || end == argv[1] || n < 1 || n > 100000) {
-				json_object_put(req);
-				return usage_error(
-					"-n: '%s' is not a number from 1 to 100000",
-					argv[1]);
-			}
-			argc -= 2;
-			argv += 2;
+			NEXT_ARG();
+			ret = arg_number("-n", argv[0], 1, 100000, &n);
+			if (ret)
+				return ret;
 		} else if (!strcmp(argv[0], "--by") || !strcmp(argv[0], "by")) {
-			if (argc < 2) {
-				json_object_put(req);
+			if (argc < 2)
 				return usage_error(
 					"--by needs pps, bps or syn");
-			}
-			by = argv[1];
-			if (strcmp(by, "pps") && strcmp(by, "bps") &&
-			    strcmp(by, "syn")) {
-				json_object_put(req);
+			NEXT_ARG();
+			by = argv[0];
+			if (strcmp(by, keys[0]) && strcmp(by, keys[1]) &&
+			    strcmp(by, keys[2]))
 				return usage_error(
 					"--by: '%s' is not one of pps, bps, syn",
 					by);
-			}
-			argc -= 2;
-			argv += 2;
 		} else {
-			json_object_put(req);
-			return usage_error(
-				"top %s: unexpected argument '%s' (see '%s top help')",
-				side, argv[0], prog_name);
+			return arg_unexpected(what, argv[0],
+					      "-n N or --by KEY");
 		}
 	}
 
+	req = request_new(top_cmd);
 	json_object_object_add(req, "side", json_object_new_string(side));
 	json_object_object_add(req, "by", json_object_new_string(by));
 	json_object_object_add(req, "n", json_object_new_int(n));
@@ -137,14 +125,16 @@ static int top_dst(int argc, char **argv)
 	return top_side("dst", argc, argv);
 }
 
-int do_top(int argc, char **argv)
+/* top's command is the object itself; src and dst are its first word. */
+int flctl_top(const struct fl_proto_cmd *cmd, int argc, char **argv)
 {
-	static const struct cmd cmds[] = {
+	static const struct cmd sides[] = {
 		{ "src", top_src },
 		{ "dst", top_dst },
 		{ "help", top_help },
 		{ NULL, NULL },
 	};
 
-	return cmd_dispatch("top", cmds, argc, argv, top_help);
+	top_cmd = cmd;
+	return cmd_dispatch("top", sides, argc, argv, top_help);
 }

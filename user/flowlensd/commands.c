@@ -2,7 +2,9 @@
 /*
  * What each control request does. Requests are {"cmd": NAME, ...}; each
  * function validates its own arguments (flctl does too, but the socket is
- * the API) and builds the reply's "data".
+ * the API) and builds the reply's "data". The names are the protocol
+ * table's (user/lib/proto.h); each module lists its handlers by name, and
+ * commands_check() holds them against the table at start.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -10,8 +12,11 @@
 #include <string.h>
 #include <bpf/libbpf.h>
 
+#include "commands.h"
 #include "daemon.h"
 #include "log.h"
+#include "module.h"
+#include "proto.h"
 #include "flowlens.skel.h"
 
 static const char *const verdict_names[FL_VERDICT_COUNT] = {
@@ -560,3 +565,75 @@ const struct command control_commands[] = {
 	{ "version", cmd_version },
 	{ NULL, NULL },
 };
+
+/* Calls fn for each handler of every module; returns how many. */
+static int handlers_walk(const struct fl_module *const *modules, int n,
+			 void (*fn)(const struct command *c, void *arg),
+			 void *arg)
+{
+	const struct command *c;
+	int i, count = 0;
+
+	for (i = 0; i < n; i++)
+		for (c = modules[i]->commands; c && c->name; c++, count++)
+			if (fn)
+				fn(c, arg);
+	return count;
+}
+
+struct find_ctx {
+	const char *name;
+	int count;
+};
+
+static void count_named(const struct command *c, void *arg)
+{
+	struct find_ctx *f = arg;
+
+	if (!strcmp(c->name, f->name))
+		f->count++;
+}
+
+static void check_defined(const struct command *c, void *arg)
+{
+	if (fl_proto_find(c->name))
+		return;
+	pr_err("protocol table: flowlensd handles \"%s\", which the table (user/lib/proto.h) does not define",
+	       c->name);
+	(*(int *)arg)++;
+}
+
+int commands_check(const struct fl_module *const *modules, int n)
+{
+	int i, bad = 0;
+
+	for (i = 0; i < FL_PROTO_COUNT; i++) {
+		struct find_ctx f = { fl_proto_cmds[i].request, 0 };
+
+		handlers_walk(modules, n, count_named, &f);
+		if (f.count == 1)
+			continue;
+		pr_err("protocol table: request \"%s\" (flctl %s%s%s) has %s",
+		       fl_proto_cmds[i].request, fl_proto_cmds[i].object,
+		       *fl_proto_cmds[i].words ? " " : "",
+		       fl_proto_cmds[i].words,
+		       f.count ? "more than one handler" :
+				 "no handler in flowlensd");
+		bad++;
+	}
+	handlers_walk(modules, n, check_defined, &bad);
+	return bad ? -EPROTO : 0;
+}
+
+static void list_one(const struct command *cmd, void *arg)
+{
+	const struct fl_proto_cmd *c = fl_proto_find(cmd->name);
+
+	fprintf(arg, "%-20s %s%s%s\n", cmd->name, c ? c->object : "-",
+		c && *c->words ? " " : "", c ? c->words : "");
+}
+
+void commands_list(FILE *out, const struct fl_module *const *modules, int n)
+{
+	handlers_walk(modules, n, list_one, out);
+}

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "ctl.h"
+#include "commands.h"
 #include "daemon.h"
 #include "log.h"
 #include "module.h"
@@ -56,6 +57,12 @@ static int control_open(struct daemon *d)
 	const char *path = d->opt.socket_path;
 	int fd, err;
 
+	/* A request flctl sends must have a handler, and the reverse. */
+	err = commands_check(d->modules, d->nr_modules);
+	if (err) {
+		pr_err("flctl and flowlensd disagree on the commands; not starting");
+		return err;
+	}
 	if (strlen(path) >= sizeof(addr.sun_path)) {
 		pr_err("control socket path too long: %s", path);
 		return -ENAMETOOLONG;

@@ -116,6 +116,7 @@ struct fl_options {
 	const char *events_path; /* NULL: next to the state file */
 	int workers; /* AF_XDP workers (--workers) */
 	bool workers_set; /* ... given; else one per core and queue */
+	bool list_commands; /* --list-commands: print them and exit */
 	__u32 flow_timeout_ms; /* --flow-timeout; 0: the classifier's */
 	int verbose;
 };
@@ -143,7 +144,7 @@ struct daemon {
 	/* loop.c: the modules, in main.c's order, and how many are open */
 	struct loop *loop;
 	const struct fl_module *const *modules;
-	int nr_opened;
+	int nr_modules, nr_opened;
 
 	/* rates.c; other modules read ips (the tracked addresses and their
 	 * rates, refreshed by the rates tick) but never change it */

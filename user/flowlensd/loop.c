@@ -18,6 +18,7 @@
 #include "daemon.h"
 #include "log.h"
 #include "module.h"
+#include "proto.h"
 
 #define LOOP_WATCHES_MAX 256
 #define LOOP_EVENTS 32
@@ -158,6 +159,9 @@ const struct command *modules_command(const struct daemon *d,
 	const struct command *c;
 	int i;
 
+	/* Only what the protocol table defines is served. */
+	if (!fl_proto_find(name))
+		return NULL;
 	for (i = 0; i < d->nr_opened; i++)
 		for (c = d->modules[i]->commands; c && c->name; c++)
 			if (!strcmp(c->name, name))
@@ -239,6 +243,7 @@ int loop_run(struct daemon *d, const struct fl_module *const *modules,
 	}
 	d->loop = l;
 	d->modules = modules;
+	d->nr_modules = nr_modules;
 
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGINT);

@@ -12,6 +12,7 @@
 #include <bpf/libbpf.h>
 
 #include "ctl.h"
+#include "commands.h"
 #include "daemon.h"
 #include "log.h"
 #include "module.h"
@@ -72,6 +73,8 @@ static void usage(FILE *out, const char *prog)
 		"      --flow-timeout S    a worker gives up on a flow idle S seconds and\n"
 		"                          writes nDPI's guess as its verdict (default: 30\n"
 		"                          for UDP and others, 300 for TCP)\n"
+		"      --list-commands     print the control requests flowlensd serves\n"
+		"                          (one per line, with flctl's words) and exit\n"
 		"  -v, --verbose           more detail, including libbpf and libxdp\n"
 		"  -h, --help              show this help\n"
 		"  -V, --version           show the version\n"
@@ -95,6 +98,7 @@ enum {
 	OPT_EVENTS,
 	OPT_WORKERS,
 	OPT_FLOW_TIMEOUT,
+	OPT_LIST_COMMANDS,
 };
 
 /* A whole decimal number in [min, max]; 0, or -1 if ARG is not one. */
@@ -120,6 +124,7 @@ static int parse_options(int argc, char **argv, struct fl_options *opt)
 		{ "events", required_argument, NULL, OPT_EVENTS },
 		{ "workers", required_argument, NULL, OPT_WORKERS },
 		{ "flow-timeout", required_argument, NULL, OPT_FLOW_TIMEOUT },
+		{ "list-commands", no_argument, NULL, OPT_LIST_COMMANDS },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -207,6 +212,9 @@ static int parse_options(int argc, char **argv, struct fl_options *opt)
 			opt->max_rules = n + 1; /* id 0 is never used */
 			break;
 		}
+		case OPT_LIST_COMMANDS:
+			opt->list_commands = true;
+			return 0;
 		case 'v':
 			opt->verbose++;
 			break;
@@ -284,6 +292,8 @@ static int resolve_interfaces(struct daemon *d)
  *   synproxy  the SYN proxy's services, nftables table and sysctl
  *   workers   AF_XDP workers, last in and first out
  */
+#define FL_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
 static const struct fl_module *const modules[] = {
 	&control_module, &loader_module, &attach_module,   &forward_module,
 	&settings_module, &rates_module, &rules_module,    &events_module,
@@ -302,12 +312,18 @@ int main(int argc, char **argv)
 		return EXIT_FAILURE;
 	if (d.opt.verbose)
 		fl_log_set_level(FL_LOG_DEBUG);
+	if (d.opt.list_commands) {
+		commands_list(stdout, modules, FL_ARRAY_SIZE(modules));
+		return commands_check(modules, FL_ARRAY_SIZE(modules)) ?
+			       EXIT_FAILURE :
+			       EXIT_SUCCESS;
+	}
 	d.started = time(NULL);
 
 	/* Named interfaces are checked with the options, before anything
 	 * (such as another daemon's socket) is looked at. */
 	if (resolve_interfaces(&d))
 		return EXIT_FAILURE;
-	err = loop_run(&d, modules, sizeof(modules) / sizeof(modules[0]));
+	err = loop_run(&d, modules, FL_ARRAY_SIZE(modules));
 	return err ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -60,7 +60,7 @@ static int cmd_workers(struct daemon *d, struct json_object *req,
 					&w->c[j], memory_order_relaxed)));
 		/* the kernel's view: frames it could not hand to this worker */
 		json_object_object_add(
-			o, "ring_full",
+			o, FL_WORKER_RING_FULL,
 			json_object_new_uint64(st.rx_ring_full +
 					       st.rx_fill_ring_empty_descs +
 					       st.rx_dropped));

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * API: the AF_XDP workers' counters, named once for the control replies
- * and flctl, and what a worker publishes to the control thread.
+ * API: the AF_XDP workers' counters (FL_WORKER_COUNTERS, named once in the
+ * protocol table, user/lib/proto.h, for the replies and flctl) and what a
+ * worker publishes to the control thread.
  *   struct fl_worker_record  one record of a worker's ring: a flow's
  *                            verdict, its end, or packets of classified
  *                            flows escalated after their verdict
@@ -18,21 +19,8 @@
 
 #include "classify.h"
 
-#define FL_WORKER_COUNTERS(X)                                             \
-	X(RX, "rx") /* escalated frames received */                       \
-	X(TX, "tx") /* transmitted on the egress interface (completed) */ \
-	X(PASSED, "passed") /* host mode: handed to the local stack */    \
-	X(CONSUMED, "consumed") /* monitor mode: inspected, not sent */   \
-	X(DROPPED, "dropped") /* could not be sent on */                  \
-	X(CLASSIFIED, "classified") /* verdicts found by nDPI */          \
-	X(GAVE_UP, "gave_up") /* verdicts nDPI gave up on (or guessed) */ \
-	X(VERDICT_LOST, "verdict_lost") /* flow no longer in the cache */ \
-	X(TX_RING_FULL, "tx_ring_full")                                   \
-	X(NO_TX_SOCKET, "no_tx_socket") /* egress has no socket on q */   \
-	X(BAD_META, "bad_metadata")                                       \
-	X(TABLE_FULL, "table_full") /* the worker's flow table */         \
-	X(RING_SHED, "ring_shed") /* records its ring to the control      \
-				   * thread had no room for */
+/* FL_WORKER_COUNTERS is in the protocol table, for flctl to print them. */
+#include "proto.h"
 
 enum fl_wc {
 #define FL_X_ENUM(id, name) FL_WC_##id,
