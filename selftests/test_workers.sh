@@ -352,4 +352,18 @@ test_ring_sheds_when_full() {
 	tcp_transfer "$SERVER6" 200000
 }
 
+# Every verdict a worker writes into the flow cache reaches the control
+# thread through its ring and is published on the event bus, once.
+test_verdicts_on_the_bus() {
+	local f=quic-23.pcap
+	routes_to_server
+	replay_through_lab "$f" >/dev/null
+	wait_for 10 no_flow_classifying || fail "flows still classifying"
+	assert_ge "$(worker_sum classified)" 1 "verdicts written"
+	assert_eq "$(worker_sum ring_shed)" 0 "records shed"
+	wait_for 5 '[ "$(flctl -j show daemon | jq .bus.published[\"flow-verdict\"])" -eq $(($(worker_sum classified) + $(worker_sum gave_up))) ]' ||
+		fail "flow-verdict events: $(flctl -j show daemon | jq -c .bus.published), workers: classified $(worker_sum classified), gave_up $(worker_sum gave_up)"
+	echo "ok: $(flctl -j show daemon | jq -c .bus.published)"
+}
+
 run_tests

@@ -195,3 +195,69 @@ int flctl_show_ip(const struct fl_proto_cmd *cmd, int argc, char **argv)
 	json_object_object_add(req, "addr", json_object_new_string(argv[0]));
 	return flctl_run(req, print_ip);
 }
+
+/* show daemon: the modules in their order, the loop, the bus. */
+static void print_daemon(struct json_object *data)
+{
+	struct json_object *list, *o, *v, *bus, *pub;
+	size_t i, j;
+
+	printf("modules, in the order they open (they close in reverse):\n");
+	printf("  %-10s %-5s %8s %5s %9s\n", "name", "open", "tick", "save",
+	       "commands");
+	if (json_object_object_get_ex(data, "modules", &list)) {
+		for (i = 0; i < json_object_array_length(list); i++) {
+			char tick[32] = "-";
+
+			o = json_object_array_get_idx(list, i);
+			if (json_get_u64(o, "tick_ms"))
+				snprintf(tick, sizeof(tick), "%llu ms",
+					 (unsigned long long)json_get_u64(
+						 o, "tick_ms"));
+			printf("  %-10s %-5s %8s %5s %9llu\n",
+			       json_get_str(o, "name"),
+			       json_object_get_boolean(
+				       json_object_object_get(o, "open")) ?
+				       "yes" :
+				       "no",
+			       tick,
+			       json_object_get_boolean(
+				       json_object_object_get(o, "saves")) ?
+				       "yes" :
+				       "-",
+			       (unsigned long long)json_get_u64(o, "commands"));
+		}
+	}
+	if (json_object_object_get_ex(data, "loop", &o))
+		printf("loop: %llu ticks, %llu descriptors watched\n",
+		       (unsigned long long)json_get_u64(o, "ticks"),
+		       (unsigned long long)json_get_u64(o, "descriptors"));
+	if (!json_object_object_get_ex(data, "bus", &bus))
+		return;
+	printf("bus subscribers:\n");
+	if (json_object_object_get_ex(bus, "subscribers", &list)) {
+		for (i = 0; i < json_object_array_length(list); i++) {
+			o = json_object_array_get_idx(list, i);
+			printf("  %-10s", json_get_str(o, "name"));
+			if (json_object_object_get_ex(o, "events", &v))
+				for (j = 0; j < json_object_array_length(v);
+				     j++)
+					printf(" %s",
+					       json_object_get_string(
+						       json_object_array_get_idx(
+							       v, j)));
+			printf("\n");
+		}
+	}
+	printf("bus events published:\n");
+	if (json_object_object_get_ex(bus, "published", &pub)) {
+		json_object_object_foreach(pub, key, val)
+			printf("  %-18s %llu\n", key,
+			       (unsigned long long)json_object_get_uint64(val));
+	}
+}
+
+int flctl_show_daemon(const struct fl_proto_cmd *cmd, int argc, char **argv)
+{
+	return arg_none(cmd, argc, argv) ?: flctl_run_plain(cmd, print_daemon);
+}

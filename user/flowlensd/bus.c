@@ -102,3 +102,32 @@ unsigned long long bus_published(const struct daemon *d,
 {
 	return type < FL_EV_COUNT ? bus.published[type] : 0;
 }
+
+struct json_object *bus_json(const struct daemon *d)
+{
+	struct json_object *o = json_object_new_object(), *subs, *pub, *ev;
+	int i, t;
+
+	subs = json_object_new_array();
+	for (i = 0; i < bus.nr_subs; i++) {
+		struct json_object *s = json_object_new_object();
+
+		json_object_object_add(s, "name",
+				       json_object_new_string(bus.subs[i].name));
+		ev = json_object_new_array();
+		for (t = 0; t < FL_EV_COUNT; t++)
+			if (bus.subs[i].mask & FL_EV_MASK(t))
+				json_object_array_add(
+					ev, json_object_new_string(
+						    event_names[t]));
+		json_object_object_add(s, "events", ev);
+		json_object_array_add(subs, s);
+	}
+	json_object_object_add(o, "subscribers", subs);
+	pub = json_object_new_object();
+	for (t = 0; t < FL_EV_COUNT; t++)
+		json_object_object_add(pub, event_names[t],
+				       json_object_new_uint64(bus.published[t]));
+	json_object_object_add(o, "published", pub);
+	return o;
+}

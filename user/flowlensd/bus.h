@@ -95,6 +95,8 @@ void bus_publish(struct daemon *d, struct fl_event *ev);
 unsigned long long bus_published(const struct daemon *d,
 				 enum fl_event_type type);
 const char *bus_event_name(enum fl_event_type type);
+/* {"subscribers": [{"name", "events": [...]}], "published": {type: n}} */
+struct json_object *bus_json(const struct daemon *d);
 const char *bus_origin_name(enum fl_rule_origin origin);
 
 #endif /* FLOWLENSD_BUS_H */

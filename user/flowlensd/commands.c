@@ -563,6 +563,7 @@ const struct command settings_commands[] = {
 
 const struct command control_commands[] = {
 	{ "version", cmd_version },
+	{ "daemon", loop_cmd_daemon },
 	{ NULL, NULL },
 };
 

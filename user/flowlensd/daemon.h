@@ -228,7 +228,7 @@ struct command {
 };
 
 /* commands.c: the commands of the core modules */
-extern const struct command control_commands[]; /* version */
+extern const struct command control_commands[]; /* version, daemon */
 extern const struct command rates_commands[]; /* stats, ip, top */
 extern const struct command settings_commands[]; /* protect, config */
 

@@ -15,6 +15,7 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
+#include "bus.h"
 #include "daemon.h"
 #include "log.h"
 #include "module.h"
@@ -167,6 +168,49 @@ const struct command *modules_command(const struct daemon *d,
 			if (!strcmp(c->name, name))
 				return c;
 	return NULL;
+}
+
+/* flctl show daemon: the modules in their order, the loop, the bus. */
+int loop_cmd_daemon(struct daemon *d, struct json_object *req,
+		    struct json_object **data, char *err, size_t errlen)
+{
+	struct json_object *mods = json_object_new_array(), *o, *loop;
+	const struct command *c;
+	int i, n, watches = 0;
+
+	for (i = 0; i < d->nr_modules; i++) {
+		const struct fl_module *m = d->modules[i];
+
+		for (n = 0, c = m->commands; c && c->name; c++)
+			n++;
+		o = json_object_new_object();
+		json_object_object_add(o, "name",
+				       json_object_new_string(m->name));
+		json_object_object_add(o, "open", json_object_new_boolean(
+							  i < d->nr_opened));
+		json_object_object_add(
+			o, "tick_ms",
+			json_object_new_int(m->tick ? FL_TICK_MS *
+							      (m->tick_every ?: 1) :
+						      0));
+		json_object_object_add(o, "saves",
+				       json_object_new_boolean(m->save != NULL));
+		json_object_object_add(o, "commands", json_object_new_int(n));
+		json_object_array_add(mods, o);
+	}
+	for (i = 0; i < d->loop->nr_watches; i++)
+		if (d->loop->watches[i].fd >= 0)
+			watches++;
+	loop = json_object_new_object();
+	json_object_object_add(loop, "ticks",
+			       json_object_new_uint64(d->loop->ticks));
+	json_object_object_add(loop, "descriptors",
+			       json_object_new_int(watches));
+	*data = json_object_new_object();
+	json_object_object_add(*data, "modules", mods);
+	json_object_object_add(*data, "loop", loop);
+	json_object_object_add(*data, "bus", bus_json(d));
+	return 0;
 }
 
 /* The 100 ms tick: every module's tick, in the table's order. */

@@ -78,4 +78,11 @@ struct command;
 const struct command *modules_command(const struct daemon *d,
 				      const char *name);
 
+/* The "daemon" request (flctl show daemon): the modules in their order,
+ * whether each is open, its tick, save and commands; the loop's ticks
+ * and descriptors; the bus's subscribers and events published. */
+struct json_object;
+int loop_cmd_daemon(struct daemon *d, struct json_object *req,
+		    struct json_object **data, char *err, size_t errlen);
+
 #endif /* FLOWLENSD_MODULE_H */

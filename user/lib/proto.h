@@ -56,6 +56,8 @@
 	  "flows in the XDP flow cache: app, SNI, JA3, risks")                 \
 	X(show_workers, show, "workers", "workers", "",                        \
 	  "the AF_XDP workers and their counters")                             \
+	X(show_daemon, show, "daemon", "daemon", "",                           \
+	  "flowlensd's modules in order, its event loop and event bus")        \
 	X(top, top, "", "top", "{ src | dst } [-n N] [--by { pps | bps | syn }]", \
 	  "top talkers over the last second")                                  \
 	X(protect_add, protect, "add", "protect-add", "PREFIX",                \
