@@ -13,9 +13,9 @@
 # exits, however it exits.
 #
 # Every script runs in a lab of its own: sourcing this file re-executes
-# the script under `unshare` in new network, mount and PID namespaces
-# (as xdp-tools' test_runner.sh does), where /run is a private tmpfs
-# (so `ip netns add` names, the lab directory and its bpffs are the
+# the script with `lab.sh isolate`, in new network, mount and PID
+# namespaces (as xdp-tools' test_runner.sh does) where /run is a private
+# tmpfs (so `ip netns add` names, the lab directory and its bpffs are the
 # script's alone) and /sys/fs/bpf a fresh bpffs. Two scripts, or two
 # checkouts, can run at once; nothing they create is seen by the other
 # or by the host, and when the script exits the kernel ends whatever it
@@ -36,21 +36,6 @@ SKIP=77
 [ -n "${LAB_START_ARGS+set}" ] || LAB_START_ARGS=()
 NO_LAB=${NO_LAB:-0}
 
-# lab_isolate: run once inside the new namespaces. The mounts inherited
-# from the host include other labs' namespaces (nsfs) and bpffs: dropped
-# here, or this script would keep them alive until it ends.
-lab_isolate() {
-	local m
-	findmnt -rn -o TARGET,FSTYPE | awk '$2 == "nsfs" || $2 == "bpf" { print $1 }' |
-		sort -r | while read -r m; do
-		umount -l "$m" 2>/dev/null || true
-	done
-	mount -t tmpfs -o mode=0755 flowlens-run /run
-	mkdir -p /run/netns
-	mount -t bpf bpf /sys/fs/bpf
-	ip link set lo up
-}
-
 if [ "$NO_LAB" = 1 ]; then
 	NOLAB_DIR=$(mktemp -d /tmp/fl-nolab.XXXXXX)
 	trap 'rm -rf "$NOLAB_DIR"' EXIT
@@ -62,19 +47,8 @@ elif [ "${FL_LAB_ISOLATED:-}" != "$(readlink /proc/self/ns/net)" ]; then
 		echo "$0: the lab needs root (namespaces, bpffs, XDP)" >&2
 		exit 1
 	fi
-	# The child checks it really is in a namespace of its own.
-	# --kill-child: if this process dies, so does the whole PID namespace.
-	exec unshare --net --mount --pid --fork --kill-child --mount-proc \
-		--propagation private \
-		/bin/bash -c 'export FL_LAB_ISOLATED=$(readlink /proc/self/ns/net) && exec /bin/bash "$0" "$@"' \
-		"$0" "$@"
+	exec "$LAB" isolate /bin/bash "$0" "$@"
 else
-	lab_isolate || {
-		echo "[e2e/$GROUP.setup] FAIL (cannot set up the private mounts)"
-		exit 1
-	}
-	# The lab's names are private now; one fixed place for its files.
-	export FL_LAB_DIR=/run/flowlens-lab
 	# bash is PID 1 here: without handlers it would ignore SIGTERM/SIGINT.
 	trap 'exit 143' TERM
 	trap 'exit 130' INT
