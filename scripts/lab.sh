@@ -31,7 +31,8 @@
 # `lab.sh isolate CMD...` runs CMD in network, mount and PID namespaces
 # of its own (as xdp-tools' test_runner.sh does): /run is a private tmpfs
 # there, so the lab's namespace names (/run/netns), its directory and its
-# bpffs are CMD's alone, and a fresh bpffs is mounted at /sys/fs/bpf. Any
+# bpffs are CMD's alone (and its TMPDIR, /run/tmp), and a fresh bpffs is
+# mounted at /sys/fs/bpf. Any
 # number of isolated labs, from any checkouts, can be up at once, and
 # when CMD ends the kernel ends everything it left running and frees its
 # namespaces. Every selftests/test_*.sh runs this way (selftests/lib.sh).
@@ -270,8 +271,10 @@ lab_isolate() {
 
 lab_isolated_inside() {
 	isolated_mounts || die "cannot make /run and /sys/fs/bpf private"
+	# Temporary files too: no other script can see (or clean up) them.
+	mkdir -m 1777 /run/tmp
 	FL_LAB_ISOLATED=$(readlink /proc/self/ns/net)
-	export FL_LAB_ISOLATED FL_LAB_DIR=/run/flowlens-lab
+	export FL_LAB_ISOLATED FL_LAB_DIR=/run/flowlens-lab TMPDIR=/run/tmp
 	exec "$@"
 }
 

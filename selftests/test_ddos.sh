@@ -33,7 +33,7 @@ FLOOD_PORTS=1000-2000
 EVENTS="$LAB_DIR/ddos-events.jsonl"
 
 flood_file() {
-	mktemp /tmp/fl-ddos-test.XXXX
+	mktemp "${TMPDIR:-/tmp}"/fl-ddos-test.XXXX
 }
 
 now() {
@@ -205,7 +205,7 @@ cleanup() {
 			# shellcheck disable=SC2086 # ADDR port PORT, three words
 			flctl synproxy del $t >/dev/null
 		done
-	rm -f /tmp/fl-ddos-test.*
+	rm -f "${TMPDIR:-/tmp}"/fl-ddos-test.*
 }
 
 # 1. A flood from three client addresses: one rule per source, which
