@@ -21,6 +21,10 @@
 # early. The traffic at 80 % of the limit is 800/s, one frame a send,
 # which flgen keeps up unless the machine is badly overloaded (the test
 # says so if it did not).
+# test: exclusive
+# (Floods at full rate, and counts or rates that depend on them: with
+# other scripts beside it on 2 cores its floods fell short. run.sh runs
+# it alone.)
 source "$(dirname "$0")/lib.sh"
 
 PREFIX4=198.51.100.0/24

@@ -8,6 +8,10 @@
 # ports flooded are closed on the server, so every datagram that got
 # through counts once in its Udp NoPorts (Udp6NoPorts): "nothing reached
 # the server" is that counter standing still.
+# test: exclusive
+# (Floods at full rate, and counts or rates that depend on them: with
+# other scripts beside it on 2 cores its floods fell short. run.sh runs
+# it alone.)
 source "$(dirname "$0")/lib.sh"
 
 FLOOD_PORTS=1000-2000
