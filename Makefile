@@ -98,7 +98,7 @@ help:
 	@echo 'Targets:'
 	@echo '  all      build bpf/flowlens.bpf.o, its skeleton, flowlensd, flctl, flgen and the tests (default)'
 	@echo '  deps     install the Debian packages FlowLens needs (idempotent, root)'
-	@echo '  test     deps + build, then run every unit and end-to-end test'
+	@echo '  test     deps + build, then run every unit and end-to-end test, in parallel'
 	@echo '  unit     run only the BPF_PROG_TEST_RUN unit tests'
 	@echo '  asan     flowlensd with AddressSanitizer and UBSan, in $(OUTPUT)/asan (part of make test)'
 	@echo '  demo     namespace lab with traffic and one heavy source; shows flctl output'
@@ -107,7 +107,8 @@ help:
 	@echo '  install  install flowlensd, flctl and flgen (the traffic generator) under $(PREFIX)'
 	@echo '  format   run clang-format over the sources'
 	@echo '  clean    remove build products'
-	@echo 'Variables: V=1 (show commands), OUTPUT=dir (default build), TESTS="name ..." (make test subset)'
+	@echo 'Variables: V=1 (show commands), OUTPUT=dir (default build), TESTS="name ..." (make test subset),'
+	@echo '           TEST_JOBS=N (test scripts run at once, each in its own namespaces; default 3)'
 
 deps:
 	$(Q)scripts/deps.sh $(DEB_PACKAGES)
@@ -216,7 +217,7 @@ $(OUTPUT)/rule_bench: $(RULE_BENCH_OBJ) $(OBJ)/selftests/pkt.o $(LIB_OBJS)
 
 test: deps
 	$(Q)$(MAKE) --no-print-directory all asan
-	$(Q)selftests/run.sh $(TESTS)
+	$(Q)selftests/run.sh $(if $(TEST_JOBS),-j $(TEST_JOBS)) $(TESTS)
 
 # flowlensd with AddressSanitizer and UBSan, in its own output folder
 # (selftests/test_replay.sh runs every capture through it). CFLAGS and

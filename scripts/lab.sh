@@ -27,6 +27,15 @@
 # the lab's own bpffs at /sys/fs/bpf in every command it runs, so pinned
 # maps live as long as the lab, and points flowlensd/flctl at the lab's
 # control socket and state file.
+#
+# `lab.sh isolate CMD...` runs CMD in network, mount and PID namespaces
+# of its own (as xdp-tools' test_runner.sh does): /run is a private tmpfs
+# there, so the lab's namespace names (/run/netns), its directory and its
+# bpffs are CMD's alone (and its TMPDIR, /run/tmp), and a fresh bpffs is
+# mounted at /sys/fs/bpf. Any
+# number of isolated labs, from any checkouts, can be up at once, and
+# when CMD ends the kernel ends everything it left running and frees its
+# namespaces. Every selftests/test_*.sh runs this way (selftests/lib.sh).
 set -euo pipefail
 
 LAB_DIR=${FL_LAB_DIR:-/run/flowlens-lab}
@@ -52,6 +61,9 @@ Usage: $0 COMMAND
                      sv0 (extra ARGS are passed on, e.g. --mode router);
                      waits until it answers
   stop               stop flowlensd (SIGTERM), waiting for it to detach
+  isolate CMD...     run CMD in new network, mount and PID namespaces with
+                     a private /run and bpffs, where a lab can come up
+                     without meeting any other (e.g. \`$0 isolate bash\`)
 
 Environment: FL_LAB_DIR (default /run/flowlens-lab), FL_LAB_PREFIX
 (namespace prefix, default fl), OUTPUT (build directory, default build).
@@ -235,6 +247,37 @@ daemon_stop() {
 	die "flowlensd (pid $pid) did not exit within 10 s of SIGTERM"
 }
 
+# The mounts inherited from the host include other labs' namespaces (nsfs)
+# and bpffs: they are dropped, or CMD would keep them alive until it ends.
+# Then /run (with /run/netns in it) and /sys/fs/bpf are made private.
+isolated_mounts() {
+	local m
+	findmnt -rn -o TARGET,FSTYPE | awk '$2 == "nsfs" || $2 == "bpf" { print $1 }' |
+		sort -r | while read -r m; do
+		umount -l "$m" 2>/dev/null || true
+	done
+	mount -t tmpfs -o mode=0755 flowlens-run /run || return 1
+	mkdir -p /run/netns || return 1
+	mount -t bpf bpf /sys/fs/bpf || return 1
+	ip link set lo up
+}
+
+# FL_LAB_ISOLATED names the network namespace CMD was isolated in, so a
+# script can tell it already runs isolated (and not isolate itself again).
+lab_isolate() {
+	exec unshare --net --mount --pid --fork --kill-child --mount-proc \
+		--propagation private "$0" isolated-inside "$@"
+}
+
+lab_isolated_inside() {
+	isolated_mounts || die "cannot make /run and /sys/fs/bpf private"
+	# Temporary files too: no other script can see (or clean up) them.
+	mkdir -m 1777 /run/tmp
+	FL_LAB_ISOLATED=$(readlink /proc/self/ns/net)
+	export FL_LAB_ISOLATED FL_LAB_DIR=/run/flowlens-lab TMPDIR=/run/tmp
+	exec "$@"
+}
+
 [ $# -ge 1 ] || { usage >&2; exit 1; }
 [ "$(id -u)" -eq 0 ] || die "must run as root (namespaces, bpffs, XDP)"
 cmd=$1
@@ -249,6 +292,11 @@ exec)
 	;;
 start) daemon_start "$@" ;;
 stop) daemon_stop ;;
+isolate)
+	[ $# -ge 1 ] || die "isolate needs a command"
+	lab_isolate "$@"
+	;;
+isolated-inside) lab_isolated_inside "$@" ;;
 -h | --help | help) usage ;;
 *)
 	usage >&2

@@ -11,6 +11,20 @@
 # sourcing this file gets its daemon started, and restarted, with them.
 # The lab comes up before the first test and goes down when the script
 # exits, however it exits.
+#
+# Every script runs in a lab of its own: sourcing this file re-executes
+# the script with `lab.sh isolate`, in new network, mount and PID
+# namespaces (as xdp-tools' test_runner.sh does) where /run is a private
+# tmpfs (so `ip netns add` names, the lab directory and its bpffs are the
+# script's alone) and /sys/fs/bpf a fresh bpffs. Two scripts, or two
+# checkouts, can run at once; nothing they create is seen by the other
+# or by the host, and when the script exits the kernel ends whatever it
+# left running and frees its namespaces.
+#
+# A script that sets NO_LAB=1 before sourcing this file runs as it is,
+# with no namespaces, no lab and no daemon (tests of flctl's and
+# flowlensd's command lines): flctl then points at a socket nobody
+# listens on, and in_ns is refused.
 set -u
 
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -18,19 +32,44 @@ LAB="$TOP/scripts/lab.sh"
 GROUP=$(basename "$0" .sh)
 GROUP=${GROUP#test_}
 export OUTPUT=${OUTPUT:-$TOP/build}
-LAB_DIR=${FL_LAB_DIR:-/run/flowlens-lab}
-NS_FLOWLENS=${FL_LAB_PREFIX:-fl}-flowlens
 SKIP=77
 [ -n "${LAB_START_ARGS+set}" ] || LAB_START_ARGS=()
+NO_LAB=${NO_LAB:-0}
+
+if [ "$NO_LAB" = 1 ]; then
+	NOLAB_DIR=$(mktemp -d /tmp/fl-nolab.XXXXXX)
+	trap 'rm -rf "$NOLAB_DIR"' EXIT
+	export PATH="$OUTPUT:$PATH" FLOWLENS_SOCKET="$NOLAB_DIR/flowlensd.sock" \
+		FLOWLENS_STATE_FILE="$NOLAB_DIR/state.json"
+	LAB_DIR=$NOLAB_DIR
+elif [ "${FL_LAB_ISOLATED:-}" != "$(readlink /proc/self/ns/net)" ]; then
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "$0: the lab needs root (namespaces, bpffs, XDP)" >&2
+		exit 1
+	fi
+	exec "$LAB" isolate /bin/bash "$0" "$@"
+else
+	# bash is PID 1 here: without handlers it would ignore SIGTERM/SIGINT.
+	trap 'exit 143' TERM
+	trap 'exit 130' INT
+fi
+[ "$NO_LAB" = 1 ] || LAB_DIR=${FL_LAB_DIR:-/run/flowlens-lab}
+NS_FLOWLENS=${FL_LAB_PREFIX:-fl}-flowlens
 
 SERVER4=198.51.100.2
 SERVER6=2001:db8:2::2
 CLIENT4=192.0.2.2
 CLIENT6=2001:db8:1::2
 
-lab() { "$LAB" "$@"; }
-in_ns() { "$LAB" exec "$@"; }
-flctl() { "$LAB" exec flowlens flctl "$@"; }
+if [ "$NO_LAB" = 1 ]; then
+	lab() { fail "lab $*: $GROUP runs without a lab (NO_LAB=1)"; }
+	in_ns() { fail "in_ns $*: $GROUP runs without a lab (NO_LAB=1)"; }
+	flctl() { command flctl "$@"; }
+else
+	lab() { "$LAB" "$@"; }
+	in_ns() { "$LAB" exec "$@"; }
+	flctl() { "$LAB" exec flowlens flctl "$@"; }
+fi
 
 fail() {
 	echo "FAIL: $*" >&2
@@ -75,6 +114,24 @@ assert_fails_with() {
 	echo "ok: '$*' -> $out"
 }
 
+# assert_json_error PATTERN ARGS...: `flctl -j ARGS` must exit non-zero,
+# print nothing on stderr and exactly one {"error": ...} on stdout whose
+# message matches PATTERN.
+assert_json_error() {
+	local pattern=$1 out err rc=0
+	shift
+	err=$(mktemp)
+	out=$(flctl -j "$@" 2>"$err") || rc=$?
+	[ $rc -ne 0 ] || fail "'flctl -j $*' succeeded but should have failed"
+	[ ! -s "$err" ] || fail "'flctl -j $*' wrote to stderr: $(cat "$err")"
+	rm -f "$err"
+	json_check "$out" '(keys == ["error"]) and (.error | type == "string")' \
+		"'flctl -j $*' error object"
+	assert_match "$(printf '%s\n' "$out" | jq -r .error)" "$pattern" \
+		"'flctl -j $*' error message"
+	echo "ok: 'flctl -j $*' -> $out"
+}
+
 # wait_until SECONDS CMD... : polls CMD every 0.1 s. A deadline to stop
 # waiting, never a measurement: tests assert on counts, not on time.
 # Arguments are expanded once; for a condition that must be re-evaluated
@@ -101,6 +158,9 @@ wait_for() {
 	done
 	eval "$2" || fail "gave up waiting for: $2"
 }
+
+# The SYN proxy's counters for each service (flctl synproxy stats).
+SP_COUNTERS="syns_seen synacks_sent cookies_valid cookies_invalid passed_established bad_checksum passed_to_kernel"
 
 # A counter from `flctl -j show stats IFACE`, as a jq path.
 if_counter() {
@@ -225,15 +285,20 @@ after_test() {
 	if declare -F cleanup >/dev/null; then
 		cleanup || true
 	fi
-	daemon_alive || lab start "${LAB_START_ARGS[@]}"
+	[ "$NO_LAB" = 1 ] || daemon_alive || lab start "${LAB_START_ARGS[@]}"
 }
 
 lab_setup() {
+	[ "$NO_LAB" = 1 ] && return 0
 	lab up >/dev/null
 	lab start "${LAB_START_ARGS[@]}"
 }
 
 lab_teardown() {
+	if [ "$NO_LAB" = 1 ]; then
+		rm -rf "$NOLAB_DIR"
+		return 0
+	fi
 	lab down >/dev/null 2>&1 || true
 }
 
@@ -242,11 +307,13 @@ run_tests() {
 	BG_PIDS=$(mktemp)
 	BG_LOG=$(mktemp)
 	trap 'bg_kill; rm -f "$BG_PIDS" "$BG_LOG"; lab_teardown' EXIT
-	if ! lab_setup >"$LAB_DIR.setup.log" 2>&1; then
-		sed 's/^/  /' "$LAB_DIR.setup.log"
+	log=$(mktemp)
+	if ! lab_setup >"$log" 2>&1; then
+		sed 's/^/  /' "$log"
 		echo "[e2e/$GROUP.setup] FAIL"
 		exit 1
 	fi
+	rm -f "$log"
 	for name in $(declare -F | awk '{print $3}' | grep '^test_' | sed 's/^test_//'); do
 		log=$(mktemp)
 		(

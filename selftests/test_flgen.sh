@@ -7,6 +7,10 @@
 # actually arrived. The server's own kernel counters check that the frames
 # are valid (checksums, MACs) all the way through; a veth pair in the
 # client namespace carries flgen into flgen sink.
+# test: exclusive
+# (Floods at full rate, and counts or rates that depend on them: with
+# other scripts beside it on 2 cores its floods fell short. run.sh runs
+# it alone.)
 source "$(dirname "$0")/lib.sh"
 
 NS_CLIENT=${FL_LAB_PREFIX:-fl}-client

@@ -32,7 +32,7 @@ HOST4=192.0.2.1
 HOST6=2001:db8:1::1
 
 flood_file() {
-	mktemp /tmp/fl-synproxy-test.XXXX
+	mktemp "${TMPDIR:-/tmp}"/fl-synproxy-test.XXXX
 }
 
 # delivered FILE: the packets of flgen's report FILE that its veth handed
@@ -106,7 +106,7 @@ cleanup() {
 			set -- $s
 			flctl synproxy del "$1" port "$2" >/dev/null
 		done
-	rm -f /tmp/fl-synproxy-test.*
+	rm -f "${TMPDIR:-/tmp}"/fl-synproxy-test.*
 }
 
 # proxy_protects MODE ADDR NS SPOOF PORT: the flood-twice test above for
