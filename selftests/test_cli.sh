@@ -18,7 +18,7 @@ PROTECT6=2001:db8:ff::/48
 test_unknown_object_and_command() {
 	assert_fails_with "unknown object 'frob' \(expected \{ show \| top \| protect \| rule \| ddos \| synproxy \| config \| version \| help \}\)" \
 		flctl frob
-	assert_fails_with "unknown command 'frob' for show \(expected \{ stats \| ip \| apps \| flows \| workers \| help \}\)" \
+	assert_fails_with "unknown command 'frob' for show \(expected \{ stats \| ip \| apps \| flows \| workers \| daemon \| help \}\)" \
 		flctl show frob
 	assert_fails_with "unknown command 'sideways' for top \(expected \{ src \| dst \| help \}\)" \
 		flctl top sideways
