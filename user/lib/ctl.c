@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "ctl.h"
+#include "io.h"
 
 #define FL_CTL_TIMEOUT_MS 120000 /* loading a million rules takes seconds */
 
@@ -21,21 +22,6 @@ const char *fl_ctl_socket_path(const char *override)
 	if (env && *env)
 		return env;
 	return FL_SOCKET_DEFAULT;
-}
-
-static int write_all(int fd, const char *buf, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, buf, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		buf += n;
-		len -= n;
-	}
-	return 0;
 }
 
 /* Reads up to the first newline; returns a malloc'ed string or NULL. */
@@ -122,9 +108,9 @@ int fl_ctl_call(const char *path, struct json_object *request,
 	text = json_object_to_json_string_ext(
 		request,
 		JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-	ret = write_all(fd, text, strlen(text));
+	ret = fl_write_all(fd, text, strlen(text));
 	if (!ret)
-		ret = write_all(fd, "\n", 1);
+		ret = fl_write_all(fd, "\n", 1);
 	if (ret) {
 		snprintf(err, errlen, "sending to flowlensd: %s",
 			 strerror(-ret));

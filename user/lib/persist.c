@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "io.h"
 #include "log.h"
 #include "persist.h"
 
@@ -108,21 +109,6 @@ int fl_persist_mkdir_parents(const char *path)
 	return err;
 }
 
-static int write_all(int fd, const char *buf, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, buf, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		buf += n;
-		len -= n;
-	}
-	return 0;
-}
-
 /* The rename is durable once the directory entry is. */
 static int fsync_dir_of(const char *path)
 {
@@ -151,7 +137,7 @@ static int replace_file(const char *path, char *tmp, const char *text,
 		return -errno;
 	err = fchmod(fd, PERSIST_MODE) ? -errno : 0;
 	if (!err)
-		err = write_all(fd, text, len);
+		err = fl_write_all(fd, text, len);
 	if (!err && fsync(fd))
 		err = -errno;
 	if (close(fd) && !err)
