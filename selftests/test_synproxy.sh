@@ -22,6 +22,11 @@
 # each echoing its data byte for byte. The floods go at full rate, one
 # flgen thread on CPU 0. The two halves use two ports, because the SYN-RECV
 # sockets of the first flood linger for a minute.
+# test: exclusive
+# (Full-rate floods whose every packet must be counted: in host mode a
+# flood's first packets go through a worker and TUN, and with other
+# scripts beside it on 2 cores a worker fell behind and forged ACKs were
+# lost before the server counted them. run.sh runs it alone.)
 source "$(dirname "$0")/lib.sh"
 
 BACKLOG=128
