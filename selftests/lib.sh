@@ -162,6 +162,18 @@ wait_for() {
 # The SYN proxy's counters for each service (flctl synproxy stats).
 SP_COUNTERS="syns_seen synacks_sent cookies_valid cookies_invalid passed_established bad_checksum passed_to_kernel"
 
+# ctl_request JSON: one request straight to flowlensd's socket, the reply
+# on stdout (what a client other than flctl sees).
+ctl_request() {
+	in_ns flowlens python3 -c '
+import os, socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(os.environ["FLOWLENS_SOCKET"])
+s.sendall(sys.argv[1].encode() + b"\n")
+print(s.makefile().readline().strip())
+' "$1"
+}
+
 # A counter from `flctl -j show stats IFACE`, as a jq path.
 if_counter() {
 	flctl -j show stats "$1" | jq -r ".interfaces[0]$2"

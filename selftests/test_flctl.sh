@@ -433,18 +433,6 @@ sp_table_present() {
 	in_ns flowlens nft list tables | grep -qxF "$SP_TABLE"
 }
 
-# ctl_request JSON: one request straight to flowlensd's socket, the reply
-# on stdout (what a client other than flctl sees).
-ctl_request() {
-	in_ns flowlens python3 -c '
-import os, socket, sys
-s = socket.socket(socket.AF_UNIX)
-s.connect(os.environ["FLOWLENS_SOCKET"])
-s.sendall(sys.argv[1].encode() + b"\n")
-print(s.makefile().readline().strip())
-' "$1"
-}
-
 # sp_counter ADDR PORT NAME: one counter from flctl -j synproxy stats.
 sp_counter() {
 	flctl -j synproxy stats "$1" port "$2" | jq -r ".services[0].$3"

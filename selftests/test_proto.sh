@@ -22,17 +22,6 @@ daemon_commands() {
 	"$DAEMON_BIN" --list-commands | awk '{ $1 = $1; print }' | sort
 }
 
-# The same request straight to the socket (a client other than flctl).
-ctl_request() {
-	in_ns flowlens python3 -c '
-import os, socket, sys
-s = socket.socket(socket.AF_UNIX)
-s.connect(os.environ["FLOWLENS_SOCKET"])
-s.sendall(sys.argv[1].encode() + b"\n")
-print(s.makefile().readline().strip())
-' "$1"
-}
-
 # flowlensd --list-commands and flctl help --commands: the same requests,
 # with the same flctl words, and no request twice.
 test_both_sides_agree() {
