@@ -37,20 +37,9 @@ static const char *const event_names[FL_EV_COUNT] = {
 	[FL_EV_FLOW_ENDED] = "flow-ended",
 };
 
-static const char *const origin_names[FL_ORIGIN_COUNT] = {
-	[FL_ORIGIN_OPERATOR] = "operator",
-	[FL_ORIGIN_DDOS] = "ddos",
-	[FL_ORIGIN_EXPIRY] = "expiry",
-};
-
 const char *bus_event_name(enum fl_event_type type)
 {
 	return type < FL_EV_COUNT ? event_names[type] : "?";
-}
-
-const char *bus_origin_name(enum fl_rule_origin origin)
-{
-	return origin < FL_ORIGIN_COUNT ? origin_names[origin] : "?";
 }
 
 int bus_subscribe(struct daemon *d, const char *name, unsigned int mask,
@@ -95,12 +84,6 @@ void bus_publish(struct daemon *d, struct fl_event *ev)
 	for (i = 0; i < n && i < bus.nr_subs; i++)
 		if (bus.subs[i].mask & FL_EV_MASK(ev->type))
 			bus.subs[i].fn(bus.subs[i].ctx, ev);
-}
-
-unsigned long long bus_published(const struct daemon *d,
-				 enum fl_event_type type)
-{
-	return type < FL_EV_COUNT ? bus.published[type] : 0;
 }
 
 struct json_object *bus_json(const struct daemon *d)

@@ -91,12 +91,8 @@ int bus_subscribe(struct daemon *d, const char *name, unsigned int mask,
 void bus_unsubscribe(struct daemon *d, bus_fn fn, void *ctx);
 /* Delivers ev to every subscriber of its type (time filled if 0). */
 void bus_publish(struct daemon *d, struct fl_event *ev);
-/* Events published of each type, and subscribers (flctl ddos status). */
-unsigned long long bus_published(const struct daemon *d,
-				 enum fl_event_type type);
 const char *bus_event_name(enum fl_event_type type);
 /* {"subscribers": [{"name", "events": [...]}], "published": {type: n}} */
 struct json_object *bus_json(const struct daemon *d);
-const char *bus_origin_name(enum fl_rule_origin origin);
 
 #endif /* FLOWLENSD_BUS_H */

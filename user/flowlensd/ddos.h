@@ -23,13 +23,6 @@
 #define DDOS_HISTORY_MAX 256 /* ended attacks kept */
 #define DDOS_RULE_ORDER 900 /* before an operator's default order */
 
-enum ddos_event {
-	DDOS_EV_START,
-	DDOS_EV_UPDATE,
-	DDOS_EV_MITIGATION,
-	DDOS_EV_END,
-};
-
 enum ddos_signature {
 	DDOS_SIG_SOURCES, /* a handful of sources: one rule each */
 	DDOS_SIG_VICTIM, /* spread (spoofed) sources: victim + proto/port */

@@ -13,18 +13,11 @@
 
 /* ---- events ---- */
 
-static const enum fl_event_type event_types[] = {
-	[DDOS_EV_START] = FL_EV_ATTACK_STARTED,
-	[DDOS_EV_UPDATE] = FL_EV_ATTACK_UPDATED,
-	[DDOS_EV_MITIGATION] = FL_EV_ATTACK_MITIGATED,
-	[DDOS_EV_END] = FL_EV_ATTACK_ENDED,
-};
-
 /* Publishes the attack, as flctl shows it, on the bus. */
-static void emit_event(struct daemon *d, enum ddos_event ev,
+static void emit_event(struct daemon *d, enum fl_event_type type,
 		       const struct ddos_attack *a)
 {
-	struct fl_event e = { .type = event_types[ev] };
+	struct fl_event e = { .type = type };
 
 	e.attack.attack = a;
 	e.attack.json = ddos_attack_json(d, a);
@@ -181,10 +174,10 @@ static void attack_start(struct daemon *d, struct ddos_victim *v,
 	a->next = dd->active;
 	dd->active = a;
 	v->attack = a;
-	emit_event(d, DDOS_EV_START, a);
+	emit_event(d, FL_EV_ATTACK_STARTED, a);
 	if (attack_mitigate(d, a))
 		a->mitigated = unix_now();
-	emit_event(d, DDOS_EV_MITIGATION, a);
+	emit_event(d, FL_EV_ATTACK_MITIGATED, a);
 	ddos_save(d);
 }
 
@@ -208,7 +201,7 @@ static void attack_end(struct daemon *d, struct ddos_attack *a)
 	attack_unmitigate(d, a);
 	a->active = false;
 	a->ended = unix_now();
-	emit_event(d, DDOS_EV_END, a);
+	emit_event(d, FL_EV_ATTACK_ENDED, a);
 	for (pp = &dd->active; *pp; pp = &(*pp)->next) {
 		if (*pp == a) {
 			*pp = a->next;
@@ -298,8 +291,8 @@ static void check_entry(struct daemon *d, struct fl_ip_entry *e,
 			if (!a->mitigated)
 				a->mitigated = unix_now();
 			emit_event(d,
-				   a->nr_rules == added ? DDOS_EV_MITIGATION :
-							  DDOS_EV_UPDATE,
+				   a->nr_rules == added ? FL_EV_ATTACK_MITIGATED :
+							  FL_EV_ATTACK_UPDATED,
 				   a);
 			ddos_save(d);
 		}
