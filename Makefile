@@ -68,12 +68,10 @@ TEST_OBJS := $(patsubst selftests/%.c,$(OBJ)/selftests/%.o,$(TEST_SRCS))
 TEST_PROGS_BPF := $(patsubst selftests/progs/%.c,$(OUTPUT)/progs/%.o,\
 	$(wildcard selftests/progs/*.bpf.c))
 
-# selftests/bench/: prog_cost from every file but rule_bench.c, which is a
-# program of its own (the rule engine's part of make bench).
-RULE_BENCH_SRC := $(wildcard selftests/bench/rule_bench.c)
-RULE_BENCH_OBJ := $(patsubst selftests/%.c,$(OBJ)/selftests/%.o,$(RULE_BENCH_SRC))
-BENCH_OBJS := $(patsubst selftests/%.c,$(OBJ)/selftests/%.o,\
-	$(filter-out $(RULE_BENCH_SRC),$(wildcard selftests/bench/*.c)))
+# selftests/bench/: each file is a program of its own (make bench), linked
+# with the packet builder and user/lib: prog_cost, rule_bench, ...
+BENCH_SRCS := $(wildcard selftests/bench/*.c)
+BENCH_BINS := $(patsubst selftests/bench/%.c,$(OUTPUT)/%,$(BENCH_SRCS))
 
 # flgen, the traffic generator: its own BPF objects and skeletons, and
 # libpcap (replay) and libnl-route (MACs, routes, interface counters).
@@ -86,8 +84,8 @@ FLGEN_LIBS = $(shell $(PKG_CONFIG) --libs libpcap libnl-route-3.0 2>/dev/null)
 
 # Only what has sources (so every commit in the history builds).
 BINS := $(if $(DAEMON_OBJS),$(OUTPUT)/flowlensd) $(if $(FLCTL_OBJS),$(OUTPUT)/flctl) \
-	$(if $(TEST_OBJS),$(OUTPUT)/test_progs) $(if $(BENCH_OBJS),$(OUTPUT)/prog_cost) \
-	$(if $(FLGEN_OBJS),$(OUTPUT)/flgen) $(if $(RULE_BENCH_OBJ),$(OUTPUT)/rule_bench)
+	$(if $(TEST_OBJS),$(OUTPUT)/test_progs) $(BENCH_BINS) \
+	$(if $(FLGEN_OBJS),$(OUTPUT)/flgen)
 
 .PHONY: all deps check-deps vmlinux test unit demo bench clean install help format asan FORCE
 .DEFAULT_GOAL := all
@@ -207,11 +205,7 @@ $(OUTPUT)/test_progs: $(TEST_OBJS) $(LIB_OBJS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
-$(OUTPUT)/prog_cost: $(BENCH_OBJS) $(OBJ)/selftests/pkt.o $(LIB_OBJS)
-	$(call msg,LINK,$@)
-	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
-
-$(OUTPUT)/rule_bench: $(RULE_BENCH_OBJ) $(OBJ)/selftests/pkt.o $(LIB_OBJS)
+$(BENCH_BINS): $(OUTPUT)/%: $(OBJ)/selftests/bench/%.o $(OBJ)/selftests/pkt.o $(LIB_OBJS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
