@@ -17,6 +17,7 @@
 #include <bpf/bpf_helpers.h>
 #include <flowlens/flowlens.h>
 #include "parse.h"
+#include "flowcache.h"
 
 struct {
 	__uint(type, BPF_MAP_TYPE_BLOOM_FILTER);
@@ -89,7 +90,8 @@ struct account_ctx {
 	__u64 heavy_bytes;
 	__u32 epoch;
 	__u32 syn;
-	__u32 len;
+	__u32 packets; /* this packet, or a flow's batch ending with it */
+	__u32 bytes;
 	__u32 sample_rate;
 	struct fl_sketch_cell *total;
 };
@@ -103,9 +105,9 @@ static __always_inline void cell_add(struct fl_sketch_cell *cell,
 		cell->syns = 0;
 		cell->bytes = 0;
 	}
-	cell->packets++;
+	cell->packets += ac->packets;
 	cell->syns += ac->syn;
-	cell->bytes += ac->len;
+	cell->bytes += ac->bytes;
 }
 
 /* Adds the packet to one side's rows; returns 1 if the address is heavy. */
@@ -147,8 +149,8 @@ static __always_inline void traffic_add(struct fl_ip_stats *stats,
 	struct fl_traffic *t = &stats->side[side & 1];
 	__u32 class = FL_RX_COUNT;
 
-	t->packets++;
-	t->bytes += ac->len;
+	t->packets += ac->packets;
+	t->bytes += ac->bytes;
 	t->syns += ac->syn;
 	stats->last_seen_ns = ac->now;
 	if (side != FL_SIDE_DST)
@@ -161,12 +163,12 @@ static __always_inline void traffic_add(struct fl_ip_stats *stats,
 		 pkt->l4_proto == FL_IPPROTO_ICMPV6)
 		class = FL_RX_ICMP;
 	if (class < FL_RX_COUNT) {
-		stats->rx_packets[class]++;
-		stats->rx_bytes[class] += ac->len;
+		stats->rx_packets[class] += ac->packets;
+		stats->rx_bytes[class] += ac->bytes;
 	}
 	if (pkt->frag != FL_FRAG_NONE) {
-		stats->rx_packets[FL_RX_FRAG]++;
-		stats->rx_bytes[FL_RX_FRAG] += ac->len;
+		stats->rx_packets[FL_RX_FRAG] += ac->packets;
+		stats->rx_bytes[FL_RX_FRAG] += ac->bytes;
 	}
 }
 
@@ -223,6 +225,9 @@ static __always_inline int is_protected(const union fl_addr *addr, int is_ipv6)
 	}
 }
 
+/* A new entry, from .rodata: too big for the stack next to the rest. */
+static const struct fl_ip_stats ip_stats_zero;
+
 /* Was @addr ever given exact counters? No false negatives; a false
  * positive (or an entry since evicted) only costs the lookup it saves. */
 static __always_inline int maybe_tracked(const union fl_addr *addr)
@@ -230,29 +235,27 @@ static __always_inline int maybe_tracked(const union fl_addr *addr)
 	return !bpf_map_peek_elem(&FL_MAP_TRACKED, (void *)addr);
 }
 
-static __always_inline void exact_update(void *map, const void *key,
-					 const union fl_addr *addr, int is_ipv6,
-					 enum fl_side side, int heavy,
-					 const struct account_ctx *ac)
+/* Returns 1 if the address has exact counters. */
+static __always_inline int exact_update(void *map, const void *key,
+					const union fl_addr *addr, int is_ipv6,
+					enum fl_side side, int heavy,
+					const struct account_ctx *ac)
 {
-	struct fl_ip_stats *stats = NULL, init = {};
+	struct fl_ip_stats *stats = NULL;
 
 	if (maybe_tracked(addr))
 		stats = bpf_map_lookup_elem(map, key);
 	if (!stats) {
-		init.checked = 1;
-		init.reason = heavy ? FL_TRACK_HEAVY : 0;
-		if (is_protected(addr, is_ipv6))
-			init.reason |= FL_TRACK_PROTECTED;
-		if (!init.reason)
-			return;
+		if (!heavy && !is_protected(addr, is_ipv6))
+			return 0;
 		/* Insert empty, then count through the lookup below, so a
-		 * packet racing on another CPU is never lost. */
-		bpf_map_update_elem(map, key, &init, BPF_NOEXIST);
+		 * packet racing on another CPU is never lost; the reasons
+		 * are set below, as for a copy another CPU created. */
+		bpf_map_update_elem(map, key, &ip_stats_zero, BPF_NOEXIST);
 		bpf_map_push_elem(&FL_MAP_TRACKED, (void *)addr, BPF_ANY);
 		stats = bpf_map_lookup_elem(map, key);
 		if (!stats)
-			return;
+			return 0;
 	}
 	if (!stats->checked) {
 		/* Another CPU created the entry, so this CPU's copy is all
@@ -267,9 +270,10 @@ static __always_inline void exact_update(void *map, const void *key,
 	traffic_add(stats, side, ac);
 	if (side == FL_SIDE_DST && (stats->reason & FL_TRACK_PROTECTED))
 		sample_packet(ac);
+	return 1;
 }
 
-static __always_inline void account_address(const union fl_addr *addr,
+static __always_inline int account_address(const union fl_addr *addr,
 					    int is_ipv6, enum fl_side side,
 					    __u64 seed,
 					    const struct account_ctx *ac)
@@ -280,22 +284,48 @@ static __always_inline void account_address(const union fl_addr *addr,
 		struct fl_ip6_key key;
 
 		__builtin_memcpy(key.addr, addr->b, 16);
-		exact_update(&FL_MAP_IP6_STATS, &key, addr, 1, side, heavy, ac);
+		return exact_update(&FL_MAP_IP6_STATS, &key, addr, 1, side,
+				    heavy, ac);
 	} else {
 		struct fl_ip4_key key;
 
 		__builtin_memcpy(key.addr, addr->b, 4);
-		exact_update(&FL_MAP_IP4_STATS, &key, addr, 0, side, heavy, ac);
+		return exact_update(&FL_MAP_IP4_STATS, &key, addr, 0, side,
+				    heavy, ac);
 	}
 }
 
-/* Global, so the verifier checks it once; see parse_packet(). */
+/*
+ * Whether a packet of a known flow only joins its flow's batch (see
+ * FL_ACCT_BATCH in <flowlens/flow.h>): every packet of a known flow is
+ * added to the batch; account_packet() takes the batch out when this says
+ * no. Inline: the common packet makes no call for stage 2.
+ */
+static __always_inline bool account_batched(const struct fl_config *cfg,
+					    const struct fl_packet *pkt,
+					    struct fl_flow *flow)
+{
+	if (!flow)
+		return false;
+	flow->acct_packets++;
+	flow->acct_bytes += pkt->len;
+	return flow_bypassed(cfg, flow) &&
+	       !(flow->acct_flags & FL_FLOW_ACCT_EXACT) &&
+	       pkt->frag == FL_FRAG_NONE && !packet_is_syn(pkt) &&
+	       flow->acct_packets < FL_ACCT_BATCH;
+}
+
+/*
+ * Global, so the verifier checks it once; see parse_packet(). @flow is the
+ * packet's flow entry or NULL: its batch, this packet included, is what is
+ * counted, and it learns whether an address has exact counters.
+ */
 __noinline int account_packet(const struct fl_config *cfg,
-			      const struct fl_packet *pkt)
+			      const struct fl_packet *pkt, struct fl_flow *flow)
 {
 	__u32 total_index = FL_SKETCH_TOTAL;
 	struct account_ctx ac;
-	int is_ipv6;
+	int is_ipv6, exact;
 
 	if (!cfg || !pkt)
 		return 0;
@@ -310,15 +340,26 @@ __noinline int account_packet(const struct fl_config *cfg,
 	ac.now = bpf_ktime_get_coarse_ns();
 	ac.epoch = ac.now >> FL_EPOCH_SHIFT;
 	ac.pkt = pkt;
-	ac.len = pkt->len;
+	ac.packets = 1;
+	ac.bytes = pkt->len;
+	if (flow && flow->acct_packets) {
+		ac.packets = flow->acct_packets;
+		ac.bytes = flow->acct_bytes;
+		flow->acct_packets = 0;
+		flow->acct_bytes = 0;
+	}
 	ac.sample_rate = cfg->sample_rate;
 	ac.syn = packet_is_syn(pkt);
 	ac.heavy_packets = cfg->heavy_packets ?: FL_HEAVY_PACKETS_UNSET;
 	ac.heavy_bytes = cfg->heavy_bytes ?: FL_HEAVY_BYTES_UNSET;
 	cell_add(ac.total, &ac);
 
-	account_address(&pkt->src, is_ipv6, FL_SIDE_SRC, cfg->hash_seed, &ac);
-	account_address(&pkt->dst, is_ipv6, FL_SIDE_DST, cfg->hash_seed, &ac);
+	exact = account_address(&pkt->src, is_ipv6, FL_SIDE_SRC,
+				cfg->hash_seed, &ac);
+	exact |= account_address(&pkt->dst, is_ipv6, FL_SIDE_DST,
+				 cfg->hash_seed, &ac);
+	if (flow && exact)
+		flow->acct_flags |= FL_FLOW_ACCT_EXACT;
 	return 0;
 }
 

@@ -5,7 +5,9 @@
  * Carrier and trusted prefixes (flctl ddos allow): a packet whose source is
  * in them skips every mitigation stage, the operator's rules and the DDoS
  * engine's alike. It is still parsed and accounted. One LPM lookup per
- * packet, the trie of the packet's family.
+ * packet, the trie of the packet's family - none while nothing is
+ * allowlisted (fl_config.allow_prefixes, kept by flowlensd: whoever
+ * fills the tries by hand sets it too).
  */
 #ifndef FLOWLENS_BPF_ALLOW_H
 #define FLOWLENS_BPF_ALLOW_H
@@ -33,10 +35,13 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } FL_MAP_ALLOW6 SEC(".maps");
 
-static __always_inline int allowlisted(const struct fl_packet *pkt)
+static __always_inline int allowlisted(const struct fl_config *cfg,
+				       const struct fl_packet *pkt)
 {
 	if (!pkt->has_l3)
 		return 0; /* ARP, LLDP...: no source address to look up */
+	if (!cfg->allow_prefixes)
+		return 0; /* nothing allowlisted: no trie walk */
 	if (pkt->l3_proto == ETH_P_IPV6) {
 		struct fl_lpm6_key key = { .prefixlen = 128 };
 

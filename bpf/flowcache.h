@@ -131,6 +131,45 @@ static __always_inline bool flow_cache_wanted(const struct fl_config *cfg,
 	       pkt->frag != FL_FRAG_LATER;
 }
 
+/* The canonical key of the packet's flow; returns the direction. */
+static __always_inline int flow_key_of(const struct fl_packet *pkt,
+				       struct fl_flow_key *key)
+{
+	__be16 sport = 0, dport = 0;
+	__u8 proto = pkt->l4_proto;
+
+	if (pkt->has_l4 &&
+	    (proto == FL_IPPROTO_TCP || proto == FL_IPPROTO_UDP)) {
+		sport = pkt->sport;
+		dport = pkt->dport;
+	}
+	return fl_flow_key_make(key, &pkt->src, &pkt->dst, sport, dport, proto,
+				pkt->l3_proto == ETH_P_IP ? 4 : 6);
+}
+
+/*
+ * The packet's flow entry, or NULL: looked up once, right after parsing,
+ * for stage 2 (a classified flow's packets are accounted in batches) and
+ * stage 6 (its verdict). One LRU lookup per packet in all.
+ */
+static __always_inline struct fl_flow *flow_find(const struct fl_packet *pkt)
+{
+	struct fl_flow_key key;
+
+	flow_key_of(pkt, &key);
+	return bpf_map_lookup_elem(&FL_MAP_FLOWS, &key);
+}
+
+/* A final verdict that lets the flow's packets through XDP (stage 6's
+ * bypass), unless VoIP flows are to be escalated and this is one. */
+static __always_inline bool flow_bypassed(const struct fl_config *cfg,
+					  const struct fl_flow *flow)
+{
+	return (flow->flags & FL_FLOW_F_BYPASS) &&
+	       !((flow->flags & FL_FLOW_F_VOIP) &&
+		 (cfg->escalate_flags & FL_ESCALATE_F_VOIP));
+}
+
 /* Beyond any linear XDP frame; a bound the verifier needs (an offset up
  * to 0xffff plus the field's would exceed its packet range). */
 #define FL_L4_OFF_MAX 0x3fff
@@ -271,8 +310,44 @@ static __always_inline int escalate(struct xdp_md *ctx,
 }
 
 /*
- * Stages 6 and 7 for a packet flow_cache_wanted() accepted. Returns the
- * XDP action to count and return, or FLOW_GO_ON for stage 8.
+ * Stage 6 for a packet of a known flow, inline: counts it and returns
+ * true if the flow's cached verdict lets it through (on to stage 8), the
+ * common packet's whole stage 6; false leaves the flow to
+ * flow_cache_packet().
+ */
+static __always_inline bool flow_cache_hit(const struct fl_config *cfg,
+					   const struct fl_packet *pkt,
+					   struct fl_if_stats *stats,
+					   struct fl_flow *flow)
+{
+	__u32 app;
+	struct fl_app_stats *as;
+
+	/* The coarse clock: bpf_ktime_get_ns() cost 37 ns a packet under
+	 * kvm-clock, this one next to nothing. */
+	flow->last_seen = bpf_ktime_get_coarse_ns();
+	/* Plain adds: 20 ns a packet cheaper than atomic ones; the two
+	 * directions of one flow on two CPUs at the same instant can lose
+	 * an increment. */
+	flow->packets++;
+	flow->bytes += pkt->len;
+	if (!flow_bypassed(cfg, flow))
+		return false;
+	app = flow->app ?: flow->master;
+	as = bpf_map_lookup_elem(&FL_MAP_APP_STATS, &app);
+	if (as) {
+		as->packets++;
+		as->bytes += pkt->len;
+	}
+	stats->flow.flow_bypassed++;
+	return true;
+}
+
+/*
+ * Stages 6 and 7 for a packet flow_cache_wanted() accepted whose flow is
+ * new (@flow NULL) or known but not let through by flow_cache_hit(),
+ * which has counted it. Returns the XDP action to count and return, or
+ * FLOW_GO_ON for stage 8.
  *
  * A global function, like parse_packet(): verified once on its own rather
  * than once per path through the stages before it, which keeps the
@@ -282,11 +357,9 @@ static __always_inline int escalate(struct xdp_md *ctx,
 __noinline int flow_cache_packet(struct xdp_md *ctx,
 				 const struct fl_config *cfg,
 				 const struct fl_packet *pkt,
-				 struct fl_if_stats *stats)
+				 struct fl_if_stats *stats, struct fl_flow *flow)
 {
 	struct fl_flow_key key;
-	struct fl_flow *flow;
-	__be16 sport = 0, dport = 0;
 	bool created = false;
 	__u32 slot = 0;
 	__u8 proto;
@@ -296,47 +369,13 @@ __noinline int flow_cache_packet(struct xdp_md *ctx,
 		return FLOW_GO_ON;
 
 	proto = pkt->l4_proto;
-	if (pkt->has_l4 &&
-	    (proto == FL_IPPROTO_TCP || proto == FL_IPPROTO_UDP)) {
-		sport = pkt->sport;
-		dport = pkt->dport;
-	}
-	dir = fl_flow_key_make(&key, &pkt->src, &pkt->dst, sport, dport, proto,
-			       pkt->l3_proto == ETH_P_IP ? 4 : 6);
-
-	flow = bpf_map_lookup_elem(&FL_MAP_FLOWS, &key);
-	if (flow) {
-		/* 6. a known flow: count, and the cached verdict if any.
-		 *    The coarse clock: bpf_ktime_get_ns() cost 37 ns a
-		 *    packet under kvm-clock, this one next to nothing. */
-		flow->last_seen = bpf_ktime_get_coarse_ns();
-		/* Plain adds: 20 ns a packet cheaper than atomic ones; the
-		 * two directions of one flow on two CPUs at the same instant
-		 * can lose an increment. */
-		flow->packets++;
-		flow->bytes += pkt->len;
-		if ((flow->flags & FL_FLOW_F_BYPASS) &&
-		    !((flow->flags & FL_FLOW_F_VOIP) &&
-		      (cfg->escalate_flags & FL_ESCALATE_F_VOIP))) {
-			__u32 app = flow->app ?: flow->master;
-			struct fl_app_stats *as;
-
-			as = bpf_map_lookup_elem(&FL_MAP_APP_STATS, &app);
-			if (as) {
-				as->packets++;
-				as->bytes += pkt->len;
-			}
-			stats->flow.flow_bypassed++;
-			return FLOW_GO_ON;
-		}
-	} else {
+	if (!flow) {
 		/* A handshake (or a bare ACK) creates nothing: nDPI needs
 		 * payload, and a SYN flood must cost no state. */
 		struct fl_flow fresh = {
 			.packets = 1,
 			.bytes = pkt->len,
 			.state = FL_FLOW_CLASSIFYING,
-			.flags = dir ? 0 : FL_FLOW_F_LO_CLIENT,
 		};
 
 		if (proto == FL_IPPROTO_TCP && tcp_payload_len(ctx, pkt) <= 0)
@@ -347,6 +386,8 @@ __noinline int flow_cache_packet(struct xdp_md *ctx,
 			stats->flow.escalate_rate_limited++;
 			return FLOW_GO_ON;
 		}
+		dir = flow_key_of(pkt, &key);
+		fresh.flags = dir ? 0 : FL_FLOW_F_LO_CLIENT;
 		fresh.last_seen = bpf_ktime_get_coarse_ns();
 		/* Another CPU may have created it since the lookup: then it
 		 * keeps its entry (and this packet is not counted there). */
@@ -374,6 +415,8 @@ __noinline int flow_cache_packet(struct xdp_md *ctx,
 	}
 	if (!escalate_admit(ctx, cfg, stats, created, &slot))
 		return FLOW_GO_ON;
+	if (!created)
+		dir = flow_key_of(pkt, &key);
 	return escalate(ctx, cfg, pkt, stats, &key, dir, flow, slot);
 }
 

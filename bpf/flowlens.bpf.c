@@ -13,12 +13,12 @@
 #include "config.h"
 #include "parse.h"
 #include "stats.h"
+#include "flowcache.h"
 #include "account.h"
 #include "allow.h"
 #include "rules.h"
 #include "synproxy.h"
 #include "forward.h"
-#include "flowcache.h"
 
 /* libxdp run config: run early, let later programs see what we pass. */
 struct {
@@ -32,10 +32,11 @@ static __always_inline int malformed_action(const struct fl_config *cfg)
 }
 
 /* 3. allowlist: a trusted source skips mitigation (counted) */
-static __always_inline int mitigation_skipped(struct fl_if_stats *stats,
+static __always_inline int mitigation_skipped(const struct fl_config *cfg,
+					      struct fl_if_stats *stats,
 					      const struct fl_packet *pkt)
 {
-	if (!allowlisted(pkt))
+	if (!stage_on(FL_STAGE_ALLOW) || !allowlisted(cfg, pkt))
 		return 0;
 	stats->allowlisted++;
 	return 1;
@@ -46,6 +47,7 @@ int flowlens(struct xdp_md *ctx)
 {
 	const struct fl_config *cfg = config_get();
 	struct fl_if_stats *stats = if_stats_get(ctx);
+	struct fl_flow *flow = NULL;
 	struct fl_packet pkt = {};
 	int err, exempt, act;
 
@@ -57,12 +59,18 @@ int flowlens(struct xdp_md *ctx)
 	err = parse_packet(ctx, &pkt);
 	count_packet(stats, &pkt, err);
 
+	/* The packet's flow, once, for stages 2 and 6 */
+	if (stage_on(FL_STAGE_FLOWCACHE) && !err && flow_cache_wanted(cfg, &pkt))
+		flow = flow_find(&pkt);
+
 	/* 2. account: whatever has validated addresses, malformed L4 too,
 	 *    so a flood of broken packets still shows up per source; before
 	 *    mitigation, so the rates the DDoS engine reads still show a
-	 *    flood that a rule is dropping */
-	if (pkt.has_l3)
-		account_packet(cfg, &pkt);
+	 *    flood that a rule is dropping. A classified flow's packets in
+	 *    batches, through its entry. */
+	if (stage_on(FL_STAGE_ACCOUNT) && pkt.has_l3 &&
+	    !account_batched(cfg, &pkt, flow))
+		account_packet(cfg, &pkt, flow);
 
 	/* 8. forward: a SPAN port's copies go nowhere, broken or not;
 	 *    the rules still count what they would have done, and the
@@ -70,10 +78,13 @@ int flowlens(struct xdp_md *ctx)
 	if (cfg->mode == FL_MODE_MONITOR) {
 		if (err)
 			return verdict(stats, XDP_DROP);
-		if (!mitigation_skipped(stats, &pkt))
+		if (stage_on(FL_STAGE_RULES) &&
+		    !mitigation_skipped(cfg, stats, &pkt))
 			rules_apply(&pkt);
-		if (flow_cache_wanted(cfg, &pkt) &&
-		    flow_cache_packet(ctx, cfg, &pkt, stats) == XDP_REDIRECT)
+		if (stage_on(FL_STAGE_FLOWCACHE) &&
+		    flow_cache_wanted(cfg, &pkt) &&
+		    !(flow && flow_cache_hit(cfg, &pkt, stats, flow)) &&
+		    flow_cache_packet(ctx, cfg, &pkt, stats, flow) == XDP_REDIRECT)
 			return verdict(stats, XDP_REDIRECT);
 		return verdict(stats, XDP_DROP);
 	}
@@ -85,8 +96,8 @@ int flowlens(struct xdp_md *ctx)
 	}
 	/* 3. allowlist, 4. rules: RULES_PERMIT exempts the packet from
 	 *    later mitigation stages. */
-	exempt = mitigation_skipped(stats, &pkt);
-	if (!exempt) {
+	exempt = mitigation_skipped(cfg, stats, &pkt);
+	if (stage_on(FL_STAGE_RULES) && !exempt) {
 		int r = rules_apply(&pkt);
 
 		if (r == RULES_DROP)
@@ -96,7 +107,7 @@ int flowlens(struct xdp_md *ctx)
 
 	/* 5. synproxy: SYNs to a protected service answered with cookies
 	 *    (a TCP packet, and only while there are services: no call) */
-	act = synproxy_wanted(cfg, &pkt) ?
+	act = stage_on(FL_STAGE_SYNPROXY) && synproxy_wanted(cfg, &pkt) ?
 		      synproxy_packet(ctx, cfg, &pkt, exempt) :
 		      SP_NONE;
 	if (act != SP_NONE) {
@@ -108,10 +119,11 @@ int flowlens(struct xdp_md *ctx)
 	/* 6. flow cache: a classified flow's cached verdict;
 	 * 7. escalate: a flow still being classified (or VoIP) to its
 	 *    queue's worker, or on to stage 8 if there is none */
-	if (flow_cache_wanted(cfg, &pkt)) {
+	if (stage_on(FL_STAGE_FLOWCACHE) && flow_cache_wanted(cfg, &pkt) &&
+	    !(flow && flow_cache_hit(cfg, &pkt, stats, flow))) {
 		/* A global function's result is any number to the verifier:
 		 * count constants, not act. */
-		act = flow_cache_packet(ctx, cfg, &pkt, stats);
+		act = flow_cache_packet(ctx, cfg, &pkt, stats, flow);
 		if (act == XDP_REDIRECT)
 			return verdict(stats, XDP_REDIRECT);
 		if (act == XDP_PASS)
@@ -120,7 +132,7 @@ int flowlens(struct xdp_md *ctx)
 
 	/* 8. forward - router: the FIB decides; host: everything to the
 	 *    local stack */
-	if (cfg->mode == FL_MODE_ROUTER)
+	if (stage_on(FL_STAGE_FORWARD) && cfg->mode == FL_MODE_ROUTER)
 		return forward_packet(ctx, &pkt, stats);
 	return verdict(stats, XDP_PASS);
 }

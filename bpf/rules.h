@@ -318,6 +318,21 @@ enum rules_verdict {
 	RULES_PERMIT, /* later mitigation stages leave the packet alone */
 };
 
+/* Whether the packet's family has any shape published: without one,
+ * stage 4 costs two inlined array lookups and no call. */
+static __always_inline bool rules_present(const struct fl_packet *pkt)
+{
+	__u32 family = pkt->l3_proto == ETH_P_IPV6, zero = 0;
+	const struct fl_rule_shape_set *set;
+	void *sets;
+
+	sets = bpf_map_lookup_elem(&FL_MAP_RULE_SETS, &family);
+	if (!sets)
+		return false;
+	set = bpf_map_lookup_elem(sets, &zero);
+	return set && set->count;
+}
+
 /* Stage 4 for a packet whose headers parsed. */
 static __always_inline enum rules_verdict
 rules_apply(const struct fl_packet *pkt)
@@ -328,7 +343,7 @@ rules_apply(const struct fl_packet *pkt)
 	const struct fl_rule_entry *e;
 	struct fl_rule_stats *st;
 
-	if (!pkt->has_l3)
+	if (!pkt->has_l3 || !rules_present(pkt))
 		return RULES_NONE;
 	rule_pkt_init(pkt, &rp);
 	if (!rules_lookup(&rp, &hit))

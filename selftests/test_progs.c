@@ -433,6 +433,20 @@ int fl_config_write(struct fl_fixture *fx, const struct fl_config *cfg)
 		       0;
 }
 
+/* What flowlensd does next to the allow tries: their size in fl_config
+ * (0 skips stage 3). */
+int fl_allow_prefixes_set(struct fl_fixture *fx, __u32 n)
+{
+	int fd = bpf_map__fd(fx->skel->maps.fl_config);
+	struct fl_config cfg;
+	__u32 key = 0;
+
+	if (bpf_map_lookup_elem(fd, &key, &cfg))
+		return -errno;
+	cfg.allow_prefixes = n;
+	return bpf_map_update_elem(fd, &key, &cfg, BPF_ANY) ? -errno : 0;
+}
+
 int fl_protect_add(struct fl_fixture *fx, const char *text)
 {
 	struct fl_protect value = {};

@@ -15,6 +15,7 @@
  *   fl_sketch_read()      one sketch cell, summed over CPUs
  *   fl_sketch_epoch()     the epoch the program last stamped on the sketch
  *   fl_config_write()     the runtime settings
+ *   fl_allow_prefixes_set() the allow tries' size, as flowlensd keeps it
  *   fl_protect_add()      a protected prefix, as text
  *   fl_if_stats_check()   compare a counter delta with what a table expects
  *   fl_run_check()        run one frame, check its action and counter delta
@@ -223,6 +224,7 @@ int fl_sketch_read(struct fl_fixture *fx, __u32 index,
 		   struct fl_sketch_cell *sum);
 
 int fl_config_write(struct fl_fixture *fx, const struct fl_config *cfg);
+int fl_allow_prefixes_set(struct fl_fixture *fx, __u32 n);
 
 /* "198.51.100.0/24" or "2001:db8:1::/48" into fl_protect4/fl_protect6. */
 int fl_protect_add(struct fl_fixture *fx, const char *prefix);

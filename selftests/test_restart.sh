@@ -223,6 +223,9 @@ pinned_ids() {
 	done
 }
 
+# The version this build writes (include/flowlens/layout.h).
+LAYOUT=$(sed -n 's/^#define FL_LAYOUT_VERSION \([0-9]*\)$/\1/p' "$TOP/include/flowlens/layout.h")
+
 layout_version() {
 	bpftool -j map dump pinned "$PINS/fl_layout" | jq '.[0].formatted.value.version // .[0].value.version'
 }
@@ -236,7 +239,8 @@ daemon_once() {
 }
 
 test_layout_version_pinned() {
-	assert_eq "$(layout_version)" 1 "fl_layout read with bpftool"
+	assert_match "$LAYOUT" "^[0-9]+$" "FL_LAYOUT_VERSION found in layout.h"
+	assert_eq "$(layout_version)" "$LAYOUT" "fl_layout read with bpftool"
 }
 
 # Maps of another layout version: refused, with what was found, what is
@@ -249,12 +253,12 @@ test_layout_version_mismatch_refused() {
 	out=$(daemon_once) || rc=$?
 	echo "$out"
 	assert_eq "$rc" 1 "exit status"
-	assert_match "$out" "the maps pinned in /sys/fs/bpf/flowlens have layout version 99; this flowlensd uses layout version 1 and will not run against them" "message"
+	assert_match "$out" "the maps pinned in /sys/fs/bpf/flowlens have layout version 99; this flowlensd uses layout version $LAYOUT and will not run against them" "message"
 	assert_match "$out" "rm -r /sys/fs/bpf/flowlens" "what to do"
 	assert_eq "$(pinned_ids)" "$ids" "the maps as they were"
 	assert_eq "$(layout_version)" 99 "their version as it was"
 	no_xdp_on cl0 || fail "a program was attached"
-	bpftool map update pinned "$PINS/fl_layout" key hex 00 00 00 00 value hex 01 00 00 00
+	bpftool map update pinned "$PINS/fl_layout" key hex 00 00 00 00 value $(printf '%d 0 0 0' "$LAYOUT")
 	lab start
 }
 
@@ -271,7 +275,7 @@ test_layout_version_missing_refused() {
 	out=$(daemon_once) || rc=$?
 	echo "$out"
 	assert_eq "$rc" 1 "exit status"
-	assert_match "$out" "the maps pinned in /sys/fs/bpf/flowlens have no layout version \(no fl_layout: made by an older flowlensd\); this flowlensd uses layout version 1" "message"
+	assert_match "$out" "the maps pinned in /sys/fs/bpf/flowlens have no layout version \(no fl_layout: made by an older flowlensd\); this flowlensd uses layout version $LAYOUT" "message"
 	assert_eq "$(pinned_ids)" "$ids" "the maps as they were"
 	[ ! -e "$PINS/fl_layout" ] || fail "fl_layout was created"
 	no_xdp_on cl0 || fail "a program was attached"

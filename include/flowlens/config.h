@@ -62,7 +62,9 @@ struct fl_config {
 	/* Packets each CPU may escalate per second, all flows together;
 	 * beyond it they fail open (see flowcache.h). 0: the default. */
 	__u32 escalate_pps;
-	__u32 pad;
+	/* Prefixes in FL_MAP_ALLOW4 and FL_MAP_ALLOW6, kept by flowlensd;
+	 * 0 skips stage 3 without a lookup (allow.h). */
+	__u32 allow_prefixes;
 };
 _Static_assert(sizeof(struct fl_config) == 72, "fl_config layout");
 

@@ -2,7 +2,10 @@
 /*
  * Per-IP accounting: where one packet lands in the count-min sketch, which
  * addresses get exact counters (protected prefixes), and which packets are
- * accounted at all (validated addresses, even with a broken L4 header).
+ * accounted at all (validated addresses, even with a broken L4 header),
+ * and how a classified flow's packets are accounted in batches (whole
+ * batches in the sketch, the rest in the flow entry; packet by packet once
+ * an address has exact counters, or while the flow is classified).
  * Heavy hitters are in heavy.c.
  */
 #include <arpa/inet.h>
@@ -627,5 +630,126 @@ void test_account_epoch(void)
 	for (i = 0; i < ARRAY_SIZE(epoch_cases); i++) {
 		test__case("%s", epoch_cases[i].name);
 		check_epoch(&epoch_cases[i]);
+	}
+}
+
+/* ---- a classified flow's batches (FL_ACCT_BATCH) ---------------------- */
+
+#define BATCH_PACKETS 40 /* two whole batches and 8 packets left over */
+
+static const struct pkt_spec batch_udp = { .l3 = PKT_IPV4,
+					   .src = "192.0.2.10",
+					   .dst = "198.51.100.20",
+					   .l4 = PKT_UDP,
+					   .udp = { .sport = 1024, .dport = 9 },
+					   .payload_len = 64 };
+
+static void batch_key(struct fl_flow_key *key)
+{
+	union fl_addr src = fl_addr_of(AF_INET, batch_udp.src);
+	union fl_addr dst = fl_addr_of(AF_INET, batch_udp.dst);
+
+	fl_flow_key_make(key, &src, &dst, htons(batch_udp.udp.sport),
+			 htons(batch_udp.udp.dport), IPPROTO_UDP, 4);
+}
+
+/*
+ * BATCH_PACKETS packets of one flow whose entry says @state and @flags;
+ * the sketch total, the flow entry and the destination's exact counters
+ * (if any: -ENOENT otherwise) after them. Returns -EAGAIN if the packets
+ * straddled a sketch epoch.
+ */
+static int batch_run(bool protect, __u8 state, __u8 flags,
+		     struct fl_sketch_cell *total, struct fl_flow *flow,
+		     struct fl_ip_stats *dst, int *dst_err)
+{
+	struct fl_flow fresh = { .state = state, .flags = flags, .app = 7 };
+	union fl_addr daddr = fl_addr_of(AF_INET, batch_udp.dst);
+	struct fl_config cfg = quiet_cfg;
+	struct fl_flow_key key;
+	__u32 first, last;
+	struct fl_fixture fx;
+	struct pkt p;
+	int fd, err;
+
+	/* no worker socket: a CLASSIFYING flow fails open, stays put */
+	if (pkt_build(&batch_udp, &p) || fl_fixture_open(&fx))
+		return -EINVAL;
+	batch_key(&key);
+	fd = bpf_map__fd(fx.skel->maps.FL_MAP_FLOWS);
+	err = fl_config_write(&fx, &cfg);
+	if (!err && protect)
+		err = fl_protect_add(&fx, "198.51.100.0/24");
+	if (!err && bpf_map_update_elem(fd, &key, &fresh, BPF_ANY))
+		err = -errno;
+	/* the program's clock around the packets: the first ones stamp
+	 * nothing (they are batched) */
+	first = fl_epoch_now();
+	if (!err)
+		err = fl_run_pass(&fx, &p, BATCH_PACKETS);
+	last = fl_epoch_now();
+	if (!err)
+		err = fl_sketch_read(&fx, FL_SKETCH_TOTAL, total);
+	if (!err && bpf_map_lookup_elem(fd, &key, flow))
+		err = -errno;
+	if (!err)
+		*dst_err = fl_ip_stats_read(&fx, AF_INET, daddr.b, dst);
+	fl_fixture_close(&fx);
+	if (!err && first != last)
+		err = -EAGAIN;
+	return err;
+}
+
+/* Runs batch_run() again, once, if it straddled an epoch. */
+static bool batch_check(const char *what, bool protect, __u8 state,
+			__u8 flags, struct fl_sketch_cell *total,
+			struct fl_flow *flow, struct fl_ip_stats *dst,
+			int *dst_err)
+{
+	int err = batch_run(protect, state, flags, total, flow, dst, dst_err);
+
+	if (err == -EAGAIN)
+		err = batch_run(protect, state, flags, total, flow, dst,
+				dst_err);
+	test__case(what);
+	return ASSERT_OK(err, "run within one epoch");
+}
+
+void test_account_batch(void)
+{
+	struct fl_sketch_cell total;
+	struct fl_ip_stats dst;
+	struct fl_flow flow;
+	int dst_err;
+
+	/* A classified flow, no address tracked: the sketch gets whole
+	 * batches, the entry holds the rest, its own counts are exact. */
+	if (batch_check("classified flow", false, FL_FLOW_CLASSIFIED,
+			FL_FLOW_F_BYPASS, &total, &flow, &dst, &dst_err)) {
+		ASSERT_EQ(total.packets, 2 * FL_ACCT_BATCH, "sketch: whole batches");
+		ASSERT_EQ(flow.acct_packets,
+			  BATCH_PACKETS - 2 * FL_ACCT_BATCH, "left in the batch");
+		ASSERT_EQ(flow.packets, BATCH_PACKETS, "the flow's own count");
+		ASSERT_EQ(flow.acct_flags & FL_FLOW_ACCT_EXACT, 0,
+			  "no exact counters learnt");
+		ASSERT_EQ(dst_err, -ENOENT, "no exact counters");
+	}
+	/* A protected destination: the first flush creates its entry and
+	 * teaches the flow, every later packet is counted one by one. */
+	if (batch_check("protected destination", true, FL_FLOW_CLASSIFIED,
+			FL_FLOW_F_BYPASS, &total, &flow, &dst, &dst_err)) {
+		ASSERT_OK(dst_err, "exact counters");
+		ASSERT_EQ(dst.side[FL_SIDE_DST].packets, BATCH_PACKETS,
+			  "every packet in the exact counters");
+		ASSERT_EQ(total.packets, BATCH_PACKETS, "sketch: every packet");
+		ASSERT_EQ(flow.acct_packets, 0, "nothing left in the batch");
+		ASSERT_EQ(flow.acct_flags & FL_FLOW_ACCT_EXACT,
+			  FL_FLOW_ACCT_EXACT, "the flow learnt it");
+	}
+	/* A flow still being classified is counted packet by packet. */
+	if (batch_check("flow being classified", false, FL_FLOW_CLASSIFYING, 0,
+			&total, &flow, &dst, &dst_err)) {
+		ASSERT_EQ(total.packets, BATCH_PACKETS, "sketch: every packet");
+		ASSERT_EQ(flow.acct_packets, 0, "no batch");
 	}
 }

@@ -103,7 +103,10 @@ static int allow_change(struct fl_fixture *fx, const char *text, bool add)
 	}
 	err = add ? bpf_map_update_elem(fd, key, &value, BPF_ANY) :
 		    bpf_map_delete_elem(fd, key);
-	return err ? -errno : 0;
+	if (err)
+		return -errno;
+	/* the tests hold one prefix at a time */
+	return fl_allow_prefixes_set(fx, add);
 }
 
 /*

@@ -560,7 +560,8 @@ static int allow_src(struct fl_fixture *fx, const char *addr)
 
 	inet_pton(AF_INET, addr, key.addr);
 	return bpf_map_update_elem(bpf_map__fd(fx->skel->maps.fl_allow4), &key,
-				   &val, BPF_ANY);
+				   &val, BPF_ANY) ?:
+		       fl_allow_prefixes_set(fx, 1);
 }
 
 void test_synproxy_bystanders(void)

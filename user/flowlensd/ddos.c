@@ -74,6 +74,10 @@ static int ddos_open(struct daemon *d)
 			pr_warn("ddos: cannot allowlist a prefix: %s",
 				strerror(-err));
 	}
+	err = allow_count_write(d);
+	if (err)
+		pr_warn("ddos: cannot write the allowlist's size: %s",
+			strerror(-err));
 	rules_for_each(d, orphan_rule, d);
 	last = ddos_events_last_id(events_file_path(d));
 	if (last >= dd->next_id)

@@ -43,6 +43,18 @@ int allow_map_update(struct daemon *d, const struct fl_prefix *p, bool add)
 	return bpf_map__delete_elem(map, &key, key_size, 0) ? -errno : 0;
 }
 
+/* The program skips stage 3 while no prefix is allowlisted. */
+int allow_count_write(struct daemon *d)
+{
+	struct fl_config cfg;
+	int err = settings_read(d, &cfg);
+
+	if (err)
+		return err;
+	cfg.allow_prefixes = d->ddos->nr_allow;
+	return settings_write(d, &cfg);
+}
+
 /* ---- control requests ---- */
 
 static int req_prefix(struct json_object *req, struct fl_prefix *p, char *err,
@@ -107,6 +119,8 @@ static int allow_change(struct daemon *d, struct json_object *req,
 		dd->allow[dd->nr_allow++] = p;
 	else
 		dd->allow[i] = dd->allow[--dd->nr_allow];
+	if (allow_count_write(d))
+		pr_warn("ddos: cannot write the allowlist's size to the program's settings");
 	*data = json_object_new_object();
 	json_object_object_add(*data, "prefix", json_object_new_string(buf));
 	pr_info("ddos: %s %s the allowlist", buf,

@@ -129,6 +129,7 @@ void attack_unmitigate(struct daemon *d, struct ddos_attack *a);
 /* ddos_allow.c */
 bool allowlisted(struct ddos *dd, const struct fl_ip_id *id);
 int allow_map_update(struct daemon *d, const struct fl_prefix *p, bool add);
+int allow_count_write(struct daemon *d);
 int cmd_allow_add(struct daemon *d, struct json_object *req,
 		  struct json_object **data, char *err, size_t errlen);
 int cmd_allow_del(struct daemon *d, struct json_object *req,
