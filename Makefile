@@ -87,7 +87,7 @@ BINS := $(if $(DAEMON_OBJS),$(OUTPUT)/flowlensd) $(if $(FLCTL_OBJS),$(OUTPUT)/fl
 	$(if $(TEST_OBJS),$(OUTPUT)/test_progs) $(BENCH_BINS) \
 	$(if $(FLGEN_OBJS),$(OUTPUT)/flgen)
 
-.PHONY: all deps check-deps vmlinux test unit demo bench clean install help format asan FORCE
+.PHONY: all deps check-deps vmlinux test unit demo bench stages clean install help format asan FORCE
 .DEFAULT_GOAL := all
 
 all: check-deps $(BPF_OBJ) $(SKEL) $(TC_SKEL) $(BINS) $(TEST_PROGS_BPF)
@@ -100,13 +100,15 @@ help:
 	@echo '  unit     run only the BPF_PROG_TEST_RUN unit tests'
 	@echo '  asan     flowlensd with AddressSanitizer and UBSan, in $(OUTPUT)/asan (part of make test)'
 	@echo '  demo     namespace lab with traffic and one heavy source; shows flctl output'
-	@echo '  bench    forwarding rate vs the kernel, per-packet cost vs XDP_PASS and a bare FIB router; records BENCHMARKS.md'
+	@echo '  bench    forwarding rate vs the kernel, per-packet cost vs XDP_PASS and a bare FIB router, each stage'"'"'s cost; records BENCHMARKS.md'
+	@echo '  stages   copies of the XDP program with one stage left out each, for build/stage_cost (make bench)'
 	@echo '  vmlinux  regenerate headers/vmlinux.h from /sys/kernel/btf/vmlinux'
 	@echo '  install  install flowlensd, flctl and flgen (the traffic generator) under $(PREFIX)'
 	@echo '  format   run clang-format over the sources'
 	@echo '  clean    remove build products'
 	@echo 'Variables: V=1 (show commands), OUTPUT=dir (default build), TESTS="name ..." (make test subset),'
-	@echo '           TEST_JOBS=N (test scripts run at once, each in its own namespaces; default 3)'
+	@echo '           TEST_JOBS=N (test scripts run at once, each in its own namespaces; default 3),'
+	@echo '           BENCH_BASE=commit (the program make bench compares the whole one with)'
 
 deps:
 	$(Q)scripts/deps.sh $(DEB_PACKAGES)
@@ -205,7 +207,7 @@ $(OUTPUT)/test_progs: $(TEST_OBJS) $(LIB_OBJS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
-$(BENCH_BINS): $(OUTPUT)/%: $(OBJ)/selftests/bench/%.o $(OBJ)/selftests/pkt.o $(LIB_OBJS)
+$(BENCH_BINS): $(OUTPUT)/%: $(OBJ)/selftests/bench/%.o $(OBJ)/selftests/pkt.o $(OBJ)/selftests/bench_run.o $(LIB_OBJS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
@@ -229,9 +231,39 @@ demo: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)scripts/demo.sh
 
+# make bench's stage table: copies of the XDP program, each with one stage
+# compiled out (bpf/config.h, FL_BENCH_OFF), and one with them all out
+# (parse only). The names are the stage_cost table's rows.
+STAGE_BITS := counters:0x01 account:0x02 allow:0x04 rules:0x08 synproxy:0x10 \
+	flowcache:0x20 forward:0x40 all:0x7f
+STAGE_OBJS := $(foreach b,$(STAGE_BITS),$(OUTPUT)/stages/flowlens-no-$(firstword $(subst :, ,$(b))).bpf.o)
+stage_mask = $(lastword $(subst :, ,$(filter $(1):%,$(STAGE_BITS))))
+
+$(OUTPUT)/stages:
+	$(Q)mkdir -p $@
+
+$(OUTPUT)/stages/flowlens-no-%.bpf.o: bpf/flowlens.bpf.c $(BPF_HDRS) headers/vmlinux.h | $(OUTPUT)/stages
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -DFL_BENCH_OFF=$(call stage_mask,$*) -c $< -o $@
+
+stages: $(STAGE_OBJS)
+
+# The program as it was before the datapath diet (issue 16), built from
+# git, for make bench's side-by-side rows: the common packet's cost is held
+# to half of this one's, measured in the same run.
+BENCH_BASE ?= 841e435
+BASE_DIR := $(OUTPUT)/stages/base
+$(OUTPUT)/stages/flowlens-base.bpf.o: | $(OUTPUT)/stages
+	$(call msg,BPF,$@ (from $(BENCH_BASE)))
+	$(Q)rm -rf $(BASE_DIR) && mkdir -p $(BASE_DIR)
+	$(Q)git -C $(CURDIR) archive $(BENCH_BASE) bpf include headers | tar -x -C $(BASE_DIR)
+	$(Q)$(CLANG) $(filter-out -I%,$(BPF_CFLAGS)) -I$(BASE_DIR)/headers \
+		-I$(BASE_DIR)/include -I$(BASE_DIR)/bpf \
+		-c $(BASE_DIR)/bpf/flowlens.bpf.c -o $@
+
 bench: deps
-	$(Q)$(MAKE) --no-print-directory all
-	$(Q)scripts/bench.sh
+	$(Q)$(MAKE) --no-print-directory all stages $(OUTPUT)/stages/flowlens-base.bpf.o
+	$(Q)BENCH_BASE=$(BENCH_BASE) scripts/bench.sh
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/sbin

@@ -53,8 +53,9 @@
 # SYN-ACKs per CPU-second = answers / that: the answerer's own work
 # (receiving the SYN, deciding, building and sending the SYN-ACK), per
 # core. The raw answers / busy (everything on the core) is shown too, and
-# the ratios are against nftables SYNPROXY. The bar is the XDP
-# path at 5x or more (target 10x): exit status 2 when it is missed (the
+# the ratios are against nftables SYNPROXY. The bar is the XDP path at
+# 10x or more (the SYN proxy issue's target, which the datapath diet
+# holds it to; its first bar was 5x): exit status 2 when it is missed (the
 # section is printed first). Medians of BENCH_ROUNDS alternating rounds.
 #
 # The legitimate client, per answerer and round: the same flood, and
@@ -80,7 +81,7 @@ CLIENT_SECONDS=${BENCH_SYNPROXY_CLIENT_SECONDS:-5}
 SERVICE=192.0.2.1
 PORT=80
 SPOOFED=198.18.0.0/15
-BAR=5 # the XDP path against nftables SYNPROXY, per core
+BAR=10 # the XDP path against nftables SYNPROXY, per core
 MSS=1460
 WSCALE=7
 

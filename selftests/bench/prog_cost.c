@@ -24,6 +24,7 @@
 #include <flowlens/flowlens.h>
 
 #include "flowlens.skel.h"
+#include "bench_run.h"
 #include "pkt.h"
 #include "rule.h"
 #include "ruleset.h"
@@ -119,60 +120,6 @@ static const char *const mode_names[FL_MODE_MAX] = {
 	FL_MODES(FL_X_NAME)
 #undef FL_X_NAME
 };
-
-static int cmp_u32(const void *a, const void *b)
-{
-	__u32 x = *(const __u32 *)a, y = *(const __u32 *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-/*
- * A router rewrites the packet it forwards, and a test run does not
- * restore it between repeats: after 254 of them the TTL would expire and
- * the rest would measure the kernel-bound path. So the packets start at
- * TTL 255 and every test run repeats at most CHUNK times; each run copies
- * the packet in afresh.
- */
-#define CHUNK 250
-
-/* Mean ns per packet over @n packets; @action is the last verdict. */
-static int measure(int prog_fd, const struct pkt *p, __u32 ifindex, __u32 n,
-		   __u32 *ns, __u32 *action)
-{
-	struct xdp_md ctx = { .data_end = p->len, .ingress_ifindex = ifindex };
-	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = p->data,
-		    .data_size_in = p->len);
-	double total = 0;
-	__u32 done = 0;
-
-	if (ifindex) {
-		opts.ctx_in = &ctx;
-		opts.ctx_size_in = sizeof(ctx);
-	}
-	while (done < n) {
-		opts.repeat = n - done < CHUNK ? n - done : CHUNK;
-		if (bpf_prog_test_run_opts(prog_fd, &opts))
-			return -errno;
-		total += (double)opts.duration * opts.repeat;
-		done += opts.repeat;
-		*action = opts.retval;
-	}
-	*ns = total / n + 0.5;
-	return 0;
-}
-
-static void set_ttl_255(struct pkt *p)
-{
-	if (!p->l3_off)
-		return;
-	if (p->data[p->l3_off] >> 4 == 4) {
-		pkt_poke8(p, p->l3_off + 8, 255);
-		pkt_ip4_csum(p);
-	} else {
-		pkt_poke8(p, p->l3_off + 7, 255);
-	}
-}
 
 /* What a worker writes once it has classified the packet's flow: a
  * final verdict, so every later packet is a cache hit that bypasses. */
@@ -395,12 +342,6 @@ static void ddos_engine_close(struct ddos_engine *e)
 	flowlens_bpf__destroy(e->skel);
 }
 
-static double median_of(__u32 *ns, __u32 rounds)
-{
-	qsort(ns, rounds, sizeof(__u32), cmp_u32);
-	return ns[rounds / 2];
-}
-
 static int ddos_rows(int pass_fd, __u32 rounds, __u32 packets,
 		     __u32 sample_rate, bool markdown)
 {
@@ -435,12 +376,12 @@ static int ddos_rows(int pass_fd, __u32 rounds, __u32 packets,
 			goto out;
 
 	for (r = 0; r < rounds; r++) {
-		if (measure(pass_fd, &p, 0, packets, &pass_ns[r], &pass_act))
+		if (bench_measure(pass_fd, &p, 0, packets, &pass_ns[r], &pass_act))
 			goto run_failed;
 		for (i = 0; i < DDOS_CASES; i++) {
 			struct ddos_engine *e = &engines[i];
 
-			if (measure(e->prog_fd, &p, 0, packets, &e->ns[r],
+			if (bench_measure(e->prog_fd, &p, 0, packets, &e->ns[r],
 				    &e->action))
 				goto run_failed;
 			if (ring_buffer__consume(e->samples) < 0)
@@ -466,8 +407,8 @@ static int ddos_rows(int pass_fd, __u32 rounds, __u32 packets,
 		goto out;
 	}
 
-	pass = median_of(pass_ns, rounds);
-	untracked = median_of(engines[DDOS_UNTRACKED].ns, rounds);
+	pass = bench_median(pass_ns, rounds);
+	untracked = bench_median(engines[DDOS_UNTRACKED].ns, rounds);
 	if (markdown)
 		printf("| case | packet to | XDP_PASS ns | flowlens ns | vs XDP_PASS | vs untracked | over untracked ns | sampled, 1 in |\n"
 		       "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |\n");
@@ -482,7 +423,7 @@ static int ddos_rows(int pass_fd, __u32 rounds, __u32 packets,
 
 		if (e->sampled)
 			snprintf(one_in, sizeof(one_in), "%.0f", every);
-		fl = i == DDOS_UNTRACKED ? untracked : median_of(e->ns, rounds);
+		fl = i == DDOS_UNTRACKED ? untracked : bench_median(e->ns, rounds);
 		if (markdown)
 			printf("| %s | %s | %.0f | %.0f | %.2f | %.2f | %.0f | %s |\n",
 			       e->name, e->what, pass, fl, fl / pass,
@@ -682,13 +623,13 @@ int main(int argc, char **argv)
 				k->name);
 			goto out;
 		}
-		set_ttl_255(&p);
+		bench_set_ttl_255(&p);
 		for (r = 0; r < rounds; r++) {
-			if (measure(pass_fd, &p, in_ifindex, packets,
+			if (bench_measure(pass_fd, &p, in_ifindex, packets,
 				    &pass_ns[r], &pass_act) ||
-			    measure(fib_fd, &p, in_ifindex, packets, &fib_ns[r],
+			    bench_measure(fib_fd, &p, in_ifindex, packets, &fib_ns[r],
 				    &fib_act) ||
-			    measure(fl_fd, &p, in_ifindex, packets, &fl_ns[r],
+			    bench_measure(fl_fd, &p, in_ifindex, packets, &fl_ns[r],
 				    &fl_act)) {
 				fprintf(stderr,
 					"prog_cost: test run failed: %s\n",
@@ -716,12 +657,9 @@ int main(int argc, char **argv)
 				k->name);
 			goto out;
 		}
-		qsort(pass_ns, rounds, sizeof(__u32), cmp_u32);
-		qsort(fib_ns, rounds, sizeof(__u32), cmp_u32);
-		qsort(fl_ns, rounds, sizeof(__u32), cmp_u32);
-		pass = pass_ns[rounds / 2];
-		fib = fib_ns[rounds / 2];
-		fl = fl_ns[rounds / 2];
+		pass = bench_median(pass_ns, rounds);
+		fib = bench_median(fib_ns, rounds);
+		fl = bench_median(fl_ns, rounds);
 
 		if (json)
 			printf("%s{\"mode\":\"%s\",\"name\":\"%s\",\"what\":\"%s\","
