@@ -1,0 +1,541 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * flow_bench - the flow cache at a million flows: the per-packet cost of
+ * a packet whose flow has a cached verdict, with packets spread over
+ * 1,000,000 classified flows against 10,000, and the kernel memory of the
+ * flow cache (fl_flows).
+ *
+ * Three copies of flowlens with private maps, host mode, nothing tracked:
+ *   flows-1m   fl_flows sized 1,048,576 (flowlensd --max-flows 1048576),
+ *              1,000,000 flows in it
+ *   flows-10k  the same size, 10,000 flows in it
+ *   nocache    stages 6 and 7 off (FL_ESCALATE_F_OFF): the rest of the
+ *              program, so "cache" = flows-N minus nocache
+ * Every flow is written as a worker writes a final verdict
+ * (user/flowlensd/worker_loop.c): state CLASSIFIED, FL_FLOW_F_BYPASS, an
+ * app and a master; every packet of it is then a cache hit that bypasses.
+ *
+ * Packets: IPv4 TCP (PSH|ACK, 64 bytes of payload) from 198.18.0.0/16
+ * ports 10000-10015 to 198.51.100.2:80, flow i from address i / 16 and
+ * port i % 16, visited in a shuffled order (the same for every row, so
+ * XDP_PASS and nocache see the same frames). A test run repeats one frame,
+ * so each packet is its own bpf_prog_test_run with repeat 1, the frame
+ * rewritten in between (outside the timed part). The kernel times only
+ * the program's run, plus two clock reads; an XDP_PASS program run the
+ * same way, frame by frame, measures those and is subtracted. Rounds
+ * alternate between the rows; each round's mean per packet, the median
+ * over rounds is reported.
+ *
+ * Every packet must have been a bypassed hit: each copy's fl_app_stats
+ * for the app must count exactly the packets sent through it (an evicted
+ * or missing flow would be created anew and escalated instead).
+ *
+ * The struct sizes are read from the loaded map (its key and value size),
+ * never assumed.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <flowlens/flowlens.h>
+
+#include "flowlens.skel.h"
+#include "pkt.h"
+#include "ruleset.h"
+
+#define BENCH_APP 7 /* nDPI's HTTP, as a worker would write it */
+#define BENCH_MASTER 91 /* nDPI's TLS */
+#define FLOWS_BIG_DEFAULT 1000000
+#define FLOWS_SMALL_DEFAULT 10000
+#define MAP_SIZE_DEFAULT 1048576
+#define PORTS_PER_ADDR 16
+#define SRC_BASE 0xc6120000 /* 198.18.0.0 */
+#define FILL_BATCH 4096
+#define NOCACHE_MAP_SIZE 1024 /* unused: stages 6 and 7 are off */
+
+enum row { ROW_PASS, ROW_NOCACHE, ROW_SMALL, ROW_BIG, ROWS };
+
+struct copy {
+	struct flowlens_bpf *skel;
+	int prog_fd;
+	__u32 flows; /* in its cache */
+	__u64 sent; /* packets run through it */
+};
+
+struct opts {
+	const char *progs_dir;
+	__u32 rounds, packets, flows_big, flows_small, map_size;
+};
+
+static int print_warnings(enum libbpf_print_level level, const char *fmt,
+			  va_list ap)
+{
+	return level == LIBBPF_WARN ? vfprintf(stderr, fmt, ap) : 0;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The frame of flow @i, in place: only the source address and port
+ * change (and the IPv4 header checksum with them). */
+static void frame_of_flow(struct pkt *p, __u32 i)
+{
+	pkt_poke32(p, p->l3_off + 12, SRC_BASE + i / PORTS_PER_ADDR);
+	pkt_ip4_csum(p);
+	pkt_poke16(p, p->l4_off, 10000 + i % PORTS_PER_ADDR);
+}
+
+/* The key XDP makes of the frame: from its bytes, as prog_cost does. */
+static void flow_key_of(const struct pkt *p, struct fl_flow_key *key)
+{
+	union fl_addr src = {}, dst = {};
+	__be16 sport, dport;
+
+	memcpy(src.b, p->data + p->l3_off + 12, 4);
+	memcpy(dst.b, p->data + p->l3_off + 16, 4);
+	memcpy(&sport, p->data + p->l4_off, 2);
+	memcpy(&dport, p->data + p->l4_off + 2, 2);
+	fl_flow_key_make(key, &src, &dst, sport, dport, 6, 4);
+}
+
+static int frame_build(struct pkt *p)
+{
+	struct pkt_spec spec = { .l3 = PKT_IPV4,
+				 .src = "198.18.0.0",
+				 .dst = "198.51.100.2",
+				 .l4 = PKT_TCP,
+				 .tcp = { .sport = 10000,
+					  .dport = 80,
+					  .flags = PKT_TCP_PSH | PKT_TCP_ACK },
+				 .payload_len = 64 };
+
+	return pkt_build(&spec, p);
+}
+
+/*
+ * Flows 0..@n-1 as a worker leaves them: a final verdict. In batches
+ * (BPF_MAP_UPDATE_BATCH), one syscall per FILL_BATCH flows.
+ */
+static int cache_fill(struct copy *c, struct pkt *p, __u32 n)
+{
+	int fd = bpf_map__fd(c->skel->maps.FL_MAP_FLOWS);
+	struct fl_flow_key *keys;
+	struct fl_flow *values;
+	__u32 i, j, count;
+	int err = 0;
+
+	keys = calloc(FILL_BATCH, sizeof(*keys));
+	values = calloc(FILL_BATCH, sizeof(*values));
+	if (!keys || !values) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < n && !err; i += count) {
+		count = n - i < FILL_BATCH ? n - i : FILL_BATCH;
+		for (j = 0; j < count; j++) {
+			frame_of_flow(p, i + j);
+			flow_key_of(p, &keys[j]);
+			values[j] = (struct fl_flow){
+				.state = FL_FLOW_CLASSIFIED,
+				.flags = FL_FLOW_F_BYPASS,
+				.app = BENCH_APP,
+				.master = BENCH_MASTER,
+				.packets = 1,
+				.bytes = p->len,
+				.escalated = 1,
+			};
+			/* the lower endpoint is the client (198.18 < 198.51) */
+			values[j].flags |= FL_FLOW_F_LO_CLIENT;
+		}
+		if (bpf_map_update_batch(fd, keys, values, &count, NULL))
+			err = -errno;
+	}
+	c->flows = n;
+out:
+	free(keys);
+	free(values);
+	return err;
+}
+
+/* Entries in @c's cache, counted by walking its keys. */
+static __u32 cache_count(struct copy *c)
+{
+	int fd = bpf_map__fd(c->skel->maps.FL_MAP_FLOWS);
+	struct fl_flow_key key, next;
+	__u32 n = 0;
+	void *prev = NULL;
+
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		key = next;
+		prev = &key;
+		n++;
+	}
+	return n;
+}
+
+static int copy_load(struct copy *c, __u32 map_size, bool cache_on)
+{
+	struct fl_config cfg = { .mode = FL_MODE_HOST,
+				 .escalate_flags =
+					 cache_on ? 0 : FL_ESCALATE_F_OFF,
+				 .hash_seed = 0x5eed,
+				 .heavy_pps = ~0ULL,
+				 .heavy_bps = ~0ULL,
+				 .heavy_packets = ~0ULL,
+				 .heavy_bytes = ~0ULL };
+	struct bpf_map *map;
+	__u32 zero = 0;
+
+	c->skel = flowlens_bpf__open();
+	if (!c->skel) {
+		fprintf(stderr, "flow_bench: cannot open flowlens: %s\n",
+			strerror(errno));
+		return -1;
+	}
+	bpf_object__for_each_map(map, c->skel->obj)
+		bpf_map__set_pin_path(map, NULL); /* private maps, no bpffs */
+	/* as flowlensd --max-flows does; rules: room for a few only */
+	if (bpf_map__set_max_entries(c->skel->maps.FL_MAP_FLOWS, map_size) ||
+	    fl_ruleset_set_max(c->skel->obj, 1024) ||
+	    flowlens_bpf__load(c->skel)) {
+		fprintf(stderr, "flow_bench: cannot load flowlens (run make)\n");
+		return -1;
+	}
+	c->prog_fd = bpf_program__fd(c->skel->progs.flowlens);
+	if (bpf_map__update_elem(c->skel->maps.FL_MAP_CONFIG, &zero,
+				 sizeof(zero), &cfg, sizeof(cfg), 0)) {
+		fprintf(stderr, "flow_bench: cannot configure flowlens: %s\n",
+			strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* Packets counted under BENCH_APP: every bypassed hit adds one. */
+static __u64 app_packets(struct copy *c)
+{
+	int n = libbpf_num_possible_cpus(), i;
+	struct fl_app_stats *percpu;
+	__u32 key = BENCH_APP;
+	__u64 sum = 0;
+
+	percpu = calloc(n, sizeof(*percpu));
+	if (percpu &&
+	    !bpf_map_lookup_elem(bpf_map__fd(c->skel->maps.FL_MAP_APP_STATS),
+				 &key, percpu))
+		for (i = 0; i < n; i++)
+			sum += percpu[i].packets;
+	free(percpu);
+	return sum;
+}
+
+/* The kernel's own account of a map's memory (fdinfo's memlock). */
+static long long map_memlock(int map_fd)
+{
+	char path[64], line[256];
+	long long bytes = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", map_fd);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "memlock: %lld", &bytes) == 1)
+			break;
+	fclose(f);
+	return bytes;
+}
+
+/* The memory of an empty flow cache of @entries, like the program's. */
+static long long memlock_of_size(const struct copy *c, __u32 entries)
+{
+	const struct bpf_map *m = c->skel->maps.FL_MAP_FLOWS;
+	long long bytes;
+	int fd;
+
+	fd = bpf_map_create(BPF_MAP_TYPE_LRU_HASH, "fl_flows_probe",
+			    bpf_map__key_size(m), bpf_map__value_size(m),
+			    entries, NULL);
+	if (fd < 0)
+		return -1;
+	bytes = map_memlock(fd);
+	close(fd);
+	return bytes;
+}
+
+/*
+ * One round of @packets through @prog_fd, one test run each, the flows
+ * taken from @order from *@pos on. Returns the mean ns a packet, or a
+ * negative number.
+ */
+static double round_run(int prog_fd, struct pkt *p, const __u32 *order,
+			__u32 flows, __u32 *pos, __u32 packets)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = p->data,
+		    .data_size_in = p->len, .repeat = 1);
+	double total = 0;
+	__u32 k;
+
+	for (k = 0; k < packets; k++) {
+		frame_of_flow(p, order[*pos]);
+		*pos = *pos + 1 == flows ? 0 : *pos + 1;
+		if (bpf_prog_test_run_opts(prog_fd, &opts))
+			return -1;
+		if (opts.retval != XDP_PASS) {
+			fprintf(stderr, "flow_bench: verdict %u, not XDP_PASS\n",
+				opts.retval);
+			return -1;
+		}
+		total += opts.duration;
+	}
+	return total / packets;
+}
+
+/* 0..n-1 in a shuffled order (a fixed seed: the same every run). */
+static __u32 *shuffled(__u32 n)
+{
+	__u32 *v = malloc(n * sizeof(*v)), i, j, t;
+	unsigned int seed = 12345;
+
+	if (!v)
+		return NULL;
+	for (i = 0; i < n; i++)
+		v[i] = i;
+	for (i = n - 1; i > 0; i--) {
+		j = rand_r(&seed) % (i + 1);
+		t = v[i];
+		v[i] = v[j];
+		v[j] = t;
+	}
+	return v;
+}
+
+static void usage(FILE *out, const char *prog)
+{
+	fprintf(out,
+		"Usage: %s [-b PROGS_DIR] [-r ROUNDS] [-n PACKETS] [-F FLOWS] [-s FLOWS] [-M ENTRIES]\n"
+		"\n"
+		"Per-packet cost of a cached flow verdict with packets spread over\n"
+		"FLOWS (-F, default %u) against -s (default %u) classified flows,\n"
+		"the flow cache sized -M entries (default %u), and its memory.\n"
+		"  -b DIR   where xdp_pass.bpf.o is (default build/progs)\n"
+		"  -r N     alternating rounds, median kept (default 5)\n"
+		"  -n N     packets per row and round (default 200000)\n"
+		"Prints a markdown table, then one JSON line.\n",
+		prog, FLOWS_BIG_DEFAULT, FLOWS_SMALL_DEFAULT, MAP_SIZE_DEFAULT);
+}
+
+static int parse_args(int argc, char **argv, struct opts *o)
+{
+	int c;
+
+	while ((c = getopt(argc, argv, "b:r:n:F:s:M:h")) != -1) {
+		switch (c) {
+		case 'b':
+			o->progs_dir = optarg;
+			break;
+		case 'r':
+			o->rounds = strtoul(optarg, NULL, 10);
+			break;
+		case 'n':
+			o->packets = strtoul(optarg, NULL, 10);
+			break;
+		case 'F':
+			o->flows_big = strtoul(optarg, NULL, 10);
+			break;
+		case 's':
+			o->flows_small = strtoul(optarg, NULL, 10);
+			break;
+		case 'M':
+			o->map_size = strtoul(optarg, NULL, 10);
+			break;
+		case 'h':
+			usage(stdout, argv[0]);
+			exit(EXIT_SUCCESS);
+		default:
+			usage(stderr, argv[0]);
+			return -1;
+		}
+	}
+	if (!o->rounds || o->rounds > 101 || !o->packets || !o->flows_small ||
+	    o->flows_small > o->flows_big ||
+	    o->flows_big > PORTS_PER_ADDR * 65536 ||
+	    o->flows_big > o->map_size) {
+		fprintf(stderr,
+			"flow_bench: need rounds 1-101, packets > 0, 0 < -s <= -F <= -M, -F at most %u\n",
+			PORTS_PER_ADDR * 65536);
+		return -1;
+	}
+	return 0;
+}
+
+static const char *const row_names[ROWS] = {
+	[ROW_PASS] = "xdp_pass",
+	[ROW_NOCACHE] = "nocache",
+	[ROW_SMALL] = "flows_small",
+	[ROW_BIG] = "flows_big",
+};
+
+static void report(const struct opts *o, struct copy *copies,
+		   double med[ROWS], long long mem_big, long long mem_default)
+{
+	const struct bpf_map *m = copies[ROW_BIG].skel->maps.FL_MAP_FLOWS;
+	__u32 value_size = bpf_map__value_size(m);
+	__u32 key_size = bpf_map__key_size(m);
+	double pass = med[ROW_PASS], nocache = med[ROW_NOCACHE];
+	double small = med[ROW_SMALL], big = med[ROW_BIG];
+
+	printf("| case | flows cached | fl_flows max_entries | ns/packet | minus XDP_PASS | cache part (minus nocache) |\n");
+	printf("| --- | ---: | ---: | ---: | ---: | ---: |\n");
+	printf("| XDP_PASS (harness: test run + clock) | | | %.1f | | |\n",
+	       pass);
+	printf("| flowlens, flow cache off | | | %.1f | %.1f | |\n", nocache,
+	       nocache - pass);
+	printf("| flowlens, cached verdict | %u | %u | %.1f | %.1f | %.1f |\n",
+	       copies[ROW_SMALL].flows, o->map_size, small, small - pass,
+	       small - nocache);
+	printf("| flowlens, cached verdict | %u | %u | %.1f | %.1f | %.1f |\n",
+	       copies[ROW_BIG].flows, o->map_size, big, big - pass,
+	       big - nocache);
+	printf("\n%u vs %u flows: %.2fx the program's cost (minus XDP_PASS), %.2fx the cache's part.\n",
+	       copies[ROW_BIG].flows, copies[ROW_SMALL].flows,
+	       (big - pass) / (small - pass), (big - nocache) / (small - nocache));
+	printf("\n| fl_flows | max_entries | key B | value B | memlock bytes | bytes per entry |\n");
+	printf("| --- | ---: | ---: | ---: | ---: | ---: |\n");
+	printf("| --max-flows %u | %u | %u | %u | %lld | %.1f |\n", o->map_size,
+	       o->map_size, key_size, value_size, mem_big,
+	       (double)mem_big / o->map_size);
+	printf("| default (FL_FLOWS_MAX) | %u | %u | %u | %lld | %.1f |\n",
+	       FL_FLOWS_MAX, key_size, value_size, mem_default,
+	       (double)mem_default / FL_FLOWS_MAX);
+	printf("\n{\"bench\":\"flow_bench\",\"rounds\":%u,\"packets\":%u,"
+	       "\"key_size\":%u,\"value_size\":%u,\"max_entries\":%u,"
+	       "\"flows_small\":%u,\"flows_big\":%u,"
+	       "\"ns\":{\"%s\":%.1f,\"%s\":%.1f,\"%s\":%.1f,\"%s\":%.1f},"
+	       "\"cached_ns_small\":%.1f,\"cached_ns_big\":%.1f,"
+	       "\"ratio_big_small\":%.3f,"
+	       "\"memlock\":%lld,\"memlock_per_entry\":%.1f,"
+	       "\"memlock_default\":%lld,\"default_entries\":%u}\n",
+	       o->rounds, o->packets, key_size, value_size, o->map_size,
+	       copies[ROW_SMALL].flows, copies[ROW_BIG].flows,
+	       row_names[ROW_PASS], pass, row_names[ROW_NOCACHE], nocache,
+	       row_names[ROW_SMALL], small, row_names[ROW_BIG], big,
+	       small - pass, big - pass, (big - pass) / (small - pass), mem_big,
+	       (double)mem_big / o->map_size, mem_default, FL_FLOWS_MAX);
+}
+
+int main(int argc, char **argv)
+{
+	struct opts o = { .progs_dir = "build/progs",
+			  .rounds = 5,
+			  .packets = 200000,
+			  .flows_big = FLOWS_BIG_DEFAULT,
+			  .flows_small = FLOWS_SMALL_DEFAULT,
+			  .map_size = MAP_SIZE_DEFAULT };
+	struct copy copies[ROWS] = {};
+	struct bpf_object *pass_obj = NULL;
+	__u32 *order_big = NULL, *order_small = NULL, pos[ROWS] = {}, r, i;
+	double *ns[ROWS] = {}, med[ROWS];
+	long long mem_big, mem_default;
+	char path[512];
+	int ret = EXIT_FAILURE;
+	struct pkt p;
+
+	if (parse_args(argc, argv, &o))
+		return EXIT_FAILURE;
+	libbpf_set_print(print_warnings);
+	if (frame_build(&p)) {
+		fprintf(stderr, "flow_bench: cannot build the frame\n");
+		return EXIT_FAILURE;
+	}
+	snprintf(path, sizeof(path), "%s/xdp_pass.bpf.o", o.progs_dir);
+	pass_obj = bpf_object__open_file(path, NULL);
+	if (!pass_obj || bpf_object__load(pass_obj)) {
+		fprintf(stderr, "flow_bench: cannot load %s (run make)\n", path);
+		pass_obj = NULL;
+		goto out;
+	}
+	copies[ROW_PASS].prog_fd =
+		bpf_program__fd(bpf_object__next_program(pass_obj, NULL));
+	if (copy_load(&copies[ROW_NOCACHE], NOCACHE_MAP_SIZE, false) ||
+	    copy_load(&copies[ROW_SMALL], o.map_size, true) ||
+	    copy_load(&copies[ROW_BIG], o.map_size, true))
+		goto out;
+	if (cache_fill(&copies[ROW_SMALL], &p, o.flows_small) ||
+	    cache_fill(&copies[ROW_BIG], &p, o.flows_big)) {
+		fprintf(stderr, "flow_bench: cannot fill the flow cache: %s\n",
+			strerror(errno));
+		goto out;
+	}
+	for (i = ROW_SMALL; i <= ROW_BIG; i++) {
+		__u32 n = cache_count(&copies[i]);
+
+		if (n != copies[i].flows) {
+			fprintf(stderr,
+				"flow_bench: %u flows written, %u in the cache (evicted?)\n",
+				copies[i].flows, n);
+			goto out;
+		}
+	}
+	order_big = shuffled(o.flows_big);
+	order_small = shuffled(o.flows_small);
+	for (i = 0; i < ROWS; i++)
+		ns[i] = calloc(o.rounds, sizeof(double));
+	if (!order_big || !order_small || !ns[ROWS - 1])
+		goto out;
+
+	for (r = 0; r < o.rounds; r++) {
+		for (i = 0; i < ROWS; i++) {
+			const __u32 *order = i == ROW_SMALL ? order_small :
+							      order_big;
+			__u32 flows = i == ROW_SMALL ? o.flows_small :
+						       o.flows_big;
+
+			ns[i][r] = round_run(copies[i].prog_fd, &p, order,
+					     flows, &pos[i], o.packets);
+			if (ns[i][r] < 0) {
+				fprintf(stderr, "flow_bench: test run: %s\n",
+					strerror(errno));
+				goto out;
+			}
+			copies[i].sent += o.packets;
+		}
+	}
+	for (i = ROW_SMALL; i <= ROW_BIG; i++) {
+		__u64 hits = app_packets(&copies[i]);
+
+		if (hits != copies[i].sent) {
+			fprintf(stderr,
+				"flow_bench: %s: %llu packets sent, %llu were cached hits\n",
+				row_names[i], (unsigned long long)copies[i].sent,
+				(unsigned long long)hits);
+			goto out;
+		}
+	}
+	for (i = 0; i < ROWS; i++) {
+		qsort(ns[i], o.rounds, sizeof(double), cmp_double);
+		med[i] = ns[i][o.rounds / 2];
+	}
+	mem_big = map_memlock(bpf_map__fd(copies[ROW_BIG].skel->maps.FL_MAP_FLOWS));
+	mem_default = memlock_of_size(&copies[ROW_BIG], FL_FLOWS_MAX);
+	report(&o, copies, med, mem_big, mem_default);
+	ret = EXIT_SUCCESS;
+out:
+	for (i = 0; i < ROWS; i++) {
+		free(ns[i]);
+		flowlens_bpf__destroy(copies[i].skel);
+	}
+	free(order_big);
+	free(order_small);
+	bpf_object__close(pass_obj);
+	return ret;
+}
