@@ -5,30 +5,32 @@
  * 1,000,000 classified flows against 10,000, and the kernel memory of the
  * flow cache (fl_flows).
  *
- * Three copies of flowlens with private maps, host mode, nothing tracked:
+ * Three copies of flowlens with private maps, monitor mode (XDP_DROP
+ * after stage 6: a frame passed up would cost the local stack, inside the
+ * timed run), nothing tracked:
  *   flows-1m   fl_flows sized 1,048,576 (flowlensd --max-flows 1048576),
  *              1,000,000 flows in it
  *   flows-10k  the same size, 10,000 flows in it
  *   nocache    stages 6 and 7 off (FL_ESCALATE_F_OFF): the rest of the
- *              program, so "cache" = flows-N minus nocache
+ *              program, so "cache part" = flows-N minus nocache
  * Every flow is written as a worker writes a final verdict
  * (user/flowlensd/worker_loop.c): state CLASSIFIED, FL_FLOW_F_BYPASS, an
  * app and a master; every packet of it is then a cache hit that bypasses.
  *
- * Packets: IPv4 TCP (PSH|ACK, 64 bytes of payload) from 198.18.0.0/16
- * ports 10000-10015 to 198.51.100.2:80, flow i from address i / 16 and
- * port i % 16, visited in a shuffled order (the same for every row, so
- * XDP_PASS and nocache see the same frames). A test run repeats one frame,
- * so each packet is its own bpf_prog_test_run with repeat 1, the frame
- * rewritten in between (outside the timed part). The kernel times only
- * the program's run, plus two clock reads; an XDP_PASS program run the
- * same way, frame by frame, measures those and is subtracted. Rounds
- * alternate between the rows; each round's mean per packet, the median
- * over rounds is reported.
+ * Packets: IPv4 TCP (PSH|ACK, 64 bytes of payload, TCP checksum left as
+ * built: nothing on this path reads it) from 198.18.0.0/16 ports
+ * 10000-10015 to 198.51.100.2:80; flow i from address i / 16 and port
+ * i % 16. bpf_prog_test_run with BPF_F_TEST_XDP_LIVE_FRAMES (flgen's
+ * mechanism: batches of 64 frames from a page pool, the program hot) runs
+ * selftests/progs/flow_spread.bpf.c on every frame: it rewrites the frame
+ * into the next flow of a shuffled order (the same order for every row)
+ * and tail-calls flowlens. The spreader alone (it drops the frame) is the
+ * harness, subtracted. Rounds alternate between the rows; each round's
+ * mean per packet, the median over rounds is reported.
  *
  * Every packet must have been a bypassed hit: each copy's fl_app_stats
  * for the app must count exactly the packets sent through it (an evicted
- * or missing flow would be created anew and escalated instead).
+ * or missing flow would be created anew instead).
  *
  * The struct sizes are read from the loaded map (its key and value size),
  * never assumed.
@@ -57,11 +59,14 @@
 #define FILL_BATCH 4096
 #define NOCACHE_MAP_SIZE 1024 /* unused: stages 6 and 7 are off */
 
-enum row { ROW_PASS, ROW_NOCACHE, ROW_SMALL, ROW_BIG, ROWS };
+enum row { ROW_HARNESS, ROW_NOCACHE, ROW_SMALL, ROW_BIG, ROWS };
 
+/* One row: a spreader, and the flowlens copy it tail-calls (none for
+ * the harness row). */
 struct copy {
+	struct bpf_object *spread;
 	struct flowlens_bpf *skel;
-	int prog_fd;
+	int prog_fd; /* the spreader's */
 	__u32 flows; /* in its cache */
 	__u64 sent; /* packets run through it */
 };
@@ -183,7 +188,7 @@ static __u32 cache_count(struct copy *c)
 
 static int copy_load(struct copy *c, __u32 map_size, bool cache_on)
 {
-	struct fl_config cfg = { .mode = FL_MODE_HOST,
+	struct fl_config cfg = { .mode = FL_MODE_MONITOR,
 				 .escalate_flags =
 					 cache_on ? 0 : FL_ESCALATE_F_OFF,
 				 .hash_seed = 0x5eed,
@@ -209,7 +214,6 @@ static int copy_load(struct copy *c, __u32 map_size, bool cache_on)
 		fprintf(stderr, "flow_bench: cannot load flowlens (run make)\n");
 		return -1;
 	}
-	c->prog_fd = bpf_program__fd(c->skel->progs.flowlens);
 	if (bpf_map__update_elem(c->skel->maps.FL_MAP_CONFIG, &zero,
 				 sizeof(zero), &cfg, sizeof(cfg), 0)) {
 		fprintf(stderr, "flow_bench: cannot configure flowlens: %s\n",
@@ -273,31 +277,60 @@ static long long memlock_of_size(const struct copy *c, __u32 entries)
 }
 
 /*
- * One round of @packets through @prog_fd, one test run each, the flows
- * taken from @order from *@pos on. Returns the mean ns a packet, or a
- * negative number.
+ * The spreader of row @c, its flows taken from @order (@flows of them),
+ * tail-calling @target (-1: none, the harness).
  */
-static double round_run(int prog_fd, struct pkt *p, const __u32 *order,
-			__u32 flows, __u32 *pos, __u32 packets)
+static int spread_load(struct copy *c, const char *progs_dir,
+		       const __u32 *order, __u32 flows, int target)
+{
+	struct spread_cfg {
+		__u32 flows, base;
+	} cfg = { flows, SRC_BASE };
+	struct bpf_map *order_map;
+	__u32 zero = 0, i;
+	char path[512];
+
+	snprintf(path, sizeof(path), "%s/flow_spread.bpf.o", progs_dir);
+	c->spread = bpf_object__open_file(path, NULL);
+	if (!c->spread || bpf_object__load(c->spread)) {
+		fprintf(stderr, "flow_bench: cannot load %s (run make)\n", path);
+		c->spread = NULL;
+		return -1;
+	}
+	c->prog_fd = bpf_program__fd(bpf_object__next_program(c->spread, NULL));
+	order_map = bpf_object__find_map_by_name(c->spread, "spread_order");
+	if (!order_map || bpf_map__max_entries(order_map) < flows)
+		return -1;
+	for (i = 0; i < flows; i++)
+		if (bpf_map_update_elem(bpf_map__fd(order_map), &i, &order[i],
+					0))
+			return -1;
+	if (bpf_map_update_elem(bpf_object__find_map_fd_by_name(c->spread,
+								"spread_cfg"),
+				&zero, &cfg, 0))
+		return -1;
+	if (target >= 0 &&
+	    bpf_map_update_elem(bpf_object__find_map_fd_by_name(c->spread,
+								"spread_target"),
+				&zero, &target, 0)) {
+		fprintf(stderr, "flow_bench: cannot set the tail call: %s\n",
+			strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* One round of @packets through row @c; the mean ns a packet, or -1. */
+static double round_run(struct copy *c, const struct pkt *p, __u32 packets)
 {
 	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = p->data,
-		    .data_size_in = p->len, .repeat = 1);
-	double total = 0;
-	__u32 k;
+		    .data_size_in = p->len, .repeat = packets,
+		    .flags = BPF_F_TEST_XDP_LIVE_FRAMES);
 
-	for (k = 0; k < packets; k++) {
-		frame_of_flow(p, order[*pos]);
-		*pos = *pos + 1 == flows ? 0 : *pos + 1;
-		if (bpf_prog_test_run_opts(prog_fd, &opts))
-			return -1;
-		if (opts.retval != XDP_PASS) {
-			fprintf(stderr, "flow_bench: verdict %u, not XDP_PASS\n",
-				opts.retval);
-			return -1;
-		}
-		total += opts.duration;
-	}
-	return total / packets;
+	if (bpf_prog_test_run_opts(c->prog_fd, &opts))
+		return -1;
+	c->sent += packets;
+	return opts.duration;
 }
 
 /* 0..n-1 in a shuffled order (a fixed seed: the same every run). */
@@ -327,9 +360,9 @@ static void usage(FILE *out, const char *prog)
 		"Per-packet cost of a cached flow verdict with packets spread over\n"
 		"FLOWS (-F, default %u) against -s (default %u) classified flows,\n"
 		"the flow cache sized -M entries (default %u), and its memory.\n"
-		"  -b DIR   where xdp_pass.bpf.o is (default build/progs)\n"
-		"  -r N     alternating rounds, median kept (default 5)\n"
-		"  -n N     packets per row and round (default 200000)\n"
+		"  -b DIR   where flow_spread.bpf.o is (default build/progs)\n"
+		"  -r N     alternating rounds, median kept (default 7)\n"
+		"  -n N     packets per row and round (default 1000000)\n"
 		"Prints a markdown table, then one JSON line.\n",
 		prog, FLOWS_BIG_DEFAULT, FLOWS_SMALL_DEFAULT, MAP_SIZE_DEFAULT);
 }
@@ -379,7 +412,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 }
 
 static const char *const row_names[ROWS] = {
-	[ROW_PASS] = "xdp_pass",
+	[ROW_HARNESS] = "harness",
 	[ROW_NOCACHE] = "nocache",
 	[ROW_SMALL] = "flows_small",
 	[ROW_BIG] = "flows_big",
@@ -391,22 +424,22 @@ static void report(const struct opts *o, struct copy *copies,
 	const struct bpf_map *m = copies[ROW_BIG].skel->maps.FL_MAP_FLOWS;
 	__u32 value_size = bpf_map__value_size(m);
 	__u32 key_size = bpf_map__key_size(m);
-	double pass = med[ROW_PASS], nocache = med[ROW_NOCACHE];
+	double pass = med[ROW_HARNESS], nocache = med[ROW_NOCACHE];
 	double small = med[ROW_SMALL], big = med[ROW_BIG];
 
-	printf("| case | flows cached | fl_flows max_entries | ns/packet | minus XDP_PASS | cache part (minus nocache) |\n");
+	printf("| case | flows cached | fl_flows max_entries | ns/packet | minus harness | cache part (minus cache off) |\n");
 	printf("| --- | ---: | ---: | ---: | ---: | ---: |\n");
-	printf("| XDP_PASS (harness: test run + clock) | | | %.1f | | |\n",
+	printf("| harness: live frames + flow_spread, dropped | | | %.1f | | |\n",
 	       pass);
-	printf("| flowlens, flow cache off | | | %.1f | %.1f | |\n", nocache,
-	       nocache - pass);
-	printf("| flowlens, cached verdict | %u | %u | %.1f | %.1f | %.1f |\n",
+	printf("| flowlens (monitor), flow cache off | | | %.1f | %.1f | |\n",
+	       nocache, nocache - pass);
+	printf("| flowlens (monitor), cached verdict | %u | %u | %.1f | %.1f | %.1f |\n",
 	       copies[ROW_SMALL].flows, o->map_size, small, small - pass,
 	       small - nocache);
-	printf("| flowlens, cached verdict | %u | %u | %.1f | %.1f | %.1f |\n",
+	printf("| flowlens (monitor), cached verdict | %u | %u | %.1f | %.1f | %.1f |\n",
 	       copies[ROW_BIG].flows, o->map_size, big, big - pass,
 	       big - nocache);
-	printf("\n%u vs %u flows: %.2fx the program's cost (minus XDP_PASS), %.2fx the cache's part.\n",
+	printf("\n%u vs %u flows: %.2fx the program's cost (minus the harness), %.2fx the cache's part.\n",
 	       copies[ROW_BIG].flows, copies[ROW_SMALL].flows,
 	       (big - pass) / (small - pass), (big - nocache) / (small - nocache));
 	printf("\n| fl_flows | max_entries | key B | value B | memlock bytes | bytes per entry |\n");
@@ -421,32 +454,31 @@ static void report(const struct opts *o, struct copy *copies,
 	       "\"key_size\":%u,\"value_size\":%u,\"max_entries\":%u,"
 	       "\"flows_small\":%u,\"flows_big\":%u,"
 	       "\"ns\":{\"%s\":%.1f,\"%s\":%.1f,\"%s\":%.1f,\"%s\":%.1f},"
-	       "\"cached_ns_small\":%.1f,\"cached_ns_big\":%.1f,"
+	       "\"program_ns_small\":%.1f,\"program_ns_big\":%.1f,\"cache_part_ns_small\":%.1f,\"cache_part_ns_big\":%.1f,"
 	       "\"ratio_big_small\":%.3f,"
 	       "\"memlock\":%lld,\"memlock_per_entry\":%.1f,"
 	       "\"memlock_default\":%lld,\"default_entries\":%u}\n",
 	       o->rounds, o->packets, key_size, value_size, o->map_size,
 	       copies[ROW_SMALL].flows, copies[ROW_BIG].flows,
-	       row_names[ROW_PASS], pass, row_names[ROW_NOCACHE], nocache,
+	       row_names[ROW_HARNESS], pass, row_names[ROW_NOCACHE], nocache,
 	       row_names[ROW_SMALL], small, row_names[ROW_BIG], big,
-	       small - pass, big - pass, (big - pass) / (small - pass), mem_big,
+	       small - pass, big - pass, small - nocache, big - nocache,
+	       (big - pass) / (small - pass), mem_big,
 	       (double)mem_big / o->map_size, mem_default, FL_FLOWS_MAX);
 }
 
 int main(int argc, char **argv)
 {
 	struct opts o = { .progs_dir = "build/progs",
-			  .rounds = 5,
-			  .packets = 200000,
+			  .rounds = 7,
+			  .packets = 1000000,
 			  .flows_big = FLOWS_BIG_DEFAULT,
 			  .flows_small = FLOWS_SMALL_DEFAULT,
 			  .map_size = MAP_SIZE_DEFAULT };
 	struct copy copies[ROWS] = {};
-	struct bpf_object *pass_obj = NULL;
-	__u32 *order_big = NULL, *order_small = NULL, pos[ROWS] = {}, r, i;
+	__u32 *order_big = NULL, *order_small = NULL, r, i;
 	double *ns[ROWS] = {}, med[ROWS];
 	long long mem_big, mem_default;
-	char path[512];
 	int ret = EXIT_FAILURE;
 	struct pkt p;
 
@@ -457,15 +489,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, "flow_bench: cannot build the frame\n");
 		return EXIT_FAILURE;
 	}
-	snprintf(path, sizeof(path), "%s/xdp_pass.bpf.o", o.progs_dir);
-	pass_obj = bpf_object__open_file(path, NULL);
-	if (!pass_obj || bpf_object__load(pass_obj)) {
-		fprintf(stderr, "flow_bench: cannot load %s (run make)\n", path);
-		pass_obj = NULL;
+	order_big = shuffled(o.flows_big);
+	order_small = shuffled(o.flows_small);
+	for (i = 0; i < ROWS; i++)
+		ns[i] = calloc(o.rounds, sizeof(double));
+	if (!order_big || !order_small || !ns[ROWS - 1])
 		goto out;
-	}
-	copies[ROW_PASS].prog_fd =
-		bpf_program__fd(bpf_object__next_program(pass_obj, NULL));
 	if (copy_load(&copies[ROW_NOCACHE], NOCACHE_MAP_SIZE, false) ||
 	    copy_load(&copies[ROW_SMALL], o.map_size, true) ||
 	    copy_load(&copies[ROW_BIG], o.map_size, true))
@@ -486,28 +515,26 @@ int main(int argc, char **argv)
 			goto out;
 		}
 	}
-	order_big = shuffled(o.flows_big);
-	order_small = shuffled(o.flows_small);
-	for (i = 0; i < ROWS; i++)
-		ns[i] = calloc(o.rounds, sizeof(double));
-	if (!order_big || !order_small || !ns[ROWS - 1])
-		goto out;
+	for (i = 0; i < ROWS; i++) {
+		int target = copies[i].skel ?
+				     bpf_program__fd(copies[i].skel->progs.flowlens) :
+				     -1;
+
+		if (spread_load(&copies[i], o.progs_dir,
+				i == ROW_SMALL ? order_small : order_big,
+				i == ROW_SMALL ? o.flows_small : o.flows_big,
+				target))
+			goto out;
+	}
 
 	for (r = 0; r < o.rounds; r++) {
 		for (i = 0; i < ROWS; i++) {
-			const __u32 *order = i == ROW_SMALL ? order_small :
-							      order_big;
-			__u32 flows = i == ROW_SMALL ? o.flows_small :
-						       o.flows_big;
-
-			ns[i][r] = round_run(copies[i].prog_fd, &p, order,
-					     flows, &pos[i], o.packets);
+			ns[i][r] = round_run(&copies[i], &p, o.packets);
 			if (ns[i][r] < 0) {
 				fprintf(stderr, "flow_bench: test run: %s\n",
 					strerror(errno));
 				goto out;
 			}
-			copies[i].sent += o.packets;
 		}
 	}
 	for (i = ROW_SMALL; i <= ROW_BIG; i++) {
@@ -525,17 +552,18 @@ int main(int argc, char **argv)
 		qsort(ns[i], o.rounds, sizeof(double), cmp_double);
 		med[i] = ns[i][o.rounds / 2];
 	}
-	mem_big = map_memlock(bpf_map__fd(copies[ROW_BIG].skel->maps.FL_MAP_FLOWS));
+	mem_big = map_memlock(
+		bpf_map__fd(copies[ROW_BIG].skel->maps.FL_MAP_FLOWS));
 	mem_default = memlock_of_size(&copies[ROW_BIG], FL_FLOWS_MAX);
 	report(&o, copies, med, mem_big, mem_default);
 	ret = EXIT_SUCCESS;
 out:
 	for (i = 0; i < ROWS; i++) {
 		free(ns[i]);
+		bpf_object__close(copies[i].spread);
 		flowlens_bpf__destroy(copies[i].skel);
 	}
 	free(order_big);
 	free(order_small);
-	bpf_object__close(pass_obj);
 	return ret;
 }
