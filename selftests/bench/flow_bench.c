@@ -11,6 +11,9 @@
  *   flows-1m   fl_flows sized 1,048,576 (flowlensd --max-flows 1048576),
  *              1,000,000 flows in it
  *   flows-10k  the same size, 10,000 flows in it
+ *   flows-10k-fit  10,000 flows in a cache sized for them (16,384): the
+ *              part of the difference that is the table's size, not the
+ *              number of flows
  *   nocache    stages 6 and 7 off (FL_ESCALATE_F_OFF): the rest of the
  *              program, so "cache part" = flows-N minus nocache
  * Every flow is written as a worker writes a final verdict
@@ -54,12 +57,13 @@
 #define FLOWS_BIG_DEFAULT 1000000
 #define FLOWS_SMALL_DEFAULT 10000
 #define MAP_SIZE_DEFAULT 1048576
+#define SMALL_MAP_DEFAULT 16384 /* 10,000 flows in a cache sized for them */
 #define PORTS_PER_ADDR 16
 #define SRC_BASE 0xc6120000 /* 198.18.0.0 */
 #define FILL_BATCH 4096
 #define NOCACHE_MAP_SIZE 1024 /* unused: stages 6 and 7 are off */
 
-enum row { ROW_HARNESS, ROW_NOCACHE, ROW_SMALL, ROW_BIG, ROWS };
+enum row { ROW_HARNESS, ROW_NOCACHE, ROW_SMALL_FIT, ROW_SMALL, ROW_BIG, ROWS };
 
 /* One row: a spreader, and the flowlens copy it tail-calls (none for
  * the harness row). */
@@ -68,12 +72,13 @@ struct copy {
 	struct flowlens_bpf *skel;
 	int prog_fd; /* the spreader's */
 	__u32 flows; /* in its cache */
+	__u32 map_size; /* its cache's max_entries */
 	__u64 sent; /* packets run through it */
 };
 
 struct opts {
 	const char *progs_dir;
-	__u32 rounds, packets, flows_big, flows_small, map_size;
+	__u32 rounds, packets, flows_big, flows_small, map_size, small_map;
 };
 
 static int print_warnings(enum libbpf_print_level level, const char *fmt,
@@ -199,6 +204,7 @@ static int copy_load(struct copy *c, __u32 map_size, bool cache_on)
 	struct bpf_map *map;
 	__u32 zero = 0;
 
+	c->map_size = map_size;
 	c->skel = flowlens_bpf__open();
 	if (!c->skel) {
 		fprintf(stderr, "flow_bench: cannot open flowlens: %s\n",
@@ -355,23 +361,25 @@ static __u32 *shuffled(__u32 n)
 static void usage(FILE *out, const char *prog)
 {
 	fprintf(out,
-		"Usage: %s [-b PROGS_DIR] [-r ROUNDS] [-n PACKETS] [-F FLOWS] [-s FLOWS] [-M ENTRIES]\n"
+		"Usage: %s [-b PROGS_DIR] [-r ROUNDS] [-n PACKETS] [-F FLOWS] [-s FLOWS] [-M ENTRIES] [-m ENTRIES]\n"
 		"\n"
 		"Per-packet cost of a cached flow verdict with packets spread over\n"
 		"FLOWS (-F, default %u) against -s (default %u) classified flows,\n"
-		"the flow cache sized -M entries (default %u), and its memory.\n"
+		"the flow cache sized -M entries (default %u; -s also in one of\n"
+		"-m entries, default %u), and its memory.\n"
 		"  -b DIR   where flow_spread.bpf.o is (default build/progs)\n"
 		"  -r N     alternating rounds, median kept (default 7)\n"
 		"  -n N     packets per row and round (default 1000000)\n"
 		"Prints a markdown table, then one JSON line.\n",
-		prog, FLOWS_BIG_DEFAULT, FLOWS_SMALL_DEFAULT, MAP_SIZE_DEFAULT);
+		prog, FLOWS_BIG_DEFAULT, FLOWS_SMALL_DEFAULT, MAP_SIZE_DEFAULT,
+		SMALL_MAP_DEFAULT);
 }
 
 static int parse_args(int argc, char **argv, struct opts *o)
 {
 	int c;
 
-	while ((c = getopt(argc, argv, "b:r:n:F:s:M:h")) != -1) {
+	while ((c = getopt(argc, argv, "b:r:n:F:s:M:m:h")) != -1) {
 		switch (c) {
 		case 'b':
 			o->progs_dir = optarg;
@@ -391,6 +399,9 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		case 'M':
 			o->map_size = strtoul(optarg, NULL, 10);
 			break;
+		case 'm':
+			o->small_map = strtoul(optarg, NULL, 10);
+			break;
 		case 'h':
 			usage(stdout, argv[0]);
 			exit(EXIT_SUCCESS);
@@ -402,9 +413,9 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	if (!o->rounds || o->rounds > 101 || !o->packets || !o->flows_small ||
 	    o->flows_small > o->flows_big ||
 	    o->flows_big > PORTS_PER_ADDR * 65536 ||
-	    o->flows_big > o->map_size) {
+	    o->flows_big > o->map_size || o->flows_small > o->small_map) {
 		fprintf(stderr,
-			"flow_bench: need rounds 1-101, packets > 0, 0 < -s <= -F <= -M, -F at most %u\n",
+			"flow_bench: need rounds 1-101, packets > 0, 0 < -s <= -F <= -M, -s <= -m, -F at most %u\n",
 			PORTS_PER_ADDR * 65536);
 		return -1;
 	}
@@ -414,31 +425,41 @@ static int parse_args(int argc, char **argv, struct opts *o)
 static const char *const row_names[ROWS] = {
 	[ROW_HARNESS] = "harness",
 	[ROW_NOCACHE] = "nocache",
+	[ROW_SMALL_FIT] = "flows_small_fit",
 	[ROW_SMALL] = "flows_small",
 	[ROW_BIG] = "flows_big",
 };
 
 static void report(const struct opts *o, struct copy *copies,
-		   double med[ROWS], long long mem_big, long long mem_default)
+		   double med[ROWS], double *sorted[ROWS], long long mem_big,
+		   long long mem_default)
 {
+	__u32 last = o->rounds - 1;
 	const struct bpf_map *m = copies[ROW_BIG].skel->maps.FL_MAP_FLOWS;
 	__u32 value_size = bpf_map__value_size(m);
 	__u32 key_size = bpf_map__key_size(m);
 	double pass = med[ROW_HARNESS], nocache = med[ROW_NOCACHE];
 	double small = med[ROW_SMALL], big = med[ROW_BIG];
+	double fit = med[ROW_SMALL_FIT];
 
-	printf("| case | flows cached | fl_flows max_entries | ns/packet | minus harness | cache part (minus cache off) |\n");
-	printf("| --- | ---: | ---: | ---: | ---: | ---: |\n");
-	printf("| harness: live frames + flow_spread, dropped | | | %.1f | | |\n",
-	       pass);
-	printf("| flowlens (monitor), flow cache off | | | %.1f | %.1f | |\n",
-	       nocache, nocache - pass);
-	printf("| flowlens (monitor), cached verdict | %u | %u | %.1f | %.1f | %.1f |\n",
-	       copies[ROW_SMALL].flows, o->map_size, small, small - pass,
+	printf("| case | flows cached | fl_flows max_entries | ns/packet | rounds min-max | minus harness | cache part (minus cache off) |\n");
+	printf("| --- | ---: | ---: | ---: | ---: | ---: | ---: |\n");
+	printf("| harness: live frames + flow_spread, dropped | | | %.1f | %.0f-%.0f | | |\n",
+	       pass, sorted[ROW_HARNESS][0], sorted[ROW_HARNESS][last]);
+	printf("| flowlens (monitor), flow cache off | | | %.1f | %.0f-%.0f | %.1f | |\n",
+	       nocache, sorted[ROW_NOCACHE][0], sorted[ROW_NOCACHE][last],
+	       nocache - pass);
+	printf("| flowlens (monitor), cached verdict | %u | %u | %.1f | %.0f-%.0f | %.1f | %.1f |\n",
+	       copies[ROW_SMALL_FIT].flows, copies[ROW_SMALL_FIT].map_size, fit,
+	       sorted[ROW_SMALL_FIT][0], sorted[ROW_SMALL_FIT][last], fit - pass,
+	       fit - nocache);
+	printf("| flowlens (monitor), cached verdict | %u | %u | %.1f | %.0f-%.0f | %.1f | %.1f |\n",
+	       copies[ROW_SMALL].flows, o->map_size, small,
+	       sorted[ROW_SMALL][0], sorted[ROW_SMALL][last], small - pass,
 	       small - nocache);
-	printf("| flowlens (monitor), cached verdict | %u | %u | %.1f | %.1f | %.1f |\n",
-	       copies[ROW_BIG].flows, o->map_size, big, big - pass,
-	       big - nocache);
+	printf("| flowlens (monitor), cached verdict | %u | %u | %.1f | %.0f-%.0f | %.1f | %.1f |\n",
+	       copies[ROW_BIG].flows, o->map_size, big, sorted[ROW_BIG][0],
+	       sorted[ROW_BIG][last], big - pass, big - nocache);
 	printf("\n%u vs %u flows: %.2fx the program's cost (minus the harness), %.2fx the cache's part.\n",
 	       copies[ROW_BIG].flows, copies[ROW_SMALL].flows,
 	       (big - pass) / (small - pass), (big - nocache) / (small - nocache));
@@ -453,14 +474,17 @@ static void report(const struct opts *o, struct copy *copies,
 	printf("\n{\"bench\":\"flow_bench\",\"rounds\":%u,\"packets\":%u,"
 	       "\"key_size\":%u,\"value_size\":%u,\"max_entries\":%u,"
 	       "\"flows_small\":%u,\"flows_big\":%u,"
-	       "\"ns\":{\"%s\":%.1f,\"%s\":%.1f,\"%s\":%.1f,\"%s\":%.1f},"
+	       "\"small_map\":%u,"
+	       "\"ns\":{\"%s\":%.1f,\"%s\":%.1f,\"%s\":%.1f,\"%s\":%.1f,\"%s\":%.1f},"
 	       "\"program_ns_small\":%.1f,\"program_ns_big\":%.1f,\"cache_part_ns_small\":%.1f,\"cache_part_ns_big\":%.1f,"
 	       "\"ratio_big_small\":%.3f,"
 	       "\"memlock\":%lld,\"memlock_per_entry\":%.1f,"
 	       "\"memlock_default\":%lld,\"default_entries\":%u}\n",
 	       o->rounds, o->packets, key_size, value_size, o->map_size,
 	       copies[ROW_SMALL].flows, copies[ROW_BIG].flows,
+	       copies[ROW_SMALL_FIT].map_size,
 	       row_names[ROW_HARNESS], pass, row_names[ROW_NOCACHE], nocache,
+	       row_names[ROW_SMALL_FIT], fit,
 	       row_names[ROW_SMALL], small, row_names[ROW_BIG], big,
 	       small - pass, big - pass, small - nocache, big - nocache,
 	       (big - pass) / (small - pass), mem_big,
@@ -474,7 +498,8 @@ int main(int argc, char **argv)
 			  .packets = 1000000,
 			  .flows_big = FLOWS_BIG_DEFAULT,
 			  .flows_small = FLOWS_SMALL_DEFAULT,
-			  .map_size = MAP_SIZE_DEFAULT };
+			  .map_size = MAP_SIZE_DEFAULT,
+			  .small_map = SMALL_MAP_DEFAULT };
 	struct copy copies[ROWS] = {};
 	__u32 *order_big = NULL, *order_small = NULL, r, i;
 	double *ns[ROWS] = {}, med[ROWS];
@@ -496,16 +521,18 @@ int main(int argc, char **argv)
 	if (!order_big || !order_small || !ns[ROWS - 1])
 		goto out;
 	if (copy_load(&copies[ROW_NOCACHE], NOCACHE_MAP_SIZE, false) ||
+	    copy_load(&copies[ROW_SMALL_FIT], o.small_map, true) ||
 	    copy_load(&copies[ROW_SMALL], o.map_size, true) ||
 	    copy_load(&copies[ROW_BIG], o.map_size, true))
 		goto out;
-	if (cache_fill(&copies[ROW_SMALL], &p, o.flows_small) ||
+	if (cache_fill(&copies[ROW_SMALL_FIT], &p, o.flows_small) ||
+	    cache_fill(&copies[ROW_SMALL], &p, o.flows_small) ||
 	    cache_fill(&copies[ROW_BIG], &p, o.flows_big)) {
 		fprintf(stderr, "flow_bench: cannot fill the flow cache: %s\n",
 			strerror(errno));
 		goto out;
 	}
-	for (i = ROW_SMALL; i <= ROW_BIG; i++) {
+	for (i = ROW_SMALL_FIT; i <= ROW_BIG; i++) {
 		__u32 n = cache_count(&copies[i]);
 
 		if (n != copies[i].flows) {
@@ -521,8 +548,10 @@ int main(int argc, char **argv)
 				     -1;
 
 		if (spread_load(&copies[i], o.progs_dir,
-				i == ROW_SMALL ? order_small : order_big,
-				i == ROW_SMALL ? o.flows_small : o.flows_big,
+				i == ROW_BIG || i < ROW_SMALL_FIT ? order_big :
+								    order_small,
+				i == ROW_BIG || i < ROW_SMALL_FIT ? o.flows_big :
+								    o.flows_small,
 				target))
 			goto out;
 	}
@@ -537,7 +566,7 @@ int main(int argc, char **argv)
 			}
 		}
 	}
-	for (i = ROW_SMALL; i <= ROW_BIG; i++) {
+	for (i = ROW_SMALL_FIT; i <= ROW_BIG; i++) {
 		__u64 hits = app_packets(&copies[i]);
 
 		if (hits != copies[i].sent) {
@@ -555,7 +584,7 @@ int main(int argc, char **argv)
 	mem_big = map_memlock(
 		bpf_map__fd(copies[ROW_BIG].skel->maps.FL_MAP_FLOWS));
 	mem_default = memlock_of_size(&copies[ROW_BIG], FL_FLOWS_MAX);
-	report(&o, copies, med, mem_big, mem_default);
+	report(&o, copies, med, ns, mem_big, mem_default);
 	ret = EXIT_SUCCESS;
 out:
 	for (i = 0; i < ROWS; i++) {
