@@ -50,6 +50,7 @@
 
 #include "flowlens.skel.h"
 #include "pkt.h"
+#include "progs/flow_spread.h"
 #include "ruleset.h"
 
 #define BENCH_APP 7 /* nDPI's HTTP, as a worker would write it */
@@ -58,7 +59,7 @@
 #define FLOWS_SMALL_DEFAULT 10000
 #define MAP_SIZE_DEFAULT 1048576
 #define SMALL_MAP_DEFAULT 16384 /* 10,000 flows in a cache sized for them */
-#define PORTS_PER_ADDR 16
+#define PORTS_PER_ADDR SPREAD_PORTS_PER_ADDR
 #define SRC_BASE 0xc6120000 /* 198.18.0.0 */
 #define FILL_BATCH 4096
 #define NOCACHE_MAP_SIZE 1024 /* unused: stages 6 and 7 are off */
@@ -100,7 +101,7 @@ static void frame_of_flow(struct pkt *p, __u32 i)
 {
 	pkt_poke32(p, p->l3_off + 12, SRC_BASE + i / PORTS_PER_ADDR);
 	pkt_ip4_csum(p);
-	pkt_poke16(p, p->l4_off, 10000 + i % PORTS_PER_ADDR);
+	pkt_poke16(p, p->l4_off, SPREAD_SPORT_BASE + i % PORTS_PER_ADDR);
 }
 
 /* The key XDP makes of the frame: from its bytes, as prog_cost does. */
@@ -122,7 +123,7 @@ static int frame_build(struct pkt *p)
 				 .src = "198.18.0.0",
 				 .dst = "198.51.100.2",
 				 .l4 = PKT_TCP,
-				 .tcp = { .sport = 10000,
+				 .tcp = { .sport = SPREAD_SPORT_BASE,
 					  .dport = 80,
 					  .flags = PKT_TCP_PSH | PKT_TCP_ACK },
 				 .payload_len = 64 };
@@ -289,9 +290,7 @@ static long long memlock_of_size(const struct copy *c, __u32 entries)
 static int spread_load(struct copy *c, const char *progs_dir,
 		       const __u32 *order, __u32 flows, int target)
 {
-	struct spread_cfg {
-		__u32 flows, base;
-	} cfg = { flows, SRC_BASE };
+	struct spread_cfg cfg = { .flows = flows, .base = SRC_BASE };
 	struct bpf_map *order_map;
 	__u32 zero = 0, i;
 	char path[512];

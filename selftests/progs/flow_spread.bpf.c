@@ -16,14 +16,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 
-#define SPREAD_FLOWS_MAX (1 << 20)
-#define SPREAD_PORTS_PER_ADDR 16
-#define SPREAD_SPORT_BASE 10000
-
-struct spread_cfg {
-	__u32 flows; /* spread_order[0 .. flows-1] */
-	__u32 base; /* first source address, host order */
-};
+#include "flow_spread.h"
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
