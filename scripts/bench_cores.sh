@@ -13,13 +13,17 @@
 #             then forwarded on their cached verdict (stage 6 hit);
 #             rate = what the server received;
 #   classify  router mode, a worker per queue: every frame a new flow
-#             (random ports), so every frame is escalated; rate = frames
-#             the workers received and ran through nDPI (flctl show
-#             workers: rx). The escalation cap (fl_config.escalate_pps,
+#             (random ports), so every frame is escalated, offered at
+#             BENCH_CLASSIFY_PPS per queue (flgen -r; unpaced, the sending
+#             threads would take the cores the workers need); rate =
+#             frames the workers received and ran through nDPI (flctl
+#             show workers: rx). The escalation cap (fl_config.escalate_pps,
 #             default 20,000 a second per CPU) is raised to
 #             BENCH_ESCALATE_PPS for these rounds - with the default the
 #             cap, not the workers, sets the rate (and scales per CPU the
-#             same way) - and set back after.
+#             same way) - and set back after. Raised or not, the cap's
+#             coarse clock lets a CPU escalate at most 513 packets a
+#             scheduler tick (README: Scaling with cores).
 #
 # The load is flgen (BPF_F_TEST_XDP_LIVE_FRAMES) out of the client's eth0:
 # --cpus 0 for one queue, --cpus 0,1 for two. A veth hands a frame sent on
@@ -31,7 +35,8 @@
 #
 # Run after `make all`, as root. Prints a markdown table and one JSON
 # line on stdout. Environment: BENCH_ROUNDS (default 3), BENCH_SECONDS
-# (per round, default 3), BENCH_ESCALATE_PPS (default 10000000),
+# (per round, default 3), BENCH_ESCALATE_PPS (default 1000000),
+# BENCH_CLASSIFY_PPS (offered per queue, default 200000),
 # FL_LAB_PREFIX/FL_LAB_DIR as lab.sh (default a private lab, flc).
 set -euo pipefail
 
@@ -40,7 +45,8 @@ export OUTPUT=${OUTPUT:-$TOP/build}
 export FL_LAB_PREFIX=${FL_LAB_PREFIX:-flc} FL_LAB_DIR=${FL_LAB_DIR:-/run/flowlens-lab-cores}
 ROUNDS=${BENCH_ROUNDS:-3}
 SECS=${BENCH_SECONDS:-3}
-ESCALATE_PPS=${BENCH_ESCALATE_PPS:-10000000}
+ESCALATE_PPS=${BENCH_ESCALATE_PPS:-1000000}
+CLASSIFY_PPS=${BENCH_CLASSIFY_PPS:-200000}
 LAB="$TOP/scripts/lab.sh"
 in_ns() { "$LAB" exec "$@"; }
 flctl() { "$LAB" exec flowlens flctl "$@"; }
@@ -121,7 +127,7 @@ round() {
 	forward) args=() ;;
 	classify)
 		set_escalate_pps "$ESCALATE_PPS"
-		args=(--sport 1-65535 --dport 1-65535)
+		args=(--sport 1-65535 --dport 1-65535 -r $((CLASSIFY_PPS * queues)))
 		;;
 	esac
 	before=$(received)
@@ -170,9 +176,9 @@ describe() {
 	echo "The lab on $(nproc) CPUs, router mode; flgen sends 60-byte UDP frames from CPU 0"
 	echo "(1 queue) or CPUs 0 and 1 (2 queues; a worker per queue where workers run) for"
 	echo "$SECS s; median of $ROUNDS alternating rounds. Forwarding rows count what the server"
-	echo "received; the classification row counts frames the workers received (escalation"
-	echo "cap raised to $ESCALATE_PPS a second per CPU for it). Generator, router, workers"
-	echo "and server share the cores."
+	echo "received; the classification row counts frames the workers received, offered"
+	echo "$CLASSIFY_PPS a second per queue (escalation cap raised to $ESCALATE_PPS a second"
+	echo "per CPU for it). Generator, router, workers and server share the cores."
 	echo
 	echo "| workload | 1 queue Mpps | 2 queues Mpps | 2-to-1 | flgen sent Mpps (1 / 2) |"
 	echo "| --- | ---: | ---: | ---: | ---: |"
@@ -191,6 +197,6 @@ describe() {
 		printf ',"%s":{"pps_1":%d,"pps_2":%d,"ratio":%s,"sent_pps_1":%d,"sent_pps_2":%d}' \
 			"$kind" "$one" "$two" "$(ratio "$two" "$one")" "$(col "$kind.1" 2)" "$(col "$kind.2" 2)"
 	done
-	printf ',"classify_ring_full_pps_1":%d,"classify_ring_full_pps_2":%d,"escalate_pps":%d}\n' \
-		"$(col classify.1 3)" "$(col classify.2 3)" "$ESCALATE_PPS"
+	printf ',"classify_ring_full_pps_1":%d,"classify_ring_full_pps_2":%d,"escalate_pps":%d,"classify_offered_pps_per_queue":%d}\n' \
+		"$(col classify.1 3)" "$(col classify.2 3)" "$ESCALATE_PPS" "$CLASSIFY_PPS"
 }
