@@ -139,7 +139,7 @@ bpf/%.bpf.o: bpf/%.bpf.c $(BPF_HDRS) headers/vmlinux.h
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
-$(OUTPUT)/progs/%.bpf.o: selftests/progs/%.bpf.c $(BPF_HDRS) | $(OUTPUT)/progs
+$(OUTPUT)/progs/%.bpf.o: selftests/progs/%.bpf.c $(BPF_HDRS) $(wildcard selftests/progs/*.h) | $(OUTPUT)/progs
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
@@ -198,7 +198,7 @@ $(OBJ)/selftests/tests.h: FORCE | $(OBJ)/selftests/prog_tests
 	$(Q)if cmp -s $@.tmp $@; then rm $@.tmp; else mv $@.tmp $@; \
 		$(if $(Q),printf '  %-8s %s\n' GEN $@;) fi
 
-$(OBJ)/selftests/%.o: selftests/%.c $(wildcard selftests/*.h) $(USER_HDRS) $(SKEL) \
+$(OBJ)/selftests/%.o: selftests/%.c $(wildcard selftests/*.h selftests/progs/*.h) $(USER_HDRS) $(SKEL) \
 		$(OBJ)/selftests/tests.h | $(OBJ)/selftests/prog_tests $(OBJ)/selftests/bench
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -Iselftests -I$(OBJ)/selftests -c $< -o $@

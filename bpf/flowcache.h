@@ -40,7 +40,7 @@
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, FL_FLOWS_MAX);
+	__uint(max_entries, FL_FLOWS_MAX); /* flowlensd --max-flows sets it */
 	__type(key, struct fl_flow_key);
 	__type(value, struct fl_flow);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);

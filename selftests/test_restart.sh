@@ -287,6 +287,60 @@ test_layout_version_missing_refused() {
 	forget_persisted
 }
 
+# The flow cache's size (max_entries of fl_flows) as the kernel has it.
+flows_max_entries() {
+	in_ns flowlens bpftool -j map show pinned /sys/fs/bpf/flowlens/fl_flows | jq .max_entries
+}
+
+# --max-flows sizes the flow cache; a restart with another size replaces
+# that map alone (an empty one, logged), every other pinned map is kept,
+# and flctl reports the size.
+test_max_flows_resizes_flow_cache() {
+	local ids mark
+	assert_eq "$(flows_max_entries)" 131072 "default size"
+	assert_eq "$(flctl -j config show | jq .max_flows)" 131072 "max_flows by default"
+	ids=$(pinned_ids | grep -v '^fl_flows ')
+	udp_send client "$SERVER4" 9 10 100
+	lab stop
+	mark=$(($(wc -l <"$LAB_DIR/flowlensd.log") + 1))
+	lab start --max-flows 262144
+	assert_eq "$(flows_max_entries)" 262144 "bpftool: max_entries of fl_flows"
+	assert_eq "$(flctl -j config show | jq .max_flows)" 262144 "flctl -j config show"
+	assert_match "$(flctl config show)" '^max-flows +262144$' "flctl config show"
+	assert_match "$(tail -n +"$mark" "$LAB_DIR/flowlensd.log")" \
+		'the flow cache was pinned with room for 131072 flows, --max-flows asks for 262144: replaced by an empty one' "log"
+	assert_eq "$(pinned_ids | grep -v '^fl_flows ')" "$ids" "every other map kept"
+	assert_eq "$(layout_version)" 1 "layout version"
+	# the same size again: the map is reused, nothing said
+	ids=$(pinned_ids)
+	lab stop
+	mark=$(($(wc -l <"$LAB_DIR/flowlensd.log") + 1))
+	lab start --max-flows 262144
+	assert_eq "$(pinned_ids)" "$ids" "the same size: every map kept"
+	if tail -n +"$mark" "$LAB_DIR/flowlensd.log" | grep -q 'replaced by an empty one'; then
+		fail "the flow cache was replaced at the same size"
+	fi
+	delivered_exactly 10 "traffic after the resize" \
+		udp_send client "$SERVER4" 9 10 100
+	lab stop
+	lab start
+	assert_eq "$(flows_max_entries)" 131072 "back to the default"
+}
+
+# A bad --max-flows is refused before anything is touched.
+test_max_flows_bad_value_refused() {
+	local v ids
+	ids=$(pinned_ids)
+	lab stop
+	for v in 100 16777217 0 abc 1k -5; do
+		assert_fails_with "bad --max-flows '$v': a number of flows, 1024-16777216" \
+			"$LAB" exec flowlens flowlensd -i cl0 -i sv0 --max-flows "$v"
+	done
+	assert_eq "$(pinned_ids)" "$ids" "the maps as they were"
+	no_xdp_on cl0 || fail "a program was attached"
+	lab start
+}
+
 # A state file from a newer flowlensd: not read, not written over.
 test_newer_state_file_untouched() {
 	local newer='{"format": "flowlens-state", "version": 99, "saved_at": 1, "config": {"heavy_pps": 5}}'

@@ -32,6 +32,10 @@ static void print_config(struct json_object *data)
 	       (unsigned long long)json_get_u64(data, "heavy_pps"));
 	printf("heavy-bps   %llu\n",
 	       (unsigned long long)json_get_u64(data, "heavy_bps"));
+	/* flowlensd --max-flows; absent from an older flowlensd */
+	if (json_object_object_get_ex(data, "max_flows", NULL))
+		printf("max-flows   %llu\n",
+		       (unsigned long long)json_get_u64(data, "max_flows"));
 }
 
 int flctl_config_show(const struct fl_proto_cmd *cmd, int argc, char **argv)

@@ -508,6 +508,12 @@ static int cmd_config_show(struct daemon *d, struct json_object *req,
 	if (ret)
 		return ret;
 	*data = settings_to_json(&cfg);
+	/* Not a setting (fixed at start by --max-flows): not in the state
+	 * file, which settings_to_json() writes. */
+	json_object_object_add(
+		*data, "max_flows",
+		json_object_new_int64(
+			bpf_map__max_entries(d->skel->maps.FL_MAP_FLOWS)));
 	return 0;
 }
 

@@ -47,6 +47,11 @@
 #define FL_STATE_DEFAULT "/var/lib/flowlens/state.json"
 #define FL_STATE_ENV "FLOWLENS_STATE_FILE"
 #define FL_BPFFS_DEFAULT "/sys/fs/bpf"
+/* --max-flows: the flow cache's size (FL_FLOWS_MAX when not given). Below
+ * the minimum a cache would thrash under any real traffic; the maximum
+ * keeps the preallocated table (about 152 bytes a flow) near 2.5 GB. */
+#define FL_MAX_FLOWS_MIN 1024
+#define FL_MAX_FLOWS_MAX (16 * 1024 * 1024)
 
 struct fl_iface {
 	char name[IF_NAMESIZE];
@@ -113,6 +118,7 @@ struct fl_options {
 	const char *state_path;
 	const char *bpffs;
 	__u32 max_rules; /* 0: FL_RULE_MAX_DEFAULT */
+	__u32 max_flows; /* 0: FL_FLOWS_MAX */
 	const char *events_path; /* NULL: next to the state file */
 	int workers; /* AF_XDP workers (--workers) */
 	bool workers_set; /* ... given; else one per core and queue */

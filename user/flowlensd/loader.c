@@ -104,10 +104,12 @@ static int ensure_bpffs(const char *path)
 
 /*
  * libbpf reuses a pinned map only if it matches the object's definition;
- * say which one does not, and how to start over, before it fails.
+ * say which one does not, and how to start over, before it fails. The
+ * flow cache's size is left to flows_map_resize().
  */
 static int check_pinned_maps(struct daemon *d)
 {
+	struct bpf_map *flows = d->skel->maps.FL_MAP_FLOWS;
 	struct bpf_map_info info;
 	struct bpf_map *map;
 	char path[512];
@@ -127,7 +129,8 @@ static int check_pinned_maps(struct daemon *d)
 		    info.type != bpf_map__type(map) ||
 		    info.key_size != bpf_map__key_size(map) ||
 		    info.value_size != bpf_map__value_size(map) ||
-		    info.max_entries != bpf_map__max_entries(map) ||
+		    (info.max_entries != bpf_map__max_entries(map) &&
+		     map != flows) ||
 		    info.map_flags != bpf_map__map_flags(map)) {
 			pr_err("pinned map %s does not match this flowlensd (its layout changed); remove it to start over: rm %s (settings come back from the state file)",
 			       bpf_map__name(map), path);
@@ -136,6 +139,47 @@ static int check_pinned_maps(struct daemon *d)
 		close(fd);
 	}
 	return err;
+}
+
+/*
+ * The flow cache holds --max-flows entries. It is the one map that is only
+ * a cache - a flow missing from it is escalated again and a worker writes
+ * its verdict again - so a pinned one of another size is not refused: its
+ * pin is removed here and the load creates and pins one of the new size.
+ * The old map lives on as long as a program still uses it (one a crashed
+ * daemon left attached, until attach replaces it). Runs once every other
+ * check has passed, so a refused start changes nothing.
+ */
+static int flows_map_resize(struct daemon *d)
+{
+	struct bpf_map *map = d->skel->maps.FL_MAP_FLOWS;
+	__u32 want = bpf_map__max_entries(map), len;
+	struct bpf_map_info info;
+	const char *path = bpf_map__pin_path(map);
+	int fd, err;
+
+	fd = path ? bpf_obj_get(path) : -1;
+	if (fd < 0)
+		return 0; /* not pinned yet: created on load */
+	memset(&info, 0, sizeof(info));
+	len = sizeof(info);
+	err = bpf_obj_get_info_by_fd(fd, &info, &len) ? -errno : 0;
+	close(fd);
+	if (err) {
+		pr_err("cannot read %s: %s", path, strerror(-err));
+		return err;
+	}
+	if (info.max_entries == want)
+		return 0;
+	if (unlink(path)) {
+		err = -errno;
+		pr_err("cannot remove %s to resize the flow cache: %s (start with --max-flows %u to keep it)",
+		       path, strerror(errno), info.max_entries);
+		return err;
+	}
+	pr_warn("the flow cache was pinned with room for %u flows, --max-flows asks for %u: replaced by an empty one (cached verdicts are lost; the workers classify those flows again)",
+		info.max_entries, want);
+	return 0;
 }
 
 /* Whether any map of the object is pinned already. */
@@ -284,12 +328,23 @@ static int loader_open(struct daemon *d)
 			return err;
 		}
 	}
+	err = bpf_map__set_max_entries(d->skel->maps.FL_MAP_FLOWS,
+				       d->opt.max_flows ?: FL_FLOWS_MAX);
+	if (err) {
+		pr_err("cannot size the flow cache: %s", strerror(-err));
+		return err;
+	}
 	err = check_layout(d);
 	if (err)
 		return err;
 	err = check_pinned_maps(d);
 	if (err)
 		return err;
+	err = flows_map_resize(d);
+	if (err)
+		return err;
+	pr_info("flow cache: room for %u flows",
+		bpf_map__max_entries(d->skel->maps.FL_MAP_FLOWS));
 	d->prog = xdp_program__from_bpf_obj(d->skel->obj, "xdp");
 	err = libxdp_get_error(d->prog);
 	if (err) {

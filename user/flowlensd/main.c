@@ -59,6 +59,13 @@ static void usage(FILE *out, const char *prog)
 		"                          are first pinned: to change it, stop flowlensd\n"
 		"                          and remove BPFFS/flowlens/fl_rule* (the rules\n"
 		"                          come back from the rules file)\n"
+		"      --max-flows N       room for N flows in the flow cache (default\n"
+		"                          %9$d; %10$d-%11$d), preallocated: about 152\n"
+		"                          bytes each. The flow cache is only a cache: a\n"
+		"                          restart with another N replaces it with an\n"
+		"                          empty one of the new size (logged), and the\n"
+		"                          workers classify its flows again; every other\n"
+		"                          map is kept\n"
 		"      --events FILE       append the DDoS engine's JSON events to FILE\n"
 		"                          (default: ddos-events.jsonl next to the\n"
 		"                          state file)\n"
@@ -88,13 +95,15 @@ static void usage(FILE *out, const char *prog)
 		"See also: flctl help\n",
 		prog, FL_MAX_IFACES, FL_SOCKET_ENV, FL_SOCKET_DEFAULT,
 		FL_STATE_ENV, FL_STATE_DEFAULT, FL_BPFFS_DEFAULT,
-		FL_RULE_MAX_DEFAULT);
+		FL_RULE_MAX_DEFAULT, FL_FLOWS_MAX, FL_MAX_FLOWS_MIN,
+		FL_MAX_FLOWS_MAX);
 }
 
 enum {
 	OPT_STATE_FILE = 256,
 	OPT_BPFFS,
 	OPT_MAX_RULES,
+	OPT_MAX_FLOWS,
 	OPT_EVENTS,
 	OPT_WORKERS,
 	OPT_FLOW_TIMEOUT,
@@ -121,6 +130,7 @@ static int parse_options(int argc, char **argv, struct fl_options *opt)
 		{ "state-file", required_argument, NULL, OPT_STATE_FILE },
 		{ "bpffs", required_argument, NULL, OPT_BPFFS },
 		{ "max-rules", required_argument, NULL, OPT_MAX_RULES },
+		{ "max-flows", required_argument, NULL, OPT_MAX_FLOWS },
 		{ "events", required_argument, NULL, OPT_EVENTS },
 		{ "workers", required_argument, NULL, OPT_WORKERS },
 		{ "flow-timeout", required_argument, NULL, OPT_FLOW_TIMEOUT },
@@ -212,6 +222,16 @@ static int parse_options(int argc, char **argv, struct fl_options *opt)
 			opt->max_rules = n + 1; /* id 0 is never used */
 			break;
 		}
+		case OPT_MAX_FLOWS:
+			if (number_arg(optarg, FL_MAX_FLOWS_MIN,
+				       FL_MAX_FLOWS_MAX, &n)) {
+				pr_err("bad --max-flows '%s': a number of flows, %d-%d",
+				       optarg, FL_MAX_FLOWS_MIN,
+				       FL_MAX_FLOWS_MAX);
+				return -EINVAL;
+			}
+			opt->max_flows = n;
+			break;
 		case OPT_LIST_COMMANDS:
 			opt->list_commands = true;
 			return 0;

@@ -105,7 +105,7 @@
 	X(synproxy_stats, synproxy, "stats", "synproxy-stats",                 \
 	  "[ADDR [port PORT]]", "the services' counters")                      \
 	X(config_show, config, "show", "config-show", "",                      \
-	  "the runtime settings")                                              \
+	  "the runtime settings, and the flow cache's size (max-flows)")        \
 	X(config_set, config, "set", "config-set", "KEY VALUE",                \
 	  "malformed pass|drop, heavy-pps N, heavy-bps N")                     \
 	X(version, version, "", "version", "",                                 \
