@@ -1195,10 +1195,18 @@ int fl_ruleset_for_each(struct fl_ruleset *rs,
 			int (*fn)(const struct fl_rule_def *def, void *arg),
 			void *arg)
 {
+	return fl_ruleset_for_each_after(rs, 0, fn, arg);
+}
+
+int fl_ruleset_for_each_after(struct fl_ruleset *rs, __u32 after,
+			      int (*fn)(const struct fl_rule_def *def,
+					void *arg),
+			      void *arg)
+{
 	__u32 id;
 	int ret;
 
-	for (id = 1; id < rs->max_rules; id++) {
+	for (id = after + 1; id && id < rs->max_rules; id++) {
 		if (!rs->by_id[id])
 			continue;
 		ret = fn(&rs->by_id[id]->def, arg);
