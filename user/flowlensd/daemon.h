@@ -159,6 +159,8 @@ struct daemon {
 	struct fl_ip_id *watch; /* to look up at the next tick */
 	size_t nr_watch;
 	bool watch_overflow; /* more than fit: read everything */
+	__u64 whole_read_ns; /* CLOCK_MONOTONIC_COARSE; 0: none yet */
+	bool whole_read_exact; /* the next whole read skips nothing */
 	unsigned int generation;
 	struct timespec last_tick;
 	double slot_seconds[FL_RATE_SLOTS]; /* each tick's length, a ring */

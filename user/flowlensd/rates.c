@@ -13,7 +13,8 @@
  * (interrupts off and on) per bucket, busy or not, and this process an
  * update per entry: at 65,536 hosts, more than the tick's budget. So the
  * maps are read whole once a window (FL_RATE_SLOTS ticks; also how
- * entries the LRU evicted are noticed), and the ticks in between look up
+ * entries the LRU evicted are noticed; entries idle since the last whole
+ * read are then only counted), and the ticks in between look up
  * by key only the live entries (something in their window: they had
  * packets within the last window) and the addresses the DDoS engine's
  * packet samples just named (rates_watch()), so a flood on an address
@@ -36,6 +37,9 @@
 #include "flowlens.skel.h"
 
 #define BATCH_ENTRIES 1024
+/* A packet counted just before a read may carry a last-seen time a bit
+ * older than the read (the coarse clock's tick, the program's run). */
+#define LAST_SEEN_SLACK_NS 50000000ULL
 /* More live or watched addresses than this: read the maps whole. A
  * lookup by key costs about what a batch costs per bucket. */
 #define LOOKUPS_MAX 4096
@@ -182,6 +186,18 @@ static void ip_entry_rates(struct daemon *d, struct fl_ip_entry *e)
 		live_remove(d, e);
 }
 
+/* A tick that did not update @e: no packets, the window moves on. */
+static void ip_entry_age(struct daemon *d, struct fl_ip_entry *e)
+{
+	int k;
+
+	for (k = 0; k < FL_C_COUNT; k++) {
+		e->window[k] -= e->delta[d->slot][k];
+		e->delta[d->slot][k] = 0;
+	}
+	ip_entry_rates(d, e);
+}
+
 /* One address's counters, summed over CPUs, into its entry. */
 static void ip_entry_apply(struct daemon *d, const struct fl_ip_id *id,
 			   const struct fl_traffic sum[FL_SIDE_COUNT],
@@ -250,8 +266,26 @@ static void ip_entry_update(struct daemon *d, const struct fl_ip_id *id,
 	ip_entry_apply(d, id, sum, rx_packets, rx_bytes, reason);
 }
 
-/* Reads one exact-counter map in batches and updates the entries. */
-static int ip_map_scan(struct daemon *d, struct bpf_map *map, int family)
+/* The latest last-seen time of an entry's CPUs. */
+static __u64 ip_last_seen(const struct daemon *d,
+			  const struct fl_ip_stats *percpu)
+{
+	__u64 last = 0;
+	int cpu;
+
+	for (cpu = 0; cpu < d->ncpus; cpu++)
+		if (percpu[cpu].last_seen_ns > last)
+			last = percpu[cpu].last_seen_ns;
+	return last;
+}
+
+/*
+ * Reads one exact-counter map in batches and updates the entries, all
+ * but those last seen before @idle_before (0: none is skipped), which
+ * are counted in *@skipped; *@read counts every entry.
+ */
+static int ip_map_scan(struct daemon *d, struct bpf_map *map, int family,
+		       __u64 idle_before, size_t *read, size_t *skipped)
 {
 	size_t key_size = bpf_map__key_size(map);
 	size_t value_size = d->ncpus * sizeof(struct fl_ip_stats);
@@ -282,13 +316,20 @@ static int ip_map_scan(struct daemon *d, struct bpf_map *map, int family)
 		}
 		first = false;
 		for (i = 0; i < count; i++) {
+			const struct fl_ip_stats *percpu =
+				(void *)((char *)values + i * value_size);
+
+			(*read)++;
+			if (idle_before &&
+			    ip_last_seen(d, percpu) < idle_before) {
+				(*skipped)++;
+				continue;
+			}
 			memset(&id, 0, sizeof(id));
 			id.family = family;
 			memcpy(id.addr.b, (char *)keys + i * key_size,
 			       key_size);
-			ip_entry_update(
-				d, &id,
-				(void *)((char *)values + i * value_size));
+			ip_entry_update(d, &id, percpu);
 		}
 	}
 out:
@@ -355,22 +396,67 @@ static void ip_lookup_some(struct daemon *d, struct fl_ip_stats *percpu)
 	}
 }
 
+static __u64 coarse_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
 /*
- * The per-IP counters into their entries. Returns 0 and sets *@whole
- * when both maps were read whole (an evicted entry is then one this tick
- * did not update).
+ * Both maps whole. An entry last seen before the previous whole read
+ * began has not changed since that read, which put it in ips: it is only
+ * counted, not looked up (most of a whole read's cost at 65,536 idle
+ * hosts). Live entries so skipped still age. If the maps then hold as
+ * many entries as ips, none was evicted; otherwise the next whole read
+ * skips nothing and finds which (*@exact tells the caller to sweep).
  */
-static int ip_scan(struct daemon *d, bool *whole)
+static int ip_read_whole(struct daemon *d, bool *exact)
+{
+	__u64 start = coarse_ns(), idle_before = 0;
+	size_t read = 0, skipped = 0;
+	struct fl_ip_entry *e, *next;
+	int err;
+
+	*exact = !d->whole_read_ns || d->whole_read_exact ||
+		 d->whole_read_ns < LAST_SEEN_SLACK_NS;
+	if (!*exact)
+		idle_before = d->whole_read_ns - LAST_SEEN_SLACK_NS;
+	err = ip_map_scan(d, d->skel->maps.FL_MAP_IP4_STATS, AF_INET,
+			  idle_before, &read, &skipped);
+	err = err ?: ip_map_scan(d, d->skel->maps.FL_MAP_IP6_STATS, AF_INET6,
+				 idle_before, &read, &skipped);
+	if (err) {
+		d->whole_read_exact = true;
+		return err;
+	}
+	d->whole_read_ns = start;
+	d->whole_read_exact = !*exact && read != HASH_COUNT(d->ips);
+	if (*exact)
+		return 0;
+	for (e = d->ips_live; e; e = next) {
+		next = e->live_next; /* aging may take e off the list */
+		if (e->generation != d->generation)
+			ip_entry_age(d, e);
+	}
+	return 0;
+}
+
+/*
+ * The per-IP counters into their entries. Returns 0 and sets *@sweep
+ * when every entry in the maps was looked at (an evicted entry is then
+ * one this tick did not update).
+ */
+static int ip_scan(struct daemon *d, bool *sweep)
 {
 	struct fl_ip_stats *percpu;
 	int err;
 
-	*whole = d->ticks % FL_RATE_SLOTS == 0 || d->watch_overflow ||
-		 d->nr_live + d->nr_watch > LOOKUPS_MAX;
-	if (*whole) {
-		err = ip_map_scan(d, d->skel->maps.FL_MAP_IP4_STATS, AF_INET);
-		err = err ?: ip_map_scan(d, d->skel->maps.FL_MAP_IP6_STATS,
-					 AF_INET6);
+	*sweep = false;
+	if (d->ticks % FL_RATE_SLOTS == 0 || d->watch_overflow ||
+	    d->nr_live + d->nr_watch > LOOKUPS_MAX) {
+		err = ip_read_whole(d, sweep);
 	} else {
 		percpu = calloc(d->ncpus, sizeof(*percpu));
 		if (!percpu)
@@ -409,7 +495,7 @@ static int rates_tick(struct daemon *d)
 {
 	struct fl_ip_entry *e, *tmp;
 	struct timespec now;
-	bool whole;
+	bool sweep;
 	int slot, err;
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
@@ -425,13 +511,13 @@ static int rates_tick(struct daemon *d)
 	if (d->ticks % FL_RATE_SLOTS == 0)
 		if_rates(d, &now);
 
-	err = ip_scan(d, &whole);
+	err = ip_scan(d, &sweep);
 	if (err)
 		pr_warn("reading per-IP counters: %s", strerror(-err));
 
 	/* Addresses the LRU evicted since the last whole read (only known
-	 * when both maps were read whole). */
-	if (!err && whole) {
+	 * when both maps were read whole, every entry looked at). */
+	if (!err && sweep) {
 		HASH_ITER(hh, d->ips, e, tmp)
 			if (e->generation != d->generation)
 				rates_forget(d, e);
