@@ -255,6 +255,14 @@ test_source_flood() {
 	json_check "$rules" "all(.[]; .order == 900 and .action == \"drop\" and
 		(.rule | test(\" dst $SERVER4/32 \") and test(\" proto udp \")))" "attack $id's rules"
 	json_check "$(attack_get "$id")" "(.rules | sort) == $(attack_rule_ids "$id")" "attack $id's rule ids"
+	# rule list's filters find them, and only them
+	json_check "$(flctl -j rule list --origin ddos --attack "$id")" \
+		"([.rules[].id] | sort) == $(attack_rule_ids "$id") and all(.rules[]; .origin == \"ddos\")" \
+		"rule list --origin ddos --attack $id"
+	json_check "$(flctl -j rule list --origin operator)" \
+		"[.rules[] | select(.attack != null)] == []" "rule list --origin operator"
+	json_check "$(flctl -j rule list --attack "$id" -n 1)" \
+		".rules | length == 1 and .[0].attack == $id" "rule list --attack $id -n 1"
 
 	# The rules drop the flood: once each has matched, nothing more of it
 	# reaches the server; CLIENT4 still does.

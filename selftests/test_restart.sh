@@ -63,6 +63,31 @@ test_crash_fails_open() {
 	flctl protect del "$PREFIX"
 }
 
+# A crash, then a reboot: the rule changes since the last rules.conf are
+# in its journal, written as they happen, and nothing is lost.
+test_rules_journal_after_crash() {
+	local a b c mark
+	mark=$(($(wc -l <"$LAB_DIR/flowlensd.log") + 1))
+	a=$(flctl -j rule add dst "$SERVER4" proto udp dport 7501 action drop | jq .id)
+	b=$(flctl -j rule add dst "$SERVER4" proto udp dport 7502 action drop expires 600 | jq .id)
+	c=$(flctl -j rule add dst "$SERVER6" proto udp dport 7503 action drop | jq .id)
+	flctl rule del "$a" >/dev/null
+	assert_match "$(cat "$LAB_DIR/rules.journal")" "add $b [0-9]+ (order [0-9]+ )?dst 198.51.100.2/32 proto udp dport 7502 action drop expires" "the journal"
+	kill -KILL "$(cat "$LAB_DIR/flowlensd.pid")"
+	wait_until 5 sh -c "! kill -0 $(cat "$LAB_DIR/flowlensd.pid")"
+	rm -f "$LAB_DIR/flowlensd.pid"
+	rm -f "$PINS"/*
+	lab start
+	assert_match "$(tail -n "+$mark" "$LAB_DIR/flowlensd.log")" "[0-9]+ rule changes replayed from the journal" "log"
+	json_check "$(flctl -j rule list)" "[.rules[].rule | sub(\" expires [0-9]+$\"; \"\") | sub(\"^order [0-9]+ \"; \"\")] | sort ==
+		[\"dst 198.51.100.2/32 proto udp dport 7502 action drop\", \"dst 2001:db8:2::2/128 proto udp dport 7503 action drop\"]" "rules after the crash"
+	json_check "$(flctl -j rule list)" '[.rules[].expires_in | select(. != null)] | length == 1 and .[0] > 500' "the expiring rule"
+	# the start wrote rules.conf with the new ids and emptied the journal
+	json_check "$(cat "$LAB_DIR/rules.conf")" '.rules | length == 2' "rules.conf after the start"
+	assert_eq "$(stat -c %s "$LAB_DIR/rules.journal")" 0 "journal after the start"
+	flctl rule flush >/dev/null
+}
+
 # The pins vanish (a reboot empties bpffs): settings come back from the
 # state file; counters start again from zero.
 test_state_file_restores_settings() {

@@ -501,6 +501,47 @@ test_churn_under_flood() {
 		'["dst/32 proto","dst/128 proto"]' "shapes left"
 }
 
+# rule list -n/--after pages through the rules in id order, and the
+# filters filter: every rule comes exactly once, whatever the page size.
+test_list_pages() {
+	local ids=() i page after all got
+	for i in $(seq 1 7); do
+		ids+=("$(rule_add order $((20 - i)) dst "$SERVER4" proto udp dport $((7600 + i)) action drop)")
+	done
+	all=$(printf '%s\n' "${ids[@]}" | jq -sc .)
+	# unpaged: all of them, in the order they are tried (order, then id)
+	assert_eq "$(flctl -j rule list | jq -c '[.rules[].id]')" \
+		"$(printf '%s\n' "${ids[@]}" | tac | jq -sc .)" "unpaged: by order"
+	json_check "$(flctl -j rule list)" '.next_after == null' "unpaged: no next page"
+	page=$(flctl -j rule list -n 3)
+	json_check "$page" "[.rules[].id] == $(jq -c '.[:3]' <<<"$all") and .next_after == ${ids[2]}" "first page"
+	page=$(flctl -j rule list -n 3 --after "${ids[2]}")
+	json_check "$page" "[.rules[].id] == $(jq -c '.[3:6]' <<<"$all") and .next_after == ${ids[5]}" "second page"
+	page=$(flctl -j rule list -n 3 --after "${ids[5]}")
+	json_check "$page" "[.rules[].id] == [${ids[6]}] and .next_after == null" "last page"
+	json_check "$(flctl -j rule list --after "${ids[6]}")" '.rules == []' "after the last id"
+	json_check "$(flctl -j rule list --after 0 -n 1000)" "[.rules[].id] == $all" "one big page"
+	# every rule once, walking pages of 2 by the cursor the replies give
+	got=() after=0
+	while :; do
+		page=$(flctl -j rule list -n 2 --after "$after")
+		got+=($(jq '.rules[].id' <<<"$page"))
+		after=$(jq '.next_after' <<<"$page")
+		[ "$after" != null ] || break
+	done
+	assert_eq "$(printf '%s\n' "${got[@]}" | jq -sc .)" "$all" "walking the pages"
+	# text output says where the next page starts
+	assert_match "$(flctl rule list -n 2)" "more: flctl rule list -n 2 --after ${ids[1]}" "text: next page"
+	assert_eq "$(flctl rule list -n 2 | grep -c 'dport 76')" 2 "text: two rules"
+	# filters: these are all an operator's
+	json_check "$(flctl -j rule list --origin operator)" "[.rules[].id] | sort == $all" "--origin operator"
+	json_check "$(flctl -j rule list --origin operator -n 1)" "[.rules[].origin] == [\"operator\"]" "origin in JSON"
+	json_check "$(flctl -j rule list --origin ddos)" '.rules == [] and .next_after == null' "--origin ddos"
+	json_check "$(flctl -j rule list --attack 1)" '.rules == []' "--attack"
+	assert_match "$(flctl rule list --origin ddos)" "no rules" "text: nothing matched"
+	flctl rule flush >/dev/null
+}
+
 test_bad_arguments() {
 	local id
 	id=$(rule_add dst "$SERVER4" proto udp dport 7400 action drop)
@@ -528,7 +569,17 @@ test_bad_arguments() {
 	assert_fails_with "cannot read '/nonexistent/rules.conf': No such file or directory" \
 		flctl rule load /nonexistent/rules.conf
 	assert_fails_with "rule load needs exactly one FILE" flctl rule load
-	assert_fails_with "rule list takes no arguments" flctl rule list extra
+	assert_fails_with "rule list: unexpected argument 'extra' \(expected -n N, --after ID" flctl rule list extra
+	assert_fails_with "-n: '0' is not a number from 1 to 1000000" flctl rule list -n 0
+	assert_fails_with "-n: 'x' is not a number" flctl rule list -n x
+	assert_fails_with "rule list: -n needs a value" flctl rule list -n
+	assert_fails_with "--after: '-1' is not a number from 0" flctl rule list --after -1
+	assert_fails_with "--origin: 'bgp' is not one of operator, ddos" flctl rule list --origin bgp
+	assert_fails_with "--attack: '0' is not a number from 1" flctl rule list --attack 0
+	json_check "$(ctl_request '{"cmd": "rule-list", "limit": 0}')" \
+		'.error | test("\"limit\" must be an integer from 1")' "limit 0 in a raw request"
+	json_check "$(ctl_request '{"cmd": "rule-list", "origin": "bgp"}')" \
+		'.error | test("\"origin\" must be \"operator\" or \"ddos\"")' "a bad origin in a raw request"
 	assert_fails_with "unknown command 'frobnicate' for rule" flctl rule frobnicate
 	# JSON errors too, and none of it changed the rules.
 	json_check "$(flctl -j rule del 99999 || true)" '.error | test("no rule 99999")' "error as JSON"

@@ -37,7 +37,13 @@ void flctl_help_rule(void)
 	       "          S seconds later (it stops matching at that moment)\n"
 	       "  del     remove rule ID\n"
 	       "  list    every rule in the order they are tried, with packets and\n"
-	       "          bytes matched, packets dropped and seconds left\n"
+	       "          bytes matched, packets dropped and seconds left;\n"
+	       "          [-n N] [--after ID] [--origin { operator | ddos }]\n"
+	       "          [--attack ID]: at most N rules, those with ids above ID\n"
+	       "          (with -n or --after the rules come in id order, and a\n"
+	       "          full page says which --after fetches the next one),\n"
+	       "          only an operator's or the DDoS engine's rules, only\n"
+	       "          those of DDoS attack ID\n"
 	       "  flush   remove every rule\n"
 	       "  load    add every rule in FILE, one per line as for 'add' ('#'\n"
 	       "          starts a comment); a bad line is named by number and\n"
@@ -112,13 +118,16 @@ int flctl_rule_del(const struct fl_proto_cmd *cmd, int argc, char **argv)
 	return flctl_run(req, print_deleted);
 }
 
+static long list_limit; /* -n, for the hint to the next page */
+
 static void print_list(struct json_object *data)
 {
-	struct json_object *list = NULL, *o, *exp;
+	struct json_object *list = NULL, *o, *exp, *next = NULL;
 	char p[32], b[32], dr[32], left[32];
 	size_t i, n;
 
 	json_object_object_get_ex(data, "rules", &list);
+	json_object_object_get_ex(data, "next_after", &next);
 	n = list ? json_object_array_length(list) : 0;
 	if (!n) {
 		printf("no rules\n");
@@ -141,11 +150,71 @@ static void print_list(struct json_object *data)
 		       si(json_get_u64(o, "dropped"), dr, sizeof(dr)), left,
 		       json_get_str(o, "rule"));
 	}
+	if (next)
+		printf("more: %s rule list -n %ld --after %lld\n", prog_name,
+		       list_limit, (long long)json_object_get_int64(next));
+}
+
+/* -n N, --after ID, --origin ORIGIN, --attack ID, in any order. */
+static int list_options(const struct fl_proto_cmd *cmd, int argc, char **argv,
+			struct json_object *req)
+{
+	static const char *const origins[] = { "operator", "ddos", NULL };
+	const char *what = cmd_name(cmd);
+	long value;
+	int ret;
+
+	for (; argc; argc -= 2, argv += 2) {
+		const char *opt = argv[0];
+
+		if (strcmp(opt, "-n") && strcmp(opt, "--after") &&
+		    strcmp(opt, "--origin") && strcmp(opt, "--attack"))
+			return arg_unexpected(
+				what, opt,
+				"-n N, --after ID, --origin ORIGIN or --attack ID");
+		if (argc < 2)
+			return usage_error("%s: %s needs a value", what, opt);
+		if (!strcmp(opt, "--origin")) {
+			if (strcmp(argv[1], origins[0]) &&
+			    strcmp(argv[1], origins[1]))
+				return usage_error(
+					"%s: --origin: '%s' is not one of operator, ddos",
+					what, argv[1]);
+			json_object_object_add(req, "origin",
+					       json_object_new_string(argv[1]));
+			continue;
+		}
+		ret = !strcmp(opt, "-n") ?
+			      arg_number("-n", argv[1], 1, 1000000, &value) :
+		      !strcmp(opt, "--after") ?
+			      arg_number("--after", argv[1], 0, 0xffffffffL,
+					 &value) :
+			      arg_number("--attack", argv[1], 1, 0xffffffffL,
+					 &value);
+		if (ret)
+			return ret;
+		if (!strcmp(opt, "-n"))
+			list_limit = value;
+		json_object_object_add(req,
+				       !strcmp(opt, "-n")      ? "limit" :
+				       !strcmp(opt, "--after") ? "after" :
+								 "attack",
+				       json_object_new_int64(value));
+	}
+	return 0;
 }
 
 int flctl_rule_list(const struct fl_proto_cmd *cmd, int argc, char **argv)
 {
-	return arg_none(cmd, argc, argv) ?: flctl_run_plain(cmd, print_list);
+	struct json_object *req = request_new(cmd);
+	int ret;
+
+	ret = list_options(cmd, argc, argv, req);
+	if (ret) {
+		json_object_put(req);
+		return ret;
+	}
+	return flctl_run(req, print_list);
 }
 
 static void print_flushed(struct json_object *data)

@@ -33,7 +33,9 @@
 
 #include <net/if.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <time.h>
+#include <sys/types.h>
 #include <json-c/json.h>
 #include <uthash.h>
 #include <xdp/libxdp.h>
@@ -107,6 +109,9 @@ struct fl_ip_entry {
 	__u32 reason;
 	unsigned int generation;
 	UT_hash_handle hh;
+	/* rates.c: on the list of entries whose window is not all zero, the
+	 * only ones an idle tick has to age */
+	struct fl_ip_entry *live_next, **live_pprev;
 };
 
 struct fl_options {
@@ -155,6 +160,13 @@ struct daemon {
 	/* rates.c; other modules read ips (the tracked addresses and their
 	 * rates, refreshed by the rates tick) but never change it */
 	struct fl_ip_entry *ips;
+	struct fl_ip_entry *ips_live; /* window not all zero */
+	size_t nr_live;
+	struct fl_ip_id *watch; /* to look up at the next tick */
+	size_t nr_watch;
+	bool watch_overflow; /* more than fit: read everything */
+	__u64 whole_read_ns; /* CLOCK_MONOTONIC_COARSE; 0: none yet */
+	bool whole_read_exact; /* the next whole read skips nothing */
 	unsigned int generation;
 	struct timespec last_tick;
 	double slot_seconds[FL_RATE_SLOTS]; /* each tick's length, a ring */
@@ -178,7 +190,10 @@ struct daemon {
 
 	/* rules.c */
 	struct fl_ruleset *rules;
-	bool rules_dirty; /* the rules file is behind */
+	bool rules_dirty; /* the journal has lines not yet fsynced */
+	FILE *rules_journal; /* changes since the last rules file */
+	size_t rules_journal_lines;
+	pid_t rules_snapshot_pid; /* writing a rules file, or 0 */
 };
 
 /* The modules, in the order main.c opens them. */
@@ -200,6 +215,11 @@ const char *xdp_mode_name(enum xdp_attach_mode mode);
 /* rates.c: the rates module ticks every tick; the interfaces' rates
  * only once per FL_RATE_SLOTS ticks. */
 int rates_read_if_stats(struct daemon *d, int ifindex, struct fl_if_stats *sum);
+/* Drops an address's entry (HASH_DEL from ips and free). */
+void rates_forget(struct daemon *d, struct fl_ip_entry *e);
+/* An address that just had packets (a DDoS sample): read at the next
+ * tick, not only at the next whole read. */
+void rates_watch(struct daemon *d, int family, const union fl_addr *addr);
 /* Sums one address's per-CPU counters; returns the OR of their reasons. */
 __u32 rates_sum_ip_stats(const struct daemon *d,
 			 const struct fl_ip_stats *percpu,

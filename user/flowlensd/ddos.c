@@ -84,7 +84,7 @@ static int ddos_open(struct daemon *d)
 		dd->next_id = last + 1;
 
 	dd->rb = ring_buffer__new(bpf_map__fd(d->skel->maps.FL_MAP_SAMPLES),
-				  ddos_sample_read, dd, NULL);
+				  ddos_sample_read, d, NULL);
 	if (!dd->rb)
 		pr_warn("ddos: no packet samples (%s): attack signatures fall back to the victim",
 			strerror(errno));

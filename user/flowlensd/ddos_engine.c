@@ -309,7 +309,8 @@ void sample_rate_adapt(struct daemon *d)
 	double pps = 0;
 	__u32 rate = 1;
 
-	for (e = d->ips; e; e = e->hh.next)
+	/* only the live entries: every other one's rates are 0 */
+	for (e = d->ips_live; e; e = e->live_next)
 		if (e->reason & FL_TRACK_PROTECTED)
 			pps += e->pps[FL_SIDE_DST];
 	while (rate < (1U << 30) && pps / rate > DDOS_SAMPLE_TARGET)

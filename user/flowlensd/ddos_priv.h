@@ -118,6 +118,7 @@ void sample_rate_adapt(struct daemon *d);
 void ddos_tick(struct daemon *d);
 
 /* ddos_signature.c */
+/* A ring buffer callback; @ctx is the daemon. */
 int ddos_sample_read(void *ctx, void *data, size_t size);
 void signature_of(struct daemon *d, struct ddos_attack *a,
 		  const struct fl_ip_entry *e, enum fl_metric metric);

@@ -13,14 +13,21 @@
 
 int ddos_sample_read(void *ctx, void *data, size_t size)
 {
-	struct ddos *dd = ctx;
+	struct daemon *d = ctx;
+	struct ddos *dd = d->ddos;
 	struct ddos_sample *s;
+	int family;
 
 	if (size < sizeof(struct fl_sample))
 		return 0;
 	s = &dd->samples[dd->sample_head];
 	s->t_ns = dd->now_ns;
 	memcpy(&s->s, data, sizeof(s->s));
+	/* Both ends may be tracked addresses a threshold covers: their
+	 * counters are read at the next tick, not at the next whole read. */
+	family = s->s.family == 6 ? AF_INET6 : AF_INET;
+	rates_watch(d, family, &s->s.dst);
+	rates_watch(d, family, &s->s.src);
 	dd->sample_head = (dd->sample_head + 1) % DDOS_SAMPLES_MAX;
 	if (dd->nr_samples < DDOS_SAMPLES_MAX)
 		dd->nr_samples++;

@@ -237,8 +237,7 @@ static void retrack_prefix(struct daemon *d, const struct fl_prefix *prefix)
 			continue;
 		id = e->id;
 		bpf_map__delete_elem(map, id.addr.b, key_size, 0);
-		HASH_DEL(d->ips, e);
-		free(e);
+		rates_forget(d, e);
 	}
 }
 

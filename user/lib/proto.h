@@ -70,8 +70,9 @@
 	  "[order N] MATCH... action ACTION [expires S]",                      \
 	  "a mitigation rule, enforced in XDP")                                \
 	X(rule_del, rule, "del", "rule-del", "ID", "remove a rule")            \
-	X(rule_list, rule, "list", "rule-list", "",                            \
-	  "every rule with what it matched")                                   \
+	X(rule_list, rule, "list", "rule-list",                                \
+	  "[-n N] [--after ID] [--origin ORIGIN] [--attack ID]",               \
+	  "rules with what they matched, a page at a time")                    \
 	X(rule_flush, rule, "flush", "rule-flush", "", "remove every rule")    \
 	X(rule_load, rule, "load", "rule-load", "FILE",                        \
 	  "add every rule in FILE, or none")                                   \

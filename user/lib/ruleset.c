@@ -42,11 +42,20 @@ struct chain {
 	UT_hash_handle hh;
 	__u32 n;
 	__u32 ids[FL_RULE_CHAIN_MAX]; /* by (order, id) */
-	bool dirty; /* changed since the hash was last written */
+	/* changed since the hash was last written: on its shape's list of
+	 * such chains, so a write touches only them */
+	struct chain *dirty_next, **dirty_pprev;
 	union {
 		struct fl_rule_key4 k4;
 		struct fl_rule_key6 k6;
 	} key;
+};
+
+/* How many of a shape's rules have one order: min_order without a walk. */
+struct order_count {
+	UT_hash_handle hh;
+	__u32 order;
+	__u32 count;
 };
 
 struct shape {
@@ -58,6 +67,8 @@ struct shape {
 	__u32 capacity;
 	__u32 nrules, nkeys;
 	struct chain *chains;
+	struct chain *dirty; /* chains to write */
+	struct order_count *orders;
 };
 
 struct rec {
@@ -74,6 +85,11 @@ struct fl_ruleset {
 	__u32 cursor;
 	__u32 next_tag;
 	struct shape shapes[2][FL_RULE_SHAPES_MAX]; /* index: slot */
+	/* what the datapath walks now, to publish only a change */
+	struct fl_rule_shape_set published[2];
+	bool published_valid[2];
+	/* no rule expires before this (CLOCK_REALTIME ns; 0: none does) */
+	__u64 next_expiry;
 };
 
 static int fail(char *err, size_t errlen, int ret, const char *fmt, ...)
@@ -323,6 +339,34 @@ static void chain_value(const struct chain *c, struct fl_rule_ids *v)
 	memcpy(v->id, c->ids, c->n * sizeof(c->ids[0]));
 }
 
+static void chain_mark_dirty(struct shape *sh, struct chain *c)
+{
+	if (c->dirty_pprev)
+		return;
+	c->dirty_next = sh->dirty;
+	if (sh->dirty)
+		sh->dirty->dirty_pprev = &c->dirty_next;
+	sh->dirty = c;
+	c->dirty_pprev = &sh->dirty;
+}
+
+static void chain_mark_clean(struct chain *c)
+{
+	if (!c->dirty_pprev)
+		return;
+	*c->dirty_pprev = c->dirty_next;
+	if (c->dirty_next)
+		c->dirty_next->dirty_pprev = c->dirty_pprev;
+	c->dirty_next = NULL;
+	c->dirty_pprev = NULL;
+}
+
+static void shape_mark_clean(struct shape *sh)
+{
+	while (sh->dirty)
+		chain_mark_clean(sh->dirty);
+}
+
 /* Writes @n chains to @fd in batches. */
 static int hash_write(int fd, int v6, struct chain **list, size_t n)
 {
@@ -379,10 +423,9 @@ static int shape_rebuild(struct fl_ruleset *rs, int v6, struct shape *sh)
 	list = malloc((sh->nkeys ?: 1) * sizeof(*list));
 	if (!list)
 		return -ENOMEM;
-	HASH_ITER(hh, sh->chains, c, tmp) {
+	HASH_ITER(hh, sh->chains, c, tmp)
 		list[i++] = c;
-		c->dirty = false;
-	}
+	shape_mark_clean(sh);
 	fd = hash_create(v6, cap);
 	if (fd < 0) {
 		free(list);
@@ -404,21 +447,23 @@ static int shape_rebuild(struct fl_ruleset *rs, int v6, struct shape *sh)
 	return 0;
 }
 
-/* Writes the chains changed since the last write. */
+/* Writes the chains changed since the last write, and only them. */
 static int shape_flush_dirty(int v6, struct shape *sh)
 {
-	struct chain **list, *c, *tmp;
+	struct chain **list, *c;
 	size_t n = 0;
 	int err;
 
-	list = malloc((sh->nkeys ?: 1) * sizeof(*list));
+	if (!sh->dirty)
+		return 0;
+	for (c = sh->dirty; c; c = c->dirty_next)
+		n++;
+	list = malloc(n * sizeof(*list));
 	if (!list)
 		return -ENOMEM;
-	HASH_ITER(hh, sh->chains, c, tmp) {
-		if (c->dirty)
-			list[n++] = c;
-		c->dirty = false;
-	}
+	for (n = 0, c = sh->dirty; c; c = c->dirty_next)
+		list[n++] = c;
+	shape_mark_clean(sh);
 	err = hash_write(sh->hash_fd, v6, list, n);
 	free(list);
 	return err;
@@ -433,7 +478,11 @@ static int shape_cmp(const void *a, const void *b)
 	return x->slot < y->slot ? -1 : x->slot > y->slot;
 }
 
-/* The list the datapath walks: a new array map, swapped in whole. */
+/*
+ * The list the datapath walks: a new array map, swapped in whole; only
+ * when it differs from the one published last (a shape came or went, or
+ * a shape's lowest order moved), since most changes leave it as it is.
+ */
 static int publish(struct fl_ruleset *rs, int v6)
 {
 	struct fl_rule_shape_set set = {};
@@ -444,6 +493,9 @@ static int publish(struct fl_ruleset *rs, int v6)
 		if (rs->shapes[v6][i].used && rs->shapes[v6][i].nrules)
 			set.shapes[set.count++] = rs->shapes[v6][i].desc;
 	qsort(set.shapes, set.count, sizeof(set.shapes[0]), shape_cmp);
+	if (rs->published_valid[v6] &&
+	    !memcmp(&set, &rs->published[v6], sizeof(set)))
+		return 0;
 	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY,
 			    v6 ? "fl_rule_set6" : "fl_rule_set4", sizeof(__u32),
 			    sizeof(set), 1, NULL);
@@ -453,7 +505,19 @@ static int publish(struct fl_ruleset *rs, int v6)
 	    bpf_map_update_elem(rs->maps.sets, &key, &fd, BPF_ANY))
 		err = -errno;
 	close(fd);
+	rs->published[v6] = set;
+	rs->published_valid[v6] = !err;
 	return err;
+}
+
+static void orders_free(struct shape *sh)
+{
+	struct order_count *o, *tmp;
+
+	HASH_ITER(hh, sh->orders, o, tmp) {
+		HASH_DEL(sh->orders, o);
+		free(o);
+	}
 }
 
 static void shape_release(struct fl_ruleset *rs, int v6, struct shape *sh)
@@ -466,6 +530,7 @@ static void shape_release(struct fl_ruleset *rs, int v6, struct shape *sh)
 		HASH_DEL(sh->chains, c);
 		free(c);
 	}
+	orders_free(sh);
 	bpf_map_delete_elem(outer, &slot);
 	if (sh->hash_fd >= 0)
 		close(sh->hash_fd);
@@ -509,6 +574,46 @@ static struct chain *chain_find(struct shape *sh, const void *key, int v6)
 	return c;
 }
 
+/* One more rule of @order in @sh. */
+static int order_add(struct shape *sh, __u32 order)
+{
+	struct order_count *o;
+
+	HASH_FIND(hh, sh->orders, &order, sizeof(order), o);
+	if (!o) {
+		o = calloc(1, sizeof(*o));
+		if (!o)
+			return -ENOMEM;
+		o->order = order;
+		HASH_ADD(hh, sh->orders, order, sizeof(o->order), o);
+	}
+	o->count++;
+	return 0;
+}
+
+/*
+ * One rule of @order less in @sh. The lowest order is looked for again
+ * only when its last rule goes, and then among the distinct orders (a
+ * handful), never among the rules.
+ */
+static void order_remove(struct shape *sh, __u32 order)
+{
+	struct order_count *o, *tmp;
+	__u32 min = ~0U;
+
+	HASH_FIND(hh, sh->orders, &order, sizeof(order), o);
+	if (!o || --o->count)
+		return;
+	HASH_DEL(sh->orders, o);
+	free(o);
+	if (order != sh->desc.min_order)
+		return;
+	HASH_ITER(hh, sh->orders, o, tmp)
+		if (o->order < min)
+			min = o->order;
+	sh->desc.min_order = min;
+}
+
 /* Room was checked by the caller. */
 static int chain_insert(struct fl_ruleset *rs, struct shape *sh, int v6,
 			const void *key, __u32 id)
@@ -524,26 +629,17 @@ static int chain_insert(struct fl_ruleset *rs, struct shape *sh, int v6,
 		HASH_ADD_KEYPTR(hh, sh->chains, &c->key, key_size(v6), c);
 		sh->nkeys++;
 	}
+	if (order_add(sh, rule_order(rs, id)))
+		return -ENOMEM;
 	for (i = c->n; i > 0 && before(rs, id, c->ids[i - 1]); i--)
 		c->ids[i] = c->ids[i - 1];
 	c->ids[i] = id;
 	c->n++;
-	c->dirty = true;
+	chain_mark_dirty(sh, c);
 	sh->nrules++;
 	if (sh->nrules == 1 || rule_order(rs, id) < sh->desc.min_order)
 		sh->desc.min_order = rule_order(rs, id);
 	return 0;
-}
-
-static void shape_min_order(const struct fl_ruleset *rs, struct shape *sh)
-{
-	struct chain *c, *tmp;
-	__u32 min = ~0U;
-
-	HASH_ITER(hh, sh->chains, c, tmp)
-		if (c->n && rule_order(rs, c->ids[0]) < min)
-			min = rule_order(rs, c->ids[0]);
-	sh->desc.min_order = min;
 }
 
 /* A used shape like @proto, or -1. */
@@ -728,18 +824,20 @@ static int plan(struct fl_ruleset *rs, const struct fl_rule_def *defs, size_t n,
 static int write_rules(struct fl_ruleset *rs, const __u32 *ids, size_t n,
 		       bool fresh)
 {
-	size_t done = 0, pcpu = 0;
+	size_t done = 0, pcpu = 0, room = n < BATCH ? n : BATCH;
 	struct fl_rule_entry *entries = NULL;
 	struct fl_rule_def *defs = NULL;
 	__u64 *zeros = NULL;
 	void *stats = NULL;
 	int err = 0;
 
-	entries = malloc(BATCH * sizeof(*entries));
-	defs = malloc(BATCH * sizeof(*defs));
-	zeros = calloc(BATCH, sizeof(*zeros));
+	/* sized for this call: one rule must not pay for a full batch */
+	room = room ?: 1;
+	entries = malloc(room * sizeof(*entries));
+	defs = malloc(room * sizeof(*defs));
+	zeros = calloc(room, sizeof(*zeros));
 	pcpu = (size_t)rs->ncpus * ((sizeof(struct fl_rule_stats) + 7) & ~7);
-	stats = calloc(BATCH, pcpu);
+	stats = calloc(room, pcpu);
 	if (!entries || !defs || !zeros || !stats) {
 		err = -ENOMEM;
 		goto out;
@@ -812,6 +910,9 @@ static int apply(struct fl_ruleset *rs, const struct fl_rule_def *defs,
 		rec->def = defs[k];
 		rec->def.rule.id = ids[k];
 		rec->slot[0] = rec->slot[1] = -1;
+		if (rec->def.expires_at && (!rs->next_expiry ||
+					    rec->def.expires_at < rs->next_expiry))
+			rs->next_expiry = rec->def.expires_at;
 		rs->by_id[ids[k]] = rec;
 		rs->count++;
 		added++;
@@ -940,6 +1041,7 @@ static int del_one(struct fl_ruleset *rs, __u32 id, bool *touched)
 			(c->n - i - 1) * sizeof(c->ids[0]));
 		c->n--;
 		sh->nrules--;
+		order_remove(sh, rec->def.rule.order);
 		if (sh->hash_fd >= 0) {
 			struct fl_rule_ids v;
 
@@ -950,12 +1052,11 @@ static int del_one(struct fl_ruleset *rs, __u32 id, bool *touched)
 				err = -errno;
 		}
 		if (!c->n) {
+			chain_mark_clean(c);
 			HASH_DEL(sh->chains, c);
 			free(c);
 			sh->nkeys--;
 		}
-		if (sh->nrules && rec->def.rule.order <= sh->desc.min_order)
-			shape_min_order(rs, sh);
 		touched[v6] = true;
 	}
 	if (bpf_map_update_elem(rs->maps.rules, &id, &freed, BPF_ANY) ||
@@ -1026,14 +1127,23 @@ int fl_ruleset_expire(struct fl_ruleset *rs, __u64 now,
 		      void *arg)
 {
 	bool touched[2], any[2] = { false, false };
+	__u64 next = 0;
 	int v6, n = 0;
 	__u32 id;
 
+	/* Nothing due: no walk over the ids, which is most ticks. */
+	if (!rs->next_expiry || now < rs->next_expiry)
+		return 0;
 	for (id = 1; id < rs->max_rules; id++) {
 		struct rec *rec = rs->by_id[id];
 
-		if (!rec || !rec->def.expires_at || rec->def.expires_at > now)
+		if (!rec || !rec->def.expires_at)
 			continue;
+		if (rec->def.expires_at > now) {
+			if (!next || rec->def.expires_at < next)
+				next = rec->def.expires_at;
+			continue;
+		}
 		if (fn)
 			fn(&rec->def, arg);
 		del_one(rs, id, touched);
@@ -1041,6 +1151,7 @@ int fl_ruleset_expire(struct fl_ruleset *rs, __u64 now,
 		any[1] |= touched[1];
 		n++;
 	}
+	rs->next_expiry = next;
 	for (v6 = 0; v6 < 2; v6++)
 		if (any[v6])
 			shapes_sweep(rs, v6);
@@ -1084,10 +1195,18 @@ int fl_ruleset_for_each(struct fl_ruleset *rs,
 			int (*fn)(const struct fl_rule_def *def, void *arg),
 			void *arg)
 {
+	return fl_ruleset_for_each_after(rs, 0, fn, arg);
+}
+
+int fl_ruleset_for_each_after(struct fl_ruleset *rs, __u32 after,
+			      int (*fn)(const struct fl_rule_def *def,
+					void *arg),
+			      void *arg)
+{
 	__u32 id;
 	int ret;
 
-	for (id = 1; id < rs->max_rules; id++) {
+	for (id = after + 1; id && id < rs->max_rules; id++) {
 		if (!rs->by_id[id])
 			continue;
 		ret = fn(&rs->by_id[id]->def, arg);
@@ -1369,6 +1488,7 @@ void fl_ruleset_free(struct fl_ruleset *rs)
 				HASH_DEL(sh->chains, c);
 				free(c);
 			}
+			orders_free(sh);
 			if (sh->hash_fd >= 0)
 				close(sh->hash_fd);
 		}

@@ -14,6 +14,7 @@
  *   fl_ruleset_expire()   delete rules whose expiry time has passed
  *   fl_ruleset_get()      one rule as given, and its counters
  *   fl_ruleset_for_each() every rule, in id order
+ *   fl_ruleset_for_each_after() the same, from the first id above one
  *   fl_ruleset_shapes()   the shapes of one family with their rule counts
  *
  * Not thread-safe; one owner per set of maps.
@@ -89,6 +90,11 @@ int fl_ruleset_get(struct fl_ruleset *rs, __u32 id, struct fl_rule_def *def,
 int fl_ruleset_for_each(struct fl_ruleset *rs,
 			int (*fn)(const struct fl_rule_def *def, void *arg),
 			void *arg);
+/* The rules with ids above @after, as fl_ruleset_for_each(). */
+int fl_ruleset_for_each_after(struct fl_ruleset *rs, __u32 after,
+			      int (*fn)(const struct fl_rule_def *def,
+					void *arg),
+			      void *arg);
 /* Fills at most @max shapes of @family (4 or 6), ordered as the datapath
  * probes them; returns how many. */
 int fl_ruleset_shapes(const struct fl_ruleset *rs, int family,
