@@ -311,6 +311,7 @@ static __always_inline bool account_batched(const struct fl_config *cfg,
 	flow->acct_bytes += pkt->len;
 	return flow_bypassed(cfg, flow) &&
 	       !(flow->acct_flags & FL_FLOW_ACCT_EXACT) &&
+	       flow->acct_gen == cfg->track_gen &&
 	       pkt->frag == FL_FRAG_NONE && !packet_is_syn(pkt) &&
 	       flow->acct_packets < FL_ACCT_BATCH;
 }
@@ -358,8 +359,10 @@ __noinline int account_packet(const struct fl_config *cfg,
 				cfg->hash_seed, &ac);
 	exact |= account_address(&pkt->dst, is_ipv6, FL_SIDE_DST,
 				 cfg->hash_seed, &ac);
-	if (flow && exact)
-		flow->acct_flags |= FL_FLOW_ACCT_EXACT;
+	if (flow) {
+		flow->acct_flags = exact ? FL_FLOW_ACCT_EXACT : 0;
+		flow->acct_gen = cfg->track_gen;
+	}
 	return 0;
 }
 

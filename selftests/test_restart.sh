@@ -306,7 +306,7 @@ test_layout_version_missing_refused() {
 	no_xdp_on cl0 || fail "a program was attached"
 	rm -r "$PINS"
 	lab start
-	assert_eq "$(layout_version)" 1 "a version with the new maps"
+	assert_eq "$(layout_version)" "$LAYOUT" "a version with the new maps"
 	assert_eq "$(flctl -j config show | jq .heavy_pps)" 4321 "heavy-pps from the state file"
 	assert_eq "$(flctl -j protect list | jq -r '.prefixes[].prefix')" "$PREFIX" "protected from the state file"
 	forget_persisted
@@ -335,7 +335,7 @@ test_max_flows_resizes_flow_cache() {
 	assert_match "$(tail -n +"$mark" "$LAB_DIR/flowlensd.log")" \
 		'the flow cache was pinned with room for 131072 flows, --max-flows asks for 262144: replaced by an empty one' "log"
 	assert_eq "$(pinned_ids | grep -v '^fl_flows ')" "$ids" "every other map kept"
-	assert_eq "$(layout_version)" 1 "layout version"
+	assert_eq "$(layout_version)" "$LAYOUT" "layout version"
 	# the same size again: the map is reused, nothing said
 	ids=$(pinned_ids)
 	lab stop

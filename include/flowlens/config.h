@@ -65,8 +65,13 @@ struct fl_config {
 	/* Prefixes in FL_MAP_ALLOW4 and FL_MAP_ALLOW6, kept by flowlensd;
 	 * 0 skips stage 3 without a lookup (allow.h). */
 	__u32 allow_prefixes;
+	/* Bumped by flowlensd when the protected prefixes change: a flow
+	 * accounted in batches learns again whether an address of its has
+	 * exact counters (fl_flow.acct_gen, account.h). */
+	__u32 track_gen;
+	__u32 pad;
 };
-_Static_assert(sizeof(struct fl_config) == 72, "fl_config layout");
+_Static_assert(sizeof(struct fl_config) == 80, "fl_config layout");
 
 /* A worker classifies about 100k new flows a second on one core of the
  * reference VM (make bench); two CPUs at this rate stay well under it. */

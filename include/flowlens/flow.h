@@ -89,7 +89,7 @@ struct fl_flow {
 	__u8 acct_flags; /* FL_FLOW_ACCT_* */
 	__u8 pad;
 	__u32 acct_bytes;
-	__u32 pad2;
+	__u32 acct_gen; /* fl_config.track_gen when acct_flags was learnt */
 };
 _Static_assert(sizeof(struct fl_flow) == 56, "fl_flow layout");
 
@@ -100,7 +100,9 @@ _Static_assert(sizeof(struct fl_flow) == 56, "fl_flow layout");
  * them cost stage 2 nothing but two adds in a cache line stage 6 reads
  * anyway. A SYN, a fragment, or a flow with an address that has exact
  * counters (FL_FLOW_ACCT_EXACT, learnt at a flush) is accounted packet
- * by packet. What a flow that goes idle leaves in its batch (fewer than
+ * by packet; so is the next packet of a flow whose acct_gen is not
+ * fl_config.track_gen (flowlensd bumps it when the protected prefixes
+ * change), which learns the flag afresh. What a flow that goes idle leaves in its batch (fewer than
  * FL_ACCT_BATCH packets) is never counted per address; the flow's own
  * packets and bytes are.
  */

@@ -654,12 +654,13 @@ static void batch_key(struct fl_flow_key *key)
 }
 
 /*
- * BATCH_PACKETS packets of one flow whose entry says @state and @flags;
+ * @n packets of one flow whose entry says @state and @flags, track_gen
+ * @gen in the settings;
  * the sketch total, the flow entry and the destination's exact counters
  * (if any: -ENOENT otherwise) after them. Returns -EAGAIN if the packets
  * straddled a sketch epoch.
  */
-static int batch_run(bool protect, __u8 state, __u8 flags,
+static int batch_run(bool protect, __u32 gen, int n, __u8 state, __u8 flags,
 		     struct fl_sketch_cell *total, struct fl_flow *flow,
 		     struct fl_ip_stats *dst, int *dst_err)
 {
@@ -668,6 +669,8 @@ static int batch_run(bool protect, __u8 state, __u8 flags,
 	struct fl_config cfg = quiet_cfg;
 	struct fl_flow_key key;
 	__u32 first, last;
+
+	cfg.track_gen = gen;
 	struct fl_fixture fx;
 	struct pkt p;
 	int fd, err;
@@ -686,7 +689,7 @@ static int batch_run(bool protect, __u8 state, __u8 flags,
 	 * nothing (they are batched) */
 	first = fl_epoch_now();
 	if (!err)
-		err = fl_run_pass(&fx, &p, BATCH_PACKETS);
+		err = fl_run_pass(&fx, &p, n);
 	last = fl_epoch_now();
 	if (!err)
 		err = fl_sketch_read(&fx, FL_SKETCH_TOTAL, total);
@@ -701,16 +704,17 @@ static int batch_run(bool protect, __u8 state, __u8 flags,
 }
 
 /* Runs batch_run() again, once, if it straddled an epoch. */
-static bool batch_check(const char *what, bool protect, __u8 state,
-			__u8 flags, struct fl_sketch_cell *total,
+static bool batch_check(const char *what, bool protect, __u32 gen, int n,
+			__u8 state, __u8 flags, struct fl_sketch_cell *total,
 			struct fl_flow *flow, struct fl_ip_stats *dst,
 			int *dst_err)
 {
-	int err = batch_run(protect, state, flags, total, flow, dst, dst_err);
+	int err = batch_run(protect, gen, n, state, flags, total, flow, dst,
+			    dst_err);
 
 	if (err == -EAGAIN)
-		err = batch_run(protect, state, flags, total, flow, dst,
-				dst_err);
+		err = batch_run(protect, gen, n, state, flags, total, flow,
+				dst, dst_err);
 	test__case(what);
 	return ASSERT_OK(err, "run within one epoch");
 }
@@ -724,7 +728,7 @@ void test_account_batch(void)
 
 	/* A classified flow, no address tracked: the sketch gets whole
 	 * batches, the entry holds the rest, its own counts are exact. */
-	if (batch_check("classified flow", false, FL_FLOW_CLASSIFIED,
+	if (batch_check("classified flow", false, 0, BATCH_PACKETS, FL_FLOW_CLASSIFIED,
 			FL_FLOW_F_BYPASS, &total, &flow, &dst, &dst_err)) {
 		ASSERT_EQ(total.packets, 2 * FL_ACCT_BATCH, "sketch: whole batches");
 		ASSERT_EQ(flow.acct_packets,
@@ -736,7 +740,7 @@ void test_account_batch(void)
 	}
 	/* A protected destination: the first flush creates its entry and
 	 * teaches the flow, every later packet is counted one by one. */
-	if (batch_check("protected destination", true, FL_FLOW_CLASSIFIED,
+	if (batch_check("protected destination", true, 0, BATCH_PACKETS, FL_FLOW_CLASSIFIED,
 			FL_FLOW_F_BYPASS, &total, &flow, &dst, &dst_err)) {
 		ASSERT_OK(dst_err, "exact counters");
 		ASSERT_EQ(dst.side[FL_SIDE_DST].packets, BATCH_PACKETS,
@@ -746,8 +750,20 @@ void test_account_batch(void)
 		ASSERT_EQ(flow.acct_flags & FL_FLOW_ACCT_EXACT,
 			  FL_FLOW_ACCT_EXACT, "the flow learnt it");
 	}
+	/* Protected after the flow was classified: flowlensd moved
+	 * track_gen on, so the flow's very first packet is accounted on its
+	 * own, finds the exact counters and nothing is ever batched: fewer
+	 * packets than a batch are all there. */
+	if (batch_check("protected since", true, 1, 3, FL_FLOW_CLASSIFIED,
+			FL_FLOW_F_BYPASS, &total, &flow, &dst, &dst_err)) {
+		ASSERT_OK(dst_err, "exact counters");
+		ASSERT_EQ(dst.side[FL_SIDE_DST].packets, 3,
+			  "every packet in the exact counters");
+		ASSERT_EQ(total.packets, 3, "sketch: every packet");
+		ASSERT_EQ(flow.acct_gen, 1, "the flow learnt the generation");
+	}
 	/* A flow still being classified is counted packet by packet. */
-	if (batch_check("flow being classified", false, FL_FLOW_CLASSIFYING, 0,
+	if (batch_check("flow being classified", false, 0, BATCH_PACKETS, FL_FLOW_CLASSIFYING, 0,
 			&total, &flow, &dst, &dst_err)) {
 		ASSERT_EQ(total.packets, BATCH_PACKETS, "sketch: every packet");
 		ASSERT_EQ(flow.acct_packets, 0, "no batch");

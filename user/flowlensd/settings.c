@@ -222,6 +222,8 @@ static struct bpf_map *protect_map(struct daemon *d, int family)
  * once its prefix is protected, and a formerly protected address would
  * keep its counters. Their entries go; the next packet re-creates each
  * with the right reason (heavy hitters are flagged again by the sketch).
+ * And track_gen moves on, so a flow accounted in batches (account.h)
+ * learns at its next packet whether an address of its is protected now.
  */
 static void retrack_prefix(struct daemon *d, const struct fl_prefix *prefix)
 {
@@ -230,6 +232,7 @@ static void retrack_prefix(struct daemon *d, const struct fl_prefix *prefix)
 				      d->skel->maps.FL_MAP_IP6_STATS;
 	size_t key_size = bpf_map__key_size(map);
 	struct fl_ip_entry *e, *tmp;
+	struct fl_config cfg;
 	struct fl_ip_id id;
 
 	HASH_ITER(hh, d->ips, e, tmp) {
@@ -239,6 +242,11 @@ static void retrack_prefix(struct daemon *d, const struct fl_prefix *prefix)
 		bpf_map__delete_elem(map, id.addr.b, key_size, 0);
 		rates_forget(d, e);
 	}
+	if (settings_read(d, &cfg))
+		return;
+	cfg.track_gen++;
+	if (settings_write(d, &cfg))
+		pr_warn("cannot move the program's track_gen on: flows in batches learn the new protection at their next flush");
 }
 
 int protect_add(struct daemon *d, const struct fl_prefix *prefix)
