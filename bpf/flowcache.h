@@ -420,4 +420,23 @@ __noinline int flow_cache_packet(struct xdp_md *ctx,
 	return escalate(ctx, cfg, pkt, stats, &key, dir, flow, slot);
 }
 
+/*
+ * Stages 6 and 7 for a packet flow_cache_wanted() accepted: @flow is what
+ * the program found after parsing, if it @looked (it does not for a SYN),
+ * else the flow is looked up here. A classified flow's packet stays
+ * inline; the rest is flow_cache_packet()'s.
+ */
+static __always_inline int flow_cache(struct xdp_md *ctx,
+				      const struct fl_config *cfg,
+				      const struct fl_packet *pkt,
+				      struct fl_if_stats *stats,
+				      struct fl_flow *flow, bool looked)
+{
+	if (!looked)
+		flow = flow_find(pkt);
+	if (flow && flow_cache_hit(cfg, pkt, stats, flow))
+		return FLOW_GO_ON;
+	return flow_cache_packet(ctx, cfg, pkt, stats, flow);
+}
+
 #endif /* FLOWLENS_BPF_FLOWCACHE_H */

@@ -50,6 +50,7 @@ int flowlens(struct xdp_md *ctx)
 	struct fl_flow *flow = NULL;
 	struct fl_packet pkt = {};
 	int err, exempt, act;
+	bool looked;
 
 	/* Neither can fail once the maps exist; fail open regardless. */
 	if (!cfg || !stats)
@@ -59,8 +60,12 @@ int flowlens(struct xdp_md *ctx)
 	err = parse_packet(ctx, &pkt);
 	count_packet(stats, &pkt, err);
 
-	/* The packet's flow, once, for stages 2 and 6 */
-	if (stage_on(FL_STAGE_FLOWCACHE) && !err && flow_cache_wanted(cfg, &pkt))
+	/* The packet's flow, once, for stages 2 and 6. Not for a SYN: it
+	 * is never batched, and a SYN flood - answered by stage 5 or not -
+	 * must not pay a lookup that misses; stage 6 looks for its flow. */
+	looked = stage_on(FL_STAGE_FLOWCACHE) && !err &&
+		 flow_cache_wanted(cfg, &pkt) && !packet_is_syn(&pkt);
+	if (looked)
 		flow = flow_find(&pkt);
 
 	/* 2. account: whatever has validated addresses, malformed L4 too,
@@ -83,8 +88,8 @@ int flowlens(struct xdp_md *ctx)
 			rules_apply(&pkt);
 		if (stage_on(FL_STAGE_FLOWCACHE) &&
 		    flow_cache_wanted(cfg, &pkt) &&
-		    !(flow && flow_cache_hit(cfg, &pkt, stats, flow)) &&
-		    flow_cache_packet(ctx, cfg, &pkt, stats, flow) == XDP_REDIRECT)
+		    flow_cache(ctx, cfg, &pkt, stats, flow, looked) ==
+			    XDP_REDIRECT)
 			return verdict(stats, XDP_REDIRECT);
 		return verdict(stats, XDP_DROP);
 	}
@@ -119,11 +124,10 @@ int flowlens(struct xdp_md *ctx)
 	/* 6. flow cache: a classified flow's cached verdict;
 	 * 7. escalate: a flow still being classified (or VoIP) to its
 	 *    queue's worker, or on to stage 8 if there is none */
-	if (stage_on(FL_STAGE_FLOWCACHE) && flow_cache_wanted(cfg, &pkt) &&
-	    !(flow && flow_cache_hit(cfg, &pkt, stats, flow))) {
+	if (stage_on(FL_STAGE_FLOWCACHE) && flow_cache_wanted(cfg, &pkt)) {
 		/* A global function's result is any number to the verifier:
 		 * count constants, not act. */
-		act = flow_cache_packet(ctx, cfg, &pkt, stats, flow);
+		act = flow_cache(ctx, cfg, &pkt, stats, flow, looked);
 		if (act == XDP_REDIRECT)
 			return verdict(stats, XDP_REDIRECT);
 		if (act == XDP_PASS)
