@@ -266,7 +266,7 @@ daemon_status=0
 [ "$daemon_status" -eq 0 ] || [ "$daemon_status" -eq 2 ] || exit 1
 "$BUILD/flow_bench" -b "$BUILD/progs" >"$work/flows.out"
 FL_LAB_PREFIX=flc FL_LAB_DIR=/run/flowlens-lab-cores "$TOP/scripts/bench_cores.sh" >"$work/cores.out"
-tables() { grep -v '^{' "$1"; }
+tables() { grep -v -e '^{' -e '^### ' "$1"; }
 
 cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
 mpps() { awk -v v="$1" 'BEGIN { printf "%.2f", v / 1e6 }'; }
