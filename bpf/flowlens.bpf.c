@@ -50,7 +50,7 @@ int flowlens(struct xdp_md *ctx)
 	struct fl_flow *flow = NULL;
 	struct fl_packet pkt = {};
 	int err, exempt, act;
-	bool looked;
+	bool cached, looked; /* stages 6-7 want it; its flow was looked up */
 
 	/* Neither can fail once the maps exist; fail open regardless. */
 	if (!cfg || !stats)
@@ -63,8 +63,9 @@ int flowlens(struct xdp_md *ctx)
 	/* The packet's flow, once, for stages 2 and 6. Not for a SYN: it
 	 * is never batched, and a SYN flood - answered by stage 5 or not -
 	 * must not pay a lookup that misses; stage 6 looks for its flow. */
-	looked = stage_on(FL_STAGE_FLOWCACHE) && !err &&
-		 flow_cache_wanted(cfg, &pkt) && !packet_is_syn(&pkt);
+	cached = stage_on(FL_STAGE_FLOWCACHE) && !err &&
+		 flow_cache_wanted(cfg, &pkt);
+	looked = cached && !packet_is_syn(&pkt);
 	if (looked)
 		flow = flow_find(&pkt);
 
@@ -86,8 +87,7 @@ int flowlens(struct xdp_md *ctx)
 		if (stage_on(FL_STAGE_RULES) &&
 		    !mitigation_skipped(cfg, stats, &pkt))
 			rules_apply(&pkt);
-		if (stage_on(FL_STAGE_FLOWCACHE) &&
-		    flow_cache_wanted(cfg, &pkt) &&
+		if (cached &&
 		    flow_cache(ctx, cfg, &pkt, stats, flow, looked) ==
 			    XDP_REDIRECT)
 			return verdict(stats, XDP_REDIRECT);
@@ -124,7 +124,7 @@ int flowlens(struct xdp_md *ctx)
 	/* 6. flow cache: a classified flow's cached verdict;
 	 * 7. escalate: a flow still being classified (or VoIP) to its
 	 *    queue's worker, or on to stage 8 if there is none */
-	if (stage_on(FL_STAGE_FLOWCACHE) && flow_cache_wanted(cfg, &pkt)) {
+	if (cached) {
 		/* A global function's result is any number to the verifier:
 		 * count constants, not act. */
 		act = flow_cache(ctx, cfg, &pkt, stats, flow, looked);

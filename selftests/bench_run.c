@@ -2,8 +2,11 @@
 /* The bench programs' shared measuring loop; see bench_run.h. */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 #include <linux/bpf.h>
 #include <bpf/bpf.h>
+
+#include <flowlens/flowlens.h>
 
 #include "bench_run.h"
 
@@ -55,4 +58,35 @@ double bench_median(__u32 *v, __u32 n)
 {
 	qsort(v, n, sizeof(*v), cmp_u32);
 	return v[n / 2];
+}
+
+/* From the frame's bytes, IPv4 or IPv6, as the program does. */
+void bench_flow_key(const struct pkt *p, struct fl_flow_key *key)
+{
+	union fl_addr src = {}, dst = {};
+	__be16 sport, dport;
+	int v6 = p->data[p->l3_off] >> 4 == 6;
+	__u8 proto = v6 ? p->data[p->l3_off + 6] : p->data[p->l3_off + 9];
+
+	memcpy(src.b, p->data + p->l3_off + (v6 ? 8 : 12), v6 ? 16 : 4);
+	memcpy(dst.b, p->data + p->l3_off + (v6 ? 24 : 16), v6 ? 16 : 4);
+	memcpy(&sport, p->data + p->l4_off, 2);
+	memcpy(&dport, p->data + p->l4_off + 2, 2);
+	fl_flow_key_make(key, &src, &dst, sport, dport, proto, v6 ? 6 : 4);
+}
+
+long bench_map_count(int map_fd, size_t key_size)
+{
+	char key[64], next[64];
+	void *prev = NULL;
+	long n = 0;
+
+	if (key_size > sizeof(key))
+		return -EINVAL;
+	while (!bpf_map_get_next_key(map_fd, prev, next)) {
+		memcpy(key, next, key_size);
+		prev = key;
+		n++;
+	}
+	return n;
 }

@@ -5,10 +5,13 @@
  *   bench_measure()     mean ns per packet of one program over N packets
  *   bench_set_ttl_255() a frame a router can forward 250 times over
  *   bench_median()      the median of a round's samples (sorts them)
+ *   bench_flow_key()    the flow key XDP makes of a TCP/UDP frame
+ *   bench_map_count()   a map's entries, counted by walking its keys
  */
 #ifndef FLOWLENS_SELFTESTS_BENCH_RUN_H
 #define FLOWLENS_SELFTESTS_BENCH_RUN_H
 
+#include <stddef.h>
 #include <linux/types.h>
 #include "pkt.h"
 
@@ -27,5 +30,8 @@ int bench_measure(int prog_fd, const struct pkt *p, __u32 ifindex, __u32 n,
 		  __u32 *ns, __u32 *action);
 void bench_set_ttl_255(struct pkt *p);
 double bench_median(__u32 *v, __u32 n);
+struct fl_flow_key;
+void bench_flow_key(const struct pkt *p, struct fl_flow_key *key);
+long bench_map_count(int map_fd, size_t key_size);
 
 #endif /* FLOWLENS_SELFTESTS_BENCH_RUN_H */

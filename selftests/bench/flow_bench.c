@@ -49,6 +49,7 @@
 #include <flowlens/flowlens.h>
 
 #include "flowlens.skel.h"
+#include "bench_run.h"
 #include "pkt.h"
 #include "progs/flow_spread.h"
 #include "ruleset.h"
@@ -104,19 +105,6 @@ static void frame_of_flow(struct pkt *p, __u32 i)
 	pkt_poke16(p, p->l4_off, SPREAD_SPORT_BASE + i % PORTS_PER_ADDR);
 }
 
-/* The key XDP makes of the frame: from its bytes, as prog_cost does. */
-static void flow_key_of(const struct pkt *p, struct fl_flow_key *key)
-{
-	union fl_addr src = {}, dst = {};
-	__be16 sport, dport;
-
-	memcpy(src.b, p->data + p->l3_off + 12, 4);
-	memcpy(dst.b, p->data + p->l3_off + 16, 4);
-	memcpy(&sport, p->data + p->l4_off, 2);
-	memcpy(&dport, p->data + p->l4_off + 2, 2);
-	fl_flow_key_make(key, &src, &dst, sport, dport, 6, 4);
-}
-
 static int frame_build(struct pkt *p)
 {
 	struct pkt_spec spec = { .l3 = PKT_IPV4,
@@ -153,7 +141,7 @@ static int cache_fill(struct copy *c, struct pkt *p, __u32 n)
 		count = n - i < FILL_BATCH ? n - i : FILL_BATCH;
 		for (j = 0; j < count; j++) {
 			frame_of_flow(p, i + j);
-			flow_key_of(p, &keys[j]);
+			bench_flow_key(p, &keys[j]);
 			values[j] = (struct fl_flow){
 				.state = FL_FLOW_CLASSIFIED,
 				.flags = FL_FLOW_F_BYPASS,
@@ -174,22 +162,6 @@ out:
 	free(keys);
 	free(values);
 	return err;
-}
-
-/* Entries in @c's cache, counted by walking its keys. */
-static __u32 cache_count(struct copy *c)
-{
-	int fd = bpf_map__fd(c->skel->maps.FL_MAP_FLOWS);
-	struct fl_flow_key key, next;
-	__u32 n = 0;
-	void *prev = NULL;
-
-	while (!bpf_map_get_next_key(fd, prev, &next)) {
-		key = next;
-		prev = &key;
-		n++;
-	}
-	return n;
 }
 
 static int copy_load(struct copy *c, __u32 map_size, bool cache_on)
@@ -532,7 +504,8 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	for (i = ROW_SMALL_FIT; i <= ROW_BIG; i++) {
-		__u32 n = cache_count(&copies[i]);
+		__u32 n = bench_map_count(bpf_map__fd(copies[i].skel->maps.FL_MAP_FLOWS),
+					  sizeof(struct fl_flow_key));
 
 		if (n != copies[i].flows) {
 			fprintf(stderr,

@@ -22,6 +22,8 @@
 #include <bpf/libbpf.h>
 #include <flowlens/flowlens.h>
 
+#include "bench_run.h"
+
 #define CHUNK 4096U
 
 /* The entry a protected host gets: some traffic each way, on CPU 0. */
@@ -37,20 +39,6 @@ static void fill_value(struct fl_ip_stats *percpu, __u32 i)
 	percpu[0].last_seen_ns = ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 	percpu[0].reason = FL_TRACK_PROTECTED;
 	percpu[0].checked = 1;
-}
-
-static long count_entries(int fd)
-{
-	struct fl_ip4_key key, next;
-	long n = 0;
-	void *prev = NULL;
-
-	while (!bpf_map_get_next_key(fd, prev, &next)) {
-		key = next;
-		prev = &key;
-		n++;
-	}
-	return n;
 }
 
 int main(int argc, char **argv)
@@ -98,7 +86,7 @@ int main(int argc, char **argv)
 			return EXIT_FAILURE;
 		}
 	}
-	printf("%ld\n", count_entries(fd));
+	printf("%ld\n", bench_map_count(fd, sizeof(struct fl_ip4_key)));
 	free(keys);
 	free(values);
 	return EXIT_SUCCESS;

@@ -123,18 +123,6 @@ static const char *const mode_names[FL_MODE_MAX] = {
 
 /* What a worker writes once it has classified the packet's flow: a
  * final verdict, so every later packet is a cache hit that bypasses. */
-static void flow_key_of(const struct pkt *p, struct fl_flow_key *key)
-{
-	union fl_addr src = {}, dst = {};
-	__be16 sport, dport;
-
-	memcpy(src.b, p->data + p->l3_off + 12, 4);
-	memcpy(dst.b, p->data + p->l3_off + 16, 4);
-	memcpy(&sport, p->data + p->l4_off, 2);
-	memcpy(&dport, p->data + p->l4_off + 2, 2);
-	fl_flow_key_make(key, &src, &dst, sport, dport, IPPROTO_TCP, 4);
-}
-
 static int flow_classify(struct flowlens_bpf *skel, const struct pkt *p)
 {
 	struct fl_flow flow = { .state = FL_FLOW_CLASSIFIED,
@@ -143,7 +131,7 @@ static int flow_classify(struct flowlens_bpf *skel, const struct pkt *p)
 				.master = 91 };
 	struct fl_flow_key key;
 
-	flow_key_of(p, &key);
+	bench_flow_key(p, &key);
 	return bpf_map__update_elem(skel->maps.FL_MAP_FLOWS, &key, sizeof(key),
 				    &flow, sizeof(flow), 0);
 }
@@ -155,7 +143,7 @@ static __u64 flow_classified_packets(struct flowlens_bpf *skel,
 	struct fl_flow_key key;
 	struct fl_flow flow;
 
-	flow_key_of(p, &key);
+	bench_flow_key(p, &key);
 	if (bpf_map__lookup_elem(skel->maps.FL_MAP_FLOWS, &key, sizeof(key),
 				 &flow, sizeof(flow), 0) ||
 	    !(flow.flags & FL_FLOW_F_BYPASS))

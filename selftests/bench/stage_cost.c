@@ -157,20 +157,6 @@ static int map_put(struct bpf_object *obj, const char *map_name,
 	return err ? -errno : 0;
 }
 
-static void flow_key_of(const struct pkt *p, struct fl_flow_key *key)
-{
-	union fl_addr src = {}, dst = {};
-	__be16 sport, dport;
-	int v6 = p->data[p->l3_off] >> 4 == 6;
-	__u8 proto = v6 ? p->data[p->l3_off + 6] : p->data[p->l3_off + 9];
-
-	memcpy(src.b, p->data + p->l3_off + (v6 ? 8 : 12), v6 ? 16 : 4);
-	memcpy(dst.b, p->data + p->l3_off + (v6 ? 24 : 16), v6 ? 16 : 4);
-	memcpy(&sport, p->data + p->l4_off, 2);
-	memcpy(&dport, p->data + p->l4_off + 2, 2);
-	fl_flow_key_make(key, &src, &dst, sport, dport, proto, v6 ? 6 : 4);
-}
-
 static int configure(struct contender *c, const struct kind *k,
 		     const struct pkt *p, __u32 out_ifindex)
 {
@@ -214,7 +200,7 @@ static int configure(struct contender *c, const struct kind *k,
 			return err;
 	}
 	if (k->opts & KIND_CACHED) {
-		flow_key_of(p, &key);
+		bench_flow_key(p, &key);
 		err = map_put(c->obj, "fl_flows", &key, &flow, sizeof(flow));
 	}
 	return err;
