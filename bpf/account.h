@@ -166,9 +166,11 @@ static __always_inline void traffic_add(struct fl_ip_stats *stats,
 		stats->rx_packets[class] += ac->packets;
 		stats->rx_bytes[class] += ac->bytes;
 	}
+	/* A fragment is never batched, but it can end a batch of its
+	 * flow's whole packets: only the fragment itself is one. */
 	if (pkt->frag != FL_FRAG_NONE) {
-		stats->rx_packets[FL_RX_FRAG] += ac->packets;
-		stats->rx_bytes[FL_RX_FRAG] += ac->bytes;
+		stats->rx_packets[FL_RX_FRAG]++;
+		stats->rx_bytes[FL_RX_FRAG] += pkt->len;
 	}
 }
 
