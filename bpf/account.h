@@ -313,7 +313,7 @@ static __always_inline bool account_batched(const struct fl_config *cfg,
 	flow->acct_bytes += pkt->len;
 	return flow_bypassed(cfg, flow) &&
 	       !(flow->acct_flags & FL_FLOW_ACCT_EXACT) &&
-	       flow->acct_gen == cfg->track_gen &&
+	       flow->acct_gen == (__u16)cfg->track_gen &&
 	       pkt->frag == FL_FRAG_NONE && !packet_is_syn(pkt) &&
 	       flow->acct_packets < FL_ACCT_BATCH;
 }

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * API: per-interface counters.
- *   if_stats_get()  - this CPU's counters for the receiving interface
+ *   if_stats_get()  - this CPU's counters for the receiving interface: its
+ *                     FL_MAP_IF_FAST slot if it owns one, else its entry
+ *                     in FL_MAP_IF_STATS (include/flowlens/counters.h)
  *   count_packet()  - length, kinds and parse errors of one packet
  *   verdict()       - count and return an XDP action
  */
@@ -22,6 +24,14 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } FL_MAP_IF_STATS SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, FL_IF_FAST_SLOTS);
+	__type(key, __u32);
+	__type(value, struct fl_if_fast);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} FL_MAP_IF_FAST SEC(".maps");
+
 /* Too big for the BPF stack; an initial value from .rodata instead. */
 static const struct fl_if_stats if_stats_zero;
 
@@ -37,13 +47,18 @@ struct {
 
 static __always_inline struct fl_if_stats *if_stats_get(struct xdp_md *ctx)
 {
-	__u32 ifindex = ctx->ingress_ifindex;
+	__u32 ifindex = ctx->ingress_ifindex, slot = FL_IF_FAST_SLOT(ifindex);
 	struct fl_if_stats *stats;
+	struct fl_if_fast *fast;
 
 #if !stage_on(FL_STAGE_COUNTERS)
 	ifindex = 0;
 	return bpf_map_lookup_elem(&fl_bench_stats, &ifindex);
 #endif
+	/* flowlensd's interfaces: their slot, owned (counters.h) */
+	fast = bpf_map_lookup_elem(&FL_MAP_IF_FAST, &slot);
+	if (fast && fast->ifindex == ifindex)
+		return &fast->s;
 	stats = bpf_map_lookup_elem(&FL_MAP_IF_STATS, &ifindex);
 	if (stats)
 		return stats;

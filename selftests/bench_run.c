@@ -5,10 +5,12 @@
 #include <string.h>
 #include <linux/bpf.h>
 #include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 
 #include <flowlens/flowlens.h>
 
 #include "bench_run.h"
+#include "ifstats.h"
 
 int bench_measure(int prog_fd, const struct pkt *p, __u32 ifindex, __u32 n,
 		  __u32 *ns, __u32 *action)
@@ -89,4 +91,15 @@ long bench_map_count(int map_fd, size_t key_size)
 		n++;
 	}
 	return n;
+}
+
+int bench_claim_if(struct bpf_object *obj, __u32 ifindex)
+{
+	struct bpf_map *map = bpf_object__find_map_by_name(obj, "fl_if_fast");
+	int err;
+
+	if (!map)
+		return 0; /* an object from before the slots: by ifindex */
+	err = fl_ifstats_claim(bpf_map__fd(map), ifindex ?: 1);
+	return err < 0 ? err : 0;
 }

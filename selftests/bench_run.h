@@ -7,6 +7,8 @@
  *   bench_median()      the median of a round's samples (sorts them)
  *   bench_flow_key()    the flow key XDP makes of a TCP/UDP frame
  *   bench_map_count()   a map's entries, counted by walking its keys
+ *   bench_claim_if()    the interface's counter slot, as flowlensd claims
+ *                       it on attach (0: lo, where a test run counts)
  */
 #ifndef FLOWLENS_SELFTESTS_BENCH_RUN_H
 #define FLOWLENS_SELFTESTS_BENCH_RUN_H
@@ -33,5 +35,7 @@ double bench_median(__u32 *v, __u32 n);
 struct fl_flow_key;
 void bench_flow_key(const struct pkt *p, struct fl_flow_key *key);
 long bench_map_count(int map_fd, size_t key_size);
+struct bpf_object;
+int bench_claim_if(struct bpf_object *obj, __u32 ifindex);
 
 #endif /* FLOWLENS_SELFTESTS_BENCH_RUN_H */

@@ -24,6 +24,7 @@
 #include "pkt.h"
 #include "prefix.h"
 #include "ruleset.h"
+#include "ifstats.h"
 #include "test_progs.h"
 
 struct prog_test {
@@ -234,6 +235,13 @@ int fl_fixture_open_opts(struct fl_fixture *fx,
 	fx->ifindex = if_nametoindex("lo");
 	if (!fx->ifindex)
 		fx->ifindex = 1; /* LOOPBACK_IFINDEX in every netns */
+	/* As flowlensd does on attach: the interface's counter slot. */
+	err = fl_ifstats_claim(bpf_map__fd(fx->skel->maps.fl_if_fast),
+			       fx->ifindex);
+	if (err < 0) {
+		log_printf("cannot claim lo's counter slot: %s", strerror(-err));
+		goto err_out;
+	}
 	return 0;
 
 err_out:
@@ -318,27 +326,9 @@ int fl_percpu_lookup(int map_fd, const void *key, void *values,
 /* Every fl_if_stats field is a __u64 counter: sum them all. */
 int fl_if_stats_read(struct fl_fixture *fx, struct fl_if_stats *sum)
 {
-	size_t stride = round_up8(sizeof(*sum)), words = sizeof(*sum) / 8;
-	__u64 *total = (__u64 *)sum;
-	__u8 *values;
-	int err, cpu;
-	size_t i;
-
-	memset(sum, 0, sizeof(*sum));
-	values = calloc(ncpus(), stride);
-	if (!values)
-		return -ENOMEM;
-	err = fl_percpu_lookup(bpf_map__fd(fx->skel->maps.fl_if_stats),
-			       &fx->ifindex, values, sizeof(*sum));
-	if (err == -ENOENT)
-		err = 0;
-	else if (!err)
-		for (cpu = 0; cpu < ncpus(); cpu++)
-			for (i = 0; i < words; i++)
-				total[i] +=
-					((__u64 *)(values + cpu * stride))[i];
-	free(values);
-	return err;
+	return fl_ifstats_sum(bpf_map__fd(fx->skel->maps.fl_if_fast),
+			      bpf_map__fd(fx->skel->maps.fl_if_stats),
+			      fx->ifindex, sum);
 }
 
 int fl_ip_stats_read(struct fl_fixture *fx, int family, const void *addr,

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * API: per-interface counters (FL_MAP_IF_STATS, per CPU, keyed by ifindex).
+ * API: per-interface counters, per CPU: FL_MAP_IF_FAST by slot for the
+ * interfaces flowlensd attached to, FL_MAP_IF_STATS by ifindex for any
+ * other (below).
  * The lists are X-macros so the BPF enum, the struct fields and the names
  * userspace prints come from one place.
  */
@@ -8,6 +10,7 @@
 #define FLOWLENS_COUNTERS_H
 
 #include "types.h"
+#include "maps.h"
 
 /* What the parser saw; a packet counts in every kind that applies. */
 #define FL_KINDS(X)                     \
@@ -139,5 +142,25 @@ struct fl_if_stats {
 	struct fl_flow_counters flow; /* stages 6 and 7 */
 };
 _Static_assert(sizeof(struct fl_if_stats) % 8 == 0, "fl_if_stats layout");
+
+/*
+ * Where an interface's counters live. FL_MAP_IF_FAST is a per-CPU array:
+ * slot ifindex % FL_IF_FAST_SLOTS holds the counters of the interface whose
+ * ifindex is its owner - an array lookup and a compare, where a hash lookup
+ * costs the common packet several ns more. flowlensd claims the slot when
+ * it attaches (user/lib/ifstats.c: on every CPU, owner before anything
+ * counts); the datapath never does. An interface whose slot another one
+ * owns, or that nobody claimed a slot for (xdp-loader), is counted in
+ * FL_MAP_IF_STATS under its ifindex, the entry created by its first packet
+ * if need be. A reader adds both (fl_if_stats_read()), so a slot claimed
+ * or lost between two reads loses nothing.
+ */
+struct fl_if_fast {
+	__u32 ifindex; /* owner; 0: free */
+	__u32 pad;
+	struct fl_if_stats s;
+};
+
+#define FL_IF_FAST_SLOT(ifindex) ((__u32)(ifindex) % FL_IF_FAST_SLOTS)
 
 #endif /* FLOWLENS_COUNTERS_H */

@@ -73,7 +73,8 @@ _Static_assert(sizeof(struct fl_flow_key) == 40, "fl_flow_key layout");
 
 struct fl_flow {
 	__u64 last_seen; /* bpf_ktime_get_coarse_ns() of the last packet:
-			   CLOCK_MONOTONIC_COARSE, a tick behind at most */
+			   CLOCK_MONOTONIC_COARSE, a tick behind at most
+			   (read once per tick: seen_tick) */
 	__u64 packets; /* both directions, every packet since created */
 	__u64 bytes; /* frame bytes */
 	__u64 risk; /* nDPI's risk bitmap (ndpi_risk) */
@@ -89,7 +90,14 @@ struct fl_flow {
 	__u8 acct_flags; /* FL_FLOW_ACCT_* */
 	__u8 pad;
 	__u32 acct_bytes;
-	__u32 acct_gen; /* fl_config.track_gen when acct_flags was learnt */
+	__u16 acct_gen; /* fl_config.track_gen's low bits when acct_flags
+			   was learnt */
+	/* The low bits of the kernel's jiffies when last_seen was read:
+	 * a packet in the same tick has nothing newer to write, and skips the
+	 * clock's helper call (bpf_jiffies64() is inlined). Equal again after
+	 * 65536 ticks (4.4 min at HZ 250): a packet after exactly that long
+	 * a silence leaves last_seen to the flow's next packet. */
+	__u16 seen_tick;
 };
 _Static_assert(sizeof(struct fl_flow) == 56, "fl_flow layout");
 

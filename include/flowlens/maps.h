@@ -14,7 +14,10 @@
 #define FL_MAP_LAYOUT fl_layout
 /* ARRAY[1]: struct fl_config */
 #define FL_MAP_CONFIG fl_config
-/* PERCPU_HASH: ifindex -> struct fl_if_stats */
+/* PERCPU_ARRAY[FL_IF_FAST_SLOTS]: struct fl_if_fast, the counters of the
+ * interfaces flowlensd attached to; PERCPU_HASH: ifindex -> struct
+ * fl_if_stats, any other interface's (counters.h) */
+#define FL_MAP_IF_FAST fl_if_fast
 #define FL_MAP_IF_STATS fl_if_stats
 /* PERCPU_ARRAY: struct fl_sketch_cell, layout in account.h */
 #define FL_MAP_SKETCH fl_sketch
@@ -74,6 +77,7 @@
 #define FL_MAP_XSK_SLOTS fl_xsk_slots
 
 #define FL_IF_STATS_MAX 256
+#define FL_IF_FAST_SLOTS 64 /* a power of two: the modulo is a mask */
 #define FL_IP4_STATS_MAX 65536
 #define FL_IP6_STATS_MAX 32768
 #define FL_PROTECT_MAX 4096

@@ -194,7 +194,8 @@ static int copy_load(struct copy *c, __u32 map_size, bool cache_on)
 		return -1;
 	}
 	if (bpf_map__update_elem(c->skel->maps.FL_MAP_CONFIG, &zero,
-				 sizeof(zero), &cfg, sizeof(cfg), 0)) {
+				 sizeof(zero), &cfg, sizeof(cfg), 0) ||
+	    bench_claim_if(c->skel->obj, 0)) {
 		fprintf(stderr, "flow_bench: cannot configure flowlens: %s\n",
 			strerror(errno));
 		return -1;

@@ -157,7 +157,7 @@ static __u64 flow_classified_packets(struct flowlens_bpf *skel,
  * updates two exact LRU entries.
  */
 static int configure(struct flowlens_bpf *skel, const struct kind *k,
-		     const struct pkt *p)
+		     const struct pkt *p, __u32 in_ifindex)
 {
 	struct fl_config cfg = { .mode = k->mode,
 				 .escalate_flags = k->opts & KIND_NO_CACHE ?
@@ -175,7 +175,8 @@ static int configure(struct flowlens_bpf *skel, const struct kind *k,
 	int err;
 
 	err = bpf_map__update_elem(skel->maps.FL_MAP_CONFIG, &zero,
-				   sizeof(zero), &cfg, sizeof(cfg), 0);
+				   sizeof(zero), &cfg, sizeof(cfg), 0) ?:
+	      bench_claim_if(skel->obj, in_ifindex);
 	if (err)
 		return err;
 	if (k->opts & KIND_TRACKED) {
@@ -289,6 +290,7 @@ static int ddos_engine_load(struct ddos_engine *e, enum ddos_case c,
 		cfg.sample_rate = c == DDOS_SAMPLED ? 1 : sample_rate;
 	if (bpf_map__update_elem(e->skel->maps.FL_MAP_CONFIG, &zero,
 				 sizeof(zero), &cfg, sizeof(cfg), 0) ||
+	    bench_claim_if(e->skel->obj, 0) ||
 	    (c != DDOS_UNTRACKED &&
 	     bpf_map__update_elem(e->skel->maps.FL_MAP_PROTECT4, &victim,
 				  sizeof(victim), &protect, sizeof(protect),
@@ -606,7 +608,7 @@ int main(int argc, char **argv)
 
 		if (k->mode == FL_MODE_ROUTER && !in_ifindex)
 			continue;
-		if (pkt_build(&k->spec, &p) || configure(skel, k, &p)) {
+		if (pkt_build(&k->spec, &p) || configure(skel, k, &p, in_ifindex)) {
 			fprintf(stderr, "prog_cost: cannot set up %s\n",
 				k->name);
 			goto out;

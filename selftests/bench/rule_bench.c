@@ -53,6 +53,7 @@
 #include <bpf/libbpf.h>
 #include <flowlens/flowlens.h>
 
+#include "bench_run.h"
 #include "flowlens.skel.h"
 #include "pkt.h"
 #include "rule.h"
@@ -201,7 +202,8 @@ static int engine_open(struct engine *e, bool with_rules)
 	}
 	e->prog_fd = bpf_program__fd(e->skel->progs.flowlens);
 	if (bpf_map__update_elem(e->skel->maps.FL_MAP_CONFIG, &zero,
-				 sizeof(zero), &cfg, sizeof(cfg), 0)) {
+				 sizeof(zero), &cfg, sizeof(cfg), 0) ||
+	    bench_claim_if(e->skel->obj, 0)) {
 		fprintf(stderr, "rule_bench: cannot write the config: %s\n",
 			strerror(errno));
 		return -1;

@@ -158,7 +158,7 @@ static int map_put(struct bpf_object *obj, const char *map_name,
 }
 
 static int configure(struct contender *c, const struct kind *k,
-		     const struct pkt *p, __u32 out_ifindex)
+		     const struct pkt *p, __u32 in_ifindex, __u32 out_ifindex)
 {
 	struct fl_config cfg = { .mode = k->mode,
 				 .hash_seed = 0x5eed,
@@ -178,7 +178,8 @@ static int configure(struct contender *c, const struct kind *k,
 	__u32 zero = 0;
 	int err;
 
-	err = map_put(c->obj, "fl_config", &zero, &cfg, sizeof(cfg));
+	err = map_put(c->obj, "fl_config", &zero, &cfg, sizeof(cfg)) ?:
+	      bench_claim_if(c->obj, in_ifindex);
 	if (err)
 		return err;
 	if (out_ifindex &&
@@ -359,7 +360,7 @@ static int warm(const char *progs_dir, __u32 rounds, __u32 packets,
 		}
 		bench_set_ttl_255(&p);
 		for (i = 0; i < nobjs; i++)
-			if (configure(&objs[i], kd, &p,
+			if (configure(&objs[i], kd, &p, in_ifindex,
 				      kd->mode == FL_MODE_ROUTER ? out_ifindex :
 								   0)) {
 				fprintf(stderr,
@@ -438,7 +439,7 @@ static int live(const char *ifname, const char *cmd, const char *kind_name,
 	if (pkt_build(&kd->spec, &p))
 		return -1;
 	for (i = 0; i < nobjs; i++)
-		if (configure(&objs[i], kd, &p, 0)) {
+		if (configure(&objs[i], kd, &p, ifindex, 0)) {
 			fprintf(stderr, "stage_cost: cannot configure %s\n",
 				objs[i].name);
 			return -1;

@@ -5,6 +5,7 @@
  * PROG_TEST_RUN counts packets on the netns loopback.
  */
 #include <dirent.h>
+#include <errno.h>
 #include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "ifstats.h"
 #include "pkt.h"
 #include "test_progs.h"
 
@@ -162,7 +164,7 @@ static void check_pinning_disabled(void)
 		  "control: pinned fl_config reused");
 	bpf_object__for_each_map(map, fx.skel->obj)
 		nr_maps += bpf_map__pin_path(map) != NULL;
-	ASSERT_EQ(nr_maps, 26, "control: maps with a pin path");
+	ASSERT_EQ(nr_maps, 27, "control: maps with a pin path");
 	ASSERT_EQ(dir_entries(dir, "fl_if_stats", &found), base + nr_maps,
 		  "control: pins");
 	ASSERT_TRUE(found, "control: fl_if_stats pinned");
@@ -180,15 +182,51 @@ out:
 	rmdir(dir);
 }
 
-/* PROG_TEST_RUN without a context counts on the loopback (ifindex 1). */
+/* Write the owner of lo's counter slot on every CPU, counters zeroed. */
+static int set_slot_owner(struct fl_fixture *fx, __u32 owner)
+{
+	__u32 slot = FL_IF_FAST_SLOT(fx->ifindex);
+	int n = libbpf_num_possible_cpus(), cpu, err;
+	struct fl_if_fast *v = calloc(n, sizeof(*v));
+
+	if (!v)
+		return -ENOMEM;
+	for (cpu = 0; cpu < n; cpu++)
+		v[cpu].ifindex = owner;
+	err = bpf_map_update_elem(bpf_map__fd(fx->skel->maps.fl_if_fast),
+				  &slot, v, BPF_ANY);
+	free(v);
+	return err;
+}
+
+static int hash_keys(struct fl_fixture *fx, __u32 want, int *bad)
+{
+	int fd = bpf_map__fd(fx->skel->maps.fl_if_stats), keys = 0;
+	__u32 key, next;
+
+	*bad = 0;
+	for (; !bpf_map_get_next_key(fd, keys ? &key : NULL, &next); keys++) {
+		key = next;
+		*bad += key != want;
+	}
+	return keys;
+}
+
+/*
+ * PROG_TEST_RUN without a context counts on the loopback (ifindex 1):
+ * in lo's FL_MAP_IF_FAST slot, which the fixture claimed as flowlensd
+ * would; by ifindex in FL_MAP_IF_STATS while another interface owns the
+ * slot; the reader adds both. A claim keeps a slot that is the
+ * interface's and takes one whose owner is gone.
+ */
 static void check_ifindex(void)
 {
 	struct pkt_spec spec = { .l3 = PKT_ARP };
-	__u32 key, next, action, lo = if_nametoindex("lo");
+	__u32 action, lo = if_nametoindex("lo"), gone;
 	struct fl_if_stats stats;
 	struct fl_fixture fx;
-	int fd, keys = 0;
 	struct pkt p;
+	int bad;
 
 	if (!ASSERT_OK(pkt_build(&spec, &p), "build") ||
 	    !ASSERT_OK(fl_fixture_open(&fx), "fixture open"))
@@ -197,19 +235,44 @@ static void check_ifindex(void)
 	ASSERT_EQ(fx.ifindex, lo, "fixture ifindex");
 	check_no_pin_paths(&fx);
 
+	/* Claimed: counted in the slot, nothing by ifindex. */
 	if (!ASSERT_OK(fl_run(&fx, p.data, p.len, 1, &action), "run"))
 		goto out;
 	ASSERT_EQ(action, XDP_PASS, "action");
-	fd = bpf_map__fd(fx.skel->maps.fl_if_stats);
-	for (; !bpf_map_get_next_key(fd, keys ? &key : NULL, &next); keys++) {
-		key = next;
-		ASSERT_EQ(key, lo, "fl_if_stats key");
-	}
-	ASSERT_EQ(keys, 1, "fl_if_stats entries");
+	ASSERT_EQ(hash_keys(&fx, lo, &bad), 0, "fl_if_stats entries, slot claimed");
 	if (ASSERT_OK(fl_if_stats_read(&fx, &stats), "read stats")) {
 		ASSERT_EQ(stats.packets, 1, "packets on lo");
 		ASSERT_EQ(stats.kind.non_ip, 1, "non_ip on lo");
 	}
+
+	/* Another interface's slot: lo goes by ifindex, the first packet
+	 * creating its entry; the slot's own counters are not lo's. Two
+	 * interfaces never share a slot in one netns here, so the owner is
+	 * an ifindex with lo's slot that does not exist. */
+	gone = lo + FL_IF_FAST_SLOTS * 1000;
+	if (!ASSERT_OK(set_slot_owner(&fx, gone), "slot to another owner") ||
+	    !ASSERT_OK(fl_run(&fx, p.data, p.len, 1, &action), "run, slot taken") ||
+	    !ASSERT_OK(fl_run(&fx, p.data, p.len, 1, &action), "run again"))
+		goto out;
+	ASSERT_EQ(hash_keys(&fx, lo, &bad), 1, "fl_if_stats entries, slot taken");
+	ASSERT_EQ(bad, 0, "fl_if_stats key is lo");
+	if (ASSERT_OK(fl_if_stats_read(&fx, &stats), "read stats"))
+		ASSERT_EQ(stats.packets, 2, "packets on lo by ifindex");
+
+	/* A claim takes a slot whose owner is gone, from zero, and the
+	 * reader adds the hash entry lo had meanwhile. */
+	ASSERT_EQ(fl_ifstats_claim(bpf_map__fd(fx.skel->maps.fl_if_fast), lo),
+		  1, "claim over a vanished owner");
+	if (!ASSERT_OK(fl_run(&fx, p.data, p.len, 1, &action), "run, reclaimed"))
+		goto out;
+	if (ASSERT_OK(fl_if_stats_read(&fx, &stats), "read stats"))
+		ASSERT_EQ(stats.packets, 3, "packets on lo, slot and hash");
+
+	/* A claim of the interface's own slot (a restart) keeps counting. */
+	ASSERT_EQ(fl_ifstats_claim(bpf_map__fd(fx.skel->maps.fl_if_fast), lo),
+		  1, "claim of lo's own slot");
+	if (ASSERT_OK(fl_if_stats_read(&fx, &stats), "read stats"))
+		ASSERT_EQ(stats.packets, 3, "lo's counters kept by a second claim");
 out:
 	fl_fixture_close(&fx);
 }

@@ -1164,3 +1164,72 @@ void test_flowcache_skipped(void)
 {
 	in_private_netns(check_skipped);
 }
+
+/* ---- flowcache_last_seen ------------------------------------------------ */
+
+/*
+ * A known flow's last_seen is read from the clock once a tick (seen_tick,
+ * include/flowlens/flow.h): a packet in a tick the entry has not seen
+ * refreshes it and records the tick; one in the same tick leaves it. The
+ * tick is the kernel's jiffies, which userspace cannot read: "another
+ * tick" is one 30000 ticks away from the one the program wrote, and "the
+ * same tick" is caught by trying a few times (a run takes microseconds, a
+ * tick milliseconds), which an entry refreshed by every packet never passes.
+ */
+static void check_last_seen(void)
+{
+	const struct pkt_spec spec = { .l3 = PKT_IPV4,
+				       .l4 = PKT_UDP,
+				       .src = "192.0.2.1",
+				       .dst = "198.51.100.1",
+				       .udp = { .sport = 1024, .dport = 9 },
+				       .payload_len = 32 };
+	struct fl_flow_key key;
+	struct fl_flow flow;
+	struct fl_fixture fx;
+	int dir, try, skipped = 0;
+	__u16 tick;
+	struct pkt p;
+	struct run r;
+
+	if (!ASSERT_OK(fl_fixture_open(&fx), "fixture open"))
+		return;
+	if (!ASSERT_OK(config_set(&fx, FL_MODE_HOST, 0, 0), "config") ||
+	    !ASSERT_OK(pkt_build(&spec, &p), "build") ||
+	    !ASSERT_OK(key_of(&spec, &key, &dir), "key") ||
+	    !run_one(&fx, &p, &r) ||
+	    !ASSERT_OK(flow_get(&fx, &key, &flow), "created"))
+		goto out;
+	ASSERT_GT(flow.last_seen, 0, "a new flow's last_seen");
+
+	test__case("another tick: refreshed");
+	tick = flow.seen_tick + 30000;
+	flow.seen_tick = tick;
+	flow.last_seen = 1;
+	if (!ASSERT_OK(flow_put(&fx, &key, &flow), "put") ||
+	    !run_one(&fx, &p, &r) ||
+	    !ASSERT_OK(flow_get(&fx, &key, &flow), "get"))
+		goto out;
+	ASSERT_GT(flow.last_seen, 1, "last_seen read from the clock");
+	ASSERT_NEQ(flow.seen_tick, tick, "seen_tick moved to this tick");
+
+	test__case("the same tick: left as it is");
+	for (try = 0; try < 5 && !skipped; try++) {
+		tick = flow.seen_tick;
+		flow.last_seen = 1;
+		if (!ASSERT_OK(flow_put(&fx, &key, &flow), "put") ||
+		    !run_one(&fx, &p, &r) ||
+		    !ASSERT_OK(flow_get(&fx, &key, &flow), "get"))
+			goto out;
+		skipped = flow.seen_tick == tick && flow.last_seen == 1;
+	}
+	ASSERT_TRUE(skipped, "a packet in the entry's tick skipped the clock");
+	ASSERT_EQ(flow.packets, 2 + try, "every packet counted");
+out:
+	fl_fixture_close(&fx);
+}
+
+void test_flowcache_last_seen(void)
+{
+	in_private_netns(check_last_seen);
+}

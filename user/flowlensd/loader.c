@@ -23,6 +23,7 @@
 #include <bpf/libbpf.h>
 
 #include "daemon.h"
+#include "ifstats.h"
 #include "log.h"
 #include "module.h"
 #include "ruleset.h"
@@ -439,15 +440,22 @@ static int attach_one(struct daemon *d, struct fl_iface *ifc)
 	return 0;
 }
 
-/* The program reads its counters by ifindex; start them from zero on the
- * first attach and keep them across restarts. */
+/* The interface's counters: its FL_MAP_IF_FAST slot (the datapath's
+ * cheap path), else an entry by ifindex; from zero on the first attach,
+ * kept across restarts. */
 static int if_stats_create(struct daemon *d, const struct fl_iface *ifc)
 {
 	size_t size = d->ncpus * sizeof(struct fl_if_stats);
 	__u32 key = ifc->ifindex;
-	void *zero = calloc(1, size);
+	void *zero;
 	int err;
 
+	err = fl_ifstats_claim(bpf_map__fd(d->skel->maps.FL_MAP_IF_FAST), key);
+	if (err)
+		return err < 0 ? err : 0;
+	pr_info("%s shares its counter slot with another interface: counted by ifindex",
+		ifc->name);
+	zero = calloc(1, size);
 	if (!zero)
 		return -ENOMEM;
 	err = bpf_map__update_elem(d->skel->maps.FL_MAP_IF_STATS, &key,

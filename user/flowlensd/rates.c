@@ -32,6 +32,7 @@
 #include <bpf/libbpf.h>
 
 #include "daemon.h"
+#include "ifstats.h"
 #include "log.h"
 #include "module.h"
 #include "flowlens.skel.h"
@@ -53,29 +54,9 @@ static double timespec_diff(const struct timespec *a, const struct timespec *b)
 
 int rates_read_if_stats(struct daemon *d, int ifindex, struct fl_if_stats *sum)
 {
-	const size_t words = sizeof(*sum) / sizeof(__u64);
-	size_t size = d->ncpus * sizeof(*sum);
-	struct fl_if_stats *percpu = malloc(size);
-	__u32 key = ifindex;
-	__u64 *out = (__u64 *)sum;
-	int cpu, err;
-	size_t i;
-
-	if (!percpu)
-		return -ENOMEM;
-	memset(sum, 0, sizeof(*sum));
-	err = bpf_map__lookup_elem(d->skel->maps.FL_MAP_IF_STATS, &key,
-				   sizeof(key), percpu, size, 0);
-	if (!err) {
-		for (cpu = 0; cpu < d->ncpus; cpu++) {
-			const __u64 *in = (const __u64 *)&percpu[cpu];
-
-			for (i = 0; i < words; i++)
-				out[i] += in[i];
-		}
-	}
-	free(percpu);
-	return err;
+	return fl_ifstats_sum(bpf_map__fd(d->skel->maps.FL_MAP_IF_FAST),
+			      bpf_map__fd(d->skel->maps.FL_MAP_IF_STATS), ifindex,
+			      sum);
 }
 
 static double rate(__u64 now, __u64 before, double interval, bool fresh)
