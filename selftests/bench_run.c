@@ -103,3 +103,25 @@ int bench_claim_if(struct bpf_object *obj, __u32 ifindex)
 	err = fl_ifstats_claim(bpf_map__fd(map), ifindex ?: 1);
 	return err < 0 ? err : 0;
 }
+
+int bench_untrack(struct bpf_object *obj)
+{
+	static const char *const names[] = { "fl_ip4_stats", "fl_ip6_stats" };
+	char key[16];
+	size_t i;
+
+	for (i = 0; i < 2; i++) {
+		struct bpf_map *map = bpf_object__find_map_by_name(obj, names[i]);
+		int fd;
+
+		if (!map)
+			continue;
+		if (bpf_map__key_size(map) > sizeof(key))
+			return -EINVAL;
+		fd = bpf_map__fd(map);
+		while (!bpf_map_get_next_key(fd, NULL, key))
+			if (bpf_map_delete_elem(fd, key))
+				return -errno;
+	}
+	return 0;
+}

@@ -9,6 +9,9 @@
  *   bench_map_count()   a map's entries, counted by walking its keys
  *   bench_claim_if()    the interface's counter slot, as flowlensd claims
  *                       it on attach (0: lo, where a test run counts)
+ *   bench_untrack()     every address's exact counters gone, as flowlensd
+ *                       drops them when their protection goes: a kind
+ *                       after a tracked one is untracked again
  */
 #ifndef FLOWLENS_SELFTESTS_BENCH_RUN_H
 #define FLOWLENS_SELFTESTS_BENCH_RUN_H
@@ -37,5 +40,6 @@ void bench_flow_key(const struct pkt *p, struct fl_flow_key *key);
 long bench_map_count(int map_fd, size_t key_size);
 struct bpf_object;
 int bench_claim_if(struct bpf_object *obj, __u32 ifindex);
+int bench_untrack(struct bpf_object *obj);
 
 #endif /* FLOWLENS_SELFTESTS_BENCH_RUN_H */

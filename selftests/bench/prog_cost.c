@@ -192,6 +192,7 @@ static int configure(struct flowlens_bpf *skel, const struct kind *k,
 				     sizeof(key4), 0);
 		bpf_map__delete_elem(skel->maps.FL_MAP_PROTECT6, &key6,
 				     sizeof(key6), 0);
+		err = bench_untrack(skel->obj);
 	}
 	if (!err && (k->opts & KIND_CACHED))
 		err = flow_classify(skel, p);

@@ -192,6 +192,9 @@ static int configure(struct contender *c, const struct kind *k,
 	map = bpf_object__find_map_by_name(c->obj, "fl_protect6");
 	if (map)
 		bpf_map_delete_elem(bpf_map__fd(map), &all6);
+	err = bench_untrack(c->obj);
+	if (err)
+		return err;
 	if (k->opts & KIND_TRACKED) {
 		err = map_put(c->obj, "fl_protect4", &all4, &protect,
 			      sizeof(protect)) ?:
