@@ -17,7 +17,8 @@
 #      the packets on a blackhole route (its IpInReceives counts them) -
 #      FlowLens in router mode against the kernel's own forwarding
 #      (cl0/sv0 with a bare XDP_PASS program, which veth needs to take
-#      flgen's frames), alternating rounds. The server takes both the same
+#      flgen's frames) and against the bare fib+redirect program on cl0
+#      (the most any XDP router forwards in this lab), alternating rounds. The server takes both the same
 #      way: no XDP on its eth0 (GRO on, so veth accepts redirected frames),
 #      so neither path pays for the other's kind of frame;
 #   3. flgen's own rate, sending into `flgen sink` on cl0, so a reader can
@@ -142,8 +143,30 @@ median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 # 3. The generator alone.
 gen_only=$(gen_only)
 
-# 2. Kernel forwarding against FlowLens router mode, alternating.
-: >"$work/kernel" && : >"$work/router"
+# The lab's ceiling for an XDP router: the bare bpf_fib_lookup+redirect
+# program (prog_cost's fib+redirect) on cl0, its devmap holding sv0, and
+# XDP_PASS on sv0 (which veth needs to take redirected frames). Pinned in
+# the lab's own bpffs, removed after each round.
+BARE_OBJ="$BUILD/progs/xdp_fib_redirect.bpf.o"
+bare_on() {
+	local sv0 key
+	sv0=$(ip -n "$FL_LAB_PREFIX-flowlens" -j link show sv0 | jq '.[0].ifindex')
+	key="$((sv0 & 255)) $((sv0 >> 8 & 255)) 0 0"
+	in_ns flowlens sh -c "rm -rf /sys/fs/bpf/bench-bare && mkdir /sys/fs/bpf/bench-bare &&
+		bpftool prog load '$BARE_OBJ' /sys/fs/bpf/bench-bare/prog type xdp pinmaps /sys/fs/bpf/bench-bare &&
+		bpftool map update pinned /sys/fs/bpf/bench-bare/tx_ports key $key value $key &&
+		ip link set dev cl0 xdpdrv pinned /sys/fs/bpf/bench-bare/prog"
+	xdp_pass_on flowlens sv0
+}
+bare_off() {
+	xdp_off flowlens cl0
+	xdp_off flowlens sv0
+	in_ns flowlens rm -rf /sys/fs/bpf/bench-bare
+}
+
+# 2. Kernel forwarding against FlowLens router mode and the bare XDP
+# router, alternating.
+: >"$work/kernel" && : >"$work/router" && : >"$work/bare"
 for _ in $(seq 1 "$ROUNDS"); do
 	xdp_pass_on flowlens cl0
 	xdp_pass_on flowlens sv0
@@ -155,7 +178,12 @@ for _ in $(seq 1 "$ROUNDS"); do
 	# Every frame must have been routed at the driver, not by the kernel.
 	in_ns flowlens flctl -j show stats cl0 >"$work/stats.json"
 	"$LAB" stop
+	bare_on
+	round >>"$work/bare"
+	bare_off
 done
+bare_sent=$(cut -d' ' -f1 "$work/bare" | median)
+bare_pps=$(cut -d' ' -f2 "$work/bare" | median)
 kernel_sent=$(cut -d' ' -f1 "$work/kernel" | median)
 kernel_pps=$(cut -d' ' -f2 "$work/kernel" | median)
 router_sent=$(cut -d' ' -f1 "$work/router" | median)
@@ -163,7 +191,7 @@ router_pps=$(cut -d' ' -f2 "$work/router" | median)
 forwarded=$(jq '.interfaces[0] | .forwarded + (.flow_cache.escalated // 0)' "$work/stats.json")
 # Generator, router and server share one core, so nothing should be lost
 # on the way; a loss means a broken path, not a slow one.
-for path in kernel router; do
+for path in kernel router bare; do
 	awk -v p=$path '$2 < 0.99 * $1 { print "bench.sh: " p " forwarding lost packets: sent " $1 " pps, delivered " $2 " pps" > "/dev/stderr"; bad = 1 } END { exit bad }' "$work/$path" || exit 1
 done
 last_delivered=$(tail -1 "$work/router" | cut -d' ' -f2)
@@ -288,6 +316,12 @@ section=$(mktemp)
 	echo "| flgen alone (sink on cl0, nothing routed) | $(mpps "${gen_only% *}") | $(mpps "${gen_only#* }") | |"
 	echo "| kernel IP forwarding (FlowLens detached) | $(mpps "$kernel_sent") | $(mpps "$kernel_pps") | 1.00 |"
 	echo "| FlowLens router mode | $(mpps "$router_sent") | $(mpps "$router_pps") | $(awk -v a="$router_pps" -v b="$kernel_pps" 'BEGIN { printf "%.2f", a / b }') |"
+	echo "| bare XDP router (fib+redirect only: the lab's ceiling) | $(mpps "$bare_sent") | $(mpps "$bare_pps") | $(awk -v a="$bare_pps" -v b="$kernel_pps" 'BEGIN { printf "%.2f", a / b }') |"
+	echo
+	echo "The last row is the most an XDP router can forward in this lab: the bare"
+	echo "bpf_fib_lookup + redirect program of the cost table below, with nothing else;"
+	echo "generator, veths and the server's stack are most of each frame's time."
+	echo "FlowLens router mode forwards at $(awk -v a="$router_pps" -v b="$bare_pps" 'BEGIN { printf "%.2f", a / b }') of that ceiling."
 	echo
 	echo "### Per-packet cost of the XDP program (bpf_prog_test_run)"
 	echo
@@ -405,7 +439,7 @@ echo
 echo "bench: recorded in $OUT"
 missed=0
 if ! awk -v a="$router_pps" -v b="$kernel_pps" 'BEGIN { exit !(a >= 2 * b) }'; then
-	echo "bench.sh: router mode missed its bar: $router_pps pps delivered against the kernel's $kernel_pps, under 2 times (see \"Forwarding rate through the lab\" above)" >&2
+	echo "bench.sh: router mode missed its bar: $router_pps pps delivered against the kernel's $kernel_pps, under 2 times; the bare XDP router delivered $bare_pps (see \"Forwarding rate through the lab\" above)" >&2
 	missed=1
 fi
 if [ "$stage_status" -eq 2 ]; then
