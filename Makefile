@@ -23,15 +23,17 @@ endif
 # append theirs here; `make deps` installs whatever is missing.
 DEB_BUILD := clang llvm gcc make pkg-config libbpf-dev libxdp-dev libelf-dev \
 	zlib1g-dev libjson-c-dev uthash-dev bpftool xdp-tools \
-	libpcap-dev libnl-3-dev libnl-route-3-dev libnftables-dev libndpi-dev
+	libpcap-dev libnl-3-dev libnl-route-3-dev libnftables-dev libndpi-dev \
+	libmicrohttpd-dev
 DEB_TEST := tcpdump iproute2 iputils-ping netcat-openbsd procps psmisc util-linux jq \
-	python3 ethtool nftables conntrack curl libndpi-bin
+	python3 ethtool nftables conntrack curl libndpi-bin prometheus
 DEB_PACKAGES := $(sort $(DEB_BUILD) $(DEB_TEST))
 
 # pkg-config module -> Debian package that provides it.
 PKG_MODULES := libbpf:libbpf-dev libxdp:libxdp-dev json-c:libjson-c-dev \
 	libpcap:libpcap-dev libnl-route-3.0:libnl-route-3-dev \
-	libnftables:libnftables-dev libndpi:libndpi-dev
+	libnftables:libnftables-dev libndpi:libndpi-dev \
+	libmicrohttpd:libmicrohttpd-dev
 
 ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) \
@@ -46,8 +48,8 @@ CFLAGS += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Werror \
 LDLIBS += $(PKG_LIBS) -lelf -lz -lpthread -lm
 # flowlensd alone drives nftables (the SYN proxy's table), runs nDPI in its
 # workers and reads captures (flowlensd replay).
-DAEMON_CFLAGS = $(shell $(PKG_CONFIG) --cflags libnftables libndpi libpcap 2>/dev/null)
-DAEMON_LIBS = $(shell $(PKG_CONFIG) --libs libnftables libndpi libpcap 2>/dev/null)
+DAEMON_CFLAGS = $(shell $(PKG_CONFIG) --cflags libnftables libndpi libpcap libmicrohttpd 2>/dev/null)
+DAEMON_LIBS = $(shell $(PKG_CONFIG) --libs libnftables libndpi libpcap libmicrohttpd 2>/dev/null)
 
 BPF_OBJ := bpf/flowlens.bpf.o
 TC_OBJ := bpf/flowlens_tc.bpf.o

@@ -26,10 +26,15 @@
 #      plus whatever else the daemon does while idle; a background
 #      snapshot of the rules file runs in a child process and is waited
 #      for before the measurement.
+#   4. a Prometheus scrape of flowlensd's /metrics (issue 17) with all of
+#      the above installed and BENCH_DAEMON_APPS (default 1,000)
+#      applications counted (fl_app_stats entries written with bpftool):
+#      curl's total time, median and worst of BENCH_DAEMON_SCRAPES
+#      (default 20), and the page's size and series.
 #
 # Prints a Markdown table and one JSON line; the exit status is 2 when a
 # bar is missed (median add or del round trip 5 ms or more, CPU over 10 %
-# of a core).
+# of a core, the median scrape 50 ms or more).
 # Needs root and `make all`.
 set -euo pipefail
 
@@ -40,8 +45,11 @@ RULES=${BENCH_DAEMON_RULES:-1000000}
 CHANGES=${BENCH_DAEMON_CHANGES:-20}
 HOSTS=${BENCH_DAEMON_HOSTS:-65536}
 CPU_SECONDS=${BENCH_DAEMON_SECONDS:-10}
+APPS=${BENCH_DAEMON_APPS:-1000}
+SCRAPES=${BENCH_DAEMON_SCRAPES:-20}
 BAR_CHANGE_MS=5
 BAR_CPU_PCT=10
+BAR_SCRAPE_MS=50
 
 [ "$(id -u)" -eq 0 ] || { echo "bench_daemon.sh: run as root (loads BPF programs, builds namespaces)" >&2; exit 1; }
 for bin in flowlensd flctl ip_stats_fill; do
@@ -162,12 +170,28 @@ c1=$(ticks)
 t1=$EPOCHREALTIME
 cpu_pct=$(awk -v c="$((c1 - c0))" -v hz="$hz" -v t0="$t0" -v t1="$t1" 'BEGIN { printf "%.1f", 100 * c / hz / (t1 - t0) }')
 
+# 4. a scrape with the rules, the hosts and APPS applications
+for ((i = 1; i <= APPS; i++)); do
+	echo "map update pinned /sys/fs/bpf/flowlens/fl_app_stats key $((i & 255)) $((i >> 8 & 255)) 0 0 value 1 0 0 0 0 0 0 0 100 0 0 0 0 0 0 0"
+done >"$work/apps.batch"
+in_flowlens bpftool batch file "$work/apps.batch" >/dev/null
+for ((i = 0; i < SCRAPES; i++)); do
+	in_flowlens curl -sf -o "$work/page.txt" -w '%{time_total}\n' http://127.0.0.1:10179/metrics
+done | awk '{ printf "%.3f\n", $1 * 1000 }' | sort -g >"$work/scrapes.txt"
+scrape_median=$(median <"$work/scrapes.txt")
+scrape_max=$(tail -1 "$work/scrapes.txt")
+page_bytes=$(wc -c <"$work/page.txt")
+page_series=$(grep -vc '^#' "$work/page.txt")
+app_series=$(grep -c '^flowlens_app_packets_total' "$work/page.txt" || true)
+render_ms=$(awk '$1 == "flowlens_scrape_render_seconds" { printf "%.3f", $2 * 1000 }' "$work/page.txt")
+
 fail=0
 verdict() { awk -v v="$1" -v bar="$2" 'BEGIN { print (v < bar) ? "yes" : "NO" }'; }
 add_ok=$(verdict "$add_median" "$BAR_CHANGE_MS")
 del_ok=$(verdict "$del_median" "$BAR_CHANGE_MS")
 cpu_ok=$(awk -v v="$cpu_pct" -v bar="$BAR_CPU_PCT" 'BEGIN { print (v <= bar) ? "yes" : "NO" }')
-[ "$add_ok$del_ok$cpu_ok" = yesyesyes ] || fail=1
+scrape_ok=$(verdict "$scrape_median" "$BAR_SCRAPE_MS")
+[ "$add_ok$del_ok$cpu_ok$scrape_ok" = yesyesyesyes ] || fail=1
 
 cat <<EOF
 ### The daemon at scale ($installed rules, $tracked tracked hosts)
@@ -181,6 +205,8 @@ cat <<EOF
 | \`flctl rule del\` process, median | ${flctl_del} ms | - | - |
 | \`flctl version\` process (starting flctl), median | ${flctl_version} ms | - | - |
 | flowlensd CPU over ${CPU_SECONDS} s, $tracked hosts | ${cpu_pct} % of a core | <= $BAR_CPU_PCT % | $cpu_ok |
+| /metrics scrape (curl's total), median of $SCRAPES (worst), $app_series applications | ${scrape_median} ms (${scrape_max}) | < $BAR_SCRAPE_MS ms | $scrape_ok |
+| /metrics page: bytes, series; flowlensd's own render time (last) | $page_bytes B, $page_series series; ${render_ms} ms | - | - |
 
 EOF
 jq -cn --argjson rules "$installed" --argjson hosts "$tracked" \
@@ -189,10 +215,14 @@ jq -cn --argjson rules "$installed" --argjson hosts "$tracked" \
 	--argjson del_max_ms "$del_max" --argjson cpu_pct "$cpu_pct" \
 	--argjson flctl_add_ms "$flctl_add" --argjson flctl_del_ms "$flctl_del" \
 	--argjson flctl_version_ms "$flctl_version" \
+	--argjson scrape_ms "$scrape_median" --argjson scrape_max_ms "$scrape_max" \
+	--argjson page_series "$page_series" --argjson apps "$app_series" \
 	--argjson pass "$([ $fail = 0 ] && echo true || echo false)" \
 	'{bench: "daemon", rules: $rules, hosts: $hosts, load_s: $load_s,
 	  add_ms: $add_ms, add_max_ms: $add_max_ms, del_ms: $del_ms,
 	  del_max_ms: $del_max_ms, flctl_add_ms: $flctl_add_ms,
 	  flctl_del_ms: $flctl_del_ms, flctl_version_ms: $flctl_version_ms,
-	  tick_cpu_pct: $cpu_pct, pass: $pass}'
+	  tick_cpu_pct: $cpu_pct, scrape_ms: $scrape_ms,
+	  scrape_max_ms: $scrape_max_ms, page_series: $page_series,
+	  apps: $apps, pass: $pass}'
 [ $fail = 0 ] || exit 2

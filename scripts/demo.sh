@@ -172,10 +172,14 @@ if [ -d "$PCAPS" ]; then
 	flctl show flows -n 6
 	echo
 	flctl show workers
+	echo
+	echo "\$ curl -s http://127.0.0.1:10179/metrics | grep -E 'flowlens_app_flows_total|interface_packets_total'   (in the flowlens namespace: Prometheus' view)"
+	"$LAB" exec flowlens curl -s http://127.0.0.1:10179/metrics |
+		grep -E '^flowlens_(app_flows_total|interface_packets_total)' | head -12
 	"$LAB" exec flowlens ip route del default
 	"$LAB" exec flowlens ip -6 route del default
 else
 	echo "no captures in $PCAPS: skipped"
 fi
 
-step "Done: $HEAVY topped 'flctl top src'; router mode forwarded flgen's million packets; the rules dropped the flood and held the rate; the DDoS engine caught both floods, dropped them and removed its rules after the hold; the SYN proxy answered a SYN flood while curl connected; the workers named every application in the captures; tearing down"
+step "Done: $HEAVY topped 'flctl top src'; router mode forwarded flgen's million packets; the rules dropped the flood and held the rate; the DDoS engine caught both floods, dropped them and removed its rules after the hold; the SYN proxy answered a SYN flood while curl connected; the workers named every application in the captures, and /metrics shows them to Prometheus; tearing down"

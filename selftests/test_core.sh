@@ -8,7 +8,7 @@
 # defines is served by exactly one module.
 source "$(dirname "$0")/lib.sh"
 
-MODULES='["control","loader","attach","forward","settings","rates","rules","events","ddos","synproxy","workers"]'
+MODULES='["control","metrics","loader","attach","forward","settings","rates","rules","events","ddos","synproxy","workers"]'
 
 published() { flctl -j show daemon | jq ".bus.published[\"$1\"]"; }
 
@@ -41,6 +41,9 @@ test_loop_ticks() {
 	t0=$(flctl -j show daemon | jq .loop.ticks)
 	wait_for 10 '[ "$(flctl -j show daemon | jq .loop.ticks)" -ge $((t0 + 10)) ]'
 	json_check "$(flctl -j show daemon)" '.loop.descriptors >= 3' "signal, tick and socket watched"
+	json_check "$(flctl -j show daemon)" \
+		'.loop.tick_seconds > 0 and .loop.tick_max_seconds >= .loop.tick_last_seconds and .loop.tick_last_seconds > 0' \
+		"time spent in ticks"
 }
 
 test_rule_events_on_the_bus() {

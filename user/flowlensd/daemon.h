@@ -129,6 +129,8 @@ struct fl_options {
 	bool workers_set; /* ... given; else one per core and queue */
 	bool list_commands; /* --list-commands: print them and exit */
 	__u32 flow_timeout_ms; /* --flow-timeout; 0: the classifier's */
+	const char *metrics_addr; /* --metrics; NULL: FL_METRICS_DEFAULT */
+	bool metrics_off; /* --metrics off */
 	int verbose;
 };
 
@@ -208,6 +210,16 @@ extern const struct fl_module ddos_module; /* ddos.c */
 extern const struct fl_module events_module; /* ddos_events.c */
 extern const struct fl_module synproxy_module; /* synproxy.c */
 extern const struct fl_module workers_module; /* workers.c */
+extern const struct fl_module metrics_module; /* metrics.c */
+
+/* metrics.c: Prometheus /metrics. FL_METRICS_PORT is outside 9090-9999,
+ * the range Prometheus' default port allocations fill. */
+#define FL_METRICS_PORT 10179
+#define FL_METRICS_DEFAULT "127.0.0.1:10179"
+struct sockaddr_storage;
+/* --metrics ADDR:PORT or [IPv6]:PORT into @sa; 0 or -EINVAL (@err says). */
+int metrics_parse_addr(const char *arg, struct sockaddr_storage *sa,
+		       char *err, size_t errlen);
 
 /* loader.c */
 const char *xdp_mode_name(enum xdp_attach_mode mode);
@@ -267,6 +279,11 @@ bool synproxy_covers(const struct daemon *d, int family,
  * the rules file for saving and publish FL_EV_RULE_ADDED/REMOVED with
  * the origin (bus.h). */
 bool rules_ready(const struct daemon *d);
+/* The rules installed, by the origin they keep (operator, ddos); @names
+ * gets each origin's name (NULL: an origin no rule keeps). Walks the
+ * rules in memory, no map: a few ms with a million. 0 or -errno. */
+int rules_count(const struct daemon *d, size_t by_origin[FL_ORIGIN_COUNT],
+		const char **names);
 int rules_add(struct daemon *d, struct fl_rule *rules, size_t n,
 	      enum fl_rule_origin origin, size_t *bad, char *err,
 	      size_t errlen);

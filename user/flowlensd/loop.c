@@ -13,6 +13,7 @@
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "bus.h"
@@ -37,6 +38,8 @@ struct loop {
 	struct watch watches[LOOP_WATCHES_MAX];
 	int nr_watches; /* high-water mark of used slots */
 	unsigned long ticks; /* d->ticks is the rates module's */
+	double tick_seconds; /* every tick's modules, summed (CLOCK_MONOTONIC) */
+	double tick_last, tick_max; /* the last tick's, the longest */
 	bool stop;
 };
 
@@ -206,6 +209,12 @@ int loop_cmd_daemon(struct daemon *d, struct json_object *req,
 			       json_object_new_uint64(d->loop->ticks));
 	json_object_object_add(loop, "descriptors",
 			       json_object_new_int(watches));
+	json_object_object_add(loop, "tick_seconds",
+			       json_object_new_double(d->loop->tick_seconds));
+	json_object_object_add(loop, "tick_last_seconds",
+			       json_object_new_double(d->loop->tick_last));
+	json_object_object_add(loop, "tick_max_seconds",
+			       json_object_new_double(d->loop->tick_max));
 	*data = json_object_new_object();
 	json_object_object_add(*data, "modules", mods);
 	json_object_object_add(*data, "loop", loop);
@@ -214,8 +223,17 @@ int loop_cmd_daemon(struct daemon *d, struct json_object *req,
 }
 
 /* The 100 ms tick: every module's tick, in the table's order. */
+static double monotonic_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
 static void tick(struct daemon *d, void *arg)
 {
+	double t0 = monotonic_s(), dt;
 	int i;
 
 	d->loop->ticks++;
@@ -225,6 +243,12 @@ static void tick(struct daemon *d, void *arg)
 		if (m->tick && d->loop->ticks % (m->tick_every ?: 1) == 0)
 			m->tick(d);
 	}
+	/* what the tick took: flctl show daemon, /metrics */
+	dt = monotonic_s() - t0;
+	d->loop->tick_seconds += dt;
+	d->loop->tick_last = dt;
+	if (dt > d->loop->tick_max)
+		d->loop->tick_max = dt;
 }
 
 static void signal_ready(struct daemon *d, int fd, uint32_t events, void *arg)

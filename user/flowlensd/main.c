@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <bpf/libbpf.h>
 
 #include "ctl.h"
@@ -80,6 +81,10 @@ static void usage(FILE *out, const char *prog)
 		"      --flow-timeout S    a worker gives up on a flow idle S seconds and\n"
 		"                          writes nDPI's guess as its verdict (default: 30\n"
 		"                          for UDP and others, 300 for TCP)\n"
+		"      --metrics ADDR:PORT serve Prometheus metrics on http://ADDR:PORT/metrics\n"
+		"                          (default %12$s; [IPv6]:PORT; 'off': none).\n"
+		"                          Port %13$d is outside 9090-9999, which\n"
+		"                          Prometheus' default port allocations fill\n"
 		"      --list-commands     print the control requests flowlensd serves\n"
 		"                          (one per line, with flctl's words) and exit\n"
 		"  -v, --verbose           more detail, including libbpf and libxdp\n"
@@ -96,7 +101,7 @@ static void usage(FILE *out, const char *prog)
 		prog, FL_MAX_IFACES, FL_SOCKET_ENV, FL_SOCKET_DEFAULT,
 		FL_STATE_ENV, FL_STATE_DEFAULT, FL_BPFFS_DEFAULT,
 		FL_RULE_MAX_DEFAULT, FL_FLOWS_MAX, FL_MAX_FLOWS_MIN,
-		FL_MAX_FLOWS_MAX);
+		FL_MAX_FLOWS_MAX, FL_METRICS_DEFAULT, FL_METRICS_PORT);
 }
 
 enum {
@@ -108,6 +113,7 @@ enum {
 	OPT_WORKERS,
 	OPT_FLOW_TIMEOUT,
 	OPT_LIST_COMMANDS,
+	OPT_METRICS,
 };
 
 /* A whole decimal number in [min, max]; 0, or -1 if ARG is not one. */
@@ -135,6 +141,7 @@ static int parse_options(int argc, char **argv, struct fl_options *opt)
 		{ "workers", required_argument, NULL, OPT_WORKERS },
 		{ "flow-timeout", required_argument, NULL, OPT_FLOW_TIMEOUT },
 		{ "list-commands", no_argument, NULL, OPT_LIST_COMMANDS },
+		{ "metrics", required_argument, NULL, OPT_METRICS },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -235,6 +242,22 @@ static int parse_options(int argc, char **argv, struct fl_options *opt)
 		case OPT_LIST_COMMANDS:
 			opt->list_commands = true;
 			return 0;
+		case OPT_METRICS: {
+			struct sockaddr_storage sa;
+			char err[160];
+
+			if (!strcmp(optarg, "off")) {
+				opt->metrics_off = true;
+				break;
+			}
+			if (metrics_parse_addr(optarg, &sa, err, sizeof(err))) {
+				pr_err("bad --metrics: %s", err);
+				return -EINVAL;
+			}
+			opt->metrics_off = false;
+			opt->metrics_addr = optarg;
+			break;
+		}
 		case 'v':
 			opt->verbose++;
 			break;
@@ -299,6 +322,9 @@ static int resolve_interfaces(struct daemon *d)
  * knows it:
  *   control   the control socket first, so a second daemon is refused
  *             before it touches anything
+ *   metrics   Prometheus /metrics (--metrics): a taken address stops the
+ *             start before anything is attached; a scrape asks the other
+ *             modules' command handlers, so it needs none of them open
  *   loader    the interfaces, the BPF object and its pinned maps
  *   attach    XDP (and tc) on every interface; libxdp loads the program
  *             on the first attach (as a dispatcher's component where the
@@ -315,9 +341,9 @@ static int resolve_interfaces(struct daemon *d)
 #define FL_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 static const struct fl_module *const modules[] = {
-	&control_module, &loader_module, &attach_module,   &forward_module,
-	&settings_module, &rates_module, &rules_module,    &events_module,
-	&ddos_module,     &synproxy_module, &workers_module,
+	&control_module, &metrics_module, &loader_module, &attach_module,
+	&forward_module, &settings_module, &rates_module, &rules_module,
+	&events_module, &ddos_module, &synproxy_module, &workers_module,
 };
 
 int main(int argc, char **argv)

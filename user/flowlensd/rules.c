@@ -883,6 +883,30 @@ static const char *const origin_names[] = {
 	[FL_ORIGIN_DDOS] = "ddos",
 };
 
+static int count_origin(const struct fl_rule_def *def, void *arg)
+{
+	((size_t *)arg)[rule_origin(&def->rule)]++;
+	return 0;
+}
+
+int rules_count(const struct daemon *d, size_t by_origin[FL_ORIGIN_COUNT],
+		const char **names)
+{
+	size_t i;
+
+	for (i = 0; i < FL_ORIGIN_COUNT; i++) {
+		by_origin[i] = 0;
+		names[i] = i < sizeof(origin_names) / sizeof(origin_names[0]) ?
+				   origin_names[i] :
+				   NULL;
+	}
+	if (!rules_ready(d))
+		return -EAGAIN;
+	return fl_ruleset_for_each(d->rules, count_origin, by_origin) < 0 ?
+		       -EIO :
+		       0;
+}
+
 static struct json_object *rule_json(const struct fl_rule_def *def,
 				     const struct fl_rule_stats *st)
 {
