@@ -142,6 +142,33 @@ prom_query() {
 cleanup() {
 	in_ns flowlens ip route del default 2>/dev/null || true
 	flctl synproxy del "$SERVER4" port 80 >/dev/null 2>&1 || true
+	flctl ddos threshold del 198.51.100.0/24 >/dev/null 2>&1 || true
+	flctl rule flush >/dev/null 2>&1 || true
+}
+
+# An attack: a victim's rate and limit are on /metrics while it lasts and
+# only then; attacks started and ended are counted, and the engine's rules
+# show as origin ddos.
+test_attack_series() {
+	local started ended page
+	started=$(value flowlens_ddos_attacks_started_total '')
+	ended=$(value flowlens_ddos_attacks_ended_total '')
+	flctl ddos threshold add 198.51.100.0/24 udp-pps 1k hold 2 >/dev/null
+	assert_eq "$(scrape | grep -c '^flowlens_ddos_victim_' || true)" 0 "no victim series before an attack"
+	flood_bg "$(mktemp)" udp -i eth0 --src 192.0.2.10 --dst "$SERVER4" --dport 1000-2000 \
+		-r 20000 -d 60 --cpus 0
+	wait_for 15 '[ "$(value flowlens_ddos_active_attacks "")" -ge 1 ]'
+	wait_for 10 'scrape | grep -q "^flowlens_ddos_victim_limit{victim=\"$SERVER4\",direction=\"destination\",metric=\"udp-pps\"} 1000$"'
+	page=$(scrape)
+	echo "$page" | grep '^flowlens_ddos_victim_'
+	echo "$page" | awk -v s="flowlens_ddos_victim_rate{victim=\"$SERVER4\",direction=\"destination\",metric=\"udp-pps\"}" \
+		'$1 == s && $2 > 1000 { ok = 1 } END { exit !ok }' || fail "the victim's rate over its limit"
+	wait_for 10 '[ "$(value flowlens_rules "{origin=\"ddos\"}")" -ge 1 ]'
+	assert_eq "$(value flowlens_ddos_attacks_started_total '')" $((started + 1)) "attacks started"
+	flood_stop "$FLOOD_PID"
+	wait_for 20 '[ "$(value flowlens_ddos_active_attacks "")" = 0 ]'
+	assert_eq "$(scrape | grep -c '^flowlens_ddos_victim_' || true)" 0 "no victim series once it ended"
+	assert_eq "$(value flowlens_ddos_attacks_ended_total '')" $((ended + 1)) "attacks ended"
 }
 
 DASHBOARD="$TOP/contrib/grafana/flowlens.json"

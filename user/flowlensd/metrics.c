@@ -279,6 +279,46 @@ static void synproxy(struct daemon *d, FILE *f)
 	json_object_put(reply);
 }
 
+/*
+ * Per victim under an active attack, and only then: its rate and its
+ * threshold's limit for each metric the threshold sets. A victim is
+ * labelled by address and direction: bounded by the attacks the engine
+ * declares, never by traffic alone.
+ */
+static void victims(FILE *f, struct json_object *arr)
+{
+	static const char *const names[] = { "flowlens_ddos_victim_rate",
+					     "flowlens_ddos_victim_limit" };
+	static const char *const helps[] = {
+		"Rate of a victim under an active attack, per metric (pps, bps, syn-pps, ...), over the last second.",
+		"The limit its threshold sets for the metric.",
+	};
+	size_t i, n = arr ? json_object_array_length(arr) : 0;
+	int k;
+
+	for (k = 0; k < 2; k++) {
+		family(f, names[k], "gauge", helps[k]);
+		for (i = 0; i < n; i++) {
+			struct json_object *v = json_object_array_get_idx(arr, i);
+			struct json_object *limits = member(v, "limits");
+			struct json_object *active = member(v, "active");
+
+			if (!active || !json_object_get_boolean(active) || !limits)
+				continue;
+			json_object_object_foreach(limits, metric, limit)
+			{
+				const char *labels[] = { "victim", str(v, "address"),
+							 "direction", str(v, "direction"),
+							 "metric", metric, NULL };
+
+				sample(f, names[k], labels,
+				       k ? json_object_get_double(limit) :
+					   num(member(v, "rates"), metric));
+			}
+		}
+	}
+}
+
 static void ddos(struct daemon *d, FILE *f)
 {
 	struct json_object *reply = ask(d, "ddos-status");
@@ -293,6 +333,7 @@ static void ddos(struct daemon *d, FILE *f)
 	       "Packet samples the DDoS engine read from the XDP program.");
 	sample(f, "flowlens_ddos_samples_read_total", NULL,
 	       num(member(reply, "samples"), "read"));
+	victims(f, member(reply, "victims"));
 	json_object_put(reply);
 }
 
@@ -328,6 +369,14 @@ static void daemon_loop(struct daemon *d, FILE *f)
 	family(f, "flowlens_tick_max_seconds", "gauge",
 	       "The longest tick since flowlensd started.");
 	sample(f, "flowlens_tick_max_seconds", NULL, num(loop, "tick_max_seconds"));
+	family(f, "flowlens_ddos_attacks_started_total", "counter",
+	       "Attacks the DDoS engine declared since flowlensd started.");
+	sample(f, "flowlens_ddos_attacks_started_total", NULL,
+	       num(member(member(reply, "bus"), "published"), "attack-started"));
+	family(f, "flowlens_ddos_attacks_ended_total", "counter",
+	       "Attacks the DDoS engine declared over since flowlensd started.");
+	sample(f, "flowlens_ddos_attacks_ended_total", NULL,
+	       num(member(member(reply, "bus"), "published"), "attack-ended"));
 	json_object_put(reply);
 }
 
