@@ -175,7 +175,8 @@ if [ -d "$PCAPS" ]; then
 	echo
 	echo "\$ curl -s http://127.0.0.1:10179/metrics | grep -E 'flowlens_app_flows_total|interface_packets_total'   (in the flowlens namespace: Prometheus' view)"
 	"$LAB" exec flowlens curl -s http://127.0.0.1:10179/metrics |
-		grep -E '^flowlens_(app_flows_total|interface_packets_total)' | head -12
+		grep -E '^flowlens_(app_flows_total|interface_packets_total)' | head -12 ||
+		echo "(no answer on /metrics)"
 	"$LAB" exec flowlens ip route del default
 	"$LAB" exec flowlens ip -6 route del default
 else
