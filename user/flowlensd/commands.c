@@ -14,6 +14,7 @@
 
 #include "commands.h"
 #include "daemon.h"
+#include "ifstats.h"
 #include "log.h"
 #include "module.h"
 #include "proto.h"
@@ -100,16 +101,6 @@ static struct json_object *if_stats_json(const struct fl_if_stats *s)
 	return o;
 }
 
-static void if_stats_add(struct fl_if_stats *sum, const struct fl_if_stats *s)
-{
-	const __u64 *in = (const __u64 *)s;
-	__u64 *out = (__u64 *)sum;
-	size_t i;
-
-	for (i = 0; i < sizeof(*s) / sizeof(__u64); i++)
-		out[i] += in[i];
-}
-
 static int cmd_stats(struct daemon *d, struct json_object *req,
 		     struct json_object **data, char *err, size_t errlen)
 {
@@ -141,7 +132,7 @@ static int cmd_stats(struct daemon *d, struct json_object *req,
 		json_object_object_add(o, "bps",
 				       json_object_new_double(ifc->bps));
 		json_object_array_add(list, o);
-		if_stats_add(&total, &now);
+		fl_ifstats_add(&total, &now);
 		pps += ifc->pps;
 		bps += ifc->bps;
 		shown++;

@@ -44,6 +44,14 @@ static struct metrics metrics_state;
 #define family fl_prom_family
 #define sample fl_prom_sample
 
+/* A family of one sample without labels. */
+static void scalar(FILE *f, const char *name, const char *type,
+		   const char *help, double value)
+{
+	family(f, name, type, help);
+	sample(f, name, NULL, value);
+}
+
 /* ---- reading what flctl reads ----------------------------------------- */
 
 /* The reply of one of the daemon's own requests, or NULL (logged once a
@@ -273,9 +281,9 @@ static void synproxy(struct daemon *d, FILE *f)
 			       num(e, counters[c]));
 		}
 	}
-	family(f, "flowlens_synproxy_services", "gauge",
-	       "SYN proxy services configured.");
-	sample(f, "flowlens_synproxy_services", NULL, n);
+	scalar(f, "flowlens_synproxy_services", "gauge",
+	       "SYN proxy services configured.",
+	       n);
 	json_object_put(reply);
 }
 
@@ -323,15 +331,14 @@ static void ddos(struct daemon *d, FILE *f)
 {
 	struct json_object *reply = ask(d, "ddos-status");
 
-	family(f, "flowlens_ddos_active_attacks", "gauge",
-	       "Attacks the DDoS engine sees now.");
-	sample(f, "flowlens_ddos_active_attacks", NULL, num(reply, "active"));
-	family(f, "flowlens_ddos_thresholds", "gauge",
-	       "DDoS thresholds configured.");
-	sample(f, "flowlens_ddos_thresholds", NULL, num(reply, "thresholds"));
-	family(f, "flowlens_ddos_samples_read_total", "counter",
-	       "Packet samples the DDoS engine read from the XDP program.");
-	sample(f, "flowlens_ddos_samples_read_total", NULL,
+	scalar(f, "flowlens_ddos_active_attacks", "gauge",
+	       "Attacks the DDoS engine sees now.",
+	       num(reply, "active"));
+	scalar(f, "flowlens_ddos_thresholds", "gauge",
+	       "DDoS thresholds configured.",
+	       num(reply, "thresholds"));
+	scalar(f, "flowlens_ddos_samples_read_total", "counter",
+	       "Packet samples the DDoS engine read from the XDP program.",
 	       num(member(reply, "samples"), "read"));
 	victims(f, member(reply, "victims"));
 	json_object_put(reply);
@@ -360,22 +367,20 @@ static void daemon_loop(struct daemon *d, FILE *f)
 	struct json_object *reply = ask(d, "daemon");
 	struct json_object *loop = member(reply, "loop");
 
-	family(f, "flowlens_tick_seconds_total", "counter",
-	       "Time the control thread spent in its 100 ms ticks (every module's tick).");
-	sample(f, "flowlens_tick_seconds_total", NULL, num(loop, "tick_seconds"));
-	family(f, "flowlens_ticks_total", "counter",
-	       "Ticks the control thread ran.");
-	sample(f, "flowlens_ticks_total", NULL, num(loop, "ticks"));
-	family(f, "flowlens_tick_max_seconds", "gauge",
-	       "The longest tick since flowlensd started.");
-	sample(f, "flowlens_tick_max_seconds", NULL, num(loop, "tick_max_seconds"));
-	family(f, "flowlens_ddos_attacks_started_total", "counter",
-	       "Attacks the DDoS engine declared since flowlensd started.");
-	sample(f, "flowlens_ddos_attacks_started_total", NULL,
+	scalar(f, "flowlens_tick_seconds_total", "counter",
+	       "Time the control thread spent in its 100 ms ticks (every module's tick).",
+	       num(loop, "tick_seconds"));
+	scalar(f, "flowlens_ticks_total", "counter",
+	       "Ticks the control thread ran.",
+	       num(loop, "ticks"));
+	scalar(f, "flowlens_tick_max_seconds", "gauge",
+	       "The longest tick since flowlensd started.",
+	       num(loop, "tick_max_seconds"));
+	scalar(f, "flowlens_ddos_attacks_started_total", "counter",
+	       "Attacks the DDoS engine declared since flowlensd started.",
 	       num(member(member(reply, "bus"), "published"), "attack-started"));
-	family(f, "flowlens_ddos_attacks_ended_total", "counter",
-	       "Attacks the DDoS engine declared over since flowlensd started.");
-	sample(f, "flowlens_ddos_attacks_ended_total", NULL,
+	scalar(f, "flowlens_ddos_attacks_ended_total", "counter",
+	       "Attacks the DDoS engine declared over since flowlensd started.",
 	       num(member(member(reply, "bus"), "published"), "attack-ended"));
 	json_object_put(reply);
 }
@@ -438,12 +443,12 @@ static char *render(struct daemon *d, size_t *len)
 	ddos(d, f);
 	daemon_loop(d, f);
 	process(f);
-	family(f, "flowlens_scrapes_total", "counter",
-	       "Scrapes of /metrics served, this one included.");
-	sample(f, "flowlens_scrapes_total", NULL, (double)++m->scrapes);
-	family(f, "flowlens_scrape_render_seconds", "gauge",
-	       "Time the previous scrape took to render on the control thread.");
-	sample(f, "flowlens_scrape_render_seconds", NULL, m->last_render_s);
+	scalar(f, "flowlens_scrapes_total", "counter",
+	       "Scrapes of /metrics served, this one included.",
+	       (double)++m->scrapes);
+	scalar(f, "flowlens_scrape_render_seconds", "gauge",
+	       "Time the previous scrape took to render on the control thread.",
+	       m->last_render_s);
 	if (fclose(f)) {
 		free(buf);
 		return NULL;

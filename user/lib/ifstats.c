@@ -50,7 +50,7 @@ out:
 	return err;
 }
 
-static void add(struct fl_if_stats *sum, const struct fl_if_stats *s)
+void fl_ifstats_add(struct fl_if_stats *sum, const struct fl_if_stats *s)
 {
 	const __u64 *in = (const __u64 *)s;
 	__u64 *out = (__u64 *)sum;
@@ -83,10 +83,10 @@ int fl_ifstats_sum(int fast_fd, int hash_fd, __u32 ifindex,
 	}
 	for (cpu = 0; cpu < n; cpu++)
 		if (f[cpu].ifindex == ifindex)
-			add(sum, &f[cpu].s);
+			fl_ifstats_add(sum, &f[cpu].s);
 	if (!bpf_map_lookup_elem(hash_fd, &ifindex, h)) {
 		for (cpu = 0; cpu < n; cpu++)
-			add(sum, &h[cpu]);
+			fl_ifstats_add(sum, &h[cpu]);
 	} else if (errno != ENOENT) {
 		err = -errno;
 	}

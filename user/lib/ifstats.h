@@ -10,6 +10,7 @@
  *                       or owned by an interface that no longer exists
  *   fl_ifstats_sum()    the interface's counters summed over CPUs and both
  *                       maps
+ *   fl_ifstats_add()    one set of counters added into another
  */
 #ifndef FL_IFSTATS_H
 #define FL_IFSTATS_H
@@ -23,5 +24,7 @@ int fl_ifstats_claim(int fast_fd, __u32 ifindex);
 /* 0 or -errno; an interface with no counters anywhere sums to zero. */
 int fl_ifstats_sum(int fast_fd, int hash_fd, __u32 ifindex,
 		   struct fl_if_stats *sum);
+
+void fl_ifstats_add(struct fl_if_stats *sum, const struct fl_if_stats *s);
 
 #endif /* FL_IFSTATS_H */
