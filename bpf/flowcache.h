@@ -152,11 +152,12 @@ static __always_inline int flow_key_of(const struct fl_packet *pkt,
  * for stage 2 (a classified flow's packets are accounted in batches) and
  * stage 6 (its verdict). One LRU lookup per packet in all.
  */
-static __always_inline struct fl_flow *flow_find(const struct fl_packet *pkt)
+static __always_inline struct fl_flow *flow_find(const struct fl_packet *pkt,
+						 int *dir)
 {
 	struct fl_flow_key key;
 
-	flow_key_of(pkt, &key);
+	*dir = flow_key_of(pkt, &key);
 	return bpf_map_lookup_elem(&FL_MAP_FLOWS, &key);
 }
 
@@ -168,6 +169,19 @@ static __always_inline bool flow_bypassed(const struct fl_config *cfg,
 	return (flow->flags & FL_FLOW_F_BYPASS) &&
 	       !((flow->flags & FL_FLOW_F_VOIP) &&
 		 (cfg->escalate_flags & FL_ESCALATE_F_VOIP));
+}
+
+/* The outer VLAN id of a tagged frame, 0 untagged: read once per flow,
+ * when its entry is made, so parsing pays nothing for it. */
+static __always_inline __u16 packet_vlan(struct xdp_md *ctx,
+					 const struct fl_packet *pkt)
+{
+	void *data_end = (void *)(long)ctx->data_end;
+	__u8 *tci = (void *)(long)ctx->data + sizeof(struct ethhdr);
+
+	if (!pkt->vlan_depth || (void *)(tci + 2) > data_end)
+		return 0;
+	return ((tci[0] << 8) | tci[1]) & 0x0fff;
 }
 
 /* Beyond any linear XDP frame; a bound the verifier needs (an offset up
@@ -318,7 +332,7 @@ static __always_inline int escalate(struct xdp_md *ctx,
 static __always_inline bool flow_cache_hit(const struct fl_config *cfg,
 					   const struct fl_packet *pkt,
 					   struct fl_if_stats *stats,
-					   struct fl_flow *flow)
+					   struct fl_flow *flow, int dir)
 {
 	struct fl_app_stats *as;
 	__u64 tick;
@@ -335,8 +349,9 @@ static __always_inline bool flow_cache_hit(const struct fl_config *cfg,
 	/* Plain adds: 20 ns a packet cheaper than atomic ones; the two
 	 * directions of one flow on two CPUs at the same instant can lose
 	 * an increment. */
-	flow->packets++;
-	flow->bytes += pkt->len;
+	flow->packets[dir & 1]++;
+	flow->bytes[dir & 1] += pkt->len;
+	flow->tcp_flags |= pkt->tcp_flags; /* 0 unless TCP */
 	if (!flow_bypassed(cfg, flow))
 		return false;
 	app = flow->app ?: flow->master;
@@ -363,7 +378,8 @@ static __always_inline bool flow_cache_hit(const struct fl_config *cfg,
 __noinline int flow_cache_packet(struct xdp_md *ctx,
 				 const struct fl_config *cfg,
 				 const struct fl_packet *pkt,
-				 struct fl_if_stats *stats, struct fl_flow *flow)
+				 struct fl_if_stats *stats,
+				 struct fl_flow *flow)
 {
 	struct fl_flow_key key;
 	bool created = false;
@@ -379,9 +395,11 @@ __noinline int flow_cache_packet(struct xdp_md *ctx,
 		/* A handshake (or a bare ACK) creates nothing: nDPI needs
 		 * payload, and a SYN flood must cost no state. */
 		struct fl_flow fresh = {
-			.packets = 1,
-			.bytes = pkt->len,
 			.state = FL_FLOW_CLASSIFYING,
+			.tcp_flags = pkt->tcp_flags,
+			.ifindex = ctx->ingress_ifindex,
+			.vlan = packet_vlan(ctx, pkt),
+			.dscp = pkt->dscp,
 		};
 
 		if (proto == FL_IPPROTO_TCP && tcp_payload_len(ctx, pkt) <= 0)
@@ -394,7 +412,10 @@ __noinline int flow_cache_packet(struct xdp_md *ctx,
 		}
 		dir = flow_key_of(pkt, &key);
 		fresh.flags = dir ? 0 : FL_FLOW_F_LO_CLIENT;
+		fresh.packets[dir & 1] = 1;
+		fresh.bytes[dir & 1] = pkt->len;
 		fresh.last_seen = bpf_ktime_get_coarse_ns();
+		fresh.first_seen = fresh.last_seen;
 		fresh.seen_tick = bpf_jiffies64();
 		/* Another CPU may have created it since the lookup: then it
 		 * keeps its entry (and this packet is not counted there). */
@@ -433,15 +454,14 @@ __noinline int flow_cache_packet(struct xdp_md *ctx,
  * else the flow is looked up here. A classified flow's packet stays
  * inline; the rest is flow_cache_packet()'s.
  */
-static __always_inline int flow_cache(struct xdp_md *ctx,
-				      const struct fl_config *cfg,
-				      const struct fl_packet *pkt,
-				      struct fl_if_stats *stats,
-				      struct fl_flow *flow, bool looked)
+static __always_inline int
+flow_cache(struct xdp_md *ctx, const struct fl_config *cfg,
+	   const struct fl_packet *pkt, struct fl_if_stats *stats,
+	   struct fl_flow *flow, bool looked, int dir)
 {
 	if (!looked)
-		flow = flow_find(pkt);
-	if (flow && flow_cache_hit(cfg, pkt, stats, flow))
+		flow = flow_find(pkt, &dir);
+	if (flow && flow_cache_hit(cfg, pkt, stats, flow, dir))
 		return FLOW_GO_ON;
 	return flow_cache_packet(ctx, cfg, pkt, stats, flow);
 }

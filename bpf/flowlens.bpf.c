@@ -51,6 +51,7 @@ int flowlens(struct xdp_md *ctx)
 	struct fl_packet pkt = {};
 	int err, exempt, act;
 	bool cached, looked; /* stages 6-7 want it; its flow was looked up */
+	int dir = 0; /* the packet's direction in its flow (flow_find) */
 
 	/* Neither can fail once the maps exist; fail open regardless. */
 	if (!cfg || !stats)
@@ -67,7 +68,7 @@ int flowlens(struct xdp_md *ctx)
 		 flow_cache_wanted(cfg, &pkt);
 	looked = cached && !packet_is_syn(&pkt);
 	if (looked)
-		flow = flow_find(&pkt);
+		flow = flow_find(&pkt, &dir);
 
 	/* 2. account: whatever has validated addresses, malformed L4 too,
 	 *    so a flood of broken packets still shows up per source; before
@@ -87,9 +88,8 @@ int flowlens(struct xdp_md *ctx)
 		if (stage_on(FL_STAGE_RULES) &&
 		    !mitigation_skipped(cfg, stats, &pkt))
 			rules_apply(&pkt);
-		if (cached &&
-		    flow_cache(ctx, cfg, &pkt, stats, flow, looked) ==
-			    XDP_REDIRECT)
+		if (cached && flow_cache(ctx, cfg, &pkt, stats, flow, looked,
+					 dir) == XDP_REDIRECT)
 			return verdict(stats, XDP_REDIRECT);
 		return verdict(stats, XDP_DROP);
 	}
@@ -127,7 +127,7 @@ int flowlens(struct xdp_md *ctx)
 	if (cached) {
 		/* A global function's result is any number to the verifier:
 		 * count constants, not act. */
-		act = flow_cache(ctx, cfg, &pkt, stats, flow, looked);
+		act = flow_cache(ctx, cfg, &pkt, stats, flow, looked, dir);
 		if (act == XDP_REDIRECT)
 			return verdict(stats, XDP_REDIRECT);
 		if (act == XDP_PASS)

@@ -75,8 +75,12 @@ struct fl_flow {
 	__u64 last_seen; /* bpf_ktime_get_coarse_ns() of the last packet:
 			   CLOCK_MONOTONIC_COARSE, a tick behind at most
 			   (read once per tick: seen_tick) */
-	__u64 packets; /* both directions, every packet since created */
-	__u64 bytes; /* frame bytes */
+	__u64 first_seen; /* the same clock when the entry was created */
+	/* [dir]: 0 from key.lo, 1 from key.hi; every packet since the entry
+	 * was created (a TCP flow's entry: at its first payload). Frame
+	 * bytes. What an IPFIX record reports, per direction. */
+	__u64 packets[2];
+	__u64 bytes[2];
 	__u64 risk; /* nDPI's risk bitmap (ndpi_risk) */
 	__u16 app; /* nDPI app protocol id; 0 unknown */
 	__u16 master; /* nDPI master protocol id; 0 none */
@@ -88,7 +92,8 @@ struct fl_flow {
 	 * the sketch and per-IP counters. Only the datapath writes them. */
 	__u16 acct_packets;
 	__u8 acct_flags; /* FL_FLOW_ACCT_* */
-	__u8 pad;
+	__u8 tcp_flags; /* every TCP packet's flags, ORed (FIN, RST: the
+			   exporter's end of flow) */
 	__u32 acct_bytes;
 	__u16 acct_gen; /* fl_config.track_gen's low bits when acct_flags
 			   was learnt */
@@ -98,8 +103,24 @@ struct fl_flow {
 	 * 65536 ticks (4.4 min at HZ 250): a packet after exactly that long
 	 * a silence leaves last_seen to the flow's next packet. */
 	__u16 seen_tick;
+	/* Of the packet that created the entry, for the flow's records: */
+	__u32 ifindex; /* the interface it arrived on */
+	__u16 vlan; /* its outer VLAN id; 0 untagged */
+	__u8 dscp;
+	__u8 pad;
 };
-_Static_assert(sizeof(struct fl_flow) == 56, "fl_flow layout");
+_Static_assert(sizeof(struct fl_flow) == 88, "fl_flow layout");
+
+/* Both directions' packets and bytes of an entry. */
+FL_FLOW_INLINE __u64 fl_flow_packets(const struct fl_flow *f)
+{
+	return f->packets[0] + f->packets[1];
+}
+
+FL_FLOW_INLINE __u64 fl_flow_bytes(const struct fl_flow *f)
+{
+	return f->bytes[0] + f->bytes[1];
+}
 
 /*
  * A flow with a final verdict (stage 6 lets its packets through) is

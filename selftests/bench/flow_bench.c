@@ -147,8 +147,8 @@ static int cache_fill(struct copy *c, struct pkt *p, __u32 n)
 				.flags = FL_FLOW_F_BYPASS,
 				.app = BENCH_APP,
 				.master = BENCH_MASTER,
-				.packets = 1,
-				.bytes = p->len,
+				.packets = { 1 },
+				.bytes = { p->len },
 				.escalated = 1,
 			};
 			/* the lower endpoint is the client (198.18 < 198.51) */

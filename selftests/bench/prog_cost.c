@@ -148,7 +148,7 @@ static __u64 flow_classified_packets(struct flowlens_bpf *skel,
 				 &flow, sizeof(flow), 0) ||
 	    !(flow.flags & FL_FLOW_F_BYPASS))
 		return 0;
-	return flow.packets;
+	return fl_flow_packets(&flow);
 }
 
 /*

@@ -713,8 +713,8 @@ static bool batch_check(const char *what, bool protect, __u32 gen, int n,
 			    dst_err);
 
 	if (err == -EAGAIN)
-		err = batch_run(protect, gen, n, state, flags, total, flow,
-				dst, dst_err);
+		err = batch_run(protect, gen, n, state, flags, total, flow, dst,
+				dst_err);
 	test__case(what);
 	return ASSERT_OK(err, "run within one epoch");
 }
@@ -728,20 +728,24 @@ void test_account_batch(void)
 
 	/* A classified flow, no address tracked: the sketch gets whole
 	 * batches, the entry holds the rest, its own counts are exact. */
-	if (batch_check("classified flow", false, 0, BATCH_PACKETS, FL_FLOW_CLASSIFIED,
-			FL_FLOW_F_BYPASS, &total, &flow, &dst, &dst_err)) {
-		ASSERT_EQ(total.packets, 2 * FL_ACCT_BATCH, "sketch: whole batches");
-		ASSERT_EQ(flow.acct_packets,
-			  BATCH_PACKETS - 2 * FL_ACCT_BATCH, "left in the batch");
-		ASSERT_EQ(flow.packets, BATCH_PACKETS, "the flow's own count");
+	if (batch_check("classified flow", false, 0, BATCH_PACKETS,
+			FL_FLOW_CLASSIFIED, FL_FLOW_F_BYPASS, &total, &flow,
+			&dst, &dst_err)) {
+		ASSERT_EQ(total.packets, 2 * FL_ACCT_BATCH,
+			  "sketch: whole batches");
+		ASSERT_EQ(flow.acct_packets, BATCH_PACKETS - 2 * FL_ACCT_BATCH,
+			  "left in the batch");
+		ASSERT_EQ(fl_flow_packets(&flow), BATCH_PACKETS,
+			  "the flow's own count");
 		ASSERT_EQ(flow.acct_flags & FL_FLOW_ACCT_EXACT, 0,
 			  "no exact counters learnt");
 		ASSERT_EQ(dst_err, -ENOENT, "no exact counters");
 	}
 	/* A protected destination: the first flush creates its entry and
 	 * teaches the flow, every later packet is counted one by one. */
-	if (batch_check("protected destination", true, 0, BATCH_PACKETS, FL_FLOW_CLASSIFIED,
-			FL_FLOW_F_BYPASS, &total, &flow, &dst, &dst_err)) {
+	if (batch_check("protected destination", true, 0, BATCH_PACKETS,
+			FL_FLOW_CLASSIFIED, FL_FLOW_F_BYPASS, &total, &flow,
+			&dst, &dst_err)) {
 		ASSERT_OK(dst_err, "exact counters");
 		ASSERT_EQ(dst.side[FL_SIDE_DST].packets, BATCH_PACKETS,
 			  "every packet in the exact counters");
@@ -763,8 +767,9 @@ void test_account_batch(void)
 		ASSERT_EQ(flow.acct_gen, 1, "the flow learnt the generation");
 	}
 	/* A flow still being classified is counted packet by packet. */
-	if (batch_check("flow being classified", false, 0, BATCH_PACKETS, FL_FLOW_CLASSIFYING, 0,
-			&total, &flow, &dst, &dst_err)) {
+	if (batch_check("flow being classified", false, 0, BATCH_PACKETS,
+			FL_FLOW_CLASSIFYING, 0, &total, &flow, &dst,
+			&dst_err)) {
 		ASSERT_EQ(total.packets, BATCH_PACKETS, "sketch: every packet");
 		ASSERT_EQ(flow.acct_packets, 0, "no batch");
 	}

@@ -381,8 +381,8 @@ static void check_keys(void)
 			ASSERT_EQ(got.lo_port | got.hi_port, 0, "icmp ports");
 		if (!ASSERT_OK(flow_get(&fx, &key, &flow), "entry"))
 			continue;
-		ASSERT_EQ(flow.packets, 2, "packets");
-		ASSERT_EQ(flow.bytes, p1.len + p2.len, "bytes");
+		ASSERT_EQ(fl_flow_packets(&flow), 2, "packets");
+		ASSERT_EQ(fl_flow_bytes(&flow), p1.len + p2.len, "bytes");
 		ASSERT_EQ(flow.state, FL_FLOW_CLASSIFYING, "state");
 		ASSERT_EQ(flow.flags, dir ? 0 : FL_FLOW_F_LO_CLIENT, "flags");
 		ASSERT_EQ(flow.escalated, 0, "escalated (no socket)");
@@ -459,7 +459,7 @@ static void handshake(struct fl_fixture *fx, const char *client,
 	    !ASSERT_OK(flow_get(fx, &key, &flow), "entry"))
 		return;
 	ASSERT_EQ(flow.state, FL_FLOW_CLASSIFYING, "state");
-	ASSERT_EQ(flow.packets, 1, "packets");
+	ASSERT_EQ(fl_flow_packets(&flow), 1, "packets");
 	/* LO_CLIENT: the client, who sent the first payload, is key.lo. */
 	ASSERT_EQ(flow.flags, dir ? 0 : FL_FLOW_F_LO_CLIENT, "flags");
 	ASSERT_EQ(!!memcmp(&key.lo, &key.hi, sizeof(key.lo)), 1,
@@ -681,7 +681,8 @@ static void escalate_modes(struct fl_fixture *fx)
 			flow_counters_check(&r, FC(escalate_budget_spent));
 			if (ASSERT_OK(flow_get(fx, &key, &flow), "entry")) {
 				ASSERT_EQ(flow.escalated, limit, "escalated");
-				ASSERT_EQ(flow.packets, limit + 1, "packets");
+				ASSERT_EQ(fl_flow_packets(&flow), limit + 1,
+					  "packets");
 			}
 		}
 	}
@@ -801,8 +802,8 @@ static void escalate_verdicts(struct fl_fixture *fx)
 		ASSERT_EQ(bytes, p.len, "app bytes");
 		if (ASSERT_OK(flow_get(fx, &key, &flow), "entry")) {
 			ASSERT_EQ(flow.escalated, 1, "escalated");
-			ASSERT_EQ(flow.packets, 2, "packets");
-			ASSERT_EQ(flow.bytes, 2 * p.len, "bytes");
+			ASSERT_EQ(fl_flow_packets(&flow), 2, "packets");
+			ASSERT_EQ(fl_flow_bytes(&flow), 2 * p.len, "bytes");
 		}
 	}
 
@@ -1020,7 +1021,8 @@ static void escalate_ipv6_ext(struct fl_fixture *fx)
 				.src = "2001:db8:6::1",
 				.dst = "2001:db8:6::2",
 				.l4 = l4s[l],
-				.tcp = { .sport = port, .dport = 443,
+				.tcp = { .sport = port,
+					 .dport = 443,
 					 .flags = PKT_TCP_ACK | PKT_TCP_PSH },
 				.udp = { .sport = port, .dport = 4433 },
 				.payload_len = 48,
@@ -1047,8 +1049,8 @@ static void escalate_ipv6_ext(struct fl_fixture *fx)
 			check_escalated(&r, &p, &spec, FL_XSK_PASS, 0,
 					FL_FLOW_CLASSIFYING,
 					dir ? 0 : FL_FLOW_F_LO_CLIENT);
-			flow_counters_check(&r, FC(escalated) |
-							FC(flow_created));
+			flow_counters_check(&r,
+					    FC(escalated) | FC(flow_created));
 			/* the entry a worker's verdict must find */
 			if (ASSERT_OK(flow_get(fx, &key, &flow), "entry"))
 				ASSERT_EQ(flow.escalated, 1, "escalated");
@@ -1224,7 +1226,7 @@ static void check_last_seen(void)
 		skipped = flow.seen_tick == tick && flow.last_seen == 1;
 	}
 	ASSERT_TRUE(skipped, "a packet in the entry's tick skipped the clock");
-	ASSERT_EQ(flow.packets, 2 + try, "every packet counted");
+	ASSERT_EQ(fl_flow_packets(&flow), 2 + try, "every packet counted");
 out:
 	fl_fixture_close(&fx);
 }

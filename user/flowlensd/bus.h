@@ -38,12 +38,12 @@ enum fl_event_type {
 	FL_EV_COUNT,
 };
 #define FL_EV_MASK(type) (1u << (type))
-#define FL_EV_ATTACK_ANY                                                   \
+#define FL_EV_ATTACK_ANY                                                       \
 	(FL_EV_MASK(FL_EV_ATTACK_STARTED) | FL_EV_MASK(FL_EV_ATTACK_UPDATED) | \
 	 FL_EV_MASK(FL_EV_ATTACK_MITIGATED) | FL_EV_MASK(FL_EV_ATTACK_ENDED))
-#define FL_EV_RULE_ANY                                                     \
+#define FL_EV_RULE_ANY \
 	(FL_EV_MASK(FL_EV_RULE_ADDED) | FL_EV_MASK(FL_EV_RULE_REMOVED))
-#define FL_EV_FLOW_ANY                                                     \
+#define FL_EV_FLOW_ANY \
 	(FL_EV_MASK(FL_EV_FLOW_VERDICT) | FL_EV_MASK(FL_EV_FLOW_ENDED))
 
 /* Who put a rule in. */
@@ -61,7 +61,8 @@ struct fl_flow_event {
 	__u16 category;
 	__u64 risk;
 	const char *sni; /* "" when none */
-	const char *ja3;
+	const char *ja3c; /* JA3 of the client's hello, "" when none */
+	const char *ja3s; /* of the server's */
 	__u64 packets, bytes; /* seen by the worker */
 	int worker;
 };

@@ -283,9 +283,9 @@ static void flow_give_up(struct fl_cls *cls, struct fl_cls_flow *f)
 
 /* --- packets --- */
 
-/* Whether the TCP segment in l3 carries payload; false if it cannot tell
- * (truncated or malformed), and nDPI then decides on its own. */
-static bool tcp_has_payload(const __u8 *l3, __u32 len)
+/* Where the TCP header in l3 starts (*off) and where the IP packet ends
+ * (*total); false if the header is not all there (truncated, malformed). */
+static bool tcp_header(const __u8 *l3, __u32 len, __u32 *l4_off, __u32 *l4_end)
 {
 	__u32 off, total, nh;
 
@@ -318,7 +318,27 @@ static bool tcp_has_payload(const __u8 *l3, __u32 len)
 	}
 	if (off + 20 > total)
 		return false;
-	return total > off + (l3[off + 12] >> 4) * 4;
+	*l4_off = off;
+	*l4_end = total;
+	return true;
+}
+
+/* Whether the TCP segment in l3 carries payload; false if it cannot tell
+ * (truncated or malformed), and nDPI then decides on its own. */
+static bool tcp_has_payload(const __u8 *l3, __u32 len)
+{
+	__u32 off, total;
+
+	return tcp_header(l3, len, &off, &total) &&
+	       total > off + (l3[off + 12] >> 4) * 4;
+}
+
+/* The segment's flags; 0 if the header is not all there. */
+static __u8 tcp_flags_of(const __u8 *l3, __u32 len)
+{
+	__u32 off, total;
+
+	return tcp_header(l3, len, &off, &total) ? l3[off + 13] : 0;
 }
 
 static struct fl_cls_flow *
@@ -396,6 +416,8 @@ enum fl_cls_event fl_cls_packet(struct fl_cls *cls, const void *l3,
 	dir = !!dir;
 	f->packets[dir]++;
 	f->bytes[dir] += l3_len;
+	if (key->proto == IPPROTO_TCP)
+		f->tcp_flags |= tcp_flags_of(l3, l3_len);
 	if (now_ms > f->last_ms)
 		f->last_ms = now_ms; /* the wheel catches up when it fires */
 	if (f->final)

@@ -28,6 +28,7 @@ struct fl_cls_flow {
 	__u8 flags; /* FL_FLOW_F_* (VOIP, LO_CLIENT) */
 	__u8 guessed; /* the verdict is nDPI's guess at give-up */
 	__u8 final; /* verdict final, nDPI state freed */
+	__u8 tcp_flags; /* every TCP segment's flags, ORed */
 	__u64 first_ms, last_ms;
 	__u64 packets[2], bytes[2]; /* [dir]: 0 from key.lo, 1 from key.hi */
 	__u32 dissected; /* packets given to nDPI */

@@ -210,6 +210,7 @@ extern const struct fl_module ddos_module; /* ddos.c */
 extern const struct fl_module events_module; /* ddos_events.c */
 extern const struct fl_module synproxy_module; /* synproxy.c */
 extern const struct fl_module workers_module; /* workers.c */
+extern const struct fl_module export_module; /* export.c */
 extern const struct fl_module metrics_module; /* metrics.c */
 
 /* metrics.c: Prometheus /metrics. FL_METRICS_PORT is outside 9090-9999,
@@ -218,8 +219,8 @@ extern const struct fl_module metrics_module; /* metrics.c */
 #define FL_METRICS_DEFAULT "127.0.0.1:10179"
 struct sockaddr_storage;
 /* --metrics ADDR:PORT or [IPv6]:PORT into @sa; 0 or -EINVAL (@err says). */
-int metrics_parse_addr(const char *arg, struct sockaddr_storage *sa,
-		       char *err, size_t errlen);
+int metrics_parse_addr(const char *arg, struct sockaddr_storage *sa, char *err,
+		       size_t errlen);
 
 /* loader.c */
 const char *xdp_mode_name(enum xdp_attach_mode mode);

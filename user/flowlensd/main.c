@@ -340,11 +340,14 @@ static int resolve_interfaces(struct daemon *d)
  */
 #define FL_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
+/* clang-format off */
 static const struct fl_module *const modules[] = {
 	&control_module, &metrics_module, &loader_module, &attach_module,
 	&forward_module, &settings_module, &rates_module, &rules_module,
 	&events_module, &ddos_module, &synproxy_module, &workers_module,
+	&export_module,
 };
+/* clang-format on */
 
 int main(int argc, char **argv)
 {

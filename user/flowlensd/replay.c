@@ -20,6 +20,7 @@
 #include <flowlens/ipv6.h>
 
 #include "classify.h"
+#include "export.h"
 #include "replay.h"
 
 #ifndef DLT_LINUX_SLL2
@@ -46,6 +47,9 @@ struct replay {
 	__u32 peak_flows, peak_dissecting;
 	/* the current file */
 	__u64 last_ms;
+	/* --ipfix: every flow as records too */
+	struct fl_ipfix *ipfix;
+	bool finishing; /* the file ended: records say forced end */
 };
 
 static void usage(FILE *out)
@@ -99,6 +103,14 @@ static void usage(FILE *out)
 		"  --stats          a JSON summary on stderr at the end: files, packets,\n"
 		"                   malformed and skipped packets, flows, packets given to\n"
 		"                   nDPI, packets per second, worker memory per flow\n"
+		"  --ipfix COLLECTOR:PORT\n"
+		"                   also send every flow as IPFIX records to COLLECTOR\n"
+		"                   (HOST:PORT, [IPv6]:PORT), built by the code flowlensd's\n"
+		"                   live export runs ('flctl export help'): one record per\n"
+		"                   direction, flowEndReason idle (expired), end of flow\n"
+		"                   (FIN or RST seen) or forced (the file ended); start\n"
+		"                   and end are capture time, octets IP bytes\n"
+		"  --domain N       the IPFIX observation domain id (default 0)\n"
 		"  -q, --quiet      print no flows (with --stats: only the summary)\n"
 		"  -h, --help       show this help\n"
 		"\n"
@@ -108,7 +120,8 @@ static void usage(FILE *out)
 		"\n"
 		"Examples:\n"
 		"  flowlensd replay capture.pcapng | jq -r .app | sort | uniq -c\n"
-		"  flowlensd replay --feed all --stats -q /work/pcaps/*.pcap\n",
+		"  flowlensd replay --feed all --stats -q /work/pcaps/*.pcap\n"
+		"  flowlensd replay -q --ipfix 192.0.2.9:4739 capture.pcap\n",
 		FL_ESCALATE_TCP_DEFAULT, FL_ESCALATE_UDP_DEFAULT);
 }
 
@@ -133,6 +146,39 @@ static const char *ip_proto_name(__u8 proto, char *buf, size_t len)
 	return buf;
 }
 
+/* The flow's records, built as the live exporter builds them. */
+static void export_flow(struct replay *r, const struct fl_cls_flow *c)
+{
+	static const __u64 none[2];
+	struct fl_flow f = {
+		.packets = { c->packets[0], c->packets[1] },
+		.bytes = { c->bytes[0], c->bytes[1] },
+		.risk = c->risk,
+		.app = c->app,
+		.master = c->master,
+		.category = c->category,
+		.flags = c->flags,
+		.tcp_flags = c->tcp_flags,
+	};
+	struct export_flow ef = {
+		.key = &c->key,
+		.f = &f,
+		.sent_packets = none,
+		.sent_bytes = none,
+		.start_ms = c->first_ms,
+		.end_ms = c->last_ms,
+		.l2 = 0, /* the classifier counts IP bytes */
+		.sni = c->sni,
+		.ja3c = c->ja3c,
+		.ja3s = c->ja3s,
+		.reason = c->tcp_flags & (0x01 | 0x04) ? FL_IPFIX_END_FLOW :
+			  r->finishing		       ? FL_IPFIX_END_FORCED :
+							 FL_IPFIX_END_IDLE,
+	};
+
+	export_records(r->ipfix, r->cls, &ef, time(NULL));
+}
+
 static void print_flow(struct fl_cls_flow *f, void *arg)
 {
 	struct replay *r = arg;
@@ -144,6 +190,8 @@ static void print_flow(struct fl_cls_flow *f, void *arg)
 	char *tok, *save;
 
 	r->flows++;
+	if (r->ipfix)
+		export_flow(r, f);
 	if (r->quiet)
 		return;
 	if (f->flags & FL_FLOW_F_LO_CLIENT) {
@@ -501,7 +549,9 @@ static int replay_file(struct replay *r, const char *file)
 			PROG
 			": %s: truncated or damaged: %s (its flows so far are printed)\n",
 			file, pcap_geterr(pcap));
+	r->finishing = true;
 	fl_cls_finish(r->cls, print_flow, r);
+	r->finishing = false;
 	pcap_close(pcap);
 	return 0;
 }
@@ -575,7 +625,15 @@ static int parse_count(const char *what, const char *s, unsigned long max,
 	return 0;
 }
 
-enum { OPT_FEED = 256, OPT_MAX_TCP, OPT_MAX_UDP, OPT_IDLE, OPT_STATS };
+enum {
+	OPT_FEED = 256,
+	OPT_MAX_TCP,
+	OPT_MAX_UDP,
+	OPT_IDLE,
+	OPT_STATS,
+	OPT_IPFIX,
+	OPT_DOMAIN
+};
 
 int replay_main(int argc, char **argv)
 {
@@ -585,6 +643,8 @@ int replay_main(int argc, char **argv)
 		{ "max-udp", required_argument, NULL, OPT_MAX_UDP },
 		{ "idle", required_argument, NULL, OPT_IDLE },
 		{ "stats", no_argument, NULL, OPT_STATS },
+		{ "ipfix", required_argument, NULL, OPT_IPFIX },
+		{ "domain", required_argument, NULL, OPT_DOMAIN },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{},
@@ -594,6 +654,12 @@ int replay_main(int argc, char **argv)
 	 * TCP never carries payload, which XDP never escalates */
 	struct fl_cls_opts opts = { .feed = FL_CLS_FEED_ALL };
 	struct replay r = {};
+	const char *collector = NULL;
+	struct sockaddr_storage ss;
+	struct fl_ipfix ipfix;
+	socklen_t sslen = 0;
+	__u32 domain = 0;
+	char err[256];
 	unsigned long n;
 	double start;
 	int c, i, failed = 0;
@@ -633,6 +699,23 @@ int replay_main(int argc, char **argv)
 		case OPT_STATS:
 			r.stats = true;
 			break;
+		case OPT_IPFIX:
+			if (fl_ipfix_parse_collector(optarg, &ss, &sslen, err,
+						     sizeof(err))) {
+				fprintf(stderr, PROG ": --ipfix: %s\n", err);
+				return 2;
+			}
+			collector = optarg;
+			break;
+		case OPT_DOMAIN:
+			if (!strcmp(optarg, "0")) {
+				domain = 0;
+				break;
+			}
+			if (parse_count("--domain", optarg, 0xffffffffUL, &n))
+				return 2;
+			domain = n;
+			break;
 		case 'q':
 			r.quiet = true;
 			break;
@@ -654,6 +737,19 @@ int replay_main(int argc, char **argv)
 			strerror(errno));
 		return 1;
 	}
+	if (collector) {
+		int ret = fl_ipfix_open(&ipfix, &ss, sslen, domain);
+
+		if (ret) {
+			fprintf(stderr, PROG ": --ipfix %s: %s\n", collector,
+				strerror(-ret));
+			fl_cls_free(r.cls);
+			return 1;
+		}
+		/* offline: wait for room rather than lose records */
+		ipfix.blocking = true;
+		r.ipfix = &ipfix;
+	}
 	r.base_memory = r.peak_memory = fl_cls_memory(r.cls);
 	r.several = argc - optind > 1;
 	start = now_seconds();
@@ -665,6 +761,16 @@ int replay_main(int argc, char **argv)
 		}
 	}
 	fflush(stdout);
+	if (r.ipfix) {
+		fl_ipfix_flush(r.ipfix, time(NULL));
+		if (r.ipfix->stats.lost_records)
+			fprintf(stderr,
+				PROG ": --ipfix %s: %llu records lost (%s)\n",
+				collector,
+				(unsigned long long)r.ipfix->stats.lost_records,
+				strerror(r.ipfix->stats.last_errno));
+		fl_ipfix_close(r.ipfix);
+	}
 	if (r.stats)
 		print_stats(&r, now_seconds() - start);
 	fl_cls_free(r.cls);

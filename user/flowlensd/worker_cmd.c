@@ -187,7 +187,9 @@ static int flow_row_cmp(const void *a, const void *b)
 {
 	const struct flow_row *x = a, *y = b;
 
-	return x->v.bytes < y->v.bytes ? 1 : x->v.bytes > y->v.bytes ? -1 : 0;
+	__u64 bx = fl_flow_bytes(&x->v), by = fl_flow_bytes(&y->v);
+
+	return bx < by ? 1 : bx > by ? -1 : 0;
 }
 
 static const char *const state_names[] = { "new", "classifying", "classified",
@@ -299,12 +301,10 @@ static int cmd_flows(struct daemon *d, struct json_object *req,
 				     ""));
 		json_object_object_add(
 			o, "sni", json_object_new_string(fi ? fi->sni : ""));
-		json_object_object_add(o, "ja3c",
-				       json_object_new_string(fi ? fi->ja3c :
-								   ""));
-		json_object_object_add(o, "ja3s",
-				       json_object_new_string(fi ? fi->ja3s :
-								   ""));
+		json_object_object_add(
+			o, "ja3c", json_object_new_string(fi ? fi->ja3c : ""));
+		json_object_object_add(
+			o, "ja3s", json_object_new_string(fi ? fi->ja3s : ""));
 		risks = json_object_new_array();
 		fl_cls_risk_names(f->risk, rbuf, sizeof(rbuf));
 		for (tok = strtok_r(rbuf, ",", &save); tok;
@@ -312,10 +312,11 @@ static int cmd_flows(struct daemon *d, struct json_object *req,
 			json_object_array_add(risks,
 					      json_object_new_string(tok));
 		json_object_object_add(o, "risk", risks);
-		json_object_object_add(o, "packets",
-				       json_object_new_uint64(f->packets));
-		json_object_object_add(o, "bytes",
-				       json_object_new_uint64(f->bytes));
+		json_object_object_add(
+			o, "packets",
+			json_object_new_uint64(fl_flow_packets(f)));
+		json_object_object_add(
+			o, "bytes", json_object_new_uint64(fl_flow_bytes(f)));
 		json_object_object_add(o, "escalated",
 				       json_object_new_uint64(f->escalated));
 		json_object_array_add(arr, o);

@@ -76,8 +76,7 @@ static void record_done(struct worker *w)
 static void publish_verdict(struct worker *w, const struct fl_cls_flow *f,
 			    const struct fl_flow *v)
 {
-	struct fl_worker_record *r =
-		record_start(w, FL_WREC_VERDICT, &f->key);
+	struct fl_worker_record *r = record_start(w, FL_WREC_VERDICT, &f->key);
 
 	if (!r)
 		return;
@@ -87,8 +86,8 @@ static void publish_verdict(struct worker *w, const struct fl_cls_flow *f,
 	r->verdict.state = v->state;
 	r->verdict.flags = v->flags;
 	r->verdict.risk = f->risk;
-	r->verdict.packets = v->packets;
-	r->verdict.bytes = v->bytes;
+	r->verdict.packets = fl_flow_packets(v);
+	r->verdict.bytes = fl_flow_bytes(v);
 	r->verdict.first_ms = f->first_ms;
 	memcpy(r->verdict.sni, f->sni, sizeof(r->verdict.sni));
 	memcpy(r->verdict.ja3c, f->ja3c, sizeof(r->verdict.ja3c));
@@ -98,8 +97,7 @@ static void publish_verdict(struct worker *w, const struct fl_cls_flow *f,
 
 static void publish_flow_end(struct worker *w, const struct fl_cls_flow *f)
 {
-	struct fl_worker_record *r =
-		record_start(w, FL_WREC_FLOW_END, &f->key);
+	struct fl_worker_record *r = record_start(w, FL_WREC_FLOW_END, &f->key);
 
 	if (!r)
 		return;

@@ -211,8 +211,7 @@ static void flows_free(struct workers *ws)
 {
 	struct flow_info *fi, *tmp;
 
-	HASH_ITER(hh, ws->flows, fi, tmp)
-	{
+	HASH_ITER(hh, ws->flows, fi, tmp) {
 		HASH_DEL(ws->flows, fi);
 		free(fi);
 	}
@@ -317,8 +316,11 @@ static void take_flow_end(struct workers *ws, const struct fl_worker_record *r)
 /* A drained verdict or flow end, on the event bus. */
 static void publish_flow(struct daemon *d, const struct fl_worker_record *r)
 {
-	struct fl_flow_event flow = { .key = r->key, .worker = r->worker,
-				      .sni = "", .ja3 = "" };
+	struct fl_flow_event flow = { .key = r->key,
+				      .worker = r->worker,
+				      .sni = "",
+				      .ja3c = "",
+				      .ja3s = "" };
 	struct fl_event ev = { .flow = &flow };
 
 	if (r->type == FL_WREC_VERDICT) {
@@ -328,7 +330,8 @@ static void publish_flow(struct daemon *d, const struct fl_worker_record *r)
 		flow.category = r->verdict.category;
 		flow.risk = r->verdict.risk;
 		flow.sni = r->verdict.sni;
-		flow.ja3 = r->verdict.ja3c;
+		flow.ja3c = r->verdict.ja3c;
+		flow.ja3s = r->verdict.ja3s;
 		flow.packets = r->verdict.packets;
 		flow.bytes = r->verdict.bytes;
 	} else {
@@ -379,8 +382,7 @@ static void flows_forget_stale(struct daemon *d, __u64 now)
 					     FL_STRINGIFY(FL_MAP_FLOWS));
 	if (fd < 0)
 		return;
-	HASH_ITER(hh, ws->flows, fi, tmp)
-	{
+	HASH_ITER(hh, ws->flows, fi, tmp) {
 		if (now - fi->updated_ms >= W_FLOW_FORGET_MS &&
 		    bpf_map_lookup_elem(fd, &fi->key, &v))
 			flow_forget(ws, fi);

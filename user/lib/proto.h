@@ -41,6 +41,7 @@
 	X(rule)             \
 	X(ddos)             \
 	X(synproxy)         \
+	X(export)           \
 	X(config)           \
 	X(version)
 
@@ -56,6 +57,8 @@
 	  "flows in the XDP flow cache: app, SNI, JA3, risks")                 \
 	X(show_workers, show, "workers", "workers", "",                        \
 	  "the AF_XDP workers and their counters")                             \
+	X(show_export, show, "export", "export", "",                           \
+	  "flow export: collectors, records sent and lost")                    \
 	X(show_daemon, show, "daemon", "daemon", "",                           \
 	  "flowlensd's modules in order, its event loop and event bus")        \
 	X(top, top, "", "top", "{ src | dst } [-n N] [--by { pps | bps | syn }]", \
@@ -105,6 +108,15 @@
 	  "every service with its MSS and window scale")                       \
 	X(synproxy_stats, synproxy, "stats", "synproxy-stats",                 \
 	  "[ADDR [port PORT]]", "the services' counters")                      \
+	X(export_add, export, "add", "export-add",                             \
+	  "ipfix COLLECTOR:PORT [active S] [idle S] [domain N]",               \
+	  "send every flow as IPFIX records to a collector")                   \
+	X(export_del, export, "del", "export-del", "{ ID | COLLECTOR:PORT }",  \
+	  "stop sending to a collector")                                       \
+	X(export_list, export, "list", "export-list", "",                      \
+	  "the collectors with their timeouts and domain")                     \
+	X(export_stats, export, "stats", "export-stats", "",                   \
+	  "records, messages and losses per collector")                        \
 	X(config_show, config, "show", "config-show", "",                      \
 	  "the runtime settings, and the flow cache's size (max-flows)")        \
 	X(config_set, config, "set", "config-set", "KEY VALUE",                \

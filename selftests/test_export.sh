@@ -1,0 +1,204 @@
+#!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
+#
+# IPFIX export (issue 17): flowlensd sends the flow cache's flows to real
+# collectors started here, in the flowlens namespace on loopback.
+#   nfcapd + nfdump   per-flow packets and bytes equal flgen's, IPv4 and
+#                     IPv6; a long flow's active-timeout records add up
+#   tshark            decodes every record, no malformed packet, and reads
+#                     the ntop elements
+#   nfacctd (pmacct)  the app name, SNI and JA3 of replayed TLS captures,
+#                     through the ntop elements declared as primitives,
+#                     equal `flowlensd replay`'s
+# and flctl export's commands, their errors, and collectors kept across a
+# restart.
+source "$(dirname "$0")/lib.sh"
+source "$TOP/scripts/corpus.sh"
+
+PORT=4739
+COLLECTOR=127.0.0.1:$PORT
+WORK=
+
+cleanup() {
+	local id
+	for id in $(flctl -j export list 2>/dev/null | jq -r '.collectors[].id'); do
+		flctl export del "$id" >/dev/null 2>&1 || true
+	done
+	[ -z "$WORK" ] || rm -rf "$WORK"
+	WORK=
+}
+
+work_dir() {
+	WORK=$(mktemp -d /tmp/fl-export.XXXXXX)
+}
+
+# nfcapd in the flowlens namespace, writing to $WORK/nf; its pid in NFCAPD.
+NFCAPD=
+nfcapd_start() {
+	mkdir -p "$WORK/nf"
+	"$LAB" exec flowlens nfcapd -b 127.0.0.1 -p "$PORT" -w "$WORK/nf" -t 3600 \
+		>>"$BG_LOG" 2>&1 </dev/null &
+	NFCAPD=$!
+	echo "$NFCAPD" >>"$BG_PIDS"
+	wait_until 5 in_ns flowlens sh -c "ss -Hlun '( sport = :$PORT )' | grep -q ."
+}
+
+# Ends nfcapd (it writes out its file) and prints every flow as CSV lines
+# "proto,src,sport,dst,dport,packets,bytes" (proto as a number).
+nfcapd_flows() {
+	kill -TERM "$NFCAPD"
+	wait "$NFCAPD" 2>/dev/null || true
+	nfdump -q -6 -N -R "$WORK/nf" -o 'fmt:%pr,%sa,%sp,%da,%dp,%pkt,%byt' 2>/dev/null |
+		tr -d ' '
+}
+
+# records N: waits until the collector has had N records or more.
+records_at_least() {
+	[ "$(flctl -j export stats | jq '[.collectors[].records] | add // 0')" -ge "$1" ]
+}
+
+# The sum of packets and bytes nfdump has for one flow (all its records),
+# by its destination (flgen picks the client's source address).
+flow_total() { # proto dst dport
+	awk -F, -v p="$1" -v d="$2" -v dp="$3" \
+		'$1 == p && $4 == d && $5 == dp { n += $6; b += $7 } END { print n + 0, b + 0 }'
+}
+
+test_nfdump_counts_equal_flgen() {
+	local flows v4 v6
+	work_dir
+	nfcapd_start
+	flctl export add ipfix "$COLLECTOR" idle 2
+	# one flow each: 1000 frames of 200 bytes, 700 of 1000 bytes
+	flgen udp -i eth0 --dst "$SERVER4" --sport 4000 --dport 5000 -n 1000 -l 200 >/dev/null
+	flgen udp -i eth0 --dst "$SERVER6" --sport 4001 --dport 5001 -n 700 -l 1000 >/dev/null
+	wait_until 20 records_at_least 2
+	flctl export stats
+	flows=$(nfcapd_flows)
+	echo "$flows"
+	v4=$(echo "$flows" | flow_total 17 "$SERVER4" 5000)
+	v6=$(echo "$flows" | flow_total 17 "$SERVER6" 5001)
+	# octetDeltaCount is IP bytes: the frame less its 14-byte Ethernet header
+	assert_eq "$v4" "1000 $((1000 * 186))" "IPv4 flow: packets, bytes"
+	assert_eq "$v6" "700 $((700 * 986))" "IPv6 flow: packets, bytes"
+	assert_eq "$(flctl -j export stats | jq '.collectors[0].records_lost')" 0 "records lost"
+}
+
+test_active_timeout_deltas_add_up() {
+	local flows recs total
+	work_dir
+	nfcapd_start
+	flctl export add ipfix "$COLLECTOR" active 2 idle 30
+	# 7 s at 500 pps: three or more active-timeout records
+	flgen udp -i eth0 --dst "$SERVER4" --sport 4100 --dport 5100 -r 500 -n 3500 -l 100 >/dev/null
+	# the last packets leave at the next active timeout
+	wait_until 20 sh -c "[ \"\$($LAB exec flowlens flctl -j export stats | jq '.collectors[0].records_by_reason.active')\" -ge 4 ]"
+	sleep 3
+	flctl export stats
+	flows=$(nfcapd_flows | awk -F, '$5 == 5100')
+	echo "$flows"
+	recs=$(echo "$flows" | grep -c .)
+	assert_ge "$recs" 3 "records of the long flow"
+	total=$(echo "$flows" | flow_total 17 "$SERVER4" 5100)
+	assert_eq "$total" "3500 $((3500 * 86))" "the records' deltas add up to the flow"
+}
+
+test_tshark_decodes_every_record() {
+	local pcap out malformed
+	work_dir
+	pcap=$WORK/ipfix.pcap
+	bg flowlens tshark -q -i lo -f "udp port $PORT" -w "$pcap"
+	sleep 2
+	flctl export add ipfix "$COLLECTOR" idle 1 domain 42
+	flgen udp -i eth0 --dst "$SERVER4" --sport 4200 --dport 5200 -n 50 -l 300 >/dev/null
+	flgen udp -i eth0 --dst "$SERVER6" --sport 4201 --dport 5201 -n 60 -l 300 >/dev/null
+	wait_until 20 records_at_least 2
+	sleep 1
+	bg_kill
+	out=$(tshark -r "$pcap" -d "udp.port==$PORT,cflow" -V 2>&1)
+	malformed=$(echo "$out" | grep -ci 'malformed\|expert info (warn\|expert info (error' || true)
+	echo "$out" | grep -E 'Observation Domain|Sequence|Template Id|Packets:|Octets:|L7|Application' | head -40
+	assert_eq "$malformed" 0 "tshark's malformed or warning entries"
+	# one line per message; a field's values, one per record, joined by ','
+	out=$(tshark -r "$pcap" -d "udp.port==$PORT,cflow" -T fields -e cflow.od_id \
+		-e cflow.dstport -e cflow.packets -Y cflow.packets 2>/dev/null |
+		awk -F'\t' '{ n = split($2, port, ","); split($3, pkts, ",")
+			for (i = 1; i <= n; i++) print $1, port[i], pkts[i] }')
+	echo "$out"
+	assert_match "$out" "^42 5200 50\$" "the IPv4 flow's record: domain, port, packets"
+	assert_match "$out" "^42 5201 60\$" "the IPv6 flow's record"
+	assert_match "$(tshark -r "$pcap" -d "udp.port==$PORT,cflow" -V 2>/dev/null)" \
+		"SrcAddr: $CLIENT4" "the IPv4 source"
+}
+
+# The TLS captures whose app, SNI and JA3 nfacctd must report.
+TLS_CAPTURES="443-chrome.pcap 443-firefox.pcap 443-git.pcap long_tls_certificate.pcap tls-rdn-extract.pcap tls_alert.pcap tls_esni_sni_both.pcap tls_ech.pcapng"
+
+test_nfacctd_reads_ndpi_fields_of_replay() {
+	local pcaps=() f want got
+	PCAPS=$(fl_pcap_dir)
+	for f in $TLS_CAPTURES; do
+		pcaps+=("$PCAPS/$f")
+	done
+	work_dir
+	sed -e "s|^nfacctd_port:.*|nfacctd_port: $PORT|" \
+		-e "s|^nfacctd_templates_file:.*|nfacctd_templates_file: $WORK/templates.json|" \
+		-e "s|^aggregate_primitives:.*|aggregate_primitives: $TOP/contrib/pmacct/primitives.lst|" \
+		-e "s|^print_output_file\[flows\]:.*|print_output_file[flows]: $WORK/flows.json|" \
+		"$TOP/contrib/pmacct/nfacctd.conf" >"$WORK/nfacctd.conf"
+	"$LAB" exec flowlens nfacctd -f "$WORK/nfacctd.conf" >>"$BG_LOG" 2>&1 </dev/null &
+	local pid=$!
+	echo "$pid" >>"$BG_PIDS"
+	wait_until 5 in_ns flowlens sh -c "ss -Hlun '( sport = :$PORT )' | grep -q ."
+	# the same replay twice: once printed, once as IPFIX
+	in_ns flowlens flowlensd replay "${pcaps[@]}" >"$WORK/replay.json"
+	in_ns flowlens flowlensd replay -q --ipfix "$COLLECTOR" "${pcaps[@]}"
+	sleep 1
+	kill -INT "$pid" # nfacctd writes its cache out and exits
+	wait "$pid" 2>/dev/null || true
+	want=$(jq -r 'select(.sni != "") | [.src, .sport, .dst, .dport, .app, .sni, .ja3c, .ja3s,
+		(.risk | join(","))] | @tsv' "$WORK/replay.json" | sort)
+	got=$(jq -r 'select(.biflow_dir == "1" and .tls_sni != "") | [.ip_src, .port_src, .ip_dst,
+		.port_dst, .ndpi_l7_name, .tls_sni, .ja3c, .ja3s, .ndpi_risk_name] | @tsv' "$WORK/flows.json" | sort)
+	echo "replay:"
+	echo "$want"
+	echo "nfacctd:"
+	echo "$got"
+	assert_ge "$(echo "$want" | grep -c .)" 8 "TLS flows with an SNI in the captures"
+	assert_match "$want" "Weak TLS Cipher,TLS Expired Certificate" "a flow with several risks"
+	assert_eq "$got" "$want" "app, SNI, JA3 and risks at nfacctd"
+	# and the numbers: every record's packets add up to replay's
+	assert_eq "$(jq -s 'map(.packets) | add' "$WORK/flows.json")" \
+		"$(jq -s 'map(.packets) | add' "$WORK/replay.json")" "packets of every flow"
+}
+
+test_cli_errors_and_list() {
+	local out
+	assert_fails_with "unknown type 'netflow'" flctl export add netflow 127.0.0.1:2055
+	assert_fails_with "has no port" flctl export add ipfix 127.0.0.1
+	assert_fails_with "port '99999' is not a number" flctl export add ipfix 127.0.0.1:99999
+	assert_fails_with "unexpected 'bogus'" flctl export add ipfix 127.0.0.1:2055 bogus 1
+	assert_fails_with "idle" flctl export add ipfix 127.0.0.1:2055 idle 0
+	assert_fails_with "no collector 7" flctl export del 7
+	flctl export add ipfix 127.0.0.1:2055 active 300 idle 15 domain 7
+	flctl export add ipfix '[::1]:2056'
+	assert_fails_with "already a collector" flctl export add ipfix 127.0.0.1:2055
+	out=$(flctl -j export list)
+	echo "$out"
+	assert_eq "$(echo "$out" | jq -c '[.collectors[] | [.collector, .active, .idle, .domain]]')" \
+		'[["127.0.0.1:2055",300,15,7],["[::1]:2056",60,30,0]]' "the collectors, defaults filled"
+	assert_match "$(flctl export list)" '127\.0\.0\.1:2055 +300s +15s +7' "list as text"
+	assert_match "$(flctl show export)" 'templates' "show export"
+	flctl export del '[::1]:2056'
+	assert_eq "$(flctl -j export list | jq '.collectors | length')" 1 "one left"
+}
+
+test_collectors_survive_restart() {
+	flctl export add ipfix 127.0.0.1:2057 idle 5
+	lab stop
+	lab start "${LAB_START_ARGS[@]}"
+	assert_eq "$(flctl -j export list | jq -c '[.collectors[] | [.collector, .idle]]')" \
+		'[["127.0.0.1:2057",5]]' "restored from export.json"
+}
+
+run_tests
