@@ -20,7 +20,7 @@ test_unknown_object_and_command() {
 		flctl frob
 	assert_fails_with "unknown command 'frob' for show \(expected \{ stats \| ip \| apps \| flows \| workers \| export \| daemon \| help \}\)" \
 		flctl show frob
-	assert_fails_with "unknown command 'sideways' for top \(expected \{ src \| dst \| help \}\)" \
+	assert_fails_with "unknown command 'sideways' for top \(expected \{ src \| dst \| apps \| help \}\)" \
 		flctl top sideways
 	assert_fails_with "unknown command 'frob' for protect \(expected \{ add \| del \| list \| help \}\)" \
 		flctl protect frob

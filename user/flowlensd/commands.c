@@ -18,6 +18,7 @@
 #include "log.h"
 #include "module.h"
 #include "proto.h"
+#include "workers.h"
 #include "flowlens.skel.h"
 
 static const char *const verdict_names[FL_VERDICT_COUNT] = {
@@ -259,7 +260,7 @@ static int cmd_ip(struct daemon *d, struct json_object *req,
 	return 0;
 }
 
-/* flctl top */
+/* flctl top src|dst (apps: workers_top_apps()) */
 enum top_by { TOP_PPS, TOP_BPS, TOP_SYN };
 
 struct top_row {
@@ -297,12 +298,22 @@ static int cmd_top(struct daemon *d, struct json_object *req,
 	int side, n = 10, count = 0, i;
 	char addr[FL_PREFIX_STRLEN];
 
+	if (json_object_object_get_ex(req, "n", &v)) {
+		n = json_object_get_int(v);
+		if (!json_object_is_type(v, json_type_int) || n < 1) {
+			snprintf(err, errlen, "-n must be a positive number");
+			return -EINVAL;
+		}
+	}
 	if (!strcmp(side_name, "src")) {
 		side = FL_SIDE_SRC;
 	} else if (!strcmp(side_name, "dst")) {
 		side = FL_SIDE_DST;
+	} else if (!strcmp(side_name, "apps")) {
+		/* the workers keep the per-app totals */
+		return workers_top_apps(d, by_name, n, data, err, errlen);
 	} else {
-		snprintf(err, errlen, "side must be src or dst, not '%s'",
+		snprintf(err, errlen, "side must be src, dst or apps, not '%s'",
 			 side_name);
 		return -EINVAL;
 	}
@@ -316,13 +327,6 @@ static int cmd_top(struct daemon *d, struct json_object *req,
 		snprintf(err, errlen, "--by must be pps, bps or syn, not '%s'",
 			 by_name);
 		return -EINVAL;
-	}
-	if (json_object_object_get_ex(req, "n", &v)) {
-		n = json_object_get_int(v);
-		if (!json_object_is_type(v, json_type_int) || n < 1) {
-			snprintf(err, errlen, "-n must be a positive number");
-			return -EINVAL;
-		}
 	}
 
 	rows = calloc(HASH_COUNT(d->ips) + 1, sizeof(*rows));

@@ -2,10 +2,12 @@
 /*
  * The workers' control commands: workers (each worker's counters, read
  * as relaxed atomics, and its sockets' kernel counters), apps (the XDP
- * per-app counters plus what the workers published) and flows (the XDP
- * flow cache, with SNI and JA3 from the control thread's flow table).
- * apps and flows drain the rings first, so they see every record the
- * workers have published by then; no command reads a worker's own table.
+ * per-app counters plus what the workers published), the apps side of
+ * top (the same totals read once a window by the module's tick, and the
+ * rates between the last two reads) and flows (the XDP flow cache, with
+ * SNI and JA3 from the control thread's flow table). apps and flows
+ * drain the rings first, so they see every record the workers have
+ * published by then; no command reads a worker's own table.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -77,6 +79,60 @@ static int cmd_workers(struct daemon *d, struct json_object *req,
 	return 0;
 }
 
+/*
+ * Every app's totals as `show apps` counts them into t[FL_APPS_MAX]: the
+ * XDP per-CPU counters (packets of flows past their verdict) plus what
+ * the workers published (the packets before each verdict, those
+ * escalated after it, and the flows). The caller drains the rings first.
+ * 0 or -errno.
+ */
+static int apps_read(struct daemon *d, struct app_total *t)
+{
+	struct workers *ws = d->workers;
+	struct fl_app_stats *percpu;
+	int fd, i, cpu;
+
+	fd = workers_map_fd(d, FL_STRINGIFY(FL_MAP_APP_STATS));
+	if (fd < 0)
+		return fd;
+	percpu = calloc(d->ncpus, sizeof(*percpu));
+	if (!percpu)
+		return -ENOMEM;
+	memset(t, 0, FL_APPS_MAX * sizeof(*t));
+	for (i = 0; i < FL_APPS_MAX; i++) {
+		__u32 key = i;
+
+		if (ws)
+			t[i] = ws->apps[i];
+		if (bpf_map_lookup_elem(fd, &key, percpu))
+			continue;
+		for (cpu = 0; cpu < d->ncpus; cpu++) {
+			t[i].packets += percpu[cpu].packets;
+			t[i].bytes += percpu[cpu].bytes;
+		}
+	}
+	free(percpu);
+	return 0;
+}
+
+static bool app_seen(const struct app_total *t)
+{
+	return t->packets || t->flows;
+}
+
+/* nDPI's category of an app, from its latest verdict; "" before one. */
+static const char *app_category(const struct workers *ws,
+				const struct app_total *t)
+{
+	return ws && t->flows ? fl_cls_category_name(ws->names, t->category) :
+				"";
+}
+
+static const char *app_name(const struct workers *ws, __u16 id)
+{
+	return ws ? fl_cls_proto_name(ws->names, id) : "?";
+}
+
 struct app_row {
 	__u16 id;
 	__u64 packets, bytes, flows;
@@ -100,11 +156,11 @@ static int cmd_apps(struct daemon *d, struct json_object *req,
 		    struct json_object **data, char *err, size_t errlen)
 {
 	struct workers *ws = d->workers;
+	struct app_total *totals = calloc(FL_APPS_MAX, sizeof(*totals));
 	struct app_row *rows = calloc(FL_APPS_MAX, sizeof(*rows));
-	struct fl_app_stats *percpu;
 	struct json_object *v, *arr;
 	const char *sort = "bytes";
-	int fd, i, j, nrows = 0;
+	int i, nrows = 0, ret = -ENOMEM;
 
 	if (json_object_object_get_ex(req, "sort", &v))
 		sort = json_object_get_string(v);
@@ -118,38 +174,27 @@ static int cmd_apps(struct daemon *d, struct json_object *req,
 		snprintf(err, errlen,
 			 "unknown sort key '%s' (bytes, packets or flows)",
 			 sort);
-		free(rows);
-		return -EINVAL;
+		ret = -EINVAL;
+		goto out;
 	}
-	percpu = calloc(d->ncpus, sizeof(*percpu));
-	fd = workers_map_fd(d, FL_STRINGIFY(FL_MAP_APP_STATS));
-	if (!rows || !percpu || fd < 0) {
-		free(rows);
-		free(percpu);
-		snprintf(err, errlen, "cannot read the per-app counters");
-		return -ENOMEM;
+	if (!rows || !totals)
+		goto out;
+	workers_drain(d);
+	ret = apps_read(d, totals);
+	if (ret) {
+		snprintf(err, errlen, "cannot read the per-app counters: %s",
+			 strerror(-ret));
+		goto out;
 	}
 	for (i = 0; i < FL_APPS_MAX; i++) {
-		__u32 key = i;
-
-		rows[i].id = i;
-		if (bpf_map_lookup_elem(fd, &key, percpu))
+		if (!app_seen(&totals[i]))
 			continue;
-		for (j = 0; j < d->ncpus; j++) {
-			rows[i].packets += percpu[j].packets;
-			rows[i].bytes += percpu[j].bytes;
-		}
+		rows[nrows].id = i;
+		rows[nrows].packets = totals[i].packets;
+		rows[nrows].bytes = totals[i].bytes;
+		rows[nrows].flows = totals[i].flows;
+		nrows++;
 	}
-	free(percpu);
-	workers_drain(d);
-	for (j = 0; ws && j < FL_APPS_MAX; j++) {
-		rows[j].packets += ws->apps[j].packets;
-		rows[j].bytes += ws->apps[j].bytes;
-		rows[j].flows += ws->apps[j].flows;
-	}
-	for (i = 0; i < FL_APPS_MAX; i++)
-		if (rows[i].packets || rows[i].flows)
-			rows[nrows++] = rows[i];
 	qsort(rows, nrows, sizeof(*rows), app_cmp);
 
 	*data = json_object_new_object();
@@ -159,11 +204,12 @@ static int cmd_apps(struct daemon *d, struct json_object *req,
 
 		json_object_object_add(
 			o, "app",
-			json_object_new_string(
-				ws ? fl_cls_proto_name(ws->names, rows[i].id) :
-				     "?"));
+			json_object_new_string(app_name(ws, rows[i].id)));
 		json_object_object_add(o, "id",
 				       json_object_new_int(rows[i].id));
+		json_object_object_add(o, "category",
+				       json_object_new_string(app_category(
+					       ws, &totals[rows[i].id])));
 		json_object_object_add(o, "packets",
 				       json_object_new_uint64(rows[i].packets));
 		json_object_object_add(o, "bytes",
@@ -174,7 +220,162 @@ static int cmd_apps(struct daemon *d, struct json_object *req,
 	}
 	json_object_object_add(*data, "sort", json_object_new_string(sort));
 	json_object_object_add(*data, "apps", arr);
+	ret = 0;
+out:
 	free(rows);
+	free(totals);
+	return ret;
+}
+
+/* ---- flctl top apps ---- */
+
+static double timespec_seconds(const struct timespec *a,
+			       const struct timespec *b)
+{
+	return (a->tv_sec - b->tv_sec) + (a->tv_nsec - b->tv_nsec) / 1e9;
+}
+
+/*
+ * Once a window, as the rates module reads the interfaces: the totals
+ * now, the ones a window ago kept. Reading all FL_APPS_MAX ids of a
+ * per-CPU array costs a lookup each (about a millisecond in all), too
+ * much for every tick and nothing once a second.
+ */
+static void apps_sample(struct daemon *d)
+{
+	struct workers *ws = d->workers;
+	int next = !ws->apps_last;
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (apps_read(d, ws->apps_read[next]))
+		return; /* the rates stay those of the last window */
+	ws->apps_interval = ws->apps_reads++ ?
+				    timespec_seconds(&now, &ws->apps_read_at) :
+				    0;
+	ws->apps_read_at = now;
+	ws->apps_last = next;
+}
+
+void workers_tick(struct daemon *d)
+{
+	struct workers *ws = d->workers;
+
+	if (!ws)
+		return;
+	workers_drain(d);
+	if (ws->apps_ticks++ % FL_RATE_SLOTS == 0)
+		apps_sample(d);
+}
+
+enum top_apps_by { TOP_APPS_PPS, TOP_APPS_BPS, TOP_APPS_FLOWS };
+
+struct top_app_row {
+	__u16 id;
+	double pps, bps, flows_per_s, key;
+};
+
+static int top_app_cmp(const void *a, const void *b)
+{
+	const struct top_app_row *x = a, *y = b;
+
+	if (x->key != y->key)
+		return x->key < y->key ? 1 : -1;
+	return x->id - y->id;
+}
+
+/* Per second between the last two reads (counters only grow; a map
+ * made anew, as after a reboot, starts the rate over). */
+static double per_second(__u64 now, __u64 before, double interval)
+{
+	return interval > 0 && now > before ? (now - before) / interval : 0;
+}
+
+int workers_top_apps(struct daemon *d, const char *by_name, int n,
+		     struct json_object **data, char *err, size_t errlen)
+{
+	struct workers *ws = d->workers;
+	const struct app_total *now = NULL, *before = NULL;
+	struct top_app_row *rows;
+	struct json_object *list;
+	enum top_apps_by by;
+	int i, count = 0, seen = 0;
+	double interval = 0;
+
+	if (!strcmp(by_name, "pps")) {
+		by = TOP_APPS_PPS;
+	} else if (!strcmp(by_name, "bps")) {
+		by = TOP_APPS_BPS;
+	} else if (!strcmp(by_name, "flows")) {
+		by = TOP_APPS_FLOWS;
+	} else {
+		snprintf(err, errlen,
+			 "--by must be pps, bps or flows for apps, not '%s'",
+			 by_name);
+		return -EINVAL;
+	}
+	rows = calloc(FL_APPS_MAX, sizeof(*rows));
+	if (!rows)
+		return -ENOMEM;
+	if (ws) { /* no workers: nothing is classified */
+		now = ws->apps_read[ws->apps_last];
+		before = ws->apps_read[!ws->apps_last];
+		interval = ws->apps_interval;
+	}
+	for (i = 0; now && i < FL_APPS_MAX; i++) {
+		struct top_app_row *r = &rows[count];
+
+		seen += app_seen(&now[i]);
+		r->id = i;
+		r->pps =
+			per_second(now[i].packets, before[i].packets, interval);
+		r->bps =
+			8 * per_second(now[i].bytes, before[i].bytes, interval);
+		r->flows_per_s =
+			per_second(now[i].flows, before[i].flows, interval);
+		r->key = by == TOP_APPS_PPS ? r->pps :
+			 by == TOP_APPS_BPS ? r->bps :
+					      r->flows_per_s;
+		if (r->key > 0) /* else silent in the last window */
+			count++;
+	}
+	qsort(rows, count, sizeof(*rows), top_app_cmp);
+
+	list = json_object_new_array();
+	for (i = 0; i < count && i < n; i++) {
+		const struct top_app_row *r = &rows[i];
+		const struct app_total *t = &now[r->id];
+		struct json_object *o = json_object_new_object();
+
+		json_object_object_add(
+			o, "app", json_object_new_string(app_name(ws, r->id)));
+		json_object_object_add(o, "id", json_object_new_int(r->id));
+		json_object_object_add(
+			o, "category",
+			json_object_new_string(app_category(ws, t)));
+		json_object_object_add(o, "pps",
+				       json_object_new_double(r->pps));
+		json_object_object_add(o, "bps",
+				       json_object_new_double(r->bps));
+		json_object_object_add(o, "flows_per_s",
+				       json_object_new_double(r->flows_per_s));
+		json_object_object_add(o, "packets",
+				       json_object_new_uint64(t->packets));
+		json_object_object_add(o, "bytes",
+				       json_object_new_uint64(t->bytes));
+		json_object_object_add(o, "flows",
+				       json_object_new_uint64(t->flows));
+		json_object_array_add(list, o);
+	}
+	free(rows);
+
+	*data = json_object_new_object();
+	json_object_object_add(*data, "side", json_object_new_string("apps"));
+	json_object_object_add(*data, "by", json_object_new_string(by_name));
+	json_object_object_add(*data, "interval",
+			       json_object_new_double(interval));
+	json_object_object_add(*data, "apps_seen", json_object_new_int(seen));
+	json_object_object_add(*data, "entries", list);
 	return 0;
 }
 

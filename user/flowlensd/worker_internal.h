@@ -106,6 +106,7 @@ struct flow_info {
 
 struct app_total {
 	__u64 packets, bytes, flows;
+	__u16 category; /* nDPI's, of the app's latest verdict (with flows) */
 };
 
 struct workers {
@@ -121,6 +122,16 @@ struct workers {
 	__u32 nr_flows, max_flows;
 	struct app_total apps[FL_APPS_MAX];
 	__u64 next_forget_ms;
+
+	/* worker_cmd.c: every app's totals as `show apps` counts them, read
+	 * once a window (FL_RATE_SLOTS ticks), the last two reads kept for
+	 * `flctl top apps` */
+	struct app_total apps_read[2][FL_APPS_MAX];
+	int apps_last; /* apps_read[] of the last read */
+	unsigned int apps_reads;
+	double apps_interval; /* seconds between the two; 0: one read yet */
+	struct timespec apps_read_at;
+	unsigned int apps_ticks;
 };
 
 static inline __u64 worker_now_ms(void)
@@ -171,5 +182,8 @@ const struct flow_info *workers_flow_find(struct workers *ws,
 
 /* worker_cmd.c: the workers, apps and flows commands */
 extern const struct command worker_commands[];
+/* The module's tick: a drain (what the last one left for later), and
+ * once a window a read of the per-app totals for `flctl top apps`. */
+void workers_tick(struct daemon *d);
 
 #endif /* FLOWLENSD_WORKER_INTERNAL_H */

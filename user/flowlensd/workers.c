@@ -297,6 +297,7 @@ static void take_verdict(struct workers *ws, const struct fl_worker_record *r,
 		fi->ja3s[sizeof(fi->ja3s) - 1] = '\0';
 	}
 	a->flows++;
+	a->category = v->category;
 	a->packets += v->packets;
 	a->bytes += v->bytes;
 }
@@ -452,6 +453,6 @@ const struct fl_module workers_module = {
 	.name = "workers",
 	.open = workers_module_open,
 	.close = workers_module_close,
-	.tick = workers_drain, /* what a drain left for later */
+	.tick = workers_tick, /* a drain; per-app totals once a window */
 	.commands = worker_commands,
 };

@@ -10,6 +10,7 @@
  *                            without workers
  *   workers_drain()          the control thread takes every record from
  *                            every ring into its own flow and app tables
+ *   workers_top_apps()       the applications with the highest rates
  * The module itself (workers_module) is in daemon.h with the others.
  */
 #ifndef FLOWLENSD_WORKERS_H
@@ -81,5 +82,15 @@ struct fl_worker_record {
 struct daemon;
 int workers_event_fd(struct daemon *d);
 void workers_drain(struct daemon *d);
+
+/*
+ * The "top" request's side "apps" (flctl top apps): the @n applications
+ * with the highest rate @by ("pps", "bps" or "flows", new flows per
+ * second) between the workers' last two reads of the per-app totals, a
+ * window (1 s) apart. 0, or -EINVAL with @err saying what is wrong.
+ */
+struct json_object;
+int workers_top_apps(struct daemon *d, const char *by, int n,
+		     struct json_object **data, char *err, size_t errlen);
 
 #endif /* FLOWLENSD_WORKERS_H */

@@ -61,8 +61,9 @@
 	  "flow export: collectors, records sent and lost")                    \
 	X(show_daemon, show, "daemon", "daemon", "",                           \
 	  "flowlensd's modules in order, its event loop and event bus")        \
-	X(top, top, "", "top", "{ src | dst } [-n N] [--by { pps | bps | syn }]", \
-	  "top talkers over the last second")                                  \
+	X(top, top, "", "top", "{ src | dst } [-n N] [--by { pps | bps | syn }]\n" \
+	  "apps [-n N] [--by { pps | bps | flows }]",                          \
+	  "top talkers and applications over the last second")                 \
 	X(protect_add, protect, "add", "protect-add", "PREFIX",                \
 	  "exact per-IP counters for a prefix")                                \
 	X(protect_del, protect, "del", "protect-del", "PREFIX",                \
