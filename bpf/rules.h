@@ -102,6 +102,14 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } FL_MAP_RULE_STATS SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, FL_RULE_ORIGINS * FL_RULE_ACTIONS);
+	__type(key, __u32);
+	__type(value, struct fl_rule_origin_stats);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} FL_MAP_RULE_ORIGIN_STATS SEC(".maps");
+
 /* flowlensd's own record of every rule; the datapath never reads it. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -341,7 +349,9 @@ rules_apply(const struct fl_packet *pkt)
 	struct rule_pkt rp = {};
 	struct rule_hit hit = {};
 	const struct fl_rule_entry *e;
+	struct fl_rule_origin_stats *os;
 	struct fl_rule_stats *st;
+	__u32 row;
 
 	if (!pkt->has_l3 || !rules_present(pkt))
 		return RULES_NONE;
@@ -361,6 +371,18 @@ rules_apply(const struct fl_packet *pkt)
 		v = RULES_PERMIT;
 	if (v == RULES_DROP)
 		st->dropped++;
+	/* and the sums by origin and action, for /metrics */
+	row = (e->origin & (FL_RULE_ORIGINS - 1)) * FL_RULE_ACTIONS +
+	      (e->action & (FL_RULE_ACTIONS - 1));
+	os = bpf_map_lookup_elem(&FL_MAP_RULE_ORIGIN_STATS, &row);
+	if (os) {
+		os->packets++;
+		os->bytes += pkt->len;
+		if (v == RULES_DROP) {
+			os->dropped++;
+			os->dropped_bytes += pkt->len;
+		}
+	}
 	return v;
 }
 

@@ -19,8 +19,16 @@ PORT=4739
 COLLECTOR=127.0.0.1:$PORT
 WORK=
 
+RESTART=0
+
 cleanup() {
 	local id
+	if [ "$RESTART" = 1 ]; then
+		# back to the lab's own flowlensd
+		lab stop
+		lab start "${LAB_START_ARGS[@]}"
+		RESTART=0
+	fi
 	for id in $(flctl -j export list 2>/dev/null | jq -r '.collectors[].id'); do
 		flctl export del "$id" >/dev/null 2>&1 || true
 	done
@@ -170,6 +178,40 @@ test_nfacctd_reads_ndpi_fields_of_replay() {
 	# and the numbers: every record's packets add up to replay's
 	assert_eq "$(jq -s 'map(.packets) | add' "$WORK/flows.json")" \
 		"$(jq -s 'map(.packets) | add' "$WORK/replay.json")" "packets of every flow"
+}
+
+# A flow cache far too small for the flows: what the LRU evicts is
+# counted, never silently dropped - as lost (evicted after a read, its
+# record sent as last read) or unseen (created and evicted between two
+# reads) - and every flow flgen made is one or the other, or exported.
+test_evictions_are_counted() {
+	local st flows exported lost unseen page
+	RESTART=1
+	lab stop
+	lab start "${LAB_START_ARGS[@]}" --max-flows 1024
+	work_dir
+	nfcapd_start
+	flctl export add ipfix "$COLLECTOR" idle 2
+	# 8000 one-packet flows at 4000 a second: 1024 fit
+	flgen udp -i eth0 --dst "$SERVER4" --sport 1024-65535 --dport 6000 -r 4000 -n 8000 >/dev/null
+	wait_until 20 sh -c "[ \"\$($LAB exec flowlens flctl -j export stats | jq '.collectors[0].flows_lost')\" -gt 0 ]"
+	sleep 4
+	st=$(flctl -j export stats)
+	echo "$st" | jq -c '{flows_evicted, flows_unseen, c: .collectors[0] | {records, flows_lost, records_by_reason}}'
+	lost=$(echo "$st" | jq '.collectors[0].flows_lost')
+	unseen=$(echo "$st" | jq '.flows_unseen')
+	assert_ge "$lost" 1 "flows lost"
+	assert_ge "$(echo "$st" | jq '.collectors[0].records_by_reason.evicted')" "$lost" "their records, marked evicted"
+	page=$(in_ns flowlens curl -sf http://127.0.0.1:10179/metrics)
+	assert_match "$page" "flowlens_export_flows_lost_total\{collector=\"$COLLECTOR\"\} $lost" "flows lost on /metrics"
+	assert_match "$page" 'flowlens_flow_cache_evictions_total [1-9]' "evictions on /metrics"
+	flows=$(nfcapd_flows | awk -F, '$5 == 6000' | sort -u | grep -c .)
+	exported=$flows
+	echo "exported $exported, unseen $unseen (lost $lost are among the exported)"
+	# sources that repeat a port are one flow: flgen's 8000 packets made at
+	# most 8000 flows, and every one of them is exported or unseen
+	assert_ge $((exported + unseen)) 7000 "flows exported or counted unseen"
+	[ $((exported + unseen)) -le 8000 ] || fail "more flows than flgen sent: $exported + $unseen"
 }
 
 test_cli_errors_and_list() {

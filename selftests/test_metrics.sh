@@ -165,10 +165,32 @@ test_attack_series() {
 		'$1 == s && $2 > 1000 { ok = 1 } END { exit !ok }' || fail "the victim's rate over its limit"
 	wait_for 10 '[ "$(value flowlens_rules "{origin=\"ddos\"}")" -ge 1 ]'
 	assert_eq "$(value flowlens_ddos_attacks_started_total '')" $((started + 1)) "attacks started"
+	# the engine's rules' drops, summed by the datapath under origin ddos
+	scrape | awk '$1 ~ /^flowlens_rule_dropped_packets_total\{origin="ddos",/ { n += $2 } END { exit !(n > 0) }' ||
+		fail "no drops by origin ddos on /metrics"
 	flood_stop "$FLOOD_PID"
 	wait_for 20 '[ "$(value flowlens_ddos_active_attacks "")" = 0 ]'
 	assert_eq "$(scrape | grep -c '^flowlens_ddos_victim_' || true)" 0 "no victim series once it ended"
 	assert_eq "$(value flowlens_ddos_attacks_ended_total '')" $((ended + 1)) "attacks ended"
+}
+
+# An operator's drop rule: what it matched and dropped, exactly, under
+# origin operator and action drop; the other rows are there at zero.
+test_rule_drops_by_origin() {
+	local labels='{origin="operator",action="drop"}' p0 b0 m0 id
+	p0=$(value flowlens_rule_dropped_packets_total "$labels")
+	b0=$(value flowlens_rule_dropped_bytes_total "$labels")
+	m0=$(value flowlens_rule_matched_packets_total "$labels")
+	[ -n "$p0" ] || fail "no flowlens_rule_dropped_packets_total$labels before any drop"
+	id=$(flctl -j rule add proto udp dport 7777 action drop | jq -er .id)
+	udp_send client "$SERVER4" 7777 300 100
+	assert_eq "$(value flowlens_rule_dropped_packets_total "$labels")" $((p0 + 300)) "packets dropped"
+	assert_eq "$(value flowlens_rule_matched_packets_total "$labels")" $((m0 + 300)) "packets matched"
+	# 100 bytes of payload: + 8 UDP + 20 IPv4 + 14 Ethernet
+	assert_eq "$(value flowlens_rule_dropped_bytes_total "$labels")" $((b0 + 300 * 142)) "bytes dropped"
+	assert_match "$(scrape)" 'flowlens_rule_dropped_packets_total\{origin="ddos",action="rate-limit"\} [0-9]' \
+		"the ddos rate-limit row"
+	flctl rule del "$id" >/dev/null
 }
 
 DASHBOARD="$TOP/contrib/grafana/flowlens.json"
@@ -195,7 +217,7 @@ test_dashboard_panels_return_data() {
 		echo "ok: $q"
 		n=$((n + 1))
 	done < <(jq -r '.panels[].targets[].expr' "$DASHBOARD")
-	assert_ge "$n" 10 "queries checked"
+	assert_ge "$n" 14 "queries checked"
 	# variables: label_values(METRIC, LABEL) -> count by (LABEL) (METRIC)
 	while read -r expr; do
 		q=$(echo "$expr" | sed -E 's/^label_values\(([a-z_]+), *([a-z_]+)\)$/count by (\2) (\1)/')
@@ -226,6 +248,10 @@ test_prometheus_scrapes_what_flctl_says() {
 	echo "flctl: $apps"
 	[ "$apps" != '[]' ] || fail "no application with a flow"
 	wait_for 20 '[ "$(prom_apps)" = "$(flctl_apps)" ]'
+	# each with the category flctl gives it
+	assert_eq "$(prom_query 'flowlens_app_flows_total > 0' | jq -c '[.[].metric | [.app, .category]] | sort')" \
+		"$(flctl -j show apps | jq -c '[.apps[] | select(.flows > 0) | [.app, .category]] | sort')" \
+		"applications and their categories"
 	# and the capture's top application's packets, exactly
 	app=$(flctl -j show apps | jq -r '.apps | max_by(.packets) | .app')
 	wait_until 20 same_app_packets "$app"

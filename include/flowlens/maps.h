@@ -57,6 +57,9 @@
 #define FL_MAP_RULES fl_rules
 #define FL_MAP_RULE_TAT fl_rule_tat
 #define FL_MAP_RULE_STATS fl_rule_stats
+/* PERCPU_ARRAY: origin * FL_RULE_ACTIONS + action -> struct
+ * fl_rule_origin_stats */
+#define FL_MAP_RULE_ORIGIN_STATS fl_rule_origins
 /* HASH: id -> struct fl_rule, the rules as given (read by flowlensd
  * only, so a restart recovers them from the pinned maps) */
 #define FL_MAP_RULE_DEFS fl_rule_defs

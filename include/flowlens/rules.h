@@ -209,7 +209,8 @@ struct fl_rule_entry {
 	__u16 sport_min, sport_max;
 	__u16 dport_min, dport_max;
 	__u16 len_min, len_max;
-	__u32 pad;
+	__u8 origin; /* enum fl_rule_origin_id: FL_MAP_RULE_ORIGIN_STATS' row */
+	__u8 pad[3];
 	/*
 	 * rate-limit, as a GCRA (a token bucket kept as the time the bucket
 	 * next drains, FL_MAP_RULE_TAT): a packet costs cost >> FL_RATE_SHIFT
@@ -226,6 +227,28 @@ _Static_assert(sizeof(struct fl_rule_entry) == 48, "fl_rule_entry layout");
 struct fl_rule_def {
 	struct fl_rule rule;
 	__u64 expires_at; /* CLOCK_REALTIME ns; 0: never */
+};
+
+/* Who put a rule in, as the datapath counts it (struct
+ * fl_rule_entry.origin): a rule with an attack id is the DDoS engine's. */
+enum fl_rule_origin_id {
+	FL_RULE_FROM_OPERATOR = 0,
+	FL_RULE_FROM_DDOS = 1,
+	FL_RULE_FROM_FLOWSPEC = 2,
+	FL_RULE_ORIGINS = 4,
+};
+#define FL_RULE_ACTIONS 4 /* enum fl_rule_action's values, and 0 */
+
+/*
+ * FL_MAP_RULE_ORIGIN_STATS[origin * FL_RULE_ACTIONS + action], per CPU:
+ * what every rule of one origin and action matched and dropped, so a
+ * reader sums a few entries rather than a million rules' counters.
+ */
+struct fl_rule_origin_stats {
+	__u64 packets; /* matched */
+	__u64 bytes;
+	__u64 dropped; /* drop rules: all; rate-limit: over the rate */
+	__u64 dropped_bytes;
 };
 
 /* FL_MAP_RULE_STATS[id], per CPU. */

@@ -1235,3 +1235,67 @@ void test_flowcache_last_seen(void)
 {
 	in_private_netns(check_last_seen);
 }
+
+/*
+ * What an IPFIX record needs from the entry: packets and bytes per
+ * direction, every TCP packet's flags ORed, when it began, and the
+ * interface, outer VLAN and DSCP of the packet that made it.
+ */
+static void check_record_fields(void)
+{
+	const struct pkt_spec fwd = { .vlan.count = 1,
+				      .l3 = PKT_IPV4,
+				      .l4 = PKT_TCP,
+				      .src = "192.0.2.1",
+				      .dst = "198.51.100.1",
+				      .ip4.tos = 46 << 2, /* EF */
+				      .tcp = { .sport = 40000,
+					       .dport = 443,
+					       .flags = PKT_TCP_ACK |
+							PKT_TCP_PSH },
+				      .payload_len = 100 };
+	struct pkt_spec fin = fwd, rev = reversed(&fwd);
+	struct fl_flow_key key;
+	struct pkt p1, p2, p3;
+	struct fl_flow flow;
+	struct fl_fixture fx;
+	int dir, dir_rev;
+	struct run r;
+
+	rev.payload_len = 1000;
+	rev.tcp.flags = PKT_TCP_ACK;
+	fin.tcp.flags = PKT_TCP_ACK | PKT_TCP_FIN;
+	fin.payload_len = 0;
+	if (!ASSERT_OK(fl_fixture_open(&fx), "fixture open"))
+		return;
+	if (!ASSERT_OK(config_set(&fx, FL_MODE_HOST, 0, 0), "config") ||
+	    !ASSERT_OK(pkt_build(&fwd, &p1), "build") ||
+	    !ASSERT_OK(pkt_build(&rev, &p2), "build reply") ||
+	    !ASSERT_OK(pkt_build(&fin, &p3), "build fin") ||
+	    !ASSERT_OK(key_of(&fwd, &key, &dir), "key") ||
+	    !ASSERT_OK(key_of(&rev, &key, &dir_rev), "key reversed"))
+		goto out;
+	/* two from the client, one reply, then the client's FIN */
+	if (!run_one(&fx, &p1, &r) || !run_one(&fx, &p1, &r) ||
+	    !run_one(&fx, &p2, &r) || !run_one(&fx, &p3, &r) ||
+	    !ASSERT_OK(flow_get(&fx, &key, &flow), "entry"))
+		goto out;
+	ASSERT_EQ(flow.packets[dir], 3, "the client's packets");
+	ASSERT_EQ(flow.bytes[dir], 2 * p1.len + p3.len, "the client's bytes");
+	ASSERT_EQ(flow.packets[dir_rev], 1, "the server's packets");
+	ASSERT_EQ(flow.bytes[dir_rev], p2.len, "the server's bytes");
+	ASSERT_EQ(flow.tcp_flags, PKT_TCP_ACK | PKT_TCP_PSH | PKT_TCP_FIN,
+		  "TCP flags ORed");
+	ASSERT_GT(flow.first_seen, 0, "first_seen");
+	ASSERT_LE(flow.first_seen, flow.last_seen, "first_seen <= last_seen");
+	ASSERT_EQ(flow.vlan, 100, "the outer VLAN id");
+	ASSERT_EQ(flow.dscp, 46, "DSCP");
+	ASSERT_EQ(flow.ifindex, 1, "the interface (lo in the test run)");
+out:
+	fl_fixture_close(&fx);
+}
+
+void test_flowcache_record_fields(void)
+{
+	in_private_netns(check_record_fields);
+}

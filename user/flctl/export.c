@@ -40,6 +40,9 @@ void flctl_help_export(void)
 	       "  the flow cache evicted it first: what the read before saw is\n"
 	       "  sent, and the flow counted in flows_lost                 (evicted)\n"
 	       "  the collector is removed or flowlensd stops              (forced)\n"
+	       "A flow created and evicted between two reads has no record: stats\n"
+	       "counts it in flows_unseen (the interfaces' flows created that no read\n"
+	       "found); a larger --max-flows avoids both kinds of loss.\n"
 	       "A TCP flow's entry starts at its first packet with payload: the\n"
 	       "handshake before it is not in its records.\n"
 	       "\n"
@@ -216,6 +219,9 @@ static void print_stats(struct json_object *data)
 	       (unsigned long long)json_get_u64(data, "reads"),
 	       json_get_double(data, "read_seconds_last"),
 	       json_get_double(data, "read_seconds_max"));
+	printf("Flows evicted between reads: %llu, of them never read: %llu\n",
+	       (unsigned long long)json_get_u64(data, "flows_evicted"),
+	       (unsigned long long)json_get_u64(data, "flows_unseen"));
 	if (!n)
 		printf("no collectors\n");
 	for (i = 0; i < n; i++) {

@@ -119,6 +119,17 @@ struct export
 	struct fl_cls *names; /* nDPI's names only */
 	/* the reads */
 	__u64 scans, scan_ns_last, scan_ns_max, flows_read;
+	__u64 flows_evicted; /* gone between two reads: nothing else deletes */
+	/*
+	 * Flows the datapath created and evicted between two reads, which
+	 * no read ever saw: the interfaces' flow_created since the first
+	 * collector came (created_base, base_ns) less the flows reads found
+	 * created since (new_seen). created_total is the control thread's
+	 * sum at its last tick.
+	 */
+	__u64 created_total, created_base, base_ns, new_seen;
+	__u64 unseen_before, unseen; /* earlier exporting spells; this one */
+	bool base_pending; /* created_base is taken at the next tick */
 	char path[512];
 };
 
@@ -412,6 +423,11 @@ static void take_batch(struct export *e, const struct fl_flow_key *keys,
 			s->last = vals[i];
 			HASH_ADD(hh, e->flows, key, sizeof(s->key), s);
 			e->nr_flows++;
+			if (vals[i].first_seen >= e->base_ns)
+				e->new_seen++;
+		} else if (vals[i].first_seen != s->last.first_seen &&
+			   vals[i].first_seen >= e->base_ns) {
+			e->new_seen++; /* a new entry under a known key */
 		}
 		for (k = 0; k < EXPORT_MAX; k++)
 			if (e->col[k].used)
@@ -430,6 +446,8 @@ static void scan(struct export *e)
 	__u64 t0 = mono_ns(), now_ns, dt;
 	struct shadow *s, *tmp;
 	__u32 batch = 0, n;
+	__u64 created;
+	__s64 unseen;
 	bool first = true;
 	__s64 to_real;
 	time_t now;
@@ -441,6 +459,7 @@ static void scan(struct export *e)
 		goto out;
 	pthread_mutex_lock(&e->lock);
 	e->gen++;
+	created = e->created_total;
 	pthread_mutex_unlock(&e->lock);
 	for (;;) {
 		DECLARE_LIBBPF_OPTS(bpf_map_batch_opts, opts);
@@ -470,6 +489,8 @@ static void scan(struct export *e)
 			if (s->gen == e->gen)
 				continue;
 			flow_gone(e, s, to_real, now, FL_IPFIX_END_LACK);
+			if (s->last.first_seen)
+				e->flows_evicted++;
 			HASH_DEL(e->flows, s);
 			shadow_free(s);
 			e->nr_flows--;
@@ -478,6 +499,12 @@ static void scan(struct export *e)
 	for (k = 0; k < EXPORT_MAX; k++)
 		if (e->col[k].used)
 			fl_ipfix_flush(&e->col[k].ipfix, now);
+	/* created before this read began, and not found by any read: a flow
+	 * created while it ran may be found and not yet counted created,
+	 * hence the floor */
+	unseen = (__s64)(created - e->created_base) - (__s64)e->new_seen;
+	if (!e->base_pending && unseen > (__s64)e->unseen)
+		e->unseen = unseen;
 	dt = mono_ns() - t0;
 	e->scans++;
 	e->scan_ns_last = dt;
@@ -548,7 +575,14 @@ static int collector_start(struct export *e, struct collector *c, char *err,
 	c->epoch = ++e->next_epoch;
 	c->start_ns = mono_ns();
 	c->used = true;
-	e->nr_collectors++;
+	if (!e->nr_collectors++) {
+		/* a new exporting spell: the shadow starts empty */
+		e->unseen_before += e->unseen;
+		e->unseen = 0;
+		e->base_ns = c->start_ns;
+		e->base_pending = true;
+		e->new_seen = 0;
+	}
 	/* the templates now: a collector learns them before any record */
 	fl_ipfix_flush(&c->ipfix, time(NULL));
 	return 0;
@@ -872,6 +906,11 @@ static struct json_object *export_json(bool stats)
 		return o;
 	json_object_object_add(o, "flows",
 			       json_object_new_uint64(ex->nr_flows));
+	json_object_object_add(o, "flows_evicted",
+			       json_object_new_uint64(ex->flows_evicted));
+	json_object_object_add(o, "flows_unseen",
+			       json_object_new_uint64(ex->unseen_before +
+						      ex->unseen));
 	json_object_object_add(
 		o, "shadow_bytes",
 		json_object_new_uint64(ex->nr_flows * sizeof(struct shadow)));
@@ -921,6 +960,25 @@ static const struct command export_commands[] = {
 };
 
 /* --- the module --- */
+
+/* The interfaces' flows created, for the flows no read saw. */
+static void export_tick(struct daemon *d)
+{
+	__u64 created = 0;
+	int i;
+
+	if (!ex)
+		return;
+	for (i = 0; i < d->nr_ifaces; i++)
+		created += d->ifaces[i].now.flow.flow_created;
+	pthread_mutex_lock(&ex->lock);
+	ex->created_total = created;
+	if (ex->base_pending) {
+		ex->created_base = created;
+		ex->base_pending = false;
+	}
+	pthread_mutex_unlock(&ex->lock);
+}
 
 static int export_open(struct daemon *d)
 {
@@ -1008,6 +1066,8 @@ const struct fl_module export_module = {
 	.name = "export",
 	.open = export_open,
 	.close = export_close,
+	.tick = export_tick,
+	.tick_every = 1,
 	.save = export_save,
 	.commands = export_commands,
 };

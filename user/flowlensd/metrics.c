@@ -15,6 +15,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stddef.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +24,8 @@
 #include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 #include <json-c/json.h>
 #include <microhttpd.h>
 
@@ -30,6 +33,7 @@
 #include "log.h"
 #include "module.h"
 #include "promtext.h"
+#include "flowlens.skel.h"
 
 struct metrics {
 	struct MHD_Daemon *mhd;
@@ -96,36 +100,35 @@ static struct json_object *member(struct json_object *o, const char *key)
 	return o && json_object_object_get_ex(o, key, &v) ? v : NULL;
 }
 
-/*
- * A family over an array of objects: for each element, the numeric field
- * @field, labelled @label = the element's @label_field (and, if
- * @label2 is set, @label2 = its @label2_field as a string).
- */
+/* A family over an array of objects: for each element, its numeric
+ * member @field (see columns()). */
 struct column {
 	const char *name, *type, *help;
 	const char *field;
 };
 
-static void columns(FILE *f, struct json_object *arr, const char *label,
-		    const char *label_field, const char *label2,
-		    const char *label2_field, const struct column *cols,
+/* One family per column over the elements of an array, labelled by
+ * @labels: pairs of label name and element member, NULL-terminated. */
+static void columns(FILE *f, struct json_object *arr,
+		    const char *const *labels, const struct column *cols,
 		    size_t ncols)
 {
-	size_t c, i, n = arr ? json_object_array_length(arr) : 0;
+	size_t c, i, k, n = arr ? json_object_array_length(arr) : 0;
 
 	for (c = 0; c < ncols; c++) {
 		family(f, cols[c].name, cols[c].type, cols[c].help);
 		for (i = 0; i < n; i++) {
 			struct json_object *e = json_object_array_get_idx(arr, i);
-			char v1[64], v2[64];
-			const char *labels[5] = { label, v1, label2, v2, NULL };
+			const char *lv[7] = { NULL };
+			char v[3][64];
 
-			snprintf(v1, sizeof(v1), "%s", str(e, label_field));
-			snprintf(v2, sizeof(v2), "%s",
-				 label2 ? str(e, label2_field) : "");
-			if (!label2)
-				labels[2] = NULL;
-			sample(f, cols[c].name, labels, num(e, cols[c].field));
+			for (k = 0; k < 3 && labels[2 * k]; k++) {
+				snprintf(v[k], sizeof(v[k]), "%s",
+					 str(e, labels[2 * k + 1]));
+				lv[2 * k] = labels[2 * k];
+				lv[2 * k + 1] = v[k];
+			}
+			sample(f, cols[c].name, lv, num(e, cols[c].field));
 		}
 	}
 }
@@ -181,7 +184,7 @@ static void interfaces(struct daemon *d, FILE *f)
 	struct json_object *stats = ask(d, "stats");
 	struct json_object *arr = member(stats, "interfaces");
 
-	columns(f, arr, "interface", "name", NULL, NULL, cols,
+	columns(f, arr, (const char *const[]){ "interface", "name", NULL }, cols,
 		sizeof(cols) / sizeof(cols[0]));
 	breakdown(f, arr, "interface", "name", "verdicts", "verdict",
 		  "flowlens_interface_verdict_packets_total",
@@ -216,7 +219,10 @@ static void apps(struct daemon *d, FILE *f)
 	struct json_object *reply = ask(d, "apps");
 
 	/* id too: nDPI calls every id it does not know "Unknown" */
-	columns(f, member(reply, "apps"), "app", "app", "id", "id", cols,
+	columns(f, member(reply, "apps"),
+		(const char *const[]){ "app", "app", "id", "id", "category",
+				       "category", NULL },
+		cols,
 		sizeof(cols) / sizeof(cols[0]));
 	json_object_put(reply);
 }
@@ -246,7 +252,8 @@ static void workers(struct daemon *d, FILE *f)
 	};
 	struct json_object *reply = ask(d, "workers");
 
-	columns(f, member(reply, "workers"), "worker", "id", "queue", "queue",
+	columns(f, member(reply, "workers"),
+		(const char *const[]){ "worker", "id", "queue", "queue", NULL },
 		cols, sizeof(cols) / sizeof(cols[0]));
 	json_object_put(reply);
 }
@@ -362,6 +369,120 @@ static void rules(struct daemon *d, FILE *f)
 	}
 }
 
+/* What the rules matched and dropped, by origin and action: the
+ * datapath's own sums (FL_MAP_RULE_ORIGIN_STATS), a few entries. */
+static void rule_traffic(struct daemon *d, FILE *f)
+{
+	static const char *const origin[FL_RULE_ORIGINS] = {
+		[FL_RULE_FROM_OPERATOR] = "operator",
+		[FL_RULE_FROM_DDOS] = "ddos",
+	};
+	static const char *const action[FL_RULE_ACTIONS] = {
+		[FL_RULE_DROP] = "drop",
+		[FL_RULE_RATE_LIMIT] = "rate-limit",
+		[FL_RULE_PERMIT] = "permit",
+	};
+	static const struct {
+		const char *name, *help;
+		size_t off;
+	} fams[] = {
+		{ "flowlens_rule_matched_packets_total",
+		  "Packets that matched a rule, by the rule's origin and action.",
+		  offsetof(struct fl_rule_origin_stats, packets) },
+		{ "flowlens_rule_matched_bytes_total",
+		  "Frame bytes that matched a rule, by origin and action.",
+		  offsetof(struct fl_rule_origin_stats, bytes) },
+		{ "flowlens_rule_dropped_packets_total",
+		  "Packets rules dropped (drop: every match; rate-limit: over the rate), by origin and action.",
+		  offsetof(struct fl_rule_origin_stats, dropped) },
+		{ "flowlens_rule_dropped_bytes_total",
+		  "Frame bytes rules dropped, by origin and action.",
+		  offsetof(struct fl_rule_origin_stats, dropped_bytes) },
+	};
+	__u64 sum[FL_RULE_ORIGINS * FL_RULE_ACTIONS][4] = {};
+	struct fl_rule_origin_stats *pc;
+	struct bpf_map *map;
+	__u32 row;
+	size_t i;
+	int cpu;
+
+	map = bpf_object__find_map_by_name(
+		d->skel->obj, FL_STRINGIFY(FL_MAP_RULE_ORIGIN_STATS));
+	pc = calloc(d->ncpus, sizeof(*pc));
+	if (!map || !pc) {
+		free(pc);
+		return;
+	}
+	for (row = 0; row < FL_RULE_ORIGINS * FL_RULE_ACTIONS; row++) {
+		if (bpf_map_lookup_elem(bpf_map__fd(map), &row, pc))
+			continue;
+		for (cpu = 0; cpu < d->ncpus; cpu++) {
+			sum[row][0] += pc[cpu].packets;
+			sum[row][1] += pc[cpu].bytes;
+			sum[row][2] += pc[cpu].dropped;
+			sum[row][3] += pc[cpu].dropped_bytes;
+		}
+	}
+	free(pc);
+	for (i = 0; i < sizeof(fams) / sizeof(fams[0]); i++) {
+		family(f, fams[i].name, "counter", fams[i].help);
+		for (row = 0; row < FL_RULE_ORIGINS * FL_RULE_ACTIONS; row++) {
+			const char *o = origin[row / FL_RULE_ACTIONS],
+				   *a = action[row % FL_RULE_ACTIONS];
+			const char *labels[] = { "origin", o, "action", a,
+						 NULL };
+
+			/* every origin and action, zeros too: a query
+			 * for drops has a series before the first one */
+			if (o && a)
+				sample(f, fams[i].name, labels,
+				       sum[row][fams[i].off / sizeof(__u64)]);
+		}
+	}
+}
+
+/* IPFIX export per collector, and the flow cache as its reads see it. */
+static void export(struct daemon *d, FILE *f)
+{
+	static const struct column cols[] = {
+		{ "flowlens_export_records_total", "counter",
+		  "IPFIX records sent to the collector.", "records" },
+		{ "flowlens_export_messages_total", "counter",
+		  "IPFIX messages (datagrams) sent to the collector.",
+		  "messages" },
+		{ "flowlens_export_bytes_total", "counter",
+		  "IPFIX bytes sent to the collector.", "bytes" },
+		{ "flowlens_export_records_lost_total", "counter",
+		  "Records in datagrams the socket refused (never resent).",
+		  "records_lost" },
+		{ "flowlens_export_flows_lost_total", "counter",
+		  "Flows the flow cache evicted before their last record: sent as last read.",
+		  "flows_lost" },
+	};
+	struct json_object *reply = ask(d, "export-stats");
+
+	if (!reply)
+		return;
+	columns(f, member(reply, "collectors"),
+		(const char *const[]){ "collector", "collector", NULL }, cols,
+		sizeof(cols) / sizeof(cols[0]));
+	/* known only while a collector is configured: the export reads the
+	 * map once a second, nothing else counts an LRU hash */
+	if (member(reply, "collectors") &&
+	    json_object_array_length(member(reply, "collectors"))) {
+		scalar(f, "flowlens_flow_cache_flows", "gauge",
+		       "Flows in the XDP flow cache at the export's last read (only while exporting).",
+		       num(reply, "flows"));
+		scalar(f, "flowlens_flow_cache_evictions_total", "counter",
+		       "Flows that left the XDP flow cache between two export reads: LRU evictions (only while exporting).",
+		       num(reply, "flows_evicted"));
+		scalar(f, "flowlens_export_flows_unseen_total", "counter",
+		       "Flows the XDP flow cache created and evicted between two export reads: never exported (only while exporting).",
+		       num(reply, "flows_unseen"));
+	}
+	json_object_put(reply);
+}
+
 static void daemon_loop(struct daemon *d, FILE *f)
 {
 	struct json_object *reply = ask(d, "daemon");
@@ -439,6 +560,8 @@ static char *render(struct daemon *d, size_t *len)
 	apps(d, f);
 	workers(d, f);
 	rules(d, f);
+	rule_traffic(d, f);
+	export(d, f);
 	synproxy(d, f);
 	ddos(d, f);
 	daemon_loop(d, f);
