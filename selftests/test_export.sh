@@ -29,6 +29,8 @@ cleanup() {
 		lab start "${LAB_START_ARGS[@]}"
 		RESTART=0
 	fi
+	in_ns flowlens ip route del default 2>/dev/null || true
+	in_ns flowlens ip -6 route del default 2>/dev/null || true
 	for id in $(flctl -j export list 2>/dev/null | jq -r '.collectors[].id'); do
 		flctl export del "$id" >/dev/null 2>&1 || true
 	done
@@ -212,6 +214,53 @@ test_evictions_are_counted() {
 	# most 8000 flows, and every one of them is exported or unseen
 	assert_ge $((exported + unseen)) 7000 "flows exported or counted unseen"
 	[ $((exported + unseen)) -le 8000 ] || fail "more flows than flgen sent: $exported + $unseen"
+}
+
+# Live: TLS captures replayed through the lab, classified by the workers;
+# their records at nfacctd carry the app, SNI and JA3 the workers found,
+# as `flctl show flows` shows them.
+test_live_records_carry_ndpi_fields() {
+	local f capture want got pid
+	PCAPS=$(fl_pcap_dir)
+	[ -d "$PCAPS" ] || skip "no capture corpus in $PCAPS (set FL_PCAP_DIR)"
+	work_dir
+	sed -e "s|^nfacctd_port:.*|nfacctd_port: $PORT|" \
+		-e "s|^nfacctd_templates_file:.*|nfacctd_templates_file: $WORK/templates.json|" \
+		-e "s|^aggregate_primitives:.*|aggregate_primitives: $TOP/contrib/pmacct/primitives.lst|" \
+		-e "s|^print_output_file\[flows\]:.*|print_output_file[flows]: $WORK/flows.json|" \
+		"$TOP/contrib/pmacct/nfacctd.conf" >"$WORK/nfacctd.conf"
+	"$LAB" exec flowlens nfacctd -f "$WORK/nfacctd.conf" >>"$BG_LOG" 2>&1 </dev/null &
+	pid=$!
+	echo "$pid" >>"$BG_PIDS"
+	wait_until 5 in_ns flowlens sh -c "ss -Hlun '( sport = :$PORT )' | grep -q ."
+	flctl export add ipfix "$COLLECTOR" idle 3
+	# the captures' replies carry their own addresses: route them on
+	in_ns flowlens ip route replace default via "$SERVER4"
+	in_ns flowlens ip -6 route replace default via "$SERVER6"
+	in_ns flowlens ping -c1 -W2 "$SERVER4" >/dev/null
+	in_ns flowlens ping -6 -c1 -W2 "$SERVER6" >/dev/null
+	in_ns client ping -c1 -W2 "$SERVER4" >/dev/null
+	for f in 443-firefox.pcap 443-git.pcap long_tls_certificate.pcap tls_esni_sni_both.pcap \
+		tls-rdn-extract.pcap; do
+		capture="$WORK/$f"
+		tcpdump -r "$PCAPS/$f" -w "$capture" 'less 1514' 2>/dev/null
+		flgen replay -i eth0 --dst "$SERVER4" --timing max -j "$capture" >/dev/null
+	done
+	wait_for 15 '[ "$(flctl -j show flows -n 1000 | jq "[.flows[] | select(.sni != \"\")] | length")" -ge 6 ]'
+	want=$(flctl -j show flows -n 1000 | jq -r '.flows[] | select(.sni != "") | [.app, .sni, .ja3c, .ja3s] | @tsv' | sort)
+	# every flow idle for 3 s leaves; then nfacctd writes what it has
+	wait_until 20 sh -c "[ \"\$($LAB exec flowlens flctl -j export stats | jq '.collectors[0].records')\" -ge 12 ]"
+	sleep 2
+	kill -INT "$pid"
+	wait "$pid" 2>/dev/null || true
+	got=$(jq -r 'select(.biflow_dir == "1" and .tls_sni != "") | [.ndpi_l7_name, .tls_sni, .ja3c, .ja3s] | @tsv' \
+		"$WORK/flows.json" | sort)
+	echo "flctl show flows:"
+	echo "$want"
+	echo "nfacctd:"
+	echo "$got"
+	assert_ge "$(echo "$want" | grep -c .)" 6 "classified TLS flows with an SNI"
+	assert_eq "$got" "$want" "app, SNI and JA3 of the live flows at nfacctd"
 }
 
 test_cli_errors_and_list() {

@@ -20,10 +20,10 @@
  * Nothing here touches the packet path, and a send never blocks (a
  * refused datagram's records are counted lost).
  *
- * Memory: the shadow holds sizeof(struct shadow) bytes per flow (about
- * 370 with uthash's handle) while any collector is configured, nothing
- * otherwise; the SNI and JA3 strings are allocated only for flows that
- * have them.
+ * Memory: the shadow holds sizeof(struct shadow) bytes per flow (408
+ * with uthash's handle: shadow_bytes in the stats) while any collector is
+ * configured, nothing otherwise; the SNI and JA3 strings are allocated
+ * only for flows that have them.
  *
  * EXPORT_FILE, next to the state file, keeps the collectors:
  *   {"format": "flowlens-export", "version": 1, "saved_at": ...,
