@@ -7,8 +7,11 @@
 # interfaces, sends a mix of traffic through it (pings from five light
 # sources, a TCP transfer, and one heavy UDP source), then shows what
 # FlowLens saw; then router mode, manual rules, the DDoS engine
-# catching two floods on its own, and the SYN proxy under a SYN flood.
-# Tears everything down on exit, Ctrl-C included.
+# catching two floods on its own, the SYN proxy under a SYN flood, real
+# captures classified by the workers, and their flows as IPFIX records
+# that nfcapd/nfdump and tshark decode. A collector tool that is not
+# installed is skipped, never a failure. Tears everything down on exit,
+# Ctrl-C included.
 set -euo pipefail
 
 TOP=$(cd "$(dirname "$0")/.." && pwd)
@@ -16,6 +19,7 @@ LAB="$TOP/scripts/lab.sh"
 TRAFFIC="$TOP/scripts/traffic.py"
 SERVER=198.51.100.2
 HEAVY=192.0.2.10
+LAB_DIR=${FL_LAB_DIR:-/run/flowlens-lab}
 pids=()
 
 cleanup() {
@@ -44,6 +48,111 @@ flctl() {
 background() {
 	"$LAB" exec "$@" </dev/null >/dev/null 2>&1 &
 	pids+=($!)
+}
+
+# Runs CMD... every 0.1 s until it succeeds, for at most SECONDS.
+wait_for() { # SECONDS CMD...
+	local tries=$(($1 * 10))
+	shift
+	while [ "$tries" -gt 0 ]; do
+		"$@" && return 0
+		sleep 0.1
+		tries=$((tries - 1))
+	done
+	return 1
+}
+
+# The IPFIX collectors: nfcapd and tshark on 127.0.0.1:4739 in the
+# flowlens namespace, where flowlensd sends. Either may be missing (make
+# deps installs nfdump and tshark): the demo goes on without it.
+IPFIX_PORT=4739
+IPFIX_DIR=$LAB_DIR/ipfix
+NFCAPD_PID=
+TSHARK_PID=
+
+udp_port_bound() {
+	"$LAB" exec flowlens ss -Hlun "( sport = :$IPFIX_PORT )" 2>/dev/null | grep -q .
+}
+
+ipfix_collectors_start() {
+	mkdir -p "$IPFIX_DIR/nf"
+	if command -v tshark >/dev/null; then
+		echo "\$ tshark -i lo -f 'udp port $IPFIX_PORT' -w ipfix.pcap &   (in the flowlens namespace)"
+		"$LAB" exec flowlens tshark -q -i lo -f "udp port $IPFIX_PORT" \
+			-w "$IPFIX_DIR/ipfix.pcap" </dev/null >/dev/null 2>"$IPFIX_DIR/tshark.log" &
+		TSHARK_PID=$!
+		pids+=("$TSHARK_PID")
+		wait_for 10 grep -q "^Capturing on" "$IPFIX_DIR/tshark.log" ||
+			echo "(tshark did not start capturing: see $IPFIX_DIR/tshark.log)"
+	else
+		echo "(tshark is not installed: no capture to decode; 'make deps' installs it)"
+	fi
+	if command -v nfcapd >/dev/null && command -v nfdump >/dev/null; then
+		echo "\$ nfcapd -b 127.0.0.1 -p $IPFIX_PORT -w nf/ &   (in the flowlens namespace)"
+		"$LAB" exec flowlens nfcapd -b 127.0.0.1 -p "$IPFIX_PORT" -w "$IPFIX_DIR/nf" -t 3600 \
+			</dev/null >"$IPFIX_DIR/nfcapd.log" 2>&1 &
+		NFCAPD_PID=$!
+		pids+=("$NFCAPD_PID")
+		# the templates go out when the collector is added: nfcapd
+		# must be listening by then, or it drops the records until
+		# the next ones, 30 s later
+		wait_for 10 udp_port_bound ||
+			echo "(nfcapd is not listening: see $IPFIX_DIR/nfcapd.log)"
+	else
+		echo "(nfcapd/nfdump are not installed: 'make deps' installs nfdump)"
+	fi
+}
+
+# What the collectors made of the records. Never fails the demo.
+ipfix_collectors_show() {
+	local prev=-1 n tries=15
+	# idle 2: a flow's records leave 2-3 s after its last packet (1 s
+	# after a FIN or RST); wait until the count stops moving
+	sleep 3
+	while [ "$tries" -gt 0 ]; do
+		n=$("$LAB" exec flowlens flctl -j export stats 2>/dev/null |
+			jq '[.collectors[].records] | add // 0' 2>/dev/null) || n=0
+		[ "$n" -gt 0 ] && [ "$n" = "$prev" ] && break
+		prev=$n
+		sleep 1
+		tries=$((tries - 1))
+	done
+	flctl export stats || true
+	if [ -n "$NFCAPD_PID" ]; then
+		kill -TERM "$NFCAPD_PID" 2>/dev/null || true # it writes out its file
+		wait "$NFCAPD_PID" 2>/dev/null || true
+		echo
+		echo "\$ nfdump -R nf/ -B -O bytes -n 6   (nfcapd's file: the largest flows, each flow's two uniflow records joined)"
+		nfdump -R "$IPFIX_DIR/nf" -B -O bytes -n 6 2>&1 | head -n 7 || true
+		echo
+		echo "\$ nfdump -R nf/ -o raw 'proto tcp and port 443' | grep -E 'biFlow|end reason|app ID' | head -3   (one record's IPFIX-only fields)"
+		nfdump -R "$IPFIX_DIR/nf" -q -o raw 'proto tcp and port 443' 2>/dev/null |
+			grep -E 'biFlow Dir|end reason|app ID' | head -n 3 || true
+	fi
+	if [ -n "$TSHARK_PID" ]; then
+		kill -INT "$TSHARK_PID" 2>/dev/null || true
+		wait "$TSHARK_PID" 2>/dev/null || true
+		echo
+		echo "\$ tshark -r ipfix.pcap -d udp.port==$IPFIX_PORT,cflow -V   (the first record with an SNI: nDPI's fields, ntop's elements)"
+		tshark -r "$IPFIX_DIR/ipfix.pcap" -d "udp.port==$IPFIX_PORT,cflow" -V 2>/dev/null |
+			awk '/^        Flow [0-9]+$/ { if (sni) exit; rec = $0 "\n"; next }
+			     /^    Set / { if (sni) exit; rec = ""; next }
+			     /SSL server name: ./ { sni = 1 }
+			     /^            (SrcAddr|DstAddr|SrcPort|DstPort|Protocol|Octets|Packets|Flow End Reason|Biflow Direction|ApplicationName|Layer 7 protocol|SSL server name|Enterprise Private entry: \(ntop\) Type (501|489|510))/ { rec = rec $0 "\n" }
+			     END { if (sni) printf "%s", rec; else print "(no record with an SNI)" }' || true
+		echo
+		echo "\$ tshark ... -V | awk ...   (the records with an SNI: one per direction, biflowDirection telling which)"
+		tshark -r "$IPFIX_DIR/ipfix.pcap" -d "udp.port==$IPFIX_PORT,cflow" -V 2>/dev/null |
+			awk 'function out() { if (sni != "") printf "  %-14s %-28s %-9s %s:%s -> %s:%s %s packets\n", app, sni, dir, src, sport, dst, dport, pkts; sni = "" }
+			     /^        Flow [0-9]+$/ { out(); next }
+			     /^            SrcAddr: / { src = $2 } /^            DstAddr: / { dst = $2 }
+			     /^            SrcPort: / { sport = $2 } /^            DstPort: / { dport = $2 }
+			     /^            Packets: / { pkts = $2 }
+			     /^            Biflow Direction: / { dir = $3 == "Initiator" ? "initiator" : "reverse" }
+			     /^            Layer 7 protocol name: / { app = $5 }
+			     /^            SSL server name: / { sni = $4 }
+			     END { out() }' | head -n 6 || true
+	fi
 }
 
 step "Lab: client -- flowlens -- server (network namespaces, veth)"
@@ -150,6 +259,10 @@ echo
 echo "\$ nft list tables   (in the flowlens namespace: the table flowlensd keeps behind the proxy)"
 "$LAB" exec flowlens nft list tables
 
+step "IPFIX export: nfcapd and tshark listen on 127.0.0.1:$IPFIX_PORT; flowlensd sends them every flow"
+ipfix_collectors_start
+flctl export add ipfix "127.0.0.1:$IPFIX_PORT" idle 2 || true
+
 step "Applications: real captures through the router, classified by nDPI in the AF_XDP workers"
 source "$TOP/scripts/corpus.sh"
 PCAPS=$(fl_pcap_dir)
@@ -183,4 +296,9 @@ else
 	echo "no captures in $PCAPS: skipped"
 fi
 
-step "Done: $HEAVY topped 'flctl top src'; router mode forwarded flgen's million packets; the rules dropped the flood and held the rate; the DDoS engine caught both floods, dropped them and removed its rules after the hold; the SYN proxy answered a SYN flood while curl connected; the workers named every application in the captures, and /metrics shows them to Prometheus; tearing down"
+step "IPFIX: the flows' records, as the collectors decode them"
+echo "\$ ping -c 3 $SERVER   (in the client namespace: one more flow)"
+"$LAB" exec client ping -c 3 -i 0.2 "$SERVER" | grep ttl || true
+ipfix_collectors_show
+
+step "Done: $HEAVY topped 'flctl top src'; router mode forwarded flgen's million packets; the rules dropped the flood and held the rate; the DDoS engine caught both floods, dropped them and removed its rules after the hold; the SYN proxy answered a SYN flood while curl connected; the workers named every application in the captures, /metrics shows them to Prometheus, and their flows left as IPFIX records: nfdump lists them, tshark shows nDPI's app and SNI in them; tearing down"
