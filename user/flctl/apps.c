@@ -19,10 +19,12 @@ static void print_apps(struct json_object *data)
 		printf("no application seen yet\n");
 		return;
 	}
-	printf("%-24s %12s %12s %10s\n", "APP", "PACKETS", "BYTES", "FLOWS");
+	printf("%-24s %-20s %12s %12s %10s\n", "APP", "CATEGORY", "PACKETS",
+	       "BYTES", "FLOWS");
 	for (i = 0; i < n; i++) {
 		o = json_object_array_get_idx(list, i);
-		printf("%-24s %12s %12s %10llu\n", json_get_str(o, "app"),
+		printf("%-24s %-20s %12s %12s %10llu\n", json_get_str(o, "app"),
+		       json_get_str(o, "category"),
 		       si(json_get_u64(o, "packets"), a, sizeof(a)),
 		       si(json_get_u64(o, "bytes"), b, sizeof(b)),
 		       (unsigned long long)json_get_u64(o, "flows"));

@@ -33,8 +33,9 @@ void flctl_help_show(void)
 	       "apps: every application nDPI has named (YouTube, TLS, DNS, SIP, ...)\n"
 	       "with its packets, bytes and flows, summed over the workers (packets\n"
 	       "until the verdict) and the XDP flow cache (every packet after it),\n"
-	       "largest first by --sort (default bytes). A flow counts under its\n"
-	       "app, or its master protocol when nDPI named no app.\n"
+	       "largest first by --sort (default bytes), with nDPI's category. A\n"
+	       "flow counts under its app, or its master protocol when nDPI named\n"
+	       "no app.\n"
 	       "\n"
 	       "flows: the flows in the XDP flow cache, largest first (-n N, default\n"
 	       "50; 0 shows all): protocol, client and server as the first packet\n"
@@ -48,8 +49,14 @@ void flctl_help_show(void)
 	       "rx (escalated packets), tx (sent on by the worker, router mode),\n"
 	       "passed (host mode, to the local stack), consumed (monitor), dropped,\n"
 	       "classified and gave_up (verdicts), ring_full (packets the kernel\n"
-	       "could not queue to the worker), its flows and memory. All of them:\n"
-	       " ");
+	       "could not queue to the worker), its flows and memory.\n"
+	       "\n"
+	       "export: IPFIX export ('%1$s export help'): each collector's records\n"
+	       "by reason, messages, bytes, templates and losses, and the reads of\n"
+	       "the flow cache; the same as '%1$s export stats'.\n"
+	       "\n"
+	       "The workers' counters, all of them:\n"
+	       " ", prog_name);
 	for (i = 0; i < sizeof(counters) / sizeof(counters[0]); i++)
 		printf(" %s", counters[i]);
 	printf(" %s\n", FL_WORKER_RING_FULL);
