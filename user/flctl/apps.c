@@ -9,6 +9,7 @@
 static void print_apps(struct json_object *data)
 {
 	struct json_object *list, *o;
+	int width = strlen("CATEGORY");
 	char a[32], b[32];
 	size_t i, n;
 
@@ -19,12 +20,19 @@ static void print_apps(struct json_object *data)
 		printf("no application seen yet\n");
 		return;
 	}
-	printf("%-24s %-20s %12s %12s %10s\n", "APP", "CATEGORY", "PACKETS",
-	       "BYTES", "FLOWS");
+	for (i = 0; i < n; i++) {
+		int len = strlen(json_get_str(json_object_array_get_idx(list, i),
+					      "category"));
+
+		if (len > width)
+			width = len;
+	}
+	printf("%-24s %-*s %12s %12s %10s\n", "APP", width, "CATEGORY",
+	       "PACKETS", "BYTES", "FLOWS");
 	for (i = 0; i < n; i++) {
 		o = json_object_array_get_idx(list, i);
-		printf("%-24s %-20s %12s %12s %10llu\n", json_get_str(o, "app"),
-		       json_get_str(o, "category"),
+		printf("%-24s %-*s %12s %12s %10llu\n", json_get_str(o, "app"),
+		       width, json_get_str(o, "category"),
 		       si(json_get_u64(o, "packets"), a, sizeof(a)),
 		       si(json_get_u64(o, "bytes"), b, sizeof(b)),
 		       (unsigned long long)json_get_u64(o, "flows"));
