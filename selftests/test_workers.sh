@@ -292,6 +292,10 @@ test_no_workers() {
 	esc=$(if_counter cl0 .flow_cache.escalated)
 	tcp_transfer "$SERVER4" 200000
 	assert_eq "$(if_counter cl0 .flow_cache.escalated)" "$esc" "packets escalated"
+	# nothing to export: a collector is taken, with a warning
+	assert_match "$(flctl export add ipfix 127.0.0.1:4739 2>&1)" 'warning: the flow cache is off' \
+		"export add warns"
+	flctl export del 127.0.0.1:4739 >/dev/null
 	assert_fails_with "bad --workers 'x'" in_ns flowlens flowlensd -i cl0 --workers x
 	assert_fails_with "bad --flow-timeout '0'" in_ns flowlens flowlensd -i cl0 --flow-timeout 0
 }

@@ -74,7 +74,12 @@ static void print_changed(struct json_object *data, const char *what)
 
 static void print_added(struct json_object *data)
 {
+	struct json_object *v;
+
 	print_changed(data, "collector");
+	if (json_object_object_get_ex(data, "warning", &v) && v)
+		fprintf(stderr, "%s: warning: %s\n", prog_name,
+			json_object_get_string(v));
 }
 
 static void print_deleted(struct json_object *data)

@@ -841,6 +841,16 @@ static int cmd_export_add(struct daemon *d, struct json_object *req,
 	}
 	*data = json_object_new_object();
 	json_object_object_add(*data, "collector", collector_json(slot, false));
+	{
+		struct fl_config cfg;
+
+		if (!settings_read(d, &cfg) &&
+		    (cfg.escalate_flags & FL_ESCALATE_F_OFF))
+			json_object_object_add(
+				*data, "warning",
+				json_object_new_string(
+					"the flow cache is off (flowlensd --workers 0): no flow will be exported until it runs with workers"));
+	}
 out:
 	pthread_mutex_unlock(&ex->lock);
 	if (!ret) {
