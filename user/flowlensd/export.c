@@ -125,6 +125,7 @@ struct export
 	 * no read ever saw: the interfaces' flow_created since the first
 	 * collector came (created_base, base_ns) less the flows reads found
 	 * created since (new_seen). created_total is the control thread's
+	 * (atomics, written without the lock, so a tick never waits)
 	 * sum at its last tick.
 	 */
 	__u64 created_total, created_base, base_ns, new_seen;
@@ -145,14 +146,20 @@ static void shadow_free(struct shadow *s)
 	free(s);
 }
 
-static void shadow_clear(struct export *e)
+static void shadow_free_all(struct shadow *flows)
 {
 	struct shadow *s, *tmp;
 
-	HASH_ITER(hh, e->flows, s, tmp) {
-		HASH_DEL(e->flows, s);
+	HASH_ITER(hh, flows, s, tmp) {
+		HASH_DEL(flows, s);
 		shadow_free(s);
 	}
+}
+
+static void shadow_clear(struct export *e)
+{
+	shadow_free_all(e->flows);
+	e->flows = NULL;
 	e->nr_flows = 0;
 }
 
@@ -446,6 +453,7 @@ static void scan(struct export *e)
 	__u64 t0 = mono_ns(), now_ns, dt;
 	struct shadow *s, *tmp;
 	__u32 batch = 0, n;
+	int err = ENOENT;
 	__u64 created;
 	__s64 unseen;
 	bool first = true;
@@ -459,7 +467,7 @@ static void scan(struct export *e)
 		goto out;
 	pthread_mutex_lock(&e->lock);
 	e->gen++;
-	created = e->created_total;
+	created = __atomic_load_n(&e->created_total, __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&e->lock);
 	for (;;) {
 		DECLARE_LIBBPF_OPTS(bpf_map_batch_opts, opts);
@@ -467,8 +475,10 @@ static void scan(struct export *e)
 		n = EXPORT_BATCH;
 		ret = bpf_map_lookup_batch(e->map_fd, first ? NULL : &batch,
 					   &batch, keys, vals, &n, &opts);
+		/* now: what follows may set errno (a failed send) */
+		err = ret ? errno : 0;
 		first = false;
-		if (ret && errno != ENOENT)
+		if (err && err != ENOENT)
 			break;
 		now_ns = mono_ns();
 		to_real = real_minus_mono_ms();
@@ -477,14 +487,14 @@ static void scan(struct export *e)
 		take_batch(e, keys, vals, n, now_ns, to_real, now);
 		e->flows_read += n;
 		pthread_mutex_unlock(&e->lock);
-		if (ret) /* ENOENT: that was the last batch */
+		if (err) /* ENOENT: that was the last batch */
 			break;
 	}
 	pthread_mutex_lock(&e->lock);
 	to_real = real_minus_mono_ms();
 	now = time(NULL);
-	if (!ret || errno == ENOENT) {
-		/* what the read did not find is gone */
+	if (err == ENOENT) {
+		/* the whole map was read: what it did not find is gone */
 		HASH_ITER(hh, e->flows, s, tmp) {
 			if (s->gen == e->gen)
 				continue;
@@ -502,8 +512,11 @@ static void scan(struct export *e)
 	/* created before this read began, and not found by any read: a flow
 	 * created while it ran may be found and not yet counted created,
 	 * hence the floor */
-	unseen = (__s64)(created - e->created_base) - (__s64)e->new_seen;
-	if (!e->base_pending && unseen > (__s64)e->unseen)
+	unseen = (__s64)(created -
+			 __atomic_load_n(&e->created_base, __ATOMIC_ACQUIRE)) -
+		 (__s64)e->new_seen;
+	if (!__atomic_load_n(&e->base_pending, __ATOMIC_ACQUIRE) &&
+	    unseen > (__s64)e->unseen)
 		e->unseen = unseen;
 	dt = mono_ns() - t0;
 	e->scans++;
@@ -532,7 +545,16 @@ static void *export_thread(void *arg)
 		if (e->stop)
 			break;
 		if (!e->nr_collectors) {
-			shadow_clear(e);
+			/* detached under the lock, freed outside it */
+			struct shadow *old = e->flows;
+
+			e->flows = NULL;
+			e->nr_flows = 0;
+			if (old) {
+				pthread_mutex_unlock(&e->lock);
+				shadow_free_all(old);
+				pthread_mutex_lock(&e->lock);
+			}
 			continue;
 		}
 		pthread_mutex_unlock(&e->lock);
@@ -580,7 +602,7 @@ static int collector_start(struct export *e, struct collector *c, char *err,
 		e->unseen_before += e->unseen;
 		e->unseen = 0;
 		e->base_ns = c->start_ns;
-		e->base_pending = true;
+		__atomic_store_n(&e->base_pending, true, __ATOMIC_RELEASE);
 		e->new_seen = 0;
 	}
 	/* the templates now: a collector learns them before any record */
@@ -981,13 +1003,12 @@ static void export_tick(struct daemon *d)
 		return;
 	for (i = 0; i < d->nr_ifaces; i++)
 		created += d->ifaces[i].now.flow.flow_created;
-	pthread_mutex_lock(&ex->lock);
-	ex->created_total = created;
-	if (ex->base_pending) {
-		ex->created_base = created;
-		ex->base_pending = false;
+	/* no lock: a tick never waits for the export thread */
+	__atomic_store_n(&ex->created_total, created, __ATOMIC_RELAXED);
+	if (__atomic_load_n(&ex->base_pending, __ATOMIC_ACQUIRE)) {
+		__atomic_store_n(&ex->created_base, created, __ATOMIC_RELAXED);
+		__atomic_store_n(&ex->base_pending, false, __ATOMIC_RELEASE);
 	}
-	pthread_mutex_unlock(&ex->lock);
 }
 
 static int export_open(struct daemon *d)

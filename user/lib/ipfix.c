@@ -316,6 +316,39 @@ static void close_set(struct fl_ipfix *x)
 	x->set_off = 0;
 }
 
+static ssize_t send_one(struct fl_ipfix *x)
+{
+	return sendto(x->fd, x->buf, x->len, x->blocking ? 0 : MSG_DONTWAIT,
+		      (const struct sockaddr *)&x->ss, x->sslen);
+}
+
+/* What an ICMP error about an earlier datagram looks like at a send. */
+static bool icmp_error(int err)
+{
+	return err == ECONNREFUSED || err == EHOSTUNREACH ||
+	       err == ENETUNREACH || err == EHOSTDOWN || err == EPROTO;
+}
+
+/* Clears the socket's pending error and its queue of ICMP errors. */
+static void drain_errors(int fd)
+{
+	char buf[256], ctl[512];
+	struct iovec iov = { buf, sizeof(buf) };
+	struct msghdr mh = { .msg_iov = &iov,
+			     .msg_iovlen = 1,
+			     .msg_control = ctl,
+			     .msg_controllen = sizeof(ctl) };
+	socklen_t len = sizeof(int);
+	int err, i;
+
+	getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
+	for (i = 0; i < 64; i++) {
+		mh.msg_controllen = sizeof(ctl);
+		if (recvmsg(fd, &mh, MSG_ERRQUEUE | MSG_DONTWAIT) < 0)
+			break;
+	}
+}
+
 static void send_message(struct fl_ipfix *x, time_t now)
 {
 	ssize_t n;
@@ -330,8 +363,13 @@ static void send_message(struct fl_ipfix *x, time_t now)
 	put32(x->buf + 4, now);
 	put32(x->buf + 8, x->sequence);
 	put32(x->buf + 12, x->domain);
-	n = sendto(x->fd, x->buf, x->len, x->blocking ? 0 : MSG_DONTWAIT,
-		   (const struct sockaddr *)&x->ss, x->sslen);
+	n = send_one(x);
+	if (n < 0 && icmp_error(errno)) {
+		/* an ICMP error for an earlier datagram (IP_RECVERR reports
+		 * it at the next send, which it fails): this one still goes */
+		drain_errors(x->fd);
+		n = send_one(x);
+	}
 	if (n == (ssize_t)x->len) {
 		x->stats.messages++;
 		x->stats.records += x->nr_records;
@@ -478,6 +516,14 @@ int fl_ipfix_open(struct fl_ipfix *x, const struct sockaddr_storage *ss,
 		return -errno;
 	/* Not connected: a connected socket would fail the send after an
 	 * ICMP port unreachable, losing records while a collector restarts. */
+	/* A datagram the local queue drops (ENOBUFS) is reported to the
+	 * send rather than only counted by the kernel: lost, as counted. */
+	if (ss->ss_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_RECVERR, &(int){ 1 },
+			   sizeof(int));
+	else
+		setsockopt(fd, IPPROTO_IP, IP_RECVERR, &(int){ 1 },
+			   sizeof(int));
 	memcpy(&x->ss, ss, sslen);
 	x->sslen = sslen;
 	x->fd = fd;
