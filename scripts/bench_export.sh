@@ -277,8 +277,8 @@ print(json.dumps({
     "records_read": records(send) - before,
     "thread_cpu_s": cpu, "rss_growth": rss_first - rss_add,
     "shadow_bytes": first["shadow_bytes"],
-    # the control thread takes the export lock every tick (export_tick):
-    # what its ticks took over the send read beyond their idle time
+    # the control thread's ticks over the send read beyond their idle
+    # time (export_tick no longer takes the export lock: it should be ~0)
     "tick_idle_s": idle, "tick_excess_s": excess,
     "tick_max_s": tick1[2] if tick1 else None,
     # the whole round, as the collector got it
@@ -376,7 +376,7 @@ cat <<EOF
 
 Encoding and sending (send read less steady read): $(awk -v s="$send" -v t="$steady" -v n="$per_read" 'BEGIN { printf "%.2f us a record, %.0f %% of the send read", (s - t) / n * 1e6, (s - t) / s * 100 }').
 The export thread's CPU time over the send read: $(fmt "$(S .large.thread_cpu_s)" 2) s.
-$(jq -r '.large | if .tick_excess_s then "The control thread'"'"'s 100 ms tick takes the export lock, which the exporter holds through each batch of 4,096 flows: over the send read its ticks took \(.tick_excess_s * 1e4 | round / 10) ms more than idle ones (\(.tick_idle_s * 1e6 | round / 1000) ms a tick), \(.tick_excess_s / ('"$send"' * 10) * 1e4 | round / 10) ms more a tick of the read; the longest tick since flowlensd started: \(.tick_max_s * 1e4 | round / 10) ms." else empty end' "$work/summary.json")
+$(jq -r '.large | if .tick_excess_s then "The control thread'"'"'s 100 ms tick (which no longer waits for the export lock): over the send read its ticks took \(.tick_excess_s * 1e4 | round / 10) ms more than idle ones (\(.tick_idle_s * 1e6 | round / 1000) ms a tick), \(.tick_excess_s / ('"$send"' * 10) * 1e4 | round / 10) ms more a tick of the read; the longest tick since flowlensd started: \(.tick_max_s * 1e4 | round / 10) ms." else empty end' "$work/summary.json")
 flowlensd's resident memory grew by $(awk -v a="$(S .rss_growth)" 'BEGIN { printf "%.1f", a / 1048576 }') MiB when the first read learnt the $flows flows ($(awk -v a="$(S .rss_growth)" -v n="$flows" 'BEGIN { printf "%.0f", a / n }') B a flow; \`shadow_bytes\` counts $(awk -v a="$(S .shadow_bytes)" -v n="$flows" 'BEGIN { printf "%.0f", a / n }')).
 
 | collector | rounds | records sent | received (nfcapd) | in nfdump | lost | sequence errors | UdpRcvbufErrors | records/s (send read) | records per CPU-s (export thread) | nfcapd CPU s a round | bytes a record | records a message |
