@@ -157,7 +157,7 @@ test_bad_prefixes() {
 }
 
 test_bad_config_set() {
-	assert_fails_with "unknown setting 'colour' \(malformed, heavy-pps, heavy-bps\)" \
+	assert_fails_with "unknown setting 'colour' \(malformed, heavy-pps, heavy-bps, escalate-pps\)" \
 		flctl config set colour red
 	assert_fails_with "'heavy' is ambiguous: heavy-pps or heavy-bps\?" \
 		flctl config set heavy 5000

@@ -76,6 +76,7 @@ _Static_assert(sizeof(struct fl_config) == 80, "fl_config layout");
 /* A worker classifies about 100k new flows a second on one core of the
  * reference VM (make bench); two CPUs at this rate stay well under it. */
 #define FL_ESCALATE_PPS_DEFAULT 20000
+#define FL_ESCALATE_PPS_MAX 10000000 /* flctl config set escalate-pps */
 /* ... and at most this many in a burst: half a worker's rx ring. */
 #define FL_ESCALATE_BURST 512
 

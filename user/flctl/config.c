@@ -10,7 +10,8 @@
 
 void flctl_help_config(void)
 {
-	printf("KEY VALUE := { malformed { pass | drop } | heavy-pps RATE | heavy-bps RATE }\n"
+	printf("KEY VALUE := { malformed { pass | drop } | heavy-pps RATE | heavy-bps RATE |\n"
+	       "              escalate-pps RATE }\n"
 	       "RATE := a number with an optional k, M or G suffix (1000-based)\n"
 	       "\n"
 	       "  malformed   what happens to packets whose headers do not parse;\n"
@@ -19,9 +20,20 @@ void flctl_help_config(void)
 	       "              second gets exact counters and appears in 'top'\n"
 	       "              (default %1$llu)\n"
 	       "  heavy-bps   ... or above this many bits per second (default %2$llu)\n"
+	       "  escalate-pps  the escalation cap: packets each CPU may send to\n"
+	       "              the nDPI workers a second, bursts of %4$d more\n"
+	       "              after a pause (default %3$d, at most %5$d). A new\n"
+	       "              flow that comes while it is spent gets no flow-cache\n"
+	       "              entry (no verdict, no IPFIX record) until a later\n"
+	       "              packet of it comes under the cap; counted as\n"
+	       "              escalate_rate_limited in 'show stats'. Raise it\n"
+	       "              when the workers keep up with more new flows, lower\n"
+	       "              it to shield them from floods of new flows\n"
 	       "\n"
 	       "Changes apply at once and survive a restart and a reboot.\n",
-	       FL_HEAVY_PPS_DEFAULT, FL_HEAVY_BPS_DEFAULT);
+	       FL_HEAVY_PPS_DEFAULT, FL_HEAVY_BPS_DEFAULT,
+	       FL_ESCALATE_PPS_DEFAULT, FL_ESCALATE_BURST,
+	       FL_ESCALATE_PPS_MAX);
 }
 
 static void print_config(struct json_object *data)
@@ -32,6 +44,8 @@ static void print_config(struct json_object *data)
 	       (unsigned long long)json_get_u64(data, "heavy_pps"));
 	printf("heavy-bps   %llu\n",
 	       (unsigned long long)json_get_u64(data, "heavy_bps"));
+	printf("escalate-pps %llu\n",
+	       (unsigned long long)json_get_u64(data, "escalate_pps"));
 	/* flowlensd --max-flows; absent from an older flowlensd */
 	if (json_object_object_get_ex(data, "max_flows", NULL))
 		printf("max-flows   %llu\n",
@@ -46,7 +60,7 @@ int flctl_config_show(const struct fl_proto_cmd *cmd, int argc, char **argv)
 int flctl_config_set(const struct fl_proto_cmd *cmd, int argc, char **argv)
 {
 	static const char *const keys[] = { "malformed", "heavy-pps",
-					    "heavy-bps" };
+					    "heavy-bps", "escalate-pps" };
 	struct json_object *req;
 	const char *key;
 	uint64_t n;
@@ -55,7 +69,7 @@ int flctl_config_set(const struct fl_proto_cmd *cmd, int argc, char **argv)
 	if (argc != 2)
 		return usage_error("%s needs KEY VALUE (see '%s config help')",
 				   cmd_name(cmd), prog_name);
-	k = arg_keyword("setting", argv[0], keys, 3);
+	k = arg_keyword("setting", argv[0], keys, 4);
 	if (k < 0)
 		return k;
 	key = keys[k];

@@ -176,10 +176,20 @@ int settings_set(struct daemon *d, const char *key, const char *value,
 			cfg.heavy_pps = n;
 		else
 			cfg.heavy_bps = n;
+	} else if (!strcmp(key, "escalate-pps")) {
+		if (fl_parse_count(value, &n) || !n ||
+		    n > FL_ESCALATE_PPS_MAX) {
+			snprintf(
+				err, errlen,
+				"escalate-pps: '%s' is not a rate from 1 to %u packets a second (e.g. 5000, 20k)",
+				value, FL_ESCALATE_PPS_MAX);
+			return -EINVAL;
+		}
+		cfg.escalate_pps = n;
 	} else {
 		snprintf(
 			err, errlen,
-			"unknown setting '%s' (malformed, heavy-pps, heavy-bps)",
+			"unknown setting '%s' (malformed, heavy-pps, heavy-bps, escalate-pps)",
 			key);
 		return -EINVAL;
 	}

@@ -59,9 +59,9 @@ int state_save(struct daemon *d)
 static int restore_config(struct daemon *d, struct json_object *config)
 {
 	static const char *const keys[] = { "malformed", "heavy-pps",
-					    "heavy-bps" };
+					    "heavy-bps", "escalate-pps" };
 	static const char *const fields[] = { "malformed", "heavy_pps",
-					      "heavy_bps" };
+					      "heavy_bps", "escalate_pps" };
 	struct json_object *value;
 	char err[256];
 	size_t i;

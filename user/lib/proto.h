@@ -121,7 +121,7 @@
 	X(config_show, config, "show", "config-show", "",                      \
 	  "the runtime settings, and the flow cache's size (max-flows)")        \
 	X(config_set, config, "set", "config-set", "KEY VALUE",                \
-	  "malformed pass|drop, heavy-pps N, heavy-bps N")                     \
+	  "malformed pass|drop, heavy-pps N, heavy-bps N, escalate-pps N")      \
 	X(version, version, "", "version", "",                                 \
 	  "flctl's version, and flowlensd's if it runs")
 /* clang-format on */
