@@ -263,6 +263,36 @@ test_live_records_carry_ndpi_fields() {
 	assert_eq "$got" "$want" "app, SNI and JA3 of the live flows at nfacctd"
 }
 
+# A flow classified before the collector was added: its later records
+# still carry the SNI and JA3 the workers found (kept from the verdict,
+# collector or not).
+test_flow_classified_before_the_collector() {
+	local capture pcap out
+	PCAPS=$(fl_pcap_dir)
+	[ -d "$PCAPS" ] || skip "no capture corpus in $PCAPS (set FL_PCAP_DIR)"
+	work_dir
+	in_ns flowlens ip route replace default via "$SERVER4"
+	in_ns flowlens ip -6 route replace default via "$SERVER6"
+	in_ns flowlens ping -6 -c1 -W2 "$SERVER6" >/dev/null
+	in_ns client ping -c1 -W2 "$SERVER4" >/dev/null
+	capture="$WORK/443-firefox.pcap"
+	tcpdump -r "$PCAPS/443-firefox.pcap" -w "$capture" 'less 1514' 2>/dev/null
+	# the same flow again and again: classified once, then in XDP
+	bg client flgen replay -i eth0 --dst "$SERVER4" --loop 0 "$capture"
+	wait_for 15 '[ "$(flctl -j show flows -n 0 | jq "[.flows[] | select(.sni == \"www.ntop.org\")] | length")" -ge 1 ]'
+	pcap=$WORK/ipfix.pcap
+	bg flowlens tshark -q -i lo -f "udp port $PORT" -w "$pcap"
+	sleep 2
+	flctl export add ipfix "$COLLECTOR" active 1
+	wait_until 20 sh -c "[ \"\$($LAB exec flowlens flctl -j export stats | jq '.collectors[0].records_by_reason.active')\" -ge 2 ]"
+	sleep 1
+	bg_kill
+	out=$(tshark -r "$pcap" -d "udp.port==$PORT,cflow" -T fields -e cflow.pie.ntop.ssl_server_name \
+		-Y cflow.pie.ntop.ssl_server_name 2>/dev/null | tr ',' '\n' | sort -u)
+	echo "SNIs in the records: $out"
+	assert_match "$out" '^www\.ntop\.org$' "the SNI in the active-timeout records"
+}
+
 test_cli_errors_and_list() {
 	local out
 	assert_fails_with "unknown type 'netflow'" flctl export add netflow 127.0.0.1:2055

@@ -20,10 +20,11 @@
  * Nothing here touches the packet path, and a send never blocks (a
  * refused datagram's records are counted lost).
  *
- * Memory: the shadow holds sizeof(struct shadow) bytes per flow (408
+ * Memory: the shadow holds sizeof(struct shadow) bytes per flow (384
  * with uthash's handle: shadow_bytes in the stats) while any collector is
- * configured, nothing otherwise; the SNI and JA3 strings are allocated
- * only for flows that have them.
+ * configured, nothing otherwise. The SNI and JA3 of the flows the
+ * workers classified are kept from their verdict to their end (struct
+ * flow_meta), collector or not, for the flows that have them.
  *
  * EXPORT_FILE, next to the state file, keeps the collectors:
  *   {"format": "flowlens-export", "version": 1, "saved_at": ...,
@@ -97,10 +98,22 @@ struct shadow {
 	struct fl_flow_key key;
 	struct fl_flow last; /* the entry as the last read saw it */
 	unsigned int gen; /* the read that saw it last */
-	char *sni, *ja3c, *ja3s; /* the workers' verdict; NULL: none */
 	struct flow_export at[EXPORT_MAX];
 	UT_hash_handle hh;
 };
+
+/*
+ * The SNI and JA3 of a flow the workers classified, from their verdict on
+ * the bus until its end there: kept whether a collector is configured or
+ * not, so a flow classified before a collector was added still carries
+ * them. Only flows with one of them have an entry.
+ */
+struct flow_meta {
+	struct fl_flow_key key;
+	char *sni, *ja3c, *ja3s; /* NULL: none */
+	UT_hash_handle hh;
+};
+#define EXPORT_META_MAX (1u << 20)
 
 struct export
 {
@@ -115,6 +128,8 @@ struct export
 	__u32 next_id, next_epoch;
 	struct shadow *flows;
 	size_t nr_flows;
+	struct flow_meta *meta;
+	size_t nr_meta;
 	unsigned int gen;
 	struct fl_cls *names; /* nDPI's names only */
 	/* the reads */
@@ -140,10 +155,15 @@ static struct export *ex;
 
 static void shadow_free(struct shadow *s)
 {
-	free(s->sni);
-	free(s->ja3c);
-	free(s->ja3s);
 	free(s);
+}
+
+static void meta_free(struct flow_meta *m)
+{
+	free(m->sni);
+	free(m->ja3c);
+	free(m->ja3s);
+	free(m);
 }
 
 static void shadow_free_all(struct shadow *flows)
@@ -168,35 +188,42 @@ static char *dup_or_null(const char *s)
 	return s && *s ? strdup(s) : NULL;
 }
 
-/* The workers' verdict (the control thread): its SNI and JA3. */
+/* The workers' verdicts and flow ends (the control thread): the SNI and
+ * JA3 of the flows they classified. */
 static void on_flow(void *ctx, const struct fl_event *ev)
 {
 	struct export *e = ctx;
 	const struct fl_flow_event *f = ev->flow;
-	struct shadow *s = NULL;
+	struct flow_meta *m = NULL;
 
-	if (ev->type != FL_EV_FLOW_VERDICT ||
-	    (!*f->sni && !*f->ja3c && !*f->ja3s))
-		return;
 	pthread_mutex_lock(&e->lock);
-	if (!e->nr_collectors)
+	HASH_FIND(hh, e->meta, &f->key, sizeof(f->key), m);
+	if (ev->type == FL_EV_FLOW_ENDED) {
+		if (m) {
+			HASH_DEL(e->meta, m);
+			meta_free(m);
+			e->nr_meta--;
+		}
 		goto out;
-	HASH_FIND(hh, e->flows, &f->key, sizeof(f->key), s);
-	if (!s) {
-		s = calloc(1, sizeof(*s));
-		if (!s)
-			goto out;
-		s->key = f->key;
-		s->gen = e->gen;
-		HASH_ADD(hh, e->flows, key, sizeof(s->key), s);
-		e->nr_flows++;
 	}
-	free(s->sni);
-	free(s->ja3c);
-	free(s->ja3s);
-	s->sni = dup_or_null(f->sni);
-	s->ja3c = dup_or_null(f->ja3c);
-	s->ja3s = dup_or_null(f->ja3s);
+	if (!*f->sni && !*f->ja3c && !*f->ja3s)
+		goto out;
+	if (!m) {
+		if (e->nr_meta >= EXPORT_META_MAX)
+			goto out;
+		m = calloc(1, sizeof(*m));
+		if (!m)
+			goto out;
+		m->key = f->key;
+		HASH_ADD(hh, e->meta, key, sizeof(m->key), m);
+		e->nr_meta++;
+	}
+	free(m->sni);
+	free(m->ja3c);
+	free(m->ja3s);
+	m->sni = dup_or_null(f->sni);
+	m->ja3c = dup_or_null(f->ja3c);
+	m->ja3s = dup_or_null(f->ja3s);
 out:
 	pthread_mutex_unlock(&e->lock);
 }
@@ -310,6 +337,7 @@ static void emit(struct export *e, struct collector *c, const struct shadow *s,
 		 const struct fl_flow *f, struct flow_export *fx, __u8 reason,
 		 __s64 to_real, time_t now)
 {
+	struct flow_meta *m = NULL;
 	struct export_flow ef = {
 		.key = &s->key,
 		.f = f,
@@ -319,11 +347,15 @@ static void emit(struct export *e, struct collector *c, const struct shadow *s,
 		.end_ms = (__s64)(f->last_seen / 1000000) + to_real,
 		/* the entry counts frames */
 		.l2 = 14 + (f->vlan ? 4 : 0),
-		.sni = s->sni,
-		.ja3c = s->ja3c,
-		.ja3s = s->ja3s,
 		.reason = reason,
 	};
+
+	HASH_FIND(hh, e->meta, &s->key, sizeof(s->key), m);
+	if (m) {
+		ef.sni = m->sni;
+		ef.ja3c = m->ja3c;
+		ef.ja3s = m->ja3s;
+	}
 
 	c->records_by_end[reason] +=
 		export_records(&c->ipfix, e->names, &ef, now);
@@ -1049,8 +1081,7 @@ static int export_open(struct daemon *d)
 		return 0;
 	}
 	export_load(d, ex);
-	ret = bus_subscribe(d, "export", FL_EV_MASK(FL_EV_FLOW_VERDICT),
-			    on_flow, ex);
+	ret = bus_subscribe(d, "export", FL_EV_FLOW_ANY, on_flow, ex);
 	if (ret)
 		return ret;
 	ret = pthread_create(&ex->thread, NULL, export_thread, ex);
@@ -1085,6 +1116,14 @@ static void export_close(struct daemon *d)
 			fl_ipfix_close(&ex->col[i].ipfix);
 		}
 	shadow_clear(ex);
+	{
+		struct flow_meta *m, *tmp;
+
+		HASH_ITER(hh, ex->meta, m, tmp) {
+			HASH_DEL(ex->meta, m);
+			meta_free(m);
+		}
+	}
 	if (ex->names)
 		fl_cls_free(ex->names);
 	pthread_cond_destroy(&ex->wake);
