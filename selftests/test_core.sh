@@ -34,6 +34,9 @@ test_modules_in_order() {
 	# the text form names them in the same order
 	assert_eq "$(flctl show daemon | awk '/^  [a-z]+ +(yes|no) / { print $1 }' | paste -sd,)" \
 		"$(echo "$MODULES" | jq -r 'join(",")')" "show daemon's text"
+	assert_match "$(flctl show daemon)" \
+		'^loop: [0-9]+ ticks \([0-9.]+ s in all, the last [0-9.]+ ms, the longest [0-9.]+ ms\), [0-9]+ descriptors watched$' \
+		"the loop's tick times in the text"
 }
 
 test_loop_ticks() {

@@ -236,8 +236,11 @@ static void print_daemon(struct json_object *data)
 		}
 	}
 	if (json_object_object_get_ex(data, "loop", &o))
-		printf("loop: %llu ticks, %llu descriptors watched\n",
+		printf("loop: %llu ticks (%.3f s in all, the last %.2f ms, the longest %.2f ms), %llu descriptors watched\n",
 		       (unsigned long long)json_get_u64(o, "ticks"),
+		       json_get_double(o, "tick_seconds"),
+		       json_get_double(o, "tick_last_seconds") * 1e3,
+		       json_get_double(o, "tick_max_seconds") * 1e3,
 		       (unsigned long long)json_get_u64(o, "descriptors"));
 	if (!json_object_object_get_ex(data, "bus", &bus))
 		return;
