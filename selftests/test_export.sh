@@ -263,6 +263,14 @@ test_live_records_carry_ndpi_fields() {
 	assert_eq "$got" "$want" "app, SNI and JA3 of the live flows at nfacctd"
 }
 
+# The SNIs in the records of a capture of IPFIX messages (tshark reads
+# one still being written).
+snis() {
+	tshark -r "$1" -d "udp.port==$PORT,cflow" -T fields -e cflow.pie.ntop.ssl_server_name \
+		-Y cflow.pie.ntop.ssl_server_name 2>/dev/null | tr ',' '\n' | sort -u
+}
+sni_recorded() { snis "$1" | grep -qx 'www\.ntop\.org'; }
+
 # A flow classified before the collector was added: its later records
 # still carry the SNI and JA3 the workers found (kept from the verdict,
 # collector or not).
@@ -284,13 +292,15 @@ test_flow_classified_before_the_collector() {
 	bg flowlens tshark -q -i lo -f "udp port $PORT" -w "$pcap"
 	sleep 2
 	flctl export add ipfix "$COLLECTOR" active 1
-	wait_until 20 sh -c "[ \"\$($LAB exec flowlens flctl -j export stats | jq '.collectors[0].records_by_reason.active')\" -ge 2 ]"
-	sleep 1
+	# the capture's own timing has pauses: its packets, and records, come
+	# in bursts (one loop is 8.4 s)
+	wait_until 30 sni_recorded "$pcap" || true
 	bg_kill
-	out=$(tshark -r "$pcap" -d "udp.port==$PORT,cflow" -T fields -e cflow.pie.ntop.ssl_server_name \
-		-Y cflow.pie.ntop.ssl_server_name 2>/dev/null | tr ',' '\n' | sort -u)
+	out=$(snis "$pcap")
 	echo "SNIs in the records: $out"
 	assert_match "$out" '^www\.ntop\.org$' "the SNI in the active-timeout records"
+	assert_ge "$(flctl -j export stats | jq '.collectors[0].records_by_reason.active')" 1 \
+		"active-timeout records"
 }
 
 test_cli_errors_and_list() {
