@@ -62,9 +62,45 @@ nfcapd_flows() {
 		tr -d ' '
 }
 
-# records N: waits until the collector has had N records or more.
+# records_at_least N: the collectors have had N records or more.
 records_at_least() {
 	[ "$(flctl -j export stats | jq '[.collectors[].records] | add // 0')" -ge "$1" ]
+}
+
+# stat_at_least FIELD N: the first collector's FIELD (a jq path in its
+# stats) is N or more.
+stat_at_least() {
+	[ "$(flctl -j export stats | jq ".collectors[0]$1")" -ge "$2" ]
+}
+
+# Every address the captures use is routed to the server side.
+routes_to_server() {
+	in_ns flowlens ip route replace default via "$SERVER4"
+	in_ns flowlens ip -6 route replace default via "$SERVER6"
+	in_ns flowlens ping -c1 -W2 "$SERVER4" >/dev/null
+	in_ns flowlens ping -6 -c1 -W2 "$SERVER6" >/dev/null
+	in_ns client ping -c1 -W2 "$SERVER4" >/dev/null
+}
+
+# nfacctd in the flowlens namespace with contrib/pmacct's configuration,
+# writing JSON lines to $WORK/flows.json; its pid in NFACCTD (SIGINT: it
+# writes what it has and exits).
+NFACCTD=
+nfacctd_start() {
+	sed -e "s|^nfacctd_port:.*|nfacctd_port: $PORT|" \
+		-e "s|^nfacctd_templates_file:.*|nfacctd_templates_file: $WORK/templates.json|" \
+		-e "s|^aggregate_primitives:.*|aggregate_primitives: $TOP/contrib/pmacct/primitives.lst|" \
+		-e "s|^print_output_file\[flows\]:.*|print_output_file[flows]: $WORK/flows.json|" \
+		"$TOP/contrib/pmacct/nfacctd.conf" >"$WORK/nfacctd.conf"
+	"$LAB" exec flowlens nfacctd -f "$WORK/nfacctd.conf" >>"$BG_LOG" 2>&1 </dev/null &
+	NFACCTD=$!
+	echo "$NFACCTD" >>"$BG_PIDS"
+	wait_until 5 in_ns flowlens sh -c "ss -Hlun '( sport = :$PORT )' | grep -q ."
+}
+
+nfacctd_stop() {
+	kill -INT "$NFACCTD"
+	wait "$NFACCTD" 2>/dev/null || true
 }
 
 # The sum of packets and bytes nfdump has for one flow (all its records),
@@ -102,7 +138,7 @@ test_active_timeout_deltas_add_up() {
 	# 7 s at 500 pps: three or more active-timeout records
 	flgen udp -i eth0 --dst "$SERVER4" --sport 4100 --dport 5100 -r 500 -n 3500 -l 100 >/dev/null
 	# the last packets leave at the next active timeout
-	wait_until 20 sh -c "[ \"\$($LAB exec flowlens flctl -j export stats | jq '.collectors[0].records_by_reason.active')\" -ge 4 ]"
+	wait_until 20 stat_at_least .records_by_reason.active 4
 	sleep 3
 	flctl export stats
 	flows=$(nfcapd_flows | awk -F, '$5 == 5100')
@@ -151,21 +187,12 @@ test_nfacctd_reads_ndpi_fields_of_replay() {
 		pcaps+=("$PCAPS/$f")
 	done
 	work_dir
-	sed -e "s|^nfacctd_port:.*|nfacctd_port: $PORT|" \
-		-e "s|^nfacctd_templates_file:.*|nfacctd_templates_file: $WORK/templates.json|" \
-		-e "s|^aggregate_primitives:.*|aggregate_primitives: $TOP/contrib/pmacct/primitives.lst|" \
-		-e "s|^print_output_file\[flows\]:.*|print_output_file[flows]: $WORK/flows.json|" \
-		"$TOP/contrib/pmacct/nfacctd.conf" >"$WORK/nfacctd.conf"
-	"$LAB" exec flowlens nfacctd -f "$WORK/nfacctd.conf" >>"$BG_LOG" 2>&1 </dev/null &
-	local pid=$!
-	echo "$pid" >>"$BG_PIDS"
-	wait_until 5 in_ns flowlens sh -c "ss -Hlun '( sport = :$PORT )' | grep -q ."
+	nfacctd_start
 	# the same replay twice: once printed, once as IPFIX
 	in_ns flowlens flowlensd replay "${pcaps[@]}" >"$WORK/replay.json"
 	in_ns flowlens flowlensd replay -q --ipfix "$COLLECTOR" "${pcaps[@]}"
 	sleep 1
-	kill -INT "$pid" # nfacctd writes its cache out and exits
-	wait "$pid" 2>/dev/null || true
+	nfacctd_stop
 	want=$(jq -r 'select(.sni != "") | [.src, .sport, .dst, .dport, .app, .sni, .ja3c, .ja3s,
 		(.risk | join(","))] | @tsv' "$WORK/replay.json" | sort)
 	got=$(jq -r 'select(.biflow_dir == "1" and .tls_sni != "") | [.ip_src, .port_src, .ip_dst,
@@ -196,7 +223,7 @@ test_evictions_are_counted() {
 	flctl export add ipfix "$COLLECTOR" idle 2
 	# 8000 one-packet flows at 4000 a second: 1024 fit
 	flgen udp -i eth0 --dst "$SERVER4" --sport 1024-65535 --dport 6000 -r 4000 -n 8000 >/dev/null
-	wait_until 20 sh -c "[ \"\$($LAB exec flowlens flctl -j export stats | jq '.collectors[0].flows_lost')\" -gt 0 ]"
+	wait_until 20 stat_at_least .flows_lost 1
 	sleep 4
 	st=$(flctl -j export stats)
 	echo "$st" | jq -c '{flows_evicted, flows_unseen, c: .collectors[0] | {records, flows_lost, records_by_reason}}'
@@ -220,26 +247,14 @@ test_evictions_are_counted() {
 # their records at nfacctd carry the app, SNI and JA3 the workers found,
 # as `flctl show flows` shows them.
 test_live_records_carry_ndpi_fields() {
-	local f capture want got pid
+	local f capture want got
 	PCAPS=$(fl_pcap_dir)
 	[ -d "$PCAPS" ] || skip "no capture corpus in $PCAPS (set FL_PCAP_DIR)"
 	work_dir
-	sed -e "s|^nfacctd_port:.*|nfacctd_port: $PORT|" \
-		-e "s|^nfacctd_templates_file:.*|nfacctd_templates_file: $WORK/templates.json|" \
-		-e "s|^aggregate_primitives:.*|aggregate_primitives: $TOP/contrib/pmacct/primitives.lst|" \
-		-e "s|^print_output_file\[flows\]:.*|print_output_file[flows]: $WORK/flows.json|" \
-		"$TOP/contrib/pmacct/nfacctd.conf" >"$WORK/nfacctd.conf"
-	"$LAB" exec flowlens nfacctd -f "$WORK/nfacctd.conf" >>"$BG_LOG" 2>&1 </dev/null &
-	pid=$!
-	echo "$pid" >>"$BG_PIDS"
-	wait_until 5 in_ns flowlens sh -c "ss -Hlun '( sport = :$PORT )' | grep -q ."
+	nfacctd_start
 	flctl export add ipfix "$COLLECTOR" idle 3
 	# the captures' replies carry their own addresses: route them on
-	in_ns flowlens ip route replace default via "$SERVER4"
-	in_ns flowlens ip -6 route replace default via "$SERVER6"
-	in_ns flowlens ping -c1 -W2 "$SERVER4" >/dev/null
-	in_ns flowlens ping -6 -c1 -W2 "$SERVER6" >/dev/null
-	in_ns client ping -c1 -W2 "$SERVER4" >/dev/null
+	routes_to_server
 	for f in 443-firefox.pcap 443-git.pcap long_tls_certificate.pcap tls_esni_sni_both.pcap \
 		tls-rdn-extract.pcap; do
 		capture="$WORK/$f"
@@ -249,10 +264,9 @@ test_live_records_carry_ndpi_fields() {
 	wait_for 15 '[ "$(flctl -j show flows -n 1000 | jq "[.flows[] | select(.sni != \"\")] | length")" -ge 6 ]'
 	want=$(flctl -j show flows -n 1000 | jq -r '.flows[] | select(.sni != "") | [.app, .sni, .ja3c, .ja3s] | @tsv' | sort)
 	# every flow idle for 3 s leaves; then nfacctd writes what it has
-	wait_until 20 sh -c "[ \"\$($LAB exec flowlens flctl -j export stats | jq '.collectors[0].records')\" -ge 12 ]"
+	wait_until 20 stat_at_least .records 12
 	sleep 2
-	kill -INT "$pid"
-	wait "$pid" 2>/dev/null || true
+	nfacctd_stop
 	got=$(jq -r 'select(.biflow_dir == "1" and .tls_sni != "") | [.ndpi_l7_name, .tls_sni, .ja3c, .ja3s] | @tsv' \
 		"$WORK/flows.json" | sort)
 	echo "flctl show flows:"
@@ -279,10 +293,7 @@ test_flow_classified_before_the_collector() {
 	PCAPS=$(fl_pcap_dir)
 	[ -d "$PCAPS" ] || skip "no capture corpus in $PCAPS (set FL_PCAP_DIR)"
 	work_dir
-	in_ns flowlens ip route replace default via "$SERVER4"
-	in_ns flowlens ip -6 route replace default via "$SERVER6"
-	in_ns flowlens ping -6 -c1 -W2 "$SERVER6" >/dev/null
-	in_ns client ping -c1 -W2 "$SERVER4" >/dev/null
+	routes_to_server
 	capture="$WORK/443-firefox.pcap"
 	tcpdump -r "$PCAPS/443-firefox.pcap" -w "$capture" 'less 1514' 2>/dev/null
 	# the same flow again and again: classified once, then in XDP

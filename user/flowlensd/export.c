@@ -126,10 +126,8 @@ struct export
 	struct collector col[EXPORT_MAX];
 	int nr_collectors;
 	__u32 next_id, next_epoch;
-	struct shadow *flows;
-	size_t nr_flows;
+	struct shadow *flows; /* HASH_COUNT(): the flows followed */
 	struct flow_meta *meta;
-	size_t nr_meta;
 	unsigned int gen;
 	struct fl_cls *names; /* nDPI's names only */
 	/* the reads */
@@ -180,7 +178,6 @@ static void shadow_clear(struct export *e)
 {
 	shadow_free_all(e->flows);
 	e->flows = NULL;
-	e->nr_flows = 0;
 }
 
 static char *dup_or_null(const char *s)
@@ -202,21 +199,19 @@ static void on_flow(void *ctx, const struct fl_event *ev)
 		if (m) {
 			HASH_DEL(e->meta, m);
 			meta_free(m);
-			e->nr_meta--;
 		}
 		goto out;
 	}
 	if (!*f->sni && !*f->ja3c && !*f->ja3s)
 		goto out;
 	if (!m) {
-		if (e->nr_meta >= EXPORT_META_MAX)
+		if (HASH_COUNT(e->meta) >= EXPORT_META_MAX)
 			goto out;
 		m = calloc(1, sizeof(*m));
 		if (!m)
 			goto out;
 		m->key = f->key;
 		HASH_ADD(hh, e->meta, key, sizeof(m->key), m);
-		e->nr_meta++;
 	}
 	free(m->sni);
 	free(m->ja3c);
@@ -461,7 +456,6 @@ static void take_batch(struct export *e, const struct fl_flow_key *keys,
 			s->key = keys[i];
 			s->last = vals[i];
 			HASH_ADD(hh, e->flows, key, sizeof(s->key), s);
-			e->nr_flows++;
 			if (vals[i].first_seen >= e->base_ns)
 				e->new_seen++;
 		} else if (vals[i].first_seen != s->last.first_seen &&
@@ -535,7 +529,6 @@ static void scan(struct export *e)
 				e->flows_evicted++;
 			HASH_DEL(e->flows, s);
 			shadow_free(s);
-			e->nr_flows--;
 		}
 	}
 	for (k = 0; k < EXPORT_MAX; k++)
@@ -581,7 +574,6 @@ static void *export_thread(void *arg)
 			struct shadow *old = e->flows;
 
 			e->flows = NULL;
-			e->nr_flows = 0;
 			if (old) {
 				pthread_mutex_unlock(&e->lock);
 				shadow_free_all(old);
@@ -969,7 +961,7 @@ static struct json_object *export_json(bool stats)
 	if (!stats)
 		return o;
 	json_object_object_add(o, "flows",
-			       json_object_new_uint64(ex->nr_flows));
+			       json_object_new_uint64(HASH_COUNT(ex->flows)));
 	json_object_object_add(o, "flows_evicted",
 			       json_object_new_uint64(ex->flows_evicted));
 	json_object_object_add(o, "flows_unseen",
@@ -977,7 +969,8 @@ static struct json_object *export_json(bool stats)
 						      ex->unseen));
 	json_object_object_add(
 		o, "shadow_bytes",
-		json_object_new_uint64(ex->nr_flows * sizeof(struct shadow)));
+		json_object_new_uint64(HASH_COUNT(ex->flows) *
+				       sizeof(struct shadow)));
 	json_object_object_add(o, "reads", json_object_new_uint64(ex->scans));
 	json_object_object_add(o, "flows_read",
 			       json_object_new_uint64(ex->flows_read));
@@ -988,30 +981,31 @@ static struct json_object *export_json(bool stats)
 	return o;
 }
 
-static int cmd_export_list(struct daemon *d, struct json_object *req,
-			   struct json_object **data, char *err, size_t errlen)
+/* export-list and export-stats: the same reply, with the counters or
+ * without them. */
+static int export_reply(bool stats, struct json_object **data, char *err,
+			size_t errlen)
 {
 	int ret = need_export(err, errlen);
 
 	if (ret)
 		return ret;
 	pthread_mutex_lock(&ex->lock);
-	*data = export_json(false);
+	*data = export_json(stats);
 	pthread_mutex_unlock(&ex->lock);
 	return 0;
+}
+
+static int cmd_export_list(struct daemon *d, struct json_object *req,
+			   struct json_object **data, char *err, size_t errlen)
+{
+	return export_reply(false, data, err, errlen);
 }
 
 static int cmd_export_stats(struct daemon *d, struct json_object *req,
 			    struct json_object **data, char *err, size_t errlen)
 {
-	int ret = need_export(err, errlen);
-
-	if (ret)
-		return ret;
-	pthread_mutex_lock(&ex->lock);
-	*data = export_json(true);
-	pthread_mutex_unlock(&ex->lock);
-	return 0;
+	return export_reply(true, data, err, errlen);
 }
 
 static const struct command export_commands[] = {

@@ -425,11 +425,9 @@ void fl_ipfix_add(struct fl_ipfix *x, const struct fl_ipfix_flow *f, time_t now)
 
 void fl_ipfix_flush(struct fl_ipfix *x, time_t now)
 {
-	unsigned int refresh = x->template_refresh ?: FL_IPFIX_TEMPLATE_REFRESH;
-
-	if (!x->len &&
-	    (!x->templates_sent || now - x->templates_sent >= (time_t)refresh))
-		start_message(x, now);
+	/* an empty message opened here carries the templates if they are
+	 * due, and is not sent if they are not */
+	start_message(x, now);
 	send_message(x, now);
 }
 
