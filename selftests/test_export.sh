@@ -62,6 +62,15 @@ nfcapd_flows() {
 		tr -d ' '
 }
 
+# tshark_start FILE: tshark captures the collector's port on the flowlens
+# namespace's loopback into FILE; returns once it captures (it writes the
+# file's header then: on a busy machine that takes seconds, and a capture
+# that misses the templates decodes nothing).
+tshark_start() {
+	bg flowlens tshark -q -i lo -f "udp port $PORT" -w "$1"
+	wait_until 30 test -s "$1"
+}
+
 # records_at_least N: the collectors have had N records or more.
 records_at_least() {
 	[ "$(flctl -j export stats | jq '[.collectors[].records] | add // 0')" -ge "$1" ]
@@ -153,8 +162,7 @@ test_tshark_decodes_every_record() {
 	local pcap out malformed
 	work_dir
 	pcap=$WORK/ipfix.pcap
-	bg flowlens tshark -q -i lo -f "udp port $PORT" -w "$pcap"
-	sleep 2
+	tshark_start "$pcap"
 	flctl export add ipfix "$COLLECTOR" idle 1 domain 42
 	flgen udp -i eth0 --dst "$SERVER4" --sport 4200 --dport 5200 -n 50 -l 300 >/dev/null
 	flgen udp -i eth0 --dst "$SERVER6" --sport 4201 --dport 5201 -n 60 -l 300 >/dev/null
@@ -300,8 +308,7 @@ test_flow_classified_before_the_collector() {
 	bg client flgen replay -i eth0 --dst "$SERVER4" --loop 0 "$capture"
 	wait_for 15 '[ "$(flctl -j show flows -n 0 | jq "[.flows[] | select(.sni == \"www.ntop.org\")] | length")" -ge 1 ]'
 	pcap=$WORK/ipfix.pcap
-	bg flowlens tshark -q -i lo -f "udp port $PORT" -w "$pcap"
-	sleep 2
+	tshark_start "$pcap"
 	flctl export add ipfix "$COLLECTOR" active 1
 	# the capture's own timing has pauses: its packets, and records, come
 	# in bursts (one loop is 8.4 s)
