@@ -54,7 +54,14 @@ enum fl_rule_action {
 	FL_RULE_DROP = 1,
 	FL_RULE_RATE_LIMIT = 2,
 	FL_RULE_PERMIT = 3, /* skip later mitigation */
+	FL_RULE_MARK = 4, /* re-mark the DSCP (fl_rule.mark) and go on */
 };
+
+/* fl_rule.mark and fl_rule_entry.mark: FL_MARK_SET | the DSCP to write
+ * into the packets the rule lets through (mark, permit, and rate-limit's
+ * conforming packets); 0: leave the DSCP alone. */
+#define FL_MARK_SET 0x80
+#define FL_MARK_DSCP 0x3f
 
 enum fl_rate_unit {
 	FL_RATE_PPS = 0,
@@ -85,8 +92,14 @@ struct fl_rule {
 	__u64 rate; /* rate-limit: packets or bits per second */
 	__u64 burst; /* rate-limit: bucket depth, packets or bits */
 	__u64 expires; /* 0: never; else seconds the rule lives */
+	__u8 origin; /* enum fl_rule_origin_id; an attack id means DDoS */
+	__u8 mark; /* FL_MARK_SET | DSCP, or 0 */
+	__u8 peer_family; /* FL_RULE_FROM_FLOWSPEC: the peer's, 4 or 6 */
+	__u8 pad;
+	__u32 route; /* FL_RULE_FROM_FLOWSPEC: the route's id in flowlensd */
+	union fl_addr peer; /* ... and the peer that announced it */
 };
-_Static_assert(sizeof(struct fl_rule) == 96, "fl_rule layout");
+_Static_assert(sizeof(struct fl_rule) == 120, "fl_rule layout");
 
 /* A packet as a rule sees it. */
 struct fl_rule_packet {
@@ -210,7 +223,8 @@ struct fl_rule_entry {
 	__u16 dport_min, dport_max;
 	__u16 len_min, len_max;
 	__u8 origin; /* enum fl_rule_origin_id: FL_MAP_RULE_ORIGIN_STATS' row */
-	__u8 pad[3];
+	__u8 mark; /* FL_MARK_SET | DSCP: re-mark what passes; 0: none */
+	__u8 pad[2];
 	/*
 	 * rate-limit, as a GCRA (a token bucket kept as the time the bucket
 	 * next drains, FL_MAP_RULE_TAT): a packet costs cost >> FL_RATE_SHIFT
@@ -237,7 +251,7 @@ enum fl_rule_origin_id {
 	FL_RULE_FROM_FLOWSPEC = 2,
 	FL_RULE_ORIGINS = 4,
 };
-#define FL_RULE_ACTIONS 4 /* enum fl_rule_action's values, and 0 */
+#define FL_RULE_ACTIONS 8 /* enum fl_rule_action's values, and 0 */
 
 /*
  * FL_MAP_RULE_ORIGIN_STATS[origin * FL_RULE_ACTIONS + action], per CPU:

@@ -50,6 +50,7 @@ enum fl_event_type {
 enum fl_rule_origin {
 	FL_ORIGIN_OPERATOR, /* flctl rule add / load */
 	FL_ORIGIN_DDOS, /* the DDoS engine, for an attack */
+	FL_ORIGIN_FLOWSPEC, /* a BGP FlowSpec route a peer announced */
 	FL_ORIGIN_EXPIRY, /* removed: its time ran out */
 	FL_ORIGIN_COUNT,
 };

@@ -376,11 +376,13 @@ static void rule_traffic(struct daemon *d, FILE *f)
 	static const char *const origin[FL_RULE_ORIGINS] = {
 		[FL_RULE_FROM_OPERATOR] = "operator",
 		[FL_RULE_FROM_DDOS] = "ddos",
+		[FL_RULE_FROM_FLOWSPEC] = "flowspec",
 	};
 	static const char *const action[FL_RULE_ACTIONS] = {
 		[FL_RULE_DROP] = "drop",
 		[FL_RULE_RATE_LIMIT] = "rate-limit",
 		[FL_RULE_PERMIT] = "permit",
+		[FL_RULE_MARK] = "mark",
 	};
 	static const struct {
 		const char *name, *help;

@@ -33,6 +33,7 @@
  * one rule a line, which is what version 1 of the rules file was (with a
  * "# saved-at SECONDS" line).
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -872,15 +873,19 @@ static void rules_tick(struct daemon *d)
 
 /* ---- control commands --------------------------------------------------- */
 
-/* The origin a rule keeps: the DDoS engine's rules name their attack. */
+/* The origin a rule keeps: the DDoS engine's rules name their attack,
+ * FlowSpec's their peer. */
 static enum fl_rule_origin rule_origin(const struct fl_rule *r)
 {
+	if (r->origin == FL_RULE_FROM_FLOWSPEC)
+		return FL_ORIGIN_FLOWSPEC;
 	return r->attack ? FL_ORIGIN_DDOS : FL_ORIGIN_OPERATOR;
 }
 
 static const char *const origin_names[] = {
 	[FL_ORIGIN_OPERATOR] = "operator",
 	[FL_ORIGIN_DDOS] = "ddos",
+	[FL_ORIGIN_FLOWSPEC] = "flowspec",
 };
 
 static int count_origin(const struct fl_rule_def *def, void *arg)
@@ -911,7 +916,7 @@ static struct json_object *rule_json(const struct fl_rule_def *def,
 				     const struct fl_rule_stats *st)
 {
 	static const char *const actions[] = { "?", "drop", "rate-limit",
-					       "permit" };
+					       "permit", "mark" };
 	struct json_object *o = json_object_new_object();
 	char text[FL_RULE_STRLEN];
 	__u64 now = fl_ruleset_now();
@@ -922,7 +927,8 @@ static struct json_object *rule_json(const struct fl_rule_def *def,
 	json_object_object_add(
 		o, "action",
 		json_object_new_string(
-			actions[def->rule.action <= 3 ? def->rule.action : 0]));
+			actions[def->rule.action <= FL_RULE_MARK ? def->rule.action :
+								  0]));
 	json_object_object_add(o, "rule",
 			       json_object_new_string(rule_text(def, now, text,
 								sizeof(text))));
@@ -933,6 +939,15 @@ static struct json_object *rule_json(const struct fl_rule_def *def,
 			       def->rule.attack ?
 				       json_object_new_int64(def->rule.attack) :
 				       NULL);
+	if (def->rule.origin == FL_RULE_FROM_FLOWSPEC) {
+		char peer[INET6_ADDRSTRLEN] = "";
+
+		inet_ntop(def->rule.peer_family == 6 ? AF_INET6 : AF_INET,
+			  &def->rule.peer, peer, sizeof(peer));
+		json_object_object_add(o, "peer", json_object_new_string(peer));
+		json_object_object_add(o, "route",
+				       json_object_new_int64(def->rule.route));
+	}
 	if (def->expires_at)
 		json_object_object_add(
 			o, "expires_in",
@@ -1136,7 +1151,7 @@ static int list_query_parse(struct json_object *req, struct list_query *q,
 			q->origin = i;
 	if (q->origin < 0) {
 		snprintf(err, errlen,
-			 "\"origin\" must be \"operator\" or \"ddos\"");
+			 "\"origin\" must be \"operator\", \"ddos\" or \"flowspec\"");
 		return -EINVAL;
 	}
 	return 0;

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <arpa/inet.h>
 
 #include "prefix.h"
 #include "rule.h"
@@ -209,7 +210,7 @@ static int check_rule(struct fl_rule *rule, bool have_action, char *err,
 	if (!have_action)
 		return fail(
 			err, errlen,
-			"no action: end the rule with 'action drop', 'action permit' or 'action rate-limit RATE'");
+			"no action: end the rule with 'action drop', 'action permit', 'action mark DSCP' or 'action rate-limit RATE'");
 	if (!rule->fields)
 		return fail(
 			err, errlen,
@@ -267,10 +268,11 @@ int fl_rule_parse(int argc, char **argv, __u32 default_order,
 		const char *kw = argv[i], *arg = NULL;
 
 		if (have_action && strcmp(kw, "burst") &&
-		    strcmp(kw, "expires") && strcmp(kw, "attack"))
+		    strcmp(kw, "expires") && strcmp(kw, "attack") &&
+		    strcmp(kw, "mark") && strcmp(kw, "flowspec"))
 			return fail(
 				err, errlen,
-				"'%s' after the action: only 'burst', 'expires' and 'attack' may follow it",
+				"'%s' after the action: only 'mark', 'burst', 'expires', 'attack' and 'flowspec' may follow it",
 				kw);
 		if (!strcmp(kw, "order")) {
 			NEXT("a number");
@@ -401,9 +403,19 @@ int fl_rule_parse(int argc, char **argv, __u32 default_order,
 			return fail(err, errlen,
 				    "'code' must follow icmp-type T");
 		} else if (!strcmp(kw, "action")) {
-			NEXT("drop, permit or rate-limit RATE");
+			NEXT("drop, permit, mark DSCP or rate-limit RATE");
 			if (!strcmp(arg, "drop")) {
 				rule->action = FL_RULE_DROP;
+			} else if (!strcmp(arg, "mark")) {
+				kw = "mark";
+				NEXT("a DSCP 0-63");
+				if (parse_uint(arg, 63, &n))
+					return fail(
+						err, errlen,
+						"bad mark '%s': a DSCP 0-63",
+						arg);
+				rule->mark = FL_MARK_SET | n;
+				rule->action = FL_RULE_MARK;
 			} else if (!strcmp(arg, "permit")) {
 				rule->action = FL_RULE_PERMIT;
 			} else if (!strcmp(arg, "rate-limit")) {
@@ -418,7 +430,7 @@ int fl_rule_parse(int argc, char **argv, __u32 default_order,
 			} else {
 				return fail(
 					err, errlen,
-					"bad action '%s': drop, permit or rate-limit RATE",
+					"bad action '%s': drop, permit, mark DSCP or rate-limit RATE",
 					arg);
 			}
 			have_action = true;
@@ -445,6 +457,46 @@ int fl_rule_parse(int argc, char **argv, __u32 default_order,
 						"bad expires '%s': whole seconds above 0",
 					arg);
 			rule->expires = n;
+		} else if (!strcmp(kw, "mark")) {
+			NEXT("a DSCP 0-63");
+			if (rule->mark || (rule->action != FL_RULE_PERMIT &&
+					   rule->action != FL_RULE_RATE_LIMIT))
+				return fail(
+					err, errlen,
+					rule->mark ?
+						"'mark' given twice" :
+						"'mark' follows 'action permit' or 'action rate-limit RATE' (or is the action: 'action mark DSCP')");
+			if (parse_uint(arg, 63, &n))
+				return fail(err, errlen,
+					    "bad mark '%s': a DSCP 0-63", arg);
+			rule->mark = FL_MARK_SET | n;
+		} else if (!strcmp(kw, "flowspec")) {
+			struct fl_prefix peer;
+
+			NEXT("the peer's address");
+			if (rule->origin ||
+			    fl_prefix_parse(arg, &peer, perr, sizeof(perr)) ||
+			    peer.len != (peer.family == AF_INET6 ? 128 : 32))
+				return fail(
+					err, errlen,
+					rule->origin ?
+						"'flowspec' given twice" :
+						"bad flowspec peer '%s': an IPv4 or IPv6 address",
+					arg);
+			rule->origin = FL_RULE_FROM_FLOWSPEC;
+			rule->peer_family = peer.family == AF_INET6 ? 6 : 4;
+			rule->peer = peer.addr;
+			if (i + 1 < argc && !strcmp(argv[i + 1], "route")) {
+				i++;
+				kw = "route";
+				NEXT("a route id");
+				if (parse_uint(arg, 0xffffffffUL, &n) || !n)
+					return fail(
+						err, errlen,
+						"bad route '%s': a route id above 0",
+						arg);
+				rule->route = n;
+			}
 		} else if (!strcmp(kw, "attack")) {
 			NEXT("an attack id");
 			if (rule->attack ||
@@ -590,6 +642,10 @@ const char *fl_rule_format(const struct fl_rule *rule, char *buf, size_t len)
 	case FL_RULE_PERMIT:
 		append(buf, len, &off, " action permit");
 		break;
+	case FL_RULE_MARK:
+		append(buf, len, &off, " action mark %u",
+		       rule->mark & FL_MARK_DSCP);
+		break;
 	case FL_RULE_RATE_LIMIT:
 		append(buf, len, &off, " action rate-limit %llu%s burst %llu",
 		       (unsigned long long)rule->rate,
@@ -597,11 +653,21 @@ const char *fl_rule_format(const struct fl_rule *rule, char *buf, size_t len)
 		       (unsigned long long)rule->burst);
 		break;
 	}
+	if (rule->mark && rule->action != FL_RULE_MARK)
+		append(buf, len, &off, " mark %u", rule->mark & FL_MARK_DSCP);
 	if (rule->expires)
 		append(buf, len, &off, " expires %llu",
 		       (unsigned long long)rule->expires);
 	if (rule->attack)
 		append(buf, len, &off, " attack %u", rule->attack);
+	if (rule->origin == FL_RULE_FROM_FLOWSPEC) {
+		if (!inet_ntop(rule->peer_family == 6 ? AF_INET6 : AF_INET,
+			       &rule->peer, text, sizeof(text)))
+			strcpy(text, "?");
+		append(buf, len, &off, " flowspec %s", text);
+		if (rule->route)
+			append(buf, len, &off, " route %u", rule->route);
+	}
 	return buf;
 }
 

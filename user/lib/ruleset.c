@@ -283,7 +283,9 @@ static void rule_entry(const struct fl_rule_def *def, struct fl_rule_entry *e)
 	e->action = r->action;
 	e->frag = r->frag;
 	e->rate_unit = r->rate_unit;
-	e->origin = r->attack ? FL_RULE_FROM_DDOS : FL_RULE_FROM_OPERATOR;
+	e->origin = r->origin ?: r->attack ? FL_RULE_FROM_DDOS :
+					     FL_RULE_FROM_OPERATOR;
+	e->mark = r->mark;
 	if ((r->fields & FL_RF_SPORT) &&
 	    port_block_bits(r->sport_min, r->sport_max) < 0)
 		bits |= FL_CHECK_SPORT;
