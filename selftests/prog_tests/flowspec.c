@@ -23,12 +23,18 @@
 /* ---- routes as text: "v6 dst P/L; dport >=1&<=9 ==80; tcp =0x12&!0x05" */
 
 static const char *const spec_names[FS_TYPES] = {
-	[FS_DST] = "dst",	    [FS_SRC] = "src",
-	[FS_PROTO] = "proto",	    [FS_PORT] = "port",
-	[FS_DPORT] = "dport",	    [FS_SPORT] = "sport",
-	[FS_ICMP_TYPE] = "icmp-type", [FS_ICMP_CODE] = "icmp-code",
-	[FS_TCP_FLAGS] = "tcp",	    [FS_LEN] = "len",
-	[FS_DSCP] = "dscp",	    [FS_FRAG] = "frag",
+	[FS_DST] = "dst",
+	[FS_SRC] = "src",
+	[FS_PROTO] = "proto",
+	[FS_PORT] = "port",
+	[FS_DPORT] = "dport",
+	[FS_SPORT] = "sport",
+	[FS_ICMP_TYPE] = "icmp-type",
+	[FS_ICMP_CODE] = "icmp-code",
+	[FS_TCP_FLAGS] = "tcp",
+	[FS_LEN] = "len",
+	[FS_DSCP] = "dscp",
+	[FS_FRAG] = "frag",
 	[FS_FLOW_LABEL] = "label",
 };
 
@@ -43,7 +49,7 @@ static bool spec_item(const char *s, int type, __u8 *op, __u32 *value)
 	static const struct {
 		const char *text;
 		__u8 op;
-	} numeric[] = { { "==", 1 }, { "!=", 6 }, { ">=", 3 }, { "<=", 5 },
+	} numeric[] = { { "==", 1 }, { "!=", 6 }, { ">=", 3 },	 { "<=", 5 },
 			{ ">", 2 },  { "<", 4 },  { "true", 7 }, { "false", 0 } },
 	  bitmask[] = { { "!=", 3 }, { "=", 1 }, { "!", 2 } };
 	size_t i;
@@ -190,7 +196,7 @@ static bool rfc_bitmask(__u8 op, __u32 value, __u32 data)
 	bool match = op & 1, not = op & 2;
 	bool r = match ? (data & value) == value : (data & value) != 0;
 
-	return r != not;
+	return r != not ;
 }
 
 /* The list as AND-groups, ORed (RFC 8955 4.2.1.1). */
@@ -205,10 +211,9 @@ static bool rfc_list(const struct fs_component *c, bool bitmask, __u32 data)
 		     j++) {
 			__u32 v = c->items[j].value;
 
-			all = all && (bitmask ? rfc_bitmask(c->items[j].op,
-							    v, data) :
-						rfc_numeric(c->items[j].op, v,
-							    data));
+			all = all &&
+			      (bitmask ? rfc_bitmask(c->items[j].op, v, data) :
+					 rfc_numeric(c->items[j].op, v, data));
 		}
 		if (all)
 			return true;
@@ -505,12 +510,13 @@ static long grid_compare(const struct fs_route *r, const struct fl_rule *rules,
 		/* the engine sees fragment classes, not DF: a route that
 		 * tells them apart is refused, so both must agree here */
 		if (got != exp) {
-			test__log("  packet: v%u proto %u sport %u dport %u flags 0x%02x len %u dscp %u frag 0x%02x type %u code %u src %u dst %u: rules %d, expected %d\n",
-				  p.pkt.family, p.pkt.proto, p.pkt.sport,
-				  p.pkt.dport, p.pkt.tcp_flags, p.pkt.len,
-				  p.pkt.dscp, p.frag_bits, p.pkt.icmp_type,
-				  p.pkt.icmp_code, idx[AX_SRC], idx[AX_DST],
-				  got, exp);
+			test__log(
+				"  packet: v%u proto %u sport %u dport %u flags 0x%02x len %u dscp %u frag 0x%02x type %u code %u src %u dst %u: rules %d, expected %d\n",
+				p.pkt.family, p.pkt.proto, p.pkt.sport,
+				p.pkt.dport, p.pkt.tcp_flags, p.pkt.len,
+				p.pkt.dscp, p.frag_bits, p.pkt.icmp_type,
+				p.pkt.icmp_code, idx[AX_SRC], idx[AX_DST], got,
+				exp);
 			return -1;
 		}
 		count++;
@@ -758,8 +764,7 @@ static const struct {
 	  FL_RATE_PPS, 0, 5000, 500 },
 	{ "dst 203.0.113.0/24; then rate-packets 3", FL_RULE_RATE_LIMIT,
 	  FL_RATE_PPS, 0, 3, 1 },
-	{ "dst 203.0.113.0/24; then rate-packets 0", FL_RULE_DROP, 0, 0, 0,
-	  0 },
+	{ "dst 203.0.113.0/24; then rate-packets 0", FL_RULE_DROP, 0, 0, 0, 0 },
 	{ "dst 203.0.113.0/24", FL_RULE_DROP, 0, 0, 0, 0 },
 	{ "dst 203.0.113.0/24; then accept mark 10", FL_RULE_MARK, 0,
 	  FL_MARK_SET | 10, 0, 0 },
@@ -836,7 +841,8 @@ static const struct {
 	  false, false, false },
 	{ 4,
 	  "{\"nlri\":{\"value\":[{\"type\":1,\"value\":{\"prefix\":\"203.0.113.4/32\"}},{\"type\":3,\"value\":[{\"op\":3,\"value\":0},{\"op\":69,\"value\":255},{\"op\":128,\"value\":0}]}]},\"age\":1796618202,\"best\":true,\"attrs\":[{\"type\":1,\"value\":2},{\"type\":16,\"value\":[{\"type\":128,\"subtype\":7,\"terminal\":true,\"sample\":false}]}],\"stale\":false}",
-	  NULL, "ipv4 dst 203.0.113.4/32 proto >=0&<=255 false then accept non-terminal",
+	  NULL,
+	  "ipv4 dst 203.0.113.4/32 proto >=0&<=255 false then accept non-terminal",
 	  false, true, false },
 	{ 6,
 	  "{\"nlri\":{\"value\":[{\"type\":1,\"value\":{\"prefix\":\"2001:db8:1::/48\"},\"offset\":0},{\"type\":2,\"value\":{\"prefix\":\"2001:db8:2::/64\"},\"offset\":8},{\"type\":3,\"value\":[{\"op\":129,\"value\":6}]},{\"type\":5,\"value\":[{\"op\":129,\"value\":22}]}]},\"age\":1796618080,\"best\":true,\"attrs\":[{\"type\":1,\"value\":2},{\"type\":16,\"value\":[{\"type\":128,\"subtype\":6,\"as\":0,\"rate\":0}]}],\"stale\":false}",
@@ -1057,9 +1063,10 @@ static void cli_words(void)
 	r.sample = r.non_terminal = true;
 	n = fs_route_args(&r, buf, sizeof(buf), argv, 64);
 	args_join(argv, n, joined, sizeof(joined));
-	ASSERT_STREQ(joined,
-		     "match destination 203.0.113.12/32 then discard action sample-terminal",
-		     "words");
+	ASSERT_STREQ(
+		joined,
+		"match destination 203.0.113.12/32 then discard action sample-terminal",
+		"words");
 	test__case("args: rate-packets has no gobgp word");
 	spec_route("dst 203.0.113.12/32; then rate-packets 100", &r);
 	ASSERT_EQ(fs_route_args(&r, buf, sizeof(buf), argv, 64), -EOPNOTSUPP,
@@ -1071,7 +1078,8 @@ static void cli_words(void)
 		  "argv");
 	test__case("args: an engine rule announced");
 	{
-		char line[] = "dst 203.0.113.0/24 proto tcp dport 80 tcp-flags syn/syn,ack len 40-60 frag none action rate-limit 1Mbps";
+		char line[] =
+			"dst 203.0.113.0/24 proto tcp dport 80 tcp-flags syn/syn,ack len 40-60 frag none action rate-limit 1Mbps";
 		struct fl_rule rule;
 		char err[256];
 
@@ -1081,9 +1089,10 @@ static void cli_words(void)
 		    ASSERT_OK(fs_route_from_rule(&rule, &r), "route")) {
 			n = fs_route_args(&r, buf, sizeof(buf), argv, 64);
 			args_join(argv, n, joined, sizeof(joined));
-			ASSERT_STREQ(joined,
-				     "match destination 203.0.113.0/24 protocol ==6 destination-port ==80 tcp-flags =S&!A packet-length >=40&<=60 fragment !is-fragment then rate-limit 125000",
-				     "words");
+			ASSERT_STREQ(
+				joined,
+				"match destination 203.0.113.0/24 protocol ==6 destination-port ==80 tcp-flags =S&!A packet-length >=40&<=60 fragment !is-fragment then rate-limit 125000",
+				"words");
 		}
 	}
 }

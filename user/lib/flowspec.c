@@ -143,27 +143,42 @@ static void set_and(struct value_set *s, const struct value_set *o)
 		s->bits[i] &= o->bits[i];
 }
 
+/* The first value >= @v that is in the set (@want) or not in it, or the
+ * set's size: a word at a time, since runs are often long. */
+static __u32 set_scan(const struct value_set *s, __u32 v, bool want)
+{
+	while (v < s->size) {
+		__u64 w = s->bits[v / 64];
+
+		if (!want)
+			w = ~w;
+		w &= ~0ULL << (v % 64);
+		if (w)
+			return v - v % 64 + __builtin_ctzll(w) < s->size ?
+				       v - v % 64 + __builtin_ctzll(w) :
+				       s->size;
+		v = v - v % 64 + 64;
+	}
+	return s->size;
+}
+
 /* Maximal runs of consecutive values; the count, and the @nth run. */
 static __u32 set_runs(const struct value_set *s, __u32 nth, __u32 *lo,
 		      __u32 *hi)
 {
 	__u32 v = 0, n = 0, start;
 
-	while (v < s->size) {
-		if (!set_has(s, v)) {
-			v++;
-			continue;
-		}
-		start = v;
-		while (v < s->size && set_has(s, v))
-			v++;
+	for (;;) {
+		start = set_scan(s, v, true);
+		if (start >= s->size)
+			return n;
+		v = set_scan(s, start, false);
 		if (n == nth && lo) {
 			*lo = start;
 			*hi = v - 1;
 		}
 		n++;
 	}
-	return n;
 }
 
 /* The @nth value in the set. */

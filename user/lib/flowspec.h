@@ -116,7 +116,13 @@ const char *fs_refusal_name(enum fs_refusal why);
  * count. 0, or -EINVAL with *why and @err saying what is wrong. A route
  * with FS_ACT_ACCEPT and no marking compiles to 0 rules. A route that
  * asks to redirect is compiled as if it did not (the caller decides what
- * to do with r->redirect).
+ * to do with r->redirect). The rules are exact: a packet matches one of
+ * them iff the route matches it. Ports, TCP flags and ICMP components
+ * imply their header (never a later fragment); "dport ==80; proto ==6
+ * ==17" is one rule, since a dport field already means TCP or UDP.
+ * Refused: an IPv4 DF or a last-fragment test the engine cannot see
+ * (FS_UNMATCHABLE), a route every packet of its family matches
+ * (FS_UNMATCHABLE: the engine takes no rule without a field).
  */
 int fs_compile(const struct fs_route *r, struct fl_rule *out, size_t max,
 	       size_t *n, enum fs_refusal *why, char *err, size_t errlen);
@@ -135,7 +141,9 @@ int fs_route_from_json(struct json_object *path, int family,
  * The route that announces an engine rule: its prefixes, protocol, ports,
  * ICMP, TCP flags, length, DSCP and fragment as FlowSpec components, its
  * action as traffic-rate (drop: 0; rate-limit: bytes/s, or packets/s) and
- * traffic-marking. -EINVAL if the rule is a permit.
+ * traffic-marking. -EINVAL if the rule is a permit. A rule for both
+ * families (family 0) becomes the IPv4 route; pass a copy with family 6
+ * for the IPv6 one.
  */
 int fs_route_from_rule(const struct fl_rule *rule, struct fs_route *r);
 
@@ -143,13 +151,16 @@ int fs_route_from_rule(const struct fl_rule *rule, struct fs_route *r);
  * @r as the words that follow "add"/"del" in `gobgp global rib -a
  * ipv4-flowspec add ...`: "match destination 203.0.113.7/32 protocol
  * ==udp ... then discard". Writes at most @max pointers into @argv,
- * pointing into @buf; the count, or -ENOSPC.
+ * pointing into @buf; the count, or -ENOSPC. -EOPNOTSUPP for
+ * FS_ACT_RATE_PACKETS (gobgp 3.10's CLI has no traffic-rate-packets),
+ * -EINVAL for a bitmask item gobgp has no word for (TCP flags 0, several
+ * fragment bits in one item). A redirect is not written (no target kept).
  */
 int fs_route_args(const struct fs_route *r, char *buf, size_t len,
 		  char **argv, int max);
 
-/* One line: "dst 203.0.113.7/32 proto =17 dport >=1000&<=2000 then
- * rate-bytes 125000". */
+/* One line: "ipv4 dst 203.0.113.7/32 proto ==17 dport >=1000&<=2000 then
+ * rate-bytes 125000 mark 10". */
 const char *fs_route_format(const struct fs_route *r, char *buf, size_t len);
 
 #endif /* FL_FLOWSPEC_H */
