@@ -1588,15 +1588,6 @@ static void rate_set(struct fs_route *r, enum fs_action_kind kind, double rate)
 	}
 }
 
-static double json_double(struct json_object *o, const char *key)
-{
-	struct json_object *x;
-
-	if (!json_object_object_get_ex(o, key, &x))
-		return -1;
-	return json_object_get_double(x);
-}
-
 /*
  * One extended community (RFC 8955 section 7, gobgp's names): 0x80 06
  * traffic-rate-bytes, 0x80 0c traffic-rate-packets, 0x80 07 traffic-action,
@@ -1611,9 +1602,13 @@ static void json_ext(struct json_object *e, struct fs_route *r)
 	if (!json_int(e, "type", &type) || !json_int(e, "subtype", &sub))
 		return;
 	if (type == 0x80 && (sub == 0x06 || sub == 0x0c)) {
+		if (!json_object_object_get_ex(e, "rate", &x)) {
+			r->unknown_ext = true; /* a rate we cannot read */
+			return;
+		}
 		rate_set(r,
 			 sub == 0x06 ? FS_ACT_RATE_BYTES : FS_ACT_RATE_PACKETS,
-			 json_double(e, "rate"));
+			 json_object_get_double(x));
 	} else if (type == 0x80 && sub == 0x07) {
 		if (json_object_object_get_ex(e, "sample", &x))
 			r->sample = json_object_get_boolean(x);
