@@ -26,7 +26,8 @@ DEB_BUILD := clang llvm gcc make pkg-config libbpf-dev libxdp-dev libelf-dev \
 	libpcap-dev libnl-3-dev libnl-route-3-dev libnftables-dev libndpi-dev \
 	libmicrohttpd-dev
 DEB_TEST := tcpdump iproute2 iputils-ping netcat-openbsd procps psmisc util-linux jq \
-	python3 ethtool nftables conntrack curl libndpi-bin prometheus nfdump pmacct tshark
+	python3 ethtool nftables conntrack curl libndpi-bin prometheus nfdump pmacct tshark \
+	gobgpd frr
 DEB_PACKAGES := $(sort $(DEB_BUILD) $(DEB_TEST))
 
 # pkg-config module -> Debian package that provides it.

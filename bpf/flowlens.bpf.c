@@ -87,7 +87,7 @@ int flowlens(struct xdp_md *ctx)
 			return verdict(stats, XDP_DROP);
 		if (stage_on(FL_STAGE_RULES) &&
 		    !mitigation_skipped(cfg, stats, &pkt))
-			rules_apply(&pkt);
+			rules_apply(NULL, &pkt);
 		if (cached && flow_cache(ctx, cfg, &pkt, stats, flow, looked,
 					 dir) == XDP_REDIRECT)
 			return verdict(stats, XDP_REDIRECT);
@@ -103,7 +103,7 @@ int flowlens(struct xdp_md *ctx)
 	 *    later mitigation stages. */
 	exempt = mitigation_skipped(cfg, stats, &pkt);
 	if (stage_on(FL_STAGE_RULES) && !exempt) {
-		int r = rules_apply(&pkt);
+		int r = rules_apply(ctx, &pkt);
 
 		if (r == RULES_DROP)
 			return verdict(stats, XDP_DROP);

@@ -579,7 +579,7 @@ test_bad_arguments() {
 	json_check "$(ctl_request '{"cmd": "rule-list", "limit": 0}')" \
 		'.error | test("\"limit\" must be an integer from 1")' "limit 0 in a raw request"
 	json_check "$(ctl_request '{"cmd": "rule-list", "origin": "bgp"}')" \
-		'.error | test("\"origin\" must be \"operator\" or \"ddos\"")' "a bad origin in a raw request"
+		'.error | test("\"origin\" must be \"operator\", \"ddos\" or \"flowspec\"")' "a bad origin in a raw request"
 	assert_fails_with "unknown command 'frobnicate' for rule" flctl rule frobnicate
 	# JSON errors too, and none of it changed the rules.
 	json_check "$(flctl -j rule del 99999 || true)" '.error | test("no rule 99999")' "error as JSON"

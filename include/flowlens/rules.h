@@ -69,6 +69,9 @@ enum fl_rate_unit {
 };
 
 #define FL_RULE_ORDER_DEFAULT 1000 /* without "order N" */
+/* Rules from BGP FlowSpec routes have orders from here up; an operator's
+ * and the DDoS engine's stay below, so they always win. */
+#define FL_RULE_ORDER_FLOWSPEC 0x80000000U
 #define FL_RULE_BURST_MIN_BITS 12000 /* bps buckets hold a 1500-byte packet */
 
 struct fl_rule {

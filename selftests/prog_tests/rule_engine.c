@@ -12,6 +12,8 @@
  *                        maps alone (a daemon restart)
  *   rule_engine_churn    a rule keeps matching, and nothing else matches,
  *                        while another thread adds and deletes shapes
+ *   rule_engine_mark     mark re-writes the DSCP (ECN and the IPv4
+ *                        checksum right) of what a rule lets through
  */
 #include <arpa/inet.h>
 #include <pthread.h>
@@ -627,6 +629,88 @@ void test_rule_engine_rate(void)
 		goto out;
 	s.dst = "198.51.100.10";
 	ASSERT_EQ(count_passed(&fx, &s, 10), 2, "second bucket");
+out:
+	fl_ruleset_free(rs);
+	fl_fixture_close(&fx);
+}
+
+/* ---- DSCP marks --------------------------------------------------------- */
+
+/* The frame as the program left it, and its action. */
+static int run_out(struct fl_fixture *fx, const struct pkt *p, struct pkt *out,
+		   __u32 *action)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = p->data,
+		    .data_size_in = p->len, .data_out = out->data,
+		    .data_size_out = sizeof(out->data), .repeat = 1);
+	int ret = bpf_prog_test_run_opts(fx->prog_fd, &o);
+
+	out->len = o.data_size_out;
+	*action = o.retval;
+	return ret;
+}
+
+static __u16 ip4_csum(const __u8 *ip)
+{
+	__u32 sum = 0;
+	int i;
+
+	for (i = 0; i < 20; i += 2)
+		sum += (ip[i] << 8) | ip[i + 1];
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return sum;
+}
+
+void test_rule_engine_mark(void)
+{
+	struct pkt_spec s4 = { .l3 = PKT_IPV4,
+			       .l4 = PKT_UDP,
+			       .dst = "198.51.100.20",
+			       .ip4 = { .tos = 0x03 } }; /* ECN CE */
+	struct pkt_spec s6 = { .l3 = PKT_IPV6,
+			       .l4 = PKT_TCP,
+			       .dst = "2001:db8::20",
+			       .ip6 = { .tclass = 0x01 } };
+	struct fl_fixture fx = {};
+	struct fl_ruleset *rs = NULL;
+	struct pkt p, out;
+	__u32 action;
+	__u8 tc;
+
+	if (!ASSERT_OK(fl_fixture_open(&fx), "fixture") ||
+	    !ASSERT_OK(open_rs(&fx, &rs), "ruleset") ||
+	    !ASSERT_OK(add_text(rs, "dst 198.51.100.20/32 action mark 46",
+				NULL),
+		       "mark rule") ||
+	    !ASSERT_OK(add_text(rs,
+				"dst 2001:db8::20/128 action rate-limit 1pps burst 1 mark 10",
+				NULL),
+		       "rate-limit with mark"))
+		goto out;
+	if (!ASSERT_OK(pkt_build(&s4, &p), "build v4"))
+		goto out;
+	pkt_ip4_csum(&p);
+	if (!ASSERT_OK(run_out(&fx, &p, &out, &action), "run v4"))
+		goto out;
+	ASSERT_EQ(action, XDP_PASS, "v4 passes");
+	ASSERT_EQ(out.data[p.l3_off + 1], (46 << 2) | 3, "v4 DSCP 46, ECN kept");
+	if (!ASSERT_EQ(ip4_csum(out.data + p.l3_off), 0xffff, "v4 checksum"))
+		test__log("check in %02x%02x out %02x%02x", p.data[p.l3_off + 10],
+			  p.data[p.l3_off + 11], out.data[p.l3_off + 10],
+			  out.data[p.l3_off + 11]);
+	ASSERT_EQ(p.data[p.l3_off + 1], 3, "input was DSCP 0");
+
+	if (!ASSERT_OK(pkt_build(&s6, &p), "build v6") ||
+	    !ASSERT_OK(run_out(&fx, &p, &out, &action), "run v6"))
+		goto out;
+	ASSERT_EQ(action, XDP_PASS, "v6 conforms");
+	tc = (out.data[p.l3_off] & 0x0f) << 4 | out.data[p.l3_off + 1] >> 4;
+	ASSERT_EQ(tc, (10 << 2) | 1, "v6 DSCP 10, ECN kept");
+	ASSERT_EQ(out.data[p.l3_off] >> 4, 6, "v6 version kept");
+	/* over the rate: dropped, nothing to mark */
+	ASSERT_OK(run_out(&fx, &p, &out, &action), "run v6 again");
+	ASSERT_EQ(action, XDP_DROP, "v6 over the rate");
 out:
 	fl_ruleset_free(rs);
 	fl_fixture_close(&fx);

@@ -34,12 +34,26 @@ static const struct {
 	  "order 100 proto 99 frag any action drop" },
 	{ "tcp-flags 0/rst action drop",
 	  "order 100 tcp-flags 0/rst action drop" },
+	{ "dst 198.51.100.0/24 action mark 46",
+	  "order 100 dst 198.51.100.0/24 action mark 46" },
+	{ "proto udp action rate-limit 1M mark 10 flowspec 192.0.2.1 route 7",
+	  "order 100 proto udp action rate-limit 1000000pps burst 100000 mark 10 flowspec 192.0.2.1 route 7" },
+	{ "dst 2001:db8::/64 action permit mark 0 flowspec 2001:db8::1",
+	  "order 100 dst 2001:db8::/64 action permit mark 0 flowspec 2001:db8::1" },
 };
 
 static const struct {
 	const char *in, *error;
 } bad[] = {
 	{ "dst 198.51.100.0/24", "no action" },
+	{ "dst 198.51.100.0/24 action drop mark 3", "'mark' follows" },
+	{ "dst 198.51.100.0/24 action mark 64", "bad mark '64'" },
+	{ "dst 198.51.100.0/24 action permit mark 1 mark 2",
+	  "'mark' given twice" },
+	{ "dst 198.51.100.0/24 action drop flowspec 192.0.2.0/24",
+	  "bad flowspec peer" },
+	{ "dst 198.51.100.0/24 action drop flowspec 192.0.2.1 route 0",
+	  "bad route '0'" },
 	{ "action drop", "matches nothing in particular" },
 	{ "dst 198.51.100.1/24 action drop", "bad dst '198.51.100.1/24'" },
 	{ "src 192.0.2.0/24 dst 2001:db8::/32 action drop",

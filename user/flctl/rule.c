@@ -15,7 +15,8 @@ void flctl_help_rule(void)
 	       "           dport P[-P] | tcp-flags FLAGS/MASK | len A-B | dscp D |\n"
 	       "           frag { any | first | non-first | none } |\n"
 	       "           icmp-type T [code C] }     (at least one)\n"
-	       "ACTION := { drop | permit | rate-limit RATE [burst B] }\n"
+	       "ACTION := { drop | permit [mark D] | mark D |\n"
+	       "           rate-limit RATE [burst B] [mark D] }\n"
 	       "PROTO  := { tcp | udp | icmp | icmpv6 | gre | esp | ah | sctp | igmp | 0-255 }\n"
 	       "FLAGS  := { fin,syn,rst,psh,ack,urg,ece,cwr | 0xNN }\n"
 	       "RATE   := N[k|M|G][pps] (packets/s) or N[k|M|G]bps (bits/s)\n"
@@ -29,6 +30,8 @@ void flctl_help_rule(void)
 	       "              B (default a tenth of a second's worth); the excess\n"
 	       "              is dropped\n"
 	       "  permit      let it through, and no later mitigation touches it\n"
+	       "  mark D      re-mark its DSCP to D (0-63; ECN kept) and go on; after\n"
+	       "              permit or rate-limit, re-marks what those let through\n"
 	       "A rule with src/dst applies to that address family, one without\n"
 	       "to both. Ports match TCP and UDP, and not non-first fragments;\n"
 	       "len is the IP datagram's length.\n"
@@ -38,11 +41,12 @@ void flctl_help_rule(void)
 	       "  del     remove rule ID\n"
 	       "  list    every rule in the order they are tried, with packets and\n"
 	       "          bytes matched, packets dropped and seconds left;\n"
-	       "          [-n N] [--after ID] [--origin { operator | ddos }]\n"
+	       "          [-n N] [--after ID] [--origin { operator | ddos | flowspec }]\n"
 	       "          [--attack ID]: at most N rules, those with ids above ID\n"
 	       "          (with -n or --after the rules come in id order, and a\n"
 	       "          full page says which --after fetches the next one),\n"
-	       "          only an operator's or the DDoS engine's rules, only\n"
+	       "          only an operator's, the DDoS engine's or FlowSpec peers'\n"
+	       "          rules ('flowspec PEER route N' in their text), only\n"
 	       "          those of DDoS attack ID\n"
 	       "  flush   remove every rule\n"
 	       "  load    add every rule in FILE, one per line as for 'add' ('#'\n"
@@ -159,7 +163,8 @@ static void print_list(struct json_object *data)
 static int list_options(const struct fl_proto_cmd *cmd, int argc, char **argv,
 			struct json_object *req)
 {
-	static const char *const origins[] = { "operator", "ddos", NULL };
+	static const char *const origins[] = { "operator", "ddos", "flowspec",
+					       NULL };
 	const char *what = cmd_name(cmd);
 	long value;
 	int ret;
@@ -176,9 +181,10 @@ static int list_options(const struct fl_proto_cmd *cmd, int argc, char **argv,
 			return usage_error("%s: %s needs a value", what, opt);
 		if (!strcmp(opt, "--origin")) {
 			if (strcmp(argv[1], origins[0]) &&
-			    strcmp(argv[1], origins[1]))
+			    strcmp(argv[1], origins[1]) &&
+			    strcmp(argv[1], origins[2]))
 				return usage_error(
-					"%s: --origin: '%s' is not one of operator, ddos",
+					"%s: --origin: '%s' is not one of operator, ddos, flowspec",
 					what, argv[1]);
 			json_object_object_add(req, "origin",
 					       json_object_new_string(argv[1]));

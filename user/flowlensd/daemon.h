@@ -131,6 +131,7 @@ struct fl_options {
 	__u32 flow_timeout_ms; /* --flow-timeout; 0: the classifier's */
 	const char *metrics_addr; /* --metrics; NULL: FL_METRICS_DEFAULT */
 	bool metrics_off; /* --metrics off */
+	const char *gobgp; /* --gobgp: a gobgpd that runs already */
 	int verbose;
 };
 
@@ -211,6 +212,7 @@ extern const struct fl_module events_module; /* ddos_events.c */
 extern const struct fl_module synproxy_module; /* synproxy.c */
 extern const struct fl_module workers_module; /* workers.c */
 extern const struct fl_module export_module; /* export.c */
+extern const struct fl_module bgp_module; /* bgp.c, bgp_routes.c */
 extern const struct fl_module metrics_module; /* metrics.c */
 
 /* metrics.c: Prometheus /metrics. FL_METRICS_PORT is outside 9090-9999,

@@ -85,6 +85,10 @@ static void usage(FILE *out, const char *prog)
 		"                          (default %12$s; [IPv6]:PORT; 'off': none).\n"
 		"                          Port %13$d is outside 9090-9999, which\n"
 		"                          Prometheus' default port allocations fill\n"
+		"      --gobgp ADDR        use the gobgpd that answers at ADDR (unix:///PATH\n"
+		"                          or HOST:PORT of its gRPC API) as the BGP speaker;\n"
+		"                          without it flowlensd starts and watches its own\n"
+		"                          gobgpd once 'flctl bgp neighbor add' names a peer\n"
 		"      --list-commands     print the control requests flowlensd serves\n"
 		"                          (one per line, with flctl's words) and exit\n"
 		"  -v, --verbose           more detail, including libbpf and libxdp\n"
@@ -114,6 +118,7 @@ enum {
 	OPT_FLOW_TIMEOUT,
 	OPT_LIST_COMMANDS,
 	OPT_METRICS,
+	OPT_GOBGP,
 };
 
 /* A whole decimal number in [min, max]; 0, or -1 if ARG is not one. */
@@ -142,6 +147,7 @@ static int parse_options(int argc, char **argv, struct fl_options *opt)
 		{ "flow-timeout", required_argument, NULL, OPT_FLOW_TIMEOUT },
 		{ "list-commands", no_argument, NULL, OPT_LIST_COMMANDS },
 		{ "metrics", required_argument, NULL, OPT_METRICS },
+		{ "gobgp", required_argument, NULL, OPT_GOBGP },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -258,6 +264,14 @@ static int parse_options(int argc, char **argv, struct fl_options *opt)
 			opt->metrics_addr = optarg;
 			break;
 		}
+		case OPT_GOBGP:
+			if (!strchr(optarg, ':')) {
+				pr_err("bad --gobgp '%s': unix:///PATH or HOST:PORT of gobgpd's API",
+				       optarg);
+				return -EINVAL;
+			}
+			opt->gobgp = optarg;
+			break;
 		case 'v':
 			opt->verbose++;
 			break;
@@ -336,7 +350,11 @@ static int resolve_interfaces(struct daemon *d)
  *   events    the events file and the log of attacks (a bus subscriber)
  *   ddos      thresholds, attacks and their rules
  *   synproxy  the SYN proxy's services, nftables table and sysctl
- *   workers   AF_XDP workers, last in and first out
+ *   workers   AF_XDP workers
+ *   export    IPFIX flow records
+ *   bgp       gobgpd and BGP FlowSpec: after the rule engine and the DDoS
+ *             engine, whose rules it announces and next to which it
+ *             installs what peers send
  */
 #define FL_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -345,7 +363,7 @@ static const struct fl_module *const modules[] = {
 	&control_module, &metrics_module, &loader_module, &attach_module,
 	&forward_module, &settings_module, &rates_module, &rules_module,
 	&events_module, &ddos_module, &synproxy_module, &workers_module,
-	&export_module,
+	&export_module, &bgp_module,
 };
 /* clang-format on */
 

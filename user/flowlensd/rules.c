@@ -997,6 +997,17 @@ static int cmd_rule_add(struct daemon *d, struct json_object *req,
 			 "'attack' is set by the DDoS engine, not by hand");
 		return -EINVAL;
 	}
+	if (rule.origin) {
+		snprintf(err, errlen,
+			 "'flowspec' is set for the routes BGP peers send, not by hand");
+		return -EINVAL;
+	}
+	if (rule.order >= FL_RULE_ORDER_FLOWSPEC) {
+		snprintf(err, errlen,
+			 "order %u: orders from %u up are FlowSpec routes', so that an operator's rule always wins over a peer's",
+			 rule.order, FL_RULE_ORDER_FLOWSPEC);
+		return -EINVAL;
+	}
 	ret = rules_add(d, &rule, 1, FL_ORIGIN_OPERATOR, &bad, perr,
 			sizeof(perr));
 	if (ret) {

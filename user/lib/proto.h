@@ -42,6 +42,8 @@
 	X(ddos)             \
 	X(synproxy)         \
 	X(export)           \
+	X(bgp)              \
+	X(flowspec)         \
 	X(config)           \
 	X(version)
 
@@ -118,6 +120,21 @@
 	  "the collectors with their timeouts and domain")                     \
 	X(export_stats, export, "stats", "export-stats", "",                   \
 	  "records, messages and losses per collector")                        \
+	X(bgp_neighbor_add, bgp, "neighbor add", "bgp-neighbor-add",           \
+	  "ADDR as N [local-as N] [router-id ID] [passive] [hold S]\n"         \
+	  "[max N] [validate { rfc8955 | rfc9117 | off }]",                     \
+	  "peer with a BGP speaker for FlowSpec (gobgpd)")                     \
+	X(bgp_neighbor_del, bgp, "neighbor del", "bgp-neighbor-del", "ADDR",   \
+	  "stop peering; its routes' rules go")                                \
+	X(bgp_status, bgp, "status", "bgp-status", "",                         \
+	  "the speaker, each session, routes sent and received")               \
+	X(flowspec_announce, flowspec, "announce", "flowspec-announce",        \
+	  "{ on | off }", "announce the DDoS engine's mitigations upstream")    \
+	X(flowspec_receive, flowspec, "receive", "flowspec-receive",           \
+	  "{ on | off } [max N]", "enforce the FlowSpec routes peers announce") \
+	X(flowspec_list, flowspec, "list", "flowspec-list",                    \
+	  "[--received | --announced]",                                        \
+	  "routes received (with their rules) and announced")                  \
 	X(config_show, config, "show", "config-show", "",                      \
 	  "the runtime settings, and the flow cache's size (max-flows)")        \
 	X(config_set, config, "set", "config-set", "KEY VALUE",                \

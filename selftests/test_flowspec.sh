@@ -1,0 +1,410 @@
+#!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
+#
+# BGP FlowSpec (issue 18) with real speakers in namespaces of their own,
+# each on a link of its own to the flowlens namespace, where flowlensd runs
+# its own gobgpd:
+#   ctl  gobgpd as a controller (AS 65010, 203.0.113.2): what it announces
+#        becomes rules that drop, rate-limit or re-mark the client's
+#        traffic to the server, and goes when it is withdrawn or the
+#        session is lost; bad routes are refused and counted
+#   pe   FRR 8.4 bgpd as the upstream PE (AS 65020, 203.0.113.18): it
+#        receives the DDoS engine's mitigations as FlowSpec routes, and
+#        never the controller's
+# and gobgpd killed under flowlensd: restarted, routes back.
+source "$(dirname "$0")/lib.sh"
+
+P=${FL_LAB_PREFIX:-fl}
+CTL_NS=$P-ctl
+PE_NS=$P-pe
+FL_CTL=203.0.113.1
+CTL4=203.0.113.2
+FL_PE=203.0.113.17
+PE4=203.0.113.18
+FL_AS=65001
+CTL_AS=65010
+PE_AS=65020
+WORK=$LAB_DIR/flowspec
+FRR_RUN=/run/frr/$PE_NS
+
+# ---- the peers ---------------------------------------------------------
+
+# link NS IFACE FL_ADDR PEER_ADDR: a namespace joined to flowlens by a veth
+link_up() {
+	local ns=$1 ifc=$2
+	ip netns list | grep -qw "^$ns" && return 0
+	ip netns add "$ns"
+	ip link add "$ifc" netns "$NS_FLOWLENS" type veth peer name eth0 netns "$ns"
+	ip -n "$NS_FLOWLENS" addr add "$3/28" dev "$ifc"
+	ip -n "$NS_FLOWLENS" link set "$ifc" up
+	ip -n "$ns" addr add "$4/28" dev eth0
+	ip -n "$ns" link set eth0 up
+	ip -n "$ns" link set lo up
+}
+
+ctl() { gobgp --target "unix://$WORK/ctl.sock" "$@"; }
+
+# ctl_start: the controller's gobgpd, peering with flowlensd's
+ctl_start() {
+	mkdir -p "$WORK"
+	link_up "$CTL_NS" bg-ctl $FL_CTL $CTL4
+	cat >"$WORK/ctl.toml" <<EOF
+[global.config]
+  as = $CTL_AS
+  router-id = "$CTL4"
+  port = 179
+[[neighbors]]
+  [neighbors.config]
+    neighbor-address = "$FL_CTL"
+    peer-as = $FL_AS
+  [neighbors.timers.config]
+    hold-time = 3
+    keepalive-interval = 1
+    connect-retry = 1
+  [[neighbors.afi-safis]]
+    [neighbors.afi-safis.config]
+      afi-safi-name = "ipv4-flowspec"
+  [[neighbors.afi-safis]]
+    [neighbors.afi-safis.config]
+      afi-safi-name = "ipv6-flowspec"
+  [[neighbors.afi-safis]]
+    [neighbors.afi-safis.config]
+      afi-safi-name = "ipv4-unicast"
+  [[neighbors.afi-safis]]
+    [neighbors.afi-safis.config]
+      afi-safi-name = "ipv6-unicast"
+EOF
+	rm -f "$WORK/ctl.sock"
+	ip netns exec "$CTL_NS" gobgpd -f "$WORK/ctl.toml" --api-hosts "unix://$WORK/ctl.sock" \
+		--pprof-disable -p -l info >>"$WORK/ctl.log" 2>&1 </dev/null &
+	CTL_PID=$!
+	echo "$CTL_PID" >>"$BG_PIDS"
+	wait_until 10 test -S "$WORK/ctl.sock"
+}
+
+# The state of flowlensd's session with ADDR, as bgp status shows it.
+session_state() {
+	flctl -j bgp status | jq -r ".neighbors[] | select(.address == \"$1\") | .state"
+}
+
+ctl_session() {
+	flctl bgp neighbor add $CTL4 as $CTL_AS local-as $FL_AS router-id $FL_CTL hold 3 "$@"
+	wait_for 30 '[ "$(session_state $CTL4)" = established ]'
+}
+
+# pe_start: FRR's bgpd (no zebra: -Z) as the PE, eBGP to flowlensd
+pe_start() {
+	mkdir -p "$WORK" "$FRR_RUN"
+	chown frr:frr "$FRR_RUN"
+	link_up "$PE_NS" bg-pe $FL_PE $PE4
+	cat >"$WORK/bgpd.conf" <<EOF
+frr defaults traditional
+hostname pe
+router bgp $PE_AS
+ bgp router-id $PE4
+ no bgp ebgp-requires-policy
+ no bgp default ipv4-unicast
+ neighbor $FL_PE remote-as $FL_AS
+ neighbor $FL_PE timers 1 3
+ neighbor $FL_PE timers connect 1
+ address-family ipv4 flowspec
+  neighbor $FL_PE activate
+ exit-address-family
+ address-family ipv6 flowspec
+  neighbor $FL_PE activate
+ exit-address-family
+EOF
+	chmod 644 "$WORK/bgpd.conf"
+	ip netns exec "$PE_NS" /usr/lib/frr/bgpd -Z -N "$PE_NS" -f "$WORK/bgpd.conf" \
+		-i "$FRR_RUN/bgpd.pid" --log "file:$WORK/pe-bgpd.log" >>"$WORK/pe.out" 2>&1 </dev/null &
+	echo $! >>"$BG_PIDS"
+	wait_until 10 test -S "$FRR_RUN/bgpd.vty"
+}
+
+pe() { vtysh --vty_socket "$FRR_RUN" -c "$1"; }
+
+# The FlowSpec routes the PE has: {"routes": {TEXT: [path...]}}
+pe_routes() { pe "show bgp ipv${1:-4} flowspec json"; }
+
+cleanup() {
+	local n
+	for n in $(flctl -j bgp status 2>/dev/null | jq -r '.neighbors[].address'); do
+		flctl bgp neighbor del "$n" >/dev/null 2>&1 || true
+	done
+	flctl flowspec announce off >/dev/null 2>&1 || true
+	flctl flowspec receive on max 10000 >/dev/null 2>&1 || true
+	flctl rule flush >/dev/null 2>&1 || true
+	flctl -j ddos threshold list 2>/dev/null | jq -r '.thresholds[].prefix' |
+		while read -r t; do flctl ddos threshold del "$t" >/dev/null 2>&1; done
+	ip netns exec "$PE_NS" true 2>/dev/null && pkill -f "bgpd -Z -N $PE_NS" 2>/dev/null
+	return 0
+}
+
+# ---- helpers -----------------------------------------------------------
+
+fs_rules() { flctl -j rule list --origin flowspec; }
+
+# rule_of TEXT: the flowspec rule whose text contains TEXT
+rule_of() {
+	fs_rules | jq -c --arg t "$1" '[.rules[] | select(.rule | contains($t))]'
+}
+
+received() { flctl -j flowspec list --received; }
+
+# route_status TEXT: the status of the received route whose text holds TEXT
+route_status() {
+	received | jq -r --arg t "$1" '[.received[] | select(.route | contains($t)) | .status] | first // "none"'
+}
+
+noports() { server_snmp Udp NoPorts; }
+
+# ---- receive -----------------------------------------------------------
+
+# A controller's routes, IPv4: drop, rate-limit and re-mark; each is a
+# rule of origin flowspec naming the peer, enforced at the driver while
+# other traffic passes; withdrawn, it goes.
+test_receive_ipv4() {
+	local r n0 dscp pid
+	ctl_start
+	ctl_session
+	ctl global rib -a ipv4 add 198.51.100.0/24
+	ctl global rib -a ipv4-flowspec add match destination $SERVER4/32 protocol udp destination-port ==5001 then discard
+	ctl global rib -a ipv4-flowspec add match destination $SERVER4/32 protocol udp destination-port ==5003 then rate-limit 1250
+	ctl global rib -a ipv4-flowspec add match destination $SERVER4/32 protocol udp destination-port ==5004 then mark 10
+	wait_for 5 '[ "$(fs_rules | jq ".rules | length")" = 3 ]'
+	fs_rules
+	r=$(rule_of "dport 5001")
+	json_check "$r" "length == 1 and .[0].origin == \"flowspec\" and .[0].peer == \"$CTL4\" and
+		(.[0].rule | test(\"dst $SERVER4/32 proto udp dport 5001 action drop flowspec $CTL4 route [0-9]+\$\"))" \
+		"the discard route's rule"
+	json_check "$(rule_of "dport 5003")" '.[0].rule | test("action rate-limit 10000bps burst 12000")' \
+		"the rate-limit route's rule (1250 bytes/s)"
+	json_check "$(rule_of "dport 5004")" '.[0].rule | test("action mark 10 ")' "the marking route's rule"
+	json_check "$(flctl -j rule list --origin flowspec)" "all(.rules[]; .order >= 2147483648)" \
+		"flowspec rules come after every operator and DDoS rule"
+
+	n0=$(noports)
+	udp_send client $SERVER4 5001 20 72
+	udp_send client $SERVER4 5002 20 72
+	wait_for 5 '[ "$(rule_of "dport 5001" | jq ".[0].dropped")" = 20 ]'
+	wait_for 5 '[ $(( $(noports) - n0 )) = 20 ]'
+
+	# 10 kbit/s with a 12000-bit bucket: of 50 100-byte datagrams sent
+	# at once, the bucket's 15 pass and few more
+	udp_send client $SERVER4 5003 50 72
+	wait_for 5 '[ "$(rule_of "dport 5003" | jq ".[0].packets")" = 50 ]'
+	r=$(rule_of "dport 5003")
+	json_check "$r" '.[0].dropped >= 30 and .[0].dropped <= 35' "the rate-limit route's drops"
+
+	# re-marked on the way: the server sees DSCP 10
+	in_ns server timeout 10 tshark -q -i eth0 -c 1 -f 'udp dst port 5004' -T fields -e ip.dsfield.dscp \
+		>"$WORK/dscp" 2>"$WORK/tshark.err" &
+	pid=$!
+	wait_for 8 'grep -q "Capturing on" "$WORK/tshark.err"'
+	udp_send client $SERVER4 5004 3 72
+	wait "$pid" || true
+	dscp=$(head -1 "$WORK/dscp")
+	assert_eq "$dscp" 10 "DSCP of the re-marked datagram at the server"
+
+	ctl global rib -a ipv4-flowspec del match destination $SERVER4/32 protocol udp destination-port ==5001
+	wait_for 5 '[ "$(rule_of "dport 5001" | jq length)" = 0 ]'
+	n0=$(noports)
+	udp_send client $SERVER4 5001 10 72
+	wait_for 5 '[ $(( $(noports) - n0 )) = 10 ]'
+	json_check "$(flctl -j bgp status)" '.flowspec.received.withdrawn >= 1' "withdrawals counted"
+}
+
+test_receive_ipv6() {
+	local n0
+	ctl_start
+	ctl_session
+	ctl global rib -a ipv6 add 2001:db8:2::/64 nexthop 2001:db8:ffff::2 2>/dev/null ||
+		ctl global rib -a ipv6 add 2001:db8:2::/64
+	ctl global rib -a ipv6-flowspec add match destination $SERVER6/128 protocol 17 destination-port ==5001 then discard
+	wait_for 5 '[ "$(rule_of "dport 5001" | jq length)" = 1 ]'
+	json_check "$(rule_of "dport 5001")" \
+		".[0].rule | test(\"dst $SERVER6/128 proto udp dport 5001 action drop flowspec $CTL4\")" \
+		"the IPv6 route's rule"
+	n0=$(in_ns server awk '$1 == "Udp6NoPorts" { print $2 }' /proc/net/snmp6)
+	udp_send client $SERVER6 5001 20 72
+	udp_send client $SERVER6 5002 20 72
+	wait_for 5 '[ "$(rule_of "dport 5001" | jq ".[0].dropped")" = 20 ]'
+	wait_for 5 '[ $(( $(in_ns server awk "\$1 == \"Udp6NoPorts\" { print \$2 }" /proc/net/snmp6) - n0 )) = 20 ]'
+}
+
+# Every component becomes what the engine matches: ports either way,
+# TCP flags, length, DSCP, fragments, ICMP type and code.
+test_receive_components() {
+	local r
+	ctl_start
+	ctl_session
+	ctl global rib -a ipv4 add 198.51.100.0/24
+	ctl global rib -a ipv4-flowspec add match destination 198.51.100.0/24 source 192.0.2.0/24 \
+		protocol tcp port ==80 ==443 tcp-flags =S packet-length '>=40&<=1500' dscp ==0 \
+		fragment '!is-fragment' then rate-limit 125000
+	ctl global rib -a ipv4-flowspec add match destination $SERVER4/32 protocol icmp icmp-type ==8 \
+		icmp-code ==0 then discard
+	wait_for 5 '[ "$(fs_rules | jq ".rules | length")" = 5 ]'
+	r=$(fs_rules)
+	echo "$r" | jq -r '.rules[].rule'
+	# (TCP flags match TCP packets only: no proto field needed)
+	json_check "$r" '[.rules[].rule | select(test("src 192.0.2.0/24 dst 198.51.100.0/24 "))] | length == 4' \
+		"port ==80 ==443 either way: four rules"
+	json_check "$r" '[.rules[].rule | select(test("sport 80 ") or test("sport 443 "))] | length == 2' "source ports"
+	json_check "$r" '[.rules[].rule | select(test("dport 80 ") or test("dport 443 "))] | length == 2' \
+		"destination ports"
+	json_check "$r" 'all(.rules[].rule | select(test("src 192.0.2.0/24")); test("tcp-flags syn/syn len 40-1500 dscp 0 frag none action rate-limit 1000000bps"))' \
+		"flags, length, DSCP, fragment and rate"
+	json_check "$r" "[.rules[].rule | select(test(\"dst $SERVER4/32 icmp-type 8 code 0 action drop\"))] | length == 1" \
+		"ICMP type and code"
+	# ping is dropped by it
+	in_ns client ping -c 3 -i 0.2 -W 1 $SERVER4 >/dev/null && fail "ping went through a discard route"
+	wait_for 5 '[ "$(rule_of "icmp-type 8" | jq ".[0].dropped")" -ge 3 ]'
+}
+
+# Routes this box cannot or must not enforce are refused whole and
+# counted by reason; a redirect is kept as unsupported, never a drop.
+test_refused() {
+	local st
+	ctl_start
+	ctl_session max 4
+	ctl global rib -a ipv4 add 198.51.100.0/24
+	ctl global rib -a ipv6 add 2001:db8:2::/64
+	# IPv6 prefix offset: not something XDP can match
+	ctl global rib -a ipv6-flowspec add match destination 2001:db8:2::/64 source 2001:db8:1::/64 8 then discard
+	# no unicast route covers 203.0.113.200: section 6 says invalid
+	ctl global rib -a ipv4-flowspec add match destination 203.0.113.200/32 then discard
+	# redirect: accepted, counted, no rule
+	ctl global rib -a ipv4-flowspec add match destination $SERVER4/32 protocol udp destination-port ==7000 then redirect 65010:100
+	# 9 DSCPs x 8 ports = 72 rules: past the bound of 64
+	ctl global rib -a ipv4-flowspec add match destination $SERVER4/32 protocol udp \
+		destination-port $(seq -f '==%g' 6000 2 6014 | tr '\n' ' ') dscp $(seq -f '==%g' 1 9 | tr '\n' ' ') then discard
+	# 33 items in one list: more than a component may hold here
+	ctl global rib -a ipv4-flowspec add match destination $SERVER4/32 protocol udp \
+		destination-port $(seq -f '==%g' 6100 6132 | tr '\n' ' ') then discard
+	wait_for 5 '[ "$(received | jq ".received | length")" = 5 ]'
+	received | jq -c '.received[] | {route, status, reason, why}'
+	assert_eq "$(route_status 'src 2001:db8:1::/64')" refused "the offset route"
+	json_check "$(received)" '[.received[] | select(.reason == "unmatchable")] | length == 1' "unmatchable"
+	assert_eq "$(route_status 203.0.113.200)" refused "the route without a unicast route"
+	json_check "$(received)" '[.received[] | select(.reason == "invalid" and (.why | test("unicast")))] | length == 1' \
+		"invalid, section 6"
+	assert_eq "$(route_status '==7000')" unsupported "the redirect route"
+	json_check "$(received)" '[.received[] | select(.reason == "too-big" and (.why | test("72 rules")))] | length == 1' \
+		"too big"
+	json_check "$(received)" '[.received[] | select(.reason == "malformed" and (.why | test("33 items")))] | length == 1' \
+		"a list longer than a component holds"
+	assert_eq "$(fs_rules | jq '.rules | length')" 0 "no rule from any of them"
+	# the peer's limit: 4 installed, the fifth refused
+	for p in 1 2 3 4 5; do
+		ctl global rib -a ipv4-flowspec add match destination $SERVER4/32 protocol udp destination-port ==$((5100 + p)) then discard
+	done
+	wait_for 5 '[ "$(received | jq ".received | length")" = 10 ]'
+	st=$(flctl -j bgp status)
+	echo "$st" | jq .flowspec
+	json_check "$(received)" '[.received[] | select(.status == "installed")] | length == 4' "installed up to max 4"
+	json_check "$(received)" '[.received[] | select(.reason == "over-limit")] | length == 1' "the fifth: over-limit"
+	json_check "$st" '.flowspec.received.refused_by_reason | .unmatchable >= 1 and .invalid >= 1 and ."too-big" >= 1 and ."over-limit" >= 1 and .malformed >= 1' \
+		"refusals counted by reason"
+	json_check "$st" '.flowspec.received.redirect_unsupported >= 1' "redirects counted"
+}
+
+# An operator's permit wins over a peer's drop; the session's loss takes
+# the peer's rules away.
+test_permit_and_session_loss() {
+	local n0
+	ctl_start
+	ctl_session
+	ctl global rib -a ipv4 add 198.51.100.0/24
+	flctl rule add dst $SERVER4/32 proto udp dport 5001 action permit >/dev/null
+	ctl global rib -a ipv4-flowspec add match destination $SERVER4/32 protocol udp destination-port ==5001 then discard
+	wait_for 5 '[ "$(rule_of "dport 5001" | jq length)" = 1 ]'
+	n0=$(noports)
+	udp_send client $SERVER4 5001 10 72
+	wait_for 5 '[ $(( $(noports) - n0 )) = 10 ]'
+	assert_eq "$(rule_of "dport 5001" | jq '.[0].packets')" 0 "packets the peer's drop saw under the permit"
+
+	kill -9 "$CTL_PID"
+	wait_for 6 '[ "$(fs_rules | jq ".rules | length")" = 0 ]'
+	json_check "$(received)" '.received | length == 0' "no route left from the lost peer"
+}
+
+# gobgpd killed under flowlensd: started again, the session and the
+# routes come back, and the rules are the same ones.
+test_speaker_restart() {
+	local pid before
+	ctl_start
+	ctl_session
+	ctl global rib -a ipv4 add 198.51.100.0/24
+	ctl global rib -a ipv4-flowspec add match destination $SERVER4/32 protocol udp destination-port ==5001 then discard
+	wait_for 5 '[ "$(rule_of "dport 5001" | jq length)" = 1 ]'
+	before=$(rule_of "dport 5001" | jq -r '.[0].rule')
+	pid=$(flctl -j bgp status | jq .speaker.pid)
+	kill -9 "$pid"
+	wait_for 10 '[ "$(flctl -j bgp status | jq .speaker.restarts)" = 1 ]'
+	wait_for 10 '[ "$(flctl -j bgp status | jq ".speaker.pid != $pid and .speaker.pid > 0")" = true ]'
+	json_check "$(received)" '.received[0].stale == true and .received[0].status == "installed"' \
+		"the route kept, stale, while the speaker restarts"
+	wait_for 30 '[ "$(session_state $CTL4)" = established ]'
+	wait_for 10 '[ "$(received | jq -c ".received[0] | [.stale, .status]")" = "[false,\"installed\"]" ]'
+	assert_eq "$(rule_of "dport 5001" | jq -r '.[0].rule')" "$before" "the rule after the restart"
+	# nothing stale: withdrawn now, gone
+	ctl global rib -a ipv4-flowspec del match destination $SERVER4/32 protocol udp destination-port ==5001
+	wait_for 5 '[ "$(fs_rules | jq ".rules | length")" = 0 ]'
+}
+
+# ---- push --------------------------------------------------------------
+
+# The DDoS engine's mitigation goes to FRR as a FlowSpec route within a
+# second of the attack, and away when it ends; the controller's routes
+# never reach FRR.
+test_push_frr() {
+	local out pid routes
+	pe_start
+	ctl_start
+	flctl bgp neighbor add $PE4 as $PE_AS local-as $FL_AS router-id $FL_CTL hold 3 >/dev/null
+	ctl_session
+	ctl global rib -a ipv4 add 198.51.100.0/24
+	ctl global rib -a ipv4-flowspec add match destination $SERVER4/32 protocol udp destination-port ==5001 then discard
+	flctl flowspec announce on
+	wait_for 30 '[ "$(session_state $PE4)" = established ]'
+	flctl -j ddos threshold add $SERVER4/32 udp-pps 1k hold 3 >/dev/null
+	out=$WORK/flood.json
+	"$LAB" exec client flgen udp -i eth0 --src 192.0.2.10 --dst $SERVER4 --dport 9000 -r 20000 -d 60 -j \
+		>"$out" 2>>"$BG_LOG" </dev/null &
+	pid=$!
+	echo "$pid" >>"$BG_PIDS"
+	wait_for 15 '[ "$(flctl -j flowspec list --announced | jq ".announced | length")" -ge 1 ]'
+	flctl flowspec list
+	wait_for 5 '[ "$(pe_routes | jq "[.routes // {} | .[][] | select(.from == \"192.0.2.10/32\")] | length")" -ge 1 ]'
+	routes=$(pe_routes)
+	echo "PE: $routes"
+	json_check "$routes" "[.routes[][] | select(.from == \"192.0.2.10/32\" and .to == \"$SERVER4/32\" and (.proto | test(\"= 17\")))] | length == 1" \
+		"the mitigation at the PE: source, victim, protocol"
+	pe "show bgp ipv4 flowspec $SERVER4/32 json" | tee "$WORK/pe-detail.json"
+	json_check "$(cat "$WORK/pe-detail.json")" '[.paths[] | select(.ecomlist? and (.ecomlist | test("FS:rate 0")))] | length >= 1' \
+		"the route's action at the PE: traffic-rate 0 (drop)"
+	json_check "$routes" '[.routes[][] | select(.port? // "" | test("5001"))] | length == 0' \
+		"the controller's route is not passed on to the PE"
+	kill -INT "$pid"
+	wait "$pid" || true
+	wait_for 15 '[ "$(pe_routes | jq "[.routes // {} | .[][] | select(.from == \"192.0.2.10/32\")] | length")" = 0 ]'
+}
+
+# ---- the command line ----------------------------------------------------
+
+test_bad_arguments() {
+	assert_fails_with "needs 'as N'" flctl bgp neighbor add 192.0.2.99 local-as 1
+	assert_fails_with "bad neighbor '300.1.1.1'" flctl bgp neighbor add 300.1.1.1 as 1 local-as 2
+	assert_fails_with "bad as 'x'" flctl bgp neighbor add 192.0.2.99 as x local-as 2
+	assert_fails_with "bad hold '1'" flctl bgp neighbor add 192.0.2.99 as 1 local-as 2 hold 1
+	assert_fails_with "bad validate 'maybe'" flctl bgp neighbor add 192.0.2.99 as 1 local-as 2 validate maybe
+	assert_fails_with "no neighbor 192.0.2.98" flctl bgp neighbor del 192.0.2.98
+	assert_fails_with "takes on or off" flctl flowspec announce maybe
+	assert_fails_with "bad max '0'" flctl flowspec receive on max 0
+	assert_fails_with "takes --received or --announced" flctl flowspec list --all
+	# and nothing was added by any of them
+	json_check "$(flctl -j bgp status)" '.neighbors == []' "no neighbor after the refusals"
+}
+
+run_tests
