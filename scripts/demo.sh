@@ -9,7 +9,8 @@
 # FlowLens saw; then router mode, manual rules, the DDoS engine
 # catching two floods on its own, the SYN proxy under a SYN flood, real
 # captures classified by the workers, and their flows as IPFIX records
-# that nfcapd/nfdump and tshark decode. A collector tool that is not
+# that nfcapd/nfdump and tshark decode; then BGP FlowSpec with a gobgpd
+# controller and FRR as PE. A collector tool that is not
 # installed is skipped, never a failure. Tears everything down on exit,
 # Ctrl-C included.
 set -euo pipefail
@@ -301,4 +302,54 @@ echo "\$ ping -c 3 $SERVER   (in the client namespace: one more flow)"
 "$LAB" exec client ping -c 3 -i 0.2 "$SERVER" | grep ttl || true
 ipfix_collectors_show
 
-step "Done: $HEAVY topped 'flctl top src'; router mode forwarded flgen's million packets; the rules dropped the flood and held the rate; the DDoS engine caught both floods, dropped them and removed its rules after the hold; the SYN proxy answered a SYN flood while curl connected; the workers named every application in the captures, /metrics shows them to Prometheus, and their flows left as IPFIX records: nfdump lists them, tshark shows nDPI's app and SNI in them; tearing down"
+bgp_sessions_up() {
+	[ "$("$LAB" exec flowlens flctl -j bgp status |
+		jq '[.neighbors[] | select(.state == "established")] | length')" = 2 ]
+}
+pe_has() { bgp_pe 'show bgp ipv4 flowspec json' | grep -q "$1"; }
+pe_lacks() { ! pe_has "$1"; }
+
+step "BGP FlowSpec: a controller's route dropped at the driver; the DDoS engine's mitigation announced to FRR"
+if command -v gobgpd >/dev/null && [ -x /usr/lib/frr/bgpd ]; then
+	NS_FLOWLENS=${FL_LAB_PREFIX:-fl}-flowlens
+	BGP_WORK=$LAB_DIR/flowspec
+	source "$TOP/scripts/bgp_peers.sh"
+	bgp_ctl_start
+	bgp_pe_start
+	pids+=("${BGP_PIDS[@]}")
+	flctl bgp neighbor add $BGP_CTL as $BGP_CTL_AS local-as $BGP_FL_AS router-id $BGP_FL_CTL hold 3
+	flctl bgp neighbor add $BGP_PE as $BGP_PE_AS hold 3
+	flctl flowspec announce on
+	echo "waiting for both sessions..."
+	wait_for 40 bgp_sessions_up || true
+	flctl bgp status
+	echo
+	echo "\$ gobgp global rib -a ipv4-flowspec add match destination $SERVER/32 protocol udp destination-port ==5001 then discard   (on the controller)"
+	bgp_ctl global rib -a ipv4 add 198.51.100.0/24
+	bgp_ctl global rib -a ipv4-flowspec add match destination "$SERVER/32" protocol udp destination-port ==5001 then discard
+	sleep 1
+	flctl flowspec list --received
+	echo "\$ traffic.py udp $SERVER 5001 --count 100   (in the client namespace)"
+	"$LAB" exec client "$TRAFFIC" udp "$SERVER" 5001 --count 100 >/dev/null
+	sleep 0.5
+	flctl rule list --origin flowspec
+	echo
+	flctl ddos threshold add 198.51.100.0/24 udp-pps 20k hold 3
+	echo "\$ flgen udp -i eth0 --dst $SERVER --src 192.0.2.23 -r 100000 -d 3   (a flood from one source)"
+	"$LAB" exec client flgen udp -i eth0 --dst "$SERVER" --src 192.0.2.23 --dport 9 -r 100000 -d 3 >/dev/null &
+	flood=$!
+	wait_for 8 pe_has 192.0.2.23 || true
+	flctl flowspec list --announced
+	echo "\$ vtysh -c 'show bgp ipv4 flowspec detail'   (on the PE, FRR)"
+	bgp_pe 'show bgp ipv4 flowspec detail'
+	wait "$flood" || true
+	echo "waiting for the attack's hold (3 s) to end..."
+	wait_for 15 pe_lacks 192.0.2.23 || true
+	echo "\$ vtysh -c 'show bgp ipv4 flowspec'   (on the PE: withdrawn)"
+	bgp_pe 'show bgp ipv4 flowspec'
+	flctl ddos threshold del 198.51.100.0/24
+else
+	echo "gobgpd or FRR not installed (make deps installs them): skipped"
+fi
+
+step "Done: $HEAVY topped 'flctl top src'; router mode forwarded flgen's million packets; the rules dropped the flood and held the rate; the DDoS engine caught both floods, dropped them and removed its rules after the hold; the SYN proxy answered a SYN flood while curl connected; the workers named every application in the captures, /metrics shows them to Prometheus, and their flows left as IPFIX records: nfdump lists them, tshark shows nDPI's app and SNI in them; a controller's FlowSpec route dropped its traffic at the driver and the flood's rule reached FRR as a FlowSpec route until the attack ended; tearing down"

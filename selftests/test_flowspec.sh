@@ -15,71 +15,25 @@
 source "$(dirname "$0")/lib.sh"
 
 P=${FL_LAB_PREFIX:-fl}
-CTL_NS=$P-ctl
-PE_NS=$P-pe
-FL_CTL=203.0.113.1
-CTL4=203.0.113.2
-FL_PE=203.0.113.17
-PE4=203.0.113.18
-FL_AS=65001
-CTL_AS=65010
-PE_AS=65020
-WORK=$LAB_DIR/flowspec
-FRR_RUN=/run/frr/$PE_NS
+BGP_WORK=$LAB_DIR/flowspec
+WORK=$BGP_WORK
+source "$TOP/scripts/bgp_peers.sh"
+FL_CTL=$BGP_FL_CTL
+CTL4=$BGP_CTL
+PE4=$BGP_PE
+FL_AS=$BGP_FL_AS
+CTL_AS=$BGP_CTL_AS
+PE_AS=$BGP_PE_AS
 
 # ---- the peers ---------------------------------------------------------
 
-# link NS IFACE FL_ADDR PEER_ADDR: a namespace joined to flowlens by a veth
-link_up() {
-	local ns=$1 ifc=$2
-	ip netns list | grep -qw "^$ns" && return 0
-	ip netns add "$ns"
-	ip link add "$ifc" netns "$NS_FLOWLENS" type veth peer name eth0 netns "$ns"
-	ip -n "$NS_FLOWLENS" addr add "$3/28" dev "$ifc"
-	ip -n "$NS_FLOWLENS" link set "$ifc" up
-	ip -n "$ns" addr add "$4/28" dev eth0
-	ip -n "$ns" link set eth0 up
-	ip -n "$ns" link set lo up
-}
+ctl() { bgp_ctl "$@"; }
 
-ctl() { gobgp --target "unix://$WORK/ctl.sock" "$@"; }
-
-# ctl_start: the controller's gobgpd, peering with flowlensd's
+# ctl_start: the controller's gobgpd, killed when the test ends
 ctl_start() {
-	mkdir -p "$WORK"
-	link_up "$CTL_NS" bg-ctl $FL_CTL $CTL4
-	cat >"$WORK/ctl.toml" <<EOF
-[global.config]
-  as = $CTL_AS
-  router-id = "$CTL4"
-  port = 179
-[[neighbors]]
-  [neighbors.config]
-    neighbor-address = "$FL_CTL"
-    peer-as = $FL_AS
-  [neighbors.timers.config]
-    hold-time = 3
-    keepalive-interval = 1
-    connect-retry = 1
-  [[neighbors.afi-safis]]
-    [neighbors.afi-safis.config]
-      afi-safi-name = "ipv4-flowspec"
-  [[neighbors.afi-safis]]
-    [neighbors.afi-safis.config]
-      afi-safi-name = "ipv6-flowspec"
-  [[neighbors.afi-safis]]
-    [neighbors.afi-safis.config]
-      afi-safi-name = "ipv4-unicast"
-  [[neighbors.afi-safis]]
-    [neighbors.afi-safis.config]
-      afi-safi-name = "ipv6-unicast"
-EOF
-	rm -f "$WORK/ctl.sock"
-	ip netns exec "$CTL_NS" gobgpd -f "$WORK/ctl.toml" --api-hosts "unix://$WORK/ctl.sock" \
-		--pprof-disable -p -l info >>"$WORK/ctl.log" 2>&1 </dev/null &
-	CTL_PID=$!
+	bgp_ctl_start
+	CTL_PID=${BGP_PIDS[-1]}
 	echo "$CTL_PID" >>"$BG_PIDS"
-	wait_until 10 test -S "$WORK/ctl.sock"
 }
 
 # The state of flowlensd's session with ADDR, as bgp status shows it.
@@ -92,36 +46,12 @@ ctl_session() {
 	wait_for 30 '[ "$(session_state $CTL4)" = established ]'
 }
 
-# pe_start: FRR's bgpd (no zebra: -Z) as the PE, eBGP to flowlensd
 pe_start() {
-	mkdir -p "$WORK" "$FRR_RUN"
-	chown frr:frr "$FRR_RUN"
-	link_up "$PE_NS" bg-pe $FL_PE $PE4
-	cat >"$WORK/bgpd.conf" <<EOF
-frr defaults traditional
-hostname pe
-router bgp $PE_AS
- bgp router-id $PE4
- no bgp ebgp-requires-policy
- no bgp default ipv4-unicast
- neighbor $FL_PE remote-as $FL_AS
- neighbor $FL_PE timers 1 3
- neighbor $FL_PE timers connect 1
- address-family ipv4 flowspec
-  neighbor $FL_PE activate
- exit-address-family
- address-family ipv6 flowspec
-  neighbor $FL_PE activate
- exit-address-family
-EOF
-	chmod 644 "$WORK/bgpd.conf"
-	ip netns exec "$PE_NS" /usr/lib/frr/bgpd -Z -N "$PE_NS" -f "$WORK/bgpd.conf" \
-		-i "$FRR_RUN/bgpd.pid" --log "file:$WORK/pe-bgpd.log" >>"$WORK/pe.out" 2>&1 </dev/null &
-	echo $! >>"$BG_PIDS"
-	wait_until 10 test -S "$FRR_RUN/bgpd.vty"
+	bgp_pe_start
+	echo "${BGP_PIDS[-1]}" >>"$BG_PIDS"
 }
 
-pe() { vtysh --vty_socket "$FRR_RUN" -c "$1"; }
+pe() { bgp_pe "$1"; }
 
 # The FlowSpec routes the PE has: {"routes": {TEXT: [path...]}}
 pe_routes() { pe "show bgp ipv${1:-4} flowspec json"; }
@@ -136,7 +66,6 @@ cleanup() {
 	flctl rule flush >/dev/null 2>&1 || true
 	flctl -j ddos threshold list 2>/dev/null | jq -r '.thresholds[].prefix' |
 		while read -r t; do flctl ddos threshold del "$t" >/dev/null 2>&1; done
-	ip netns exec "$PE_NS" true 2>/dev/null && pkill -f "bgpd -Z -N $PE_NS" 2>/dev/null
 	return 0
 }
 
@@ -389,6 +318,112 @@ test_push_frr() {
 	kill -INT "$pid"
 	wait "$pid" || true
 	wait_for 15 '[ "$(pe_routes | jq "[.routes // {} | .[][] | select(.from == \"192.0.2.10/32\")] | length")" = 0 ]'
+}
+
+# ---- a fleet ---------------------------------------------------------------
+
+# Node A (the lab's flowlensd) and node B (a second flowlensd, host mode on
+# nb0 in a namespace of its own, fed by the client's clb) are clients of a
+# gobgpd route reflector (all AS 65001): a flood detected on A is dropped
+# on B, and the rule goes from both when the attack ends.
+RR_NS=$P-rr
+NB_NS=$P-nodeb
+RR_A=203.0.113.34 # the reflector, A's side
+A_RR=203.0.113.33
+RR_B=203.0.113.49 # ... B's side
+B_RR=203.0.113.50
+
+flctl_b() { FLOWLENS_SOCKET=$WORK/b/flowlensd.sock "$OUTPUT/flctl" "$@"; }
+
+fleet_up() {
+	local f
+	mkdir -p "$WORK/b" "$WORK/bpffs-b"
+	mountpoint -q "$WORK/bpffs-b" || mount -t bpf bpf "$WORK/bpffs-b"
+	bgp_link "$RR_NS" bg-rr $A_RR $RR_A
+	if ! ip netns list | grep -qw "^$NB_NS"; then
+		ip netns add "$NB_NS"
+		ip link add eth1 netns "$RR_NS" type veth peer name eth1 netns "$NB_NS"
+		ip -n "$RR_NS" addr add $RR_B/28 dev eth1
+		ip -n "$RR_NS" link set eth1 up
+		ip -n "$NB_NS" addr add $B_RR/28 dev eth1
+		ip -n "$NB_NS" link set eth1 up
+		ip -n "$NB_NS" link set lo up
+		ip link add clb netns "$P-client" type veth peer name nb0 netns "$NB_NS"
+		ip -n "$P-client" link set clb up
+		ip -n "$NB_NS" link set nb0 up
+	fi
+	{
+		cat <<EOF
+[global.config]
+  as = $FL_AS
+  router-id = "$RR_A"
+  port = 179
+EOF
+		for f in $A_RR $B_RR; do
+			cat <<EOF
+[[neighbors]]
+  [neighbors.config]
+    neighbor-address = "$f"
+    peer-as = $FL_AS
+  [neighbors.timers.config]
+    hold-time = 3
+    keepalive-interval = 1
+    connect-retry = 1
+  [neighbors.route-reflector.config]
+    route-reflector-client = true
+    route-reflector-cluster-id = "$RR_A"
+  [[neighbors.afi-safis]]
+    [neighbors.afi-safis.config]
+      afi-safi-name = "ipv4-flowspec"
+  [[neighbors.afi-safis]]
+    [neighbors.afi-safis.config]
+      afi-safi-name = "ipv6-flowspec"
+EOF
+		done
+	} >"$WORK/rr.toml"
+	rm -f "$WORK/rr.sock"
+	ip netns exec "$RR_NS" gobgpd -f "$WORK/rr.toml" --api-hosts "unix://$WORK/rr.sock" \
+		--pprof-disable -p -l info >>"$WORK/rr.log" 2>&1 </dev/null &
+	echo $! >>"$BG_PIDS"
+	ip netns exec "$NB_NS" env LIBXDP_BPFFS="$WORK/bpffs-b" "$OUTPUT/flowlensd" -i nb0 --workers 0 --metrics off \
+		--bpffs "$WORK/bpffs-b" --socket "$WORK/b/flowlensd.sock" \
+		--state-file "$WORK/b/state.json" >>"$WORK/b/flowlensd.log" 2>&1 </dev/null &
+	echo $! >>"$BG_PIDS"
+	wait_until 20 flctl_b version
+}
+
+test_fleet() {
+	local out pid pidb mac rules
+	fleet_up
+	flctl bgp neighbor add $RR_A as $FL_AS local-as $FL_AS router-id $A_RR hold 3 validate rfc9117
+	flctl flowspec announce on
+	flctl_b bgp neighbor add $RR_B as $FL_AS local-as $FL_AS router-id $B_RR hold 3 validate rfc9117
+	wait_for 30 '[ "$(session_state $RR_A)" = established ]'
+	wait_for 30 '[ "$(flctl_b -j bgp status | jq -r ".neighbors[0].state")" = established ]'
+	flctl -j ddos threshold add $SERVER4/32 udp-pps 1k hold 3 >/dev/null
+	# the same attacker reaches both nodes: A through the lab, B on clb
+	mac=$(ip -n "$NB_NS" -j link show nb0 | jq -r '.[0].address')
+	out=$WORK/flood-a.json
+	"$LAB" exec client flgen udp -i eth0 --src 192.0.2.10 --dst $SERVER4 --dport 9000 -r 20000 -d 60 -j \
+		>"$out" 2>>"$BG_LOG" </dev/null &
+	pid=$!
+	echo "$pid" >>"$BG_PIDS"
+	"$LAB" exec client flgen udp -i clb --src 192.0.2.10 --dst $SERVER4 --dst-mac "$mac" --dport 9000 \
+		-r 5000 -d 60 -j >"$WORK/flood-b.json" 2>>"$BG_LOG" </dev/null &
+	pidb=$!
+	echo "$pidb" >>"$BG_PIDS"
+	wait_for 15 '[ "$(flctl_b -j rule list --origin flowspec | jq ".rules | length")" -ge 1 ]'
+	rules=$(flctl_b -j rule list --origin flowspec)
+	echo "node B: $rules"
+	json_check "$rules" "[.rules[] | select(.rule | test(\"src 192.0.2.10/32 dst $SERVER4/32 proto udp action drop flowspec $RR_B\"))] | length == 1" \
+		"node A's mitigation as a rule on node B"
+	wait_for 5 '[ "$(flctl_b -j rule list --origin flowspec | jq ".rules[0].dropped")" -gt 1000 ]'
+	kill -INT "$pid" "$pidb"
+	wait "$pid" || true
+	wait "$pidb" || true
+	wait_for 15 '[ "$(flctl -j rule list --origin ddos | jq ".rules | length")" = 0 ]'
+	wait_for 5 '[ "$(flctl_b -j rule list --origin flowspec | jq ".rules | length")" = 0 ]'
+	flctl_b bgp neighbor del $RR_B >/dev/null
 }
 
 # ---- the command line ----------------------------------------------------

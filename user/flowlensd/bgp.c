@@ -950,9 +950,10 @@ static int cmd_neighbor_add(struct daemon *d, struct json_object *req,
 		if (restart) /* gobgpd takes a router id only at start */
 			gobgpd_stop(d, b);
 	}
-	if (old)
+	if (old) {
+		n.installed = old->installed;
 		*old = n;
-	else
+	} else
 		b->nb[b->nr_nb++] = n;
 	b->configured = true;
 	if (b->external)

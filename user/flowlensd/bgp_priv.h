@@ -59,6 +59,7 @@ struct bgp_neighbor {
 	__u64 uptime;
 	__u64 received, accepted, advertised;
 	bool seen; /* in the last poll */
+	__u32 installed; /* its received routes with rules in (bgp_routes.c) */
 };
 
 /* A child process whose output we read. */

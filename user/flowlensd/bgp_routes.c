@@ -302,14 +302,14 @@ static __u32 order_of(const struct fs_route *r)
 	return BGP_ORDER_BASE + ((__u32)(max - dl) << 8) + (max - sl);
 }
 
-static int peer_installed(struct bgp *b, const char *peer)
+/* A route's status changed from or to installed: its neighbor's count. */
+static void count_installed(struct bgp *b, const struct fs_received *e,
+			    int delta)
 {
-	struct fs_received *r, *t;
-	int n = 0;
+	struct bgp_neighbor *nb = bgp_neighbor_find(b, e->peer);
 
-	HASH_ITER(hh, b->received, r, t)
-		n += r->status == FS_ST_INSTALLED && !strcmp(r->peer, peer);
-	return n;
+	if (nb && (delta > 0 || nb->installed))
+		nb->installed += delta;
 }
 
 static void set_refused(struct fs_received *e, enum fs_reason why,
@@ -347,7 +347,7 @@ static void evaluate(struct daemon *d, struct bgp *b, struct fs_received *e)
 		goto done;
 	}
 	max = nb && nb->max ? nb->max : b->receive_max;
-	if (!was_installed && peer_installed(b, e->peer) >= (int)max) {
+	if (!was_installed && nb && nb->installed >= max) {
 		snprintf(err, sizeof(err),
 			 "peer %s is at its limit of %u routes", e->peer, max);
 		set_refused(e, FS_R_OVER_LIMIT, err);
@@ -401,6 +401,8 @@ static void evaluate(struct daemon *d, struct bgp *b, struct fs_received *e)
 	free(rules);
 	e->status = FS_ST_INSTALLED;
 done:
+	if (was_installed != (e->status == FS_ST_INSTALLED))
+		count_installed(b, e, was_installed ? -1 : 1);
 	if (e->redirect) {
 		b->unsupported_redirect++;
 		pr_warn("bgp: route from %s asks to redirect, which this box does not do: %s (%s)",
@@ -443,6 +445,8 @@ static void revalidate(struct daemon *d, struct bgp *b,
 static void received_free(struct daemon *d, struct bgp *b,
 			  struct fs_received *e)
 {
+	if (e->status == FS_ST_INSTALLED)
+		count_installed(b, e, -1);
 	rules_out(d, e->rules, e->nr_rules);
 	HASH_DELETE(hh, b->received, e);
 	HASH_DELETE(hh_id, b->received_by_id, e);
@@ -507,6 +511,8 @@ static void flowspec_path(struct daemon *d, struct bgp *b,
 		rules_out(d, e->rules, e->nr_rules);
 		e->rules = NULL;
 		e->nr_rules = 0;
+		if (e->status == FS_ST_INSTALLED)
+			count_installed(b, e, -1);
 		set_refused(e, FS_R_MALFORMED, err);
 		b->count[FS_ST_REFUSED]++;
 		b->refused[FS_R_MALFORMED]++;
@@ -625,6 +631,8 @@ void fs_drop_received(struct daemon *d, struct bgp *b, const char *peer)
 		rules_out(d, r->rules, r->nr_rules);
 		r->rules = NULL;
 		r->nr_rules = 0;
+		if (r->status == FS_ST_INSTALLED)
+			count_installed(b, r, -1);
 		r->status = FS_ST_IGNORED;
 	}
 }
@@ -665,6 +673,7 @@ static int adopt_one(const struct fl_rule_def *def, void *arg)
 			"(kept from before a restart, until the speaker shows it)");
 		e->since = bgp_now();
 		HASH_ADD(hh_id, b->received_by_id, id, sizeof(e->id), e);
+		count_installed(b, e, 1);
 	}
 	ids = realloc(e->rules, (e->nr_rules + 1) * sizeof(*ids));
 	if (!ids)
