@@ -311,6 +311,12 @@ if "$BUILD/flctl" export help >/dev/null 2>&1; then
 	"$TOP/scripts/bench_export.sh" >"$work/export.out" || export_status=$?
 	[ "$export_status" -eq 0 ] || [ "$export_status" -eq 2 ] || exit 1
 fi
+# 14. BGP FlowSpec timings, where gobgpd and FRR are installed (namespaces
+# of its own).
+: >"$work/flowspec.out"
+if command -v gobgpd >/dev/null && [ -x /usr/lib/frr/bgpd ]; then
+	"$TOP/scripts/bench_flowspec.sh" >"$work/flowspec.out"
+fi
 tables() { grep -v -e '^{' -e '^### ' "$1"; }
 
 cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
@@ -437,6 +443,20 @@ section=$(mktemp)
 		echo "flow read, nothing due) is its baseline. Each round against nfcapd with -B as large as"
 		echo "net.core.rmem_max allows (the bar: none lost) and with the default one (README: IPFIX export)."
 		tables "$work/export.out"
+	fi
+	if [ -s "$work/flowspec.out" ]; then
+		echo
+		echo "### BGP FlowSpec"
+		echo
+		echo "scripts/bench_flowspec.sh, in namespaces of its own, with scripts/bgp_peers.sh's peers:"
+		echo "a gobgpd controller and FRR's bgpd as PE, both on veths to the flowlens namespace."
+		echo "Receive: from \`gobgp ... add\` returning to the first packet of a 50,000 packets/s"
+		echo "flood the new rule drops; announce: from the DDoS engine's rule being listed to FRR"
+		echo "listing the route; both polled every 10 ms through flctl and vtysh (upper bounds)."
+		echo "Scale: routes held by the controller while its session is disabled, then enabled (all"
+		echo "arrive at once) and disabled again (all withdrawn with the session)."
+		echo
+		tables "$work/flowspec.out"
 	fi
 	echo "### A million flows"
 	echo

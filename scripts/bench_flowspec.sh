@@ -61,7 +61,7 @@ ms() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f", (b - a) * 1000 }'; }
 median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 until_true() { # SECONDS CMD...: polls every 10 ms
 	local end
-	end=$(awk -v t="$(now)" -v s="$1" 'BEGIN { print t + s }')
+	end=$(awk -v t="$(now)" -v s="$1" 'BEGIN { printf "%.3f", t + s }')
 	shift
 	while ! "$@"; do
 		awk -v t="$(now)" -v e="$end" 'BEGIN { exit !(t > e) }' && return 1

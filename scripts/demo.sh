@@ -29,6 +29,11 @@ cleanup() {
 		kill "$pid" 2>/dev/null || true
 	done
 	"$LAB" down >/dev/null 2>&1 || true
+	# the BGP peers' namespaces (scripts/bgp_peers.sh), if the demo got there
+	for ns in "${BGP_CTL_NS:-}" "${BGP_PE_NS:-}"; do
+		[ -n "$ns" ] && ip netns del "$ns" 2>/dev/null || true
+	done
+	[ -z "${BGP_FRR_RUN:-}" ] || rm -rf "$BGP_FRR_RUN"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
