@@ -95,11 +95,15 @@ routes_to_server() {
 # writing JSON lines to $WORK/flows.json; its pid in NFACCTD (SIGINT: it
 # writes what it has and exits).
 NFACCTD=
+# nfacctd writes its flows once, when it stops (nfacctd_stop): a timed
+# write as well (every 60 s in contrib's configuration) can race the last
+# one on a slow machine and print every flow twice.
 nfacctd_start() {
 	sed -e "s|^nfacctd_port:.*|nfacctd_port: $PORT|" \
 		-e "s|^nfacctd_templates_file:.*|nfacctd_templates_file: $WORK/templates.json|" \
 		-e "s|^aggregate_primitives:.*|aggregate_primitives: $TOP/contrib/pmacct/primitives.lst|" \
 		-e "s|^print_output_file\[flows\]:.*|print_output_file[flows]: $WORK/flows.json|" \
+		-e "s|^print_refresh_time\[flows\]:.*|print_refresh_time[flows]: 3600|" \
 		"$TOP/contrib/pmacct/nfacctd.conf" >"$WORK/nfacctd.conf"
 	"$LAB" exec flowlens nfacctd -f "$WORK/nfacctd.conf" >>"$BG_LOG" 2>&1 </dev/null &
 	NFACCTD=$!

@@ -261,7 +261,7 @@ test_permit_and_session_loss() {
 # gobgpd killed under flowlensd: started again, the session and the
 # routes come back, and the rules are the same ones.
 test_speaker_restart() {
-	local pid before
+	local pid before restarts
 	ctl_start
 	ctl_session
 	ctl global rib -a ipv4 add 198.51.100.0/24
@@ -269,8 +269,9 @@ test_speaker_restart() {
 	wait_for 5 '[ "$(rule_of "dport 5001" | jq length)" = 1 ]'
 	before=$(rule_of "dport 5001" | jq -r '.[0].rule')
 	pid=$(flctl -j bgp status | jq .speaker.pid)
+	restarts=$(flctl -j bgp status | jq .speaker.restarts)
 	kill -9 "$pid"
-	wait_for 10 '[ "$(flctl -j bgp status | jq .speaker.restarts)" = 1 ]'
+	wait_for 10 '[ "$(flctl -j bgp status | jq .speaker.restarts)" = $((restarts + 1)) ]'
 	wait_for 10 '[ "$(flctl -j bgp status | jq ".speaker.pid != $pid and .speaker.pid > 0")" = true ]'
 	json_check "$(received)" '.received[0].stale == true and .received[0].status == "installed"' \
 		"the route kept, stale, while the speaker restarts"
@@ -286,9 +287,9 @@ test_speaker_restart() {
 
 # The DDoS engine's mitigation goes to FRR as a FlowSpec route within a
 # second of the attack, and away when it ends; the controller's routes
-# never reach FRR.
+# never reach FRR; gobgpd killed, the route is announced again.
 test_push_frr() {
-	local out pid routes
+	local out pid routes speaker
 	pe_start
 	ctl_start
 	flctl bgp neighbor add $PE4 as $PE_AS local-as $FL_AS router-id $FL_CTL hold 3 >/dev/null
@@ -315,6 +316,15 @@ test_push_frr() {
 		"the route's action at the PE: traffic-rate 0 (drop)"
 	json_check "$routes" '[.routes[][] | select(.port? // "" | test("5001"))] | length == 0' \
 		"the controller's route is not passed on to the PE"
+	# gobgpd killed: started again, and the mitigation announced again
+	speaker=$(flctl -j bgp status | jq .speaker.pid)
+	kill -9 "$speaker"
+	wait_for 10 '[ "$(flctl -j bgp status | jq ".speaker.pid != $speaker and .speaker.pid > 0")" = true ]'
+	# the PE lost the session, and the route with it ...
+	wait_for 10 '[ "$(pe_routes | jq "[.routes // {} | .[][] | select(.from == \"192.0.2.10/32\")] | length")" = 0 ]'
+	# ... and has it again from the new gobgpd
+	wait_for 30 '[ "$(session_state $PE4)" = established ]'
+	wait_for 10 '[ "$(pe_routes | jq "[.routes // {} | .[][] | select(.from == \"192.0.2.10/32\")] | length")" = 1 ]'
 	kill -INT "$pid"
 	wait "$pid" || true
 	wait_for 15 '[ "$(pe_routes | jq "[.routes // {} | .[][] | select(.from == \"192.0.2.10/32\")] | length")" = 0 ]'
