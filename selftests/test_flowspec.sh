@@ -63,6 +63,8 @@ cleanup() {
 	done
 	flctl flowspec announce off >/dev/null 2>&1 || true
 	flctl flowspec receive on max 10000 >/dev/null 2>&1 || true
+	flctl -j flowspec app 2>/dev/null | jq -r '.apps[].app' |
+		while read -r a; do flctl flowspec app "$a" off >/dev/null 2>&1; done
 	flctl rule flush >/dev/null 2>&1 || true
 	flctl -j ddos threshold list 2>/dev/null | jq -r '.thresholds[].prefix' |
 		while read -r t; do flctl ddos threshold del "$t" >/dev/null 2>&1; done
@@ -328,6 +330,51 @@ test_push_frr() {
 	kill -INT "$pid"
 	wait "$pid" || true
 	wait_for 15 '[ "$(pe_routes | jq "[.routes // {} | .[][] | select(.from == \"192.0.2.10/32\")] | length")" = 0 ]'
+}
+
+# ---- application thresholds ------------------------------------------------
+
+# A QUIC capture replayed over and over (about 190 packets/s) crosses a
+# 50 packets/s threshold on QUIC: its senders reach FRR as FlowSpec routes
+# (sources), and go when the replay stops and the hold has passed.
+test_app_threshold() {
+	local capture="$WORK/quic-23.pcap" pcaps pid list from fam
+	source "$TOP/scripts/corpus.sh"
+	pcaps=$(fl_pcap_dir)
+	[ -f "$pcaps/quic-23.pcap" ] || skip "no capture corpus in $pcaps (set FL_PCAP_DIR)"
+	mkdir -p "$WORK"
+	tcpdump -r "$pcaps/quic-23.pcap" -w "$capture" 'less 1514' 2>/dev/null
+	pe_start
+	flctl bgp neighbor add $PE4 as $PE_AS local-as $FL_AS router-id $BGP_FL_PE hold 3 >/dev/null
+	flctl flowspec announce on
+	assert_fails_with "unknown application 'NoSuchApp'" flctl flowspec app NoSuchApp pps 50
+	assert_fails_with "bad top '99'" flctl flowspec app QUIC pps 50 top 99
+	flctl flowspec app QUIC pps 50 top 2 hold 2
+	json_check "$(flctl -j flowspec app)" '.apps[0] | .app == "QUIC" and .metric == "pps" and .limit == 50 and .top == 2 and .active == false' \
+		"the threshold, under it"
+	wait_for 30 '[ "$(session_state $PE4)" = established ]'
+	"$LAB" exec client flgen replay -i eth0 --dst "$SERVER4" --loop 0 "$capture" >/dev/null 2>>"$BG_LOG" </dev/null &
+	pid=$!
+	echo "$pid" >>"$BG_PIDS"
+	wait_for 20 '[ "$(flctl -j flowspec app | jq ".apps[0].active")" = true ]'
+	wait_for 10 '[ "$(flctl -j flowspec list --announced | jq "[.announced[] | select(.by == \"app QUIC\")] | length")" -ge 1 ]'
+	list=$(flctl -j flowspec list --announced)
+	echo "$list"
+	flctl flowspec app
+	json_check "$list" '[.announced[] | select(.by == "app QUIC")] | length <= 2 and all(.route | test("^ipv[46] src [0-9a-f.:]+/(32|128) then drop$"))' \
+		"the senders as /32 or /128 sources to drop, two at most"
+	from=$(echo "$list" | jq -r '[.announced[] | select(.by == "app QUIC")][0].route | capture("src (?<a>[^ ]+)").a')
+	# one of the QUIC flow's endpoints
+	flctl -j show flows --app QUIC | grep -qF "\"${from%/*}\"" || fail "$from is not an endpoint of a QUIC flow"
+	fam=4
+	[ "${from#*:}" = "$from" ] || fam=6
+	wait_for 10 '[ "$(pe_routes $fam | jq "[.routes // {} | .[][] | select(.from // \"\" | startswith(\"$from\"))] | length")" = 1 ]'
+	kill -INT "$pid"
+	wait "$pid" || true
+	wait_for 20 '[ "$(flctl -j flowspec app | jq ".apps[0].active")" = false ]'
+	wait_for 10 '[ "$(pe_routes $fam | jq "[.routes // {} | .[][] | select(.from // \"\" | startswith(\"$from\"))] | length")" = 0 ]'
+	flctl flowspec app QUIC off
+	json_check "$(flctl -j flowspec app)" '.apps == []' "no threshold left"
 }
 
 # ---- a fleet ---------------------------------------------------------------

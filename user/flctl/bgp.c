@@ -81,11 +81,24 @@ void flctl_help_flowspec(void)
 	       "                   Default on.\n"
 	       "  list             received routes (status, reason, rules) and\n"
 	       "                   announced ones\n"
+	       "  app APP bps|pps RATE [action drop | action rate-limit RATE]\n"
+	       "      [top N] [hold S]\n"
+	       "                   while APP (a name nDPI gives: YouTube, QUIC, ...)\n"
+	       "                   is above RATE, as XDP counts its classified flows,\n"
+	       "                   announce its top N senders (default 4, at most\n"
+	       "                   16) as /32 or /128 sources to drop (default) or\n"
+	       "                   rate-limit (bits/s); withdrawn once it has been\n"
+	       "                   under 80 %% of RATE for S seconds (default 10).\n"
+	       "                   The senders are ranked by the bytes they sent in\n"
+	       "                   its flows active in the last 2 s, every 5 s.\n"
+	       "                   'app APP off' removes it; 'app' lists them with\n"
+	       "                   their rates and the endpoints announced\n"
 	       "\n"
 	       "Examples:\n"
 	       "  %1$s flowspec announce on\n"
 	       "  %1$s flowspec receive on max 2000\n"
-	       "  %1$s -j flowspec list --received\n",
+	       "  %1$s -j flowspec list --received\n"
+	       "  %1$s flowspec app YouTube bps 500M action rate-limit 100M\n",
 	       prog_name);
 }
 
@@ -317,4 +330,65 @@ int flctl_flowspec_list(const struct fl_proto_cmd *cmd, int argc, char **argv)
 		return usage_error("%s takes --received or --announced",
 				   cmd_name(cmd));
 	return send_words(cmd, argc, argv, print_list);
+}
+
+static void print_apps(struct json_object *data)
+{
+	struct json_object *apps = json_object_object_get(data, "apps");
+	struct json_object *removed = json_object_object_get(data, "removed");
+	char a[16], b[16], c[16], e[16];
+	size_t i;
+
+	if (removed) {
+		printf("removed the threshold of %s\n",
+		       json_get_str(removed, "app"));
+		return;
+	}
+	if (!json_object_get_boolean(json_object_object_get(data, "announce")))
+		printf("(flowspec announce is off: nothing is announced)\n");
+	printf("%-16s %-6s %10s %-22s %4s %5s %10s %10s %-7s %s\n", "APP",
+	       "METRIC", "LIMIT", "ACTION", "TOP", "HOLD", "PPS", "BPS",
+	       "STATE", "ENDPOINTS");
+	for (i = 0; apps && i < json_object_array_length(apps); i++) {
+		struct json_object *o = json_object_array_get_idx(apps, i);
+		struct json_object *eps =
+			json_object_object_get(o, "endpoints");
+		char action[32];
+		size_t k;
+
+		if (json_object_object_get(o, "rate"))
+			snprintf(action, sizeof(action), "rate-limit %sbps",
+				 si(json_get_u64(o, "rate"), a, sizeof(a)));
+		else
+			snprintf(action, sizeof(action), "drop");
+		printf("%-16s %-6s %10s %-22s %4llu %4llus %10s %10s %-7s ",
+		       json_get_str(o, "app"), json_get_str(o, "metric"),
+		       si(json_get_u64(o, "limit"), b, sizeof(b)), action,
+		       (unsigned long long)json_get_u64(o, "top"),
+		       (unsigned long long)json_get_u64(o, "hold"),
+		       si(json_get_double(o, "pps"), c, sizeof(c)),
+		       si(json_get_double(o, "bps"), e, sizeof(e)),
+		       json_object_get_boolean(
+			       json_object_object_get(o, "active")) ?
+			       "above" :
+			       "under");
+		for (k = 0; eps && k < json_object_array_length(eps); k++)
+			printf("%s%s", k ? "," : "",
+			       json_object_get_string(
+				       json_object_array_get_idx(eps, k)));
+		printf("\n");
+	}
+}
+
+int flctl_flowspec_app(const struct fl_proto_cmd *cmd, int argc, char **argv)
+{
+	if (argc == 1 ||
+	    (argc > 2 && strcmp(argv[1], "bps") && strcmp(argv[1], "pps")))
+		return usage_error(
+			"%s: APP bps RATE, APP pps RATE or APP off (e.g. YouTube bps 500M)",
+			cmd_name(cmd));
+	if (argc == 2 && strcmp(argv[1], "off"))
+		return usage_error("%s %s: expected off, or bps|pps RATE",
+				   cmd_name(cmd), argv[0]);
+	return send_words(cmd, argc, argv, print_apps);
 }

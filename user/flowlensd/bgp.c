@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 #include <sys/epoll.h>
@@ -686,7 +687,51 @@ static int bgp_fill(struct json_object *root, void *arg)
 	for (i = 0; i < b->nr_nb; i++)
 		json_object_array_add(nbs, neighbor_conf_json(&b->nb[i]));
 	json_object_object_add(root, "neighbors", nbs);
+	nbs = json_object_new_array();
+	for (i = 0; i < b->nr_apps; i++)
+		json_object_array_add(nbs, fs_app_json(b, i, false));
+	json_object_object_add(root, "apps", nbs);
 	return 0;
+}
+
+/* An application threshold as bgp.json keeps it, back into words. */
+static void app_load(struct bgp *b, struct json_object *o)
+{
+	char *w[10], limit[24], rate[24], top[12], hold[12], err[256];
+	struct json_object *v;
+	int n = 0;
+
+	if (b->nr_apps == BGP_APPS_MAX)
+		return;
+	w[n++] = (char *)json_object_get_string(
+		json_object_object_get(o, "app"));
+	w[n++] = (char *)json_object_get_string(
+		json_object_object_get(o, "metric"));
+	snprintf(limit, sizeof(limit), "%llu",
+		 (unsigned long long)json_u64(o, "limit"));
+	w[n++] = limit;
+	if (json_object_object_get_ex(o, "rate", &v) && v) {
+		snprintf(rate, sizeof(rate), "%llu",
+			 (unsigned long long)json_object_get_uint64(v));
+		w[n++] = "action";
+		w[n++] = "rate-limit";
+		w[n++] = rate;
+	}
+	snprintf(top, sizeof(top), "%llu",
+		 (unsigned long long)json_u64(o, "top"));
+	snprintf(hold, sizeof(hold), "%llu",
+		 (unsigned long long)json_u64(o, "hold"));
+	w[n++] = "top";
+	w[n++] = top;
+	w[n++] = "hold";
+	w[n++] = hold;
+	if (!w[0] || !w[1] ||
+	    fs_app_parse(b, w, n, &b->apps[b->nr_apps], err, sizeof(err))) {
+		pr_warn("bgp: an application threshold in %s is not taken: %s",
+			b->json_path, w[0] ? err : "no app");
+		return;
+	}
+	b->nr_apps++;
 }
 
 static int bgp_save(struct daemon *d)
@@ -751,6 +796,9 @@ static void bgp_load(struct bgp *b)
 						n->validate = k;
 			b->nr_nb++;
 		}
+	if (json_object_object_get_ex(root, "apps", &nbs))
+		for (i = 0; i < json_object_array_length(nbs); i++)
+			app_load(b, json_object_array_get_idx(nbs, i));
 	b->configured = b->as && b->router_id[0];
 	json_object_put(root);
 }
@@ -1121,10 +1169,17 @@ static int cmd_announce(struct daemon *d, struct json_object *req,
 			    "flowspec announce takes on or off");
 	if (on != b->announce) {
 		b->announce = on;
-		if (on)
+		if (on) {
 			fs_announce_all(d, b);
-		else
+		} else {
+			int i;
+
 			fs_withdraw_all(d, b);
+			for (i = 0; i < b->nr_apps; i++) {
+				b->apps[i].nr_endpoints = 0;
+				b->apps[i].next_rank = 0;
+			}
+		}
 		bgp_save(d);
 	}
 	*data = json_object_new_object();
@@ -1229,7 +1284,65 @@ static int cmd_list(struct daemon *d, struct json_object *req,
 	return 0;
 }
 
+/* flowspec app [APP { bps | pps } RATE [action ...] [top N] [hold S] |
+ * APP off] */
+static int cmd_app(struct daemon *d, struct json_object *req,
+		   struct json_object **data, char *err, size_t errlen)
+{
+	struct bgp *b = bgp_state;
+	struct json_object *arr;
+	struct bgp_app a;
+	char *w[16];
+	int nw, i;
+
+	nw = words_of(req, w, 16, err, errlen);
+	if (nw < 0)
+		return nw;
+	if (nw == 2 && !strcmp(w[1], "off")) {
+		for (i = 0; i < b->nr_apps; i++)
+			if (!strcasecmp(b->apps[i].name, w[0]))
+				break;
+		if (i == b->nr_apps)
+			return fail(err, errlen, -ENOENT,
+				    "no threshold for application '%s'", w[0]);
+		*data = json_object_new_object();
+		json_object_object_add(*data, "removed",
+				       fs_app_json(b, i, false));
+		fs_app_del(b, i);
+		bgp_save(d);
+		job_next(d, b);
+		return 0;
+	}
+	if (nw) {
+		if (fs_app_parse(b, w, nw, &a, err, errlen))
+			return -EINVAL;
+		for (i = 0; i < b->nr_apps; i++)
+			if (b->apps[i].id == a.id)
+				break;
+		if (i == BGP_APPS_MAX)
+			return fail(err, errlen, -ENOSPC,
+				    "%d application thresholds already",
+				    BGP_APPS_MAX);
+		if (i < b->nr_apps) {
+			/* a new limit: what it announced goes first */
+			fs_app_del(b, i);
+			i = b->nr_apps;
+		}
+		b->apps[b->nr_apps++] = a;
+		bgp_save(d);
+	}
+	*data = json_object_new_object();
+	arr = json_object_new_array();
+	for (i = 0; i < b->nr_apps; i++)
+		json_object_array_add(arr, fs_app_json(b, i, true));
+	json_object_object_add(*data, "apps", arr);
+	json_object_object_add(*data, "announce",
+			       json_object_new_boolean(b->announce));
+	return 0;
+}
+
 static const struct command bgp_commands[] = {
+	{ "flowspec-app", cmd_app },
 	{ "bgp-neighbor-add", cmd_neighbor_add },
 	{ "bgp-neighbor-del", cmd_neighbor_del },
 	{ "bgp-status", cmd_status },
@@ -1260,6 +1373,10 @@ static void bgp_tick(struct daemon *d)
 	if (b->sweep_at && now >= b->sweep_at) {
 		fs_sweep(d, b);
 		b->sweep_at = 0;
+	}
+	if (b->nr_apps && now >= b->next_apps) {
+		b->next_apps = now + 1;
+		fs_apps_tick(d, b);
 	}
 	if (b->nr_nb && now >= b->next_status && b->monitor.pid) {
 		b->next_status = now + BGP_STATUS_EVERY;
@@ -1343,6 +1460,7 @@ static void bgp_close(struct daemon *d)
 	/* our sessions close with it: peers withdraw what we announced */
 	gobgpd_stop(d, b);
 	fs_free(b);
+	fs_apps_free(b);
 	free(b->monitor.buf);
 	free(b->job_proc.buf);
 	free(b);

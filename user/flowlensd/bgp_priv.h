@@ -29,6 +29,7 @@
 #include "flowspec.h"
 
 struct daemon;
+struct fl_cls;
 struct fl_event;
 struct json_object;
 
@@ -130,10 +131,39 @@ struct fs_received {
 	UT_hash_handle hh_id;
 };
 
+/* An application threshold (bgp_apps.c). */
+#define BGP_APPS_MAX 16
+#define BGP_APP_TOP_DEFAULT 4
+#define BGP_APP_TOP_MAX 16
+#define BGP_APP_HOLD_DEFAULT 10
+/* The announced table's key of threshold i's n-th endpoint: above every
+ * rule id. */
+#define FS_APP_KEY(i, n) (0xF0000000U | ((__u32)(i) << 8) | (__u32)(n))
+
+struct bgp_app {
+	char name[32]; /* nDPI's */
+	__u16 id;
+	bool bps; /* the limit is bits/s; else packets/s */
+	__u64 limit;
+	__u8 action; /* FL_RULE_DROP or FL_RULE_RATE_LIMIT */
+	__u64 rate; /* rate-limit: bits/s */
+	__u32 top, hold;
+	/* state */
+	bool have_last, active;
+	__u64 last_packets, last_bytes;
+	double last_time, rate_pps, rate_bps;
+	double below_since, next_rank;
+	__u64 crossed;
+	size_t nr_endpoints;
+	__u8 ep_family[BGP_APP_TOP_MAX];
+	union fl_addr ep[BGP_APP_TOP_MAX];
+};
+
 /* A DDoS rule announced upstream. */
 struct fs_announced {
 	__u32 rule; /* the DDoS rule's id: the hash key */
 	__u32 attack;
+	char by[48]; /* "ddos", or "app NAME" */
 	int family; /* 4 or 6 */
 	char text[512]; /* the route, as fs_route_format() */
 	char words[1024]; /* "match ... then ..." for gobgp */
@@ -178,6 +208,7 @@ struct bgp {
 	double next_monitor;
 	double sweep_at; /* drop what the speaker no longer has; 0: none */
 	double next_status;
+	double next_apps;
 
 	/* FlowSpec */
 	struct fs_received *received; /* by key */
@@ -188,6 +219,11 @@ struct bgp {
 	__u64 withdrawn, unsupported_redirect;
 	__u64 announced_total, withdrawn_total, not_announceable;
 	__u64 bad_lines;
+
+	/* application thresholds */
+	struct bgp_app apps[BGP_APPS_MAX];
+	int nr_apps;
+	struct fl_cls *names; /* nDPI's names, made when first needed */
 };
 
 extern struct bgp *bgp_state;
@@ -198,6 +234,14 @@ double bgp_now(void);
 int bgp_job(struct bgp *b, enum bgp_job_kind kind, __u32 key, const char *fmt,
 	    ...) __attribute__((format(printf, 4, 5)));
 struct bgp_neighbor *bgp_neighbor_find(struct bgp *b, const char *addr);
+
+/* bgp_apps.c */
+void fs_apps_tick(struct daemon *d, struct bgp *b);
+int fs_app_parse(struct bgp *b, char **w, int n, struct bgp_app *a, char *err,
+		 size_t errlen);
+void fs_app_del(struct bgp *b, int i);
+struct json_object *fs_app_json(const struct bgp *b, int i, bool state);
+void fs_apps_free(struct bgp *b);
 
 /* bgp_routes.c */
 void fs_monitor_line(struct daemon *d, struct bgp *b, char *line);
@@ -214,6 +258,11 @@ void fs_reevaluate(struct daemon *d, struct bgp *b);
 /* Announce on: every DDoS rule; off: withdraw them all. */
 void fs_announce_all(struct daemon *d, struct bgp *b);
 void fs_withdraw_all(struct daemon *d, struct bgp *b);
+/* Announces @rule under @key (a DDoS rule's id; FS_APP_KEY() for an
+ * application threshold's endpoints), once; by: who asked. */
+void fs_announce_key(struct bgp *b, const struct fl_rule *rule, __u32 key,
+		     const char *by);
+void fs_withdraw_key(struct bgp *b, __u32 key);
 /* The bus: DDoS rules added and removed. */
 void fs_on_rule(void *ctx, const struct fl_event *ev);
 /* flowlensd restarted: FlowSpec rules still in the engine are adopted

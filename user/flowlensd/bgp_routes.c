@@ -728,7 +728,8 @@ static bool announceable(const struct fl_rule *r)
 	       (r->fields & (FL_RF_PROTO | FL_RF_SPORT | FL_RF_DPORT));
 }
 
-static void announce(struct bgp *b, const struct fl_rule *rule)
+void fs_announce_key(struct bgp *b, const struct fl_rule *rule, __u32 key,
+		     const char *by)
 {
 	struct fs_announced *a;
 	struct fs_route route;
@@ -736,7 +737,7 @@ static void announce(struct bgp *b, const struct fl_rule *rule)
 	size_t off = 0;
 	int n, i;
 
-	HASH_FIND(hh, b->announced, &rule->id, sizeof(rule->id), a);
+	HASH_FIND(hh, b->announced, &key, sizeof(key), a);
 	if (a)
 		return;
 	if (!announceable(rule) || fs_route_from_rule(rule, &route)) {
@@ -751,8 +752,9 @@ static void announce(struct bgp *b, const struct fl_rule *rule)
 	a = calloc(1, sizeof(*a));
 	if (!a)
 		return;
-	a->rule = rule->id;
+	a->rule = key;
 	a->attack = rule->attack;
+	snprintf(a->by, sizeof(a->by), "%s", by);
 	a->family = rule->family;
 	a->since = bgp_now();
 	fs_route_format(&route, a->text, sizeof(a->text));
@@ -766,6 +768,11 @@ static void announce(struct bgp *b, const struct fl_rule *rule)
 		a->attack);
 	bgp_job(b, JOB_ANNOUNCE, a->rule, "global rib -a ipv%d-flowspec add %s",
 		a->family, a->words);
+}
+
+static void announce(struct bgp *b, const struct fl_rule *rule)
+{
+	fs_announce_key(b, rule, rule->id, "ddos");
 }
 
 static void withdraw(struct bgp *b, struct fs_announced *a)
@@ -796,6 +803,15 @@ void fs_withdraw_all(struct daemon *d, struct bgp *b)
 
 	(void)d;
 	HASH_ITER(hh, b->announced, a, t)
+		withdraw(b, a);
+}
+
+void fs_withdraw_key(struct bgp *b, __u32 key)
+{
+	struct fs_announced *a;
+
+	HASH_FIND(hh, b->announced, &key, sizeof(key), a);
+	if (a)
 		withdraw(b, a);
 }
 
@@ -852,6 +868,7 @@ struct json_object *fs_announced_json(const struct fs_announced *a)
 
 	json_object_object_add(o, "rule", json_object_new_int64(a->rule));
 	json_object_object_add(o, "attack", json_object_new_int64(a->attack));
+	json_object_object_add(o, "by", json_object_new_string(a->by));
 	json_object_object_add(o, "route", json_object_new_string(a->text));
 	json_object_object_add(o, "gobgp", json_object_new_string(a->words));
 	json_object_object_add(o, "age",

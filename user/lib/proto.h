@@ -132,6 +132,10 @@
 	  "{ on | off }", "announce the DDoS engine's mitigations upstream")    \
 	X(flowspec_receive, flowspec, "receive", "flowspec-receive",           \
 	  "{ on | off } [max N]", "enforce the FlowSpec routes peers announce") \
+	X(flowspec_app, flowspec, "app", "flowspec-app",                       \
+	  "[APP { bps | pps } RATE [action { drop | rate-limit RATE }]\n"      \
+	  "[top N] [hold S] | APP off]",                                       \
+	  "announce the endpoints of an application above a rate")             \
 	X(flowspec_list, flowspec, "list", "flowspec-list",                    \
 	  "[--received | --announced]",                                        \
 	  "routes received (with their rules) and announced")                  \
