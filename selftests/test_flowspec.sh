@@ -58,6 +58,12 @@ pe_routes() { pe "show bgp ipv${1:-4} flowspec json"; }
 
 cleanup() {
 	local n
+	if [ -e "$WORK/external" ]; then
+		# back to the lab's own flowlensd, with a gobgpd of its own
+		lab stop
+		lab start "${LAB_START_ARGS[@]}"
+		rm -f "$WORK/external"
+	fi
 	for n in $(flctl -j bgp status 2>/dev/null | jq -r '.neighbors[].address'); do
 		flctl bgp neighbor del "$n" >/dev/null 2>&1 || true
 	done
@@ -100,7 +106,7 @@ test_receive_ipv4() {
 	ctl_session
 	ctl global rib -a ipv4 add 198.51.100.0/24
 	ctl global rib -a ipv4-flowspec add match destination $SERVER4/32 protocol udp destination-port ==5001 then discard
-	ctl global rib -a ipv4-flowspec add match destination $SERVER4/32 protocol udp destination-port ==5003 then rate-limit 1250
+	ctl global rib -a ipv4-flowspec add match destination $SERVER4/32 protocol udp destination-port ==5003 then rate-limit 1250 action sample
 	ctl global rib -a ipv4-flowspec add match destination $SERVER4/32 protocol udp destination-port ==5004 then mark 10
 	wait_for 5 '[ "$(fs_rules | jq ".rules | length")" = 3 ]'
 	fs_rules
@@ -142,7 +148,8 @@ test_receive_ipv4() {
 	n0=$(noports)
 	udp_send client $SERVER4 5001 10 72
 	wait_for 5 '[ $(( $(noports) - n0 )) = 10 ]'
-	json_check "$(flctl -j bgp status)" '.flowspec.received.withdrawn >= 1' "withdrawals counted"
+	json_check "$(flctl -j bgp status)" '.flowspec.received.withdrawn >= 1 and .flowspec.received.sampled == 1' \
+		"withdrawals counted, and the route with traffic-action sample"
 }
 
 test_receive_ipv6() {
@@ -375,6 +382,49 @@ test_app_threshold() {
 	wait_for 10 '[ "$(pe_routes $fam | jq "[.routes // {} | .[][] | select(.from // \"\" | startswith(\"$from\"))] | length")" = 0 ]'
 	flctl flowspec app QUIC off
 	json_check "$(flctl -j flowspec app)" '.apps == []' "no threshold left"
+}
+
+# ---- an external gobgpd ------------------------------------------------------
+
+# flowlensd --gobgp: a gobgpd that runs already (here in the flowlens
+# namespace, started by hand) is the speaker; flowlensd adds the neighbor
+# to it with `gobgp neighbor add`, and its routes become rules the same way.
+test_external_speaker() {
+	local n0
+	mkdir -p "$WORK"
+	cat >"$WORK/ext.toml" <<EOF
+[global.config]
+  as = $FL_AS
+  router-id = "$FL_CTL"
+  port = 179
+EOF
+	# the lab's flowlensd stops first, and its own gobgpd with it: the
+	# external one listens on port 179 in the same namespace
+	touch "$WORK/external" # for cleanup
+	lab stop
+	rm -f "$WORK/ext.sock"
+	"$LAB" exec flowlens gobgpd -f "$WORK/ext.toml" --api-hosts "unix://$WORK/ext.sock" \
+		--pprof-disable -p -l info >>"$WORK/ext.log" 2>&1 </dev/null &
+	echo $! >>"$BG_PIDS"
+	wait_until 10 test -S "$WORK/ext.sock"
+	lab start "${LAB_START_ARGS[@]}" --gobgp "unix://$WORK/ext.sock"
+	ctl_start
+	flctl bgp neighbor add $CTL4 as $CTL_AS local-as $FL_AS
+	wait_for 30 '[ "$(session_state $CTL4)" = established ]'
+	json_check "$(flctl -j bgp status)" ".speaker.managed == false and .speaker.target == \"unix://$WORK/ext.sock\"" \
+		"the external speaker"
+	# the neighbor is the external gobgpd's now
+	gobgp --target "unix://$WORK/ext.sock" -j neighbor | jq -e ".[] | select(.conf.neighbor_address == \"$CTL4\")" >/dev/null ||
+		fail "the external gobgpd has no neighbor $CTL4"
+	ctl global rib -a ipv4 add 198.51.100.0/24
+	ctl global rib -a ipv4-flowspec add match destination $SERVER4/32 protocol udp destination-port ==5001 then discard
+	wait_for 10 '[ "$(rule_of "dport 5001" | jq length)" = 1 ]'
+	n0=$(noports)
+	udp_send client $SERVER4 5001 10 72
+	wait_for 5 '[ "$(rule_of "dport 5001" | jq ".[0].dropped")" = 10 ]'
+	assert_eq "$(( $(noports) - n0 ))" 0 "datagrams that reached the server"
+	flctl bgp neighbor del $CTL4 >/dev/null
+	wait_for 10 '[ "$(fs_rules | jq ".rules | length")" = 0 ]'
 }
 
 # ---- a fleet ---------------------------------------------------------------

@@ -1006,7 +1006,7 @@ static int cmd_neighbor_add(struct daemon *d, struct json_object *req,
 	b->configured = true;
 	if (b->external)
 		bgp_job(b, JOB_NEIGHBOR, 0,
-			"neighbor add %s as %u%s%.0u family ipv4-flowspec,ipv6-flowspec,ipv4,ipv6",
+			"neighbor add %s as %u%s%.0u family ipv4-flowspec,ipv6-flowspec,ipv4-unicast,ipv6-unicast",
 			n.addr, n.as, n.local_as ? " local-as " : "",
 			n.local_as);
 	neighbor_changed(b);
@@ -1432,7 +1432,7 @@ static int bgp_open(struct daemon *d)
 		/* its neighbors are ours: add what is missing */
 		for (i = 0; i < b->nr_nb; i++)
 			bgp_job(b, JOB_NEIGHBOR, 0,
-				"neighbor add %s as %u family ipv4-flowspec,ipv6-flowspec,ipv4,ipv6",
+				"neighbor add %s as %u family ipv4-flowspec,ipv6-flowspec,ipv4-unicast,ipv6-unicast",
 				b->nb[i].addr, b->nb[i].as);
 		speaker_restarted(d, b);
 	} else if (b->configured) {

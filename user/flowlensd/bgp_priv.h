@@ -217,6 +217,7 @@ struct bgp {
 	__u64 count[FS_ST_COUNT]; /* routes received, by what became of them */
 	__u64 refused[FS_R_COUNT];
 	__u64 withdrawn, unsupported_redirect;
+	__u64 sampled; /* routes with traffic-action sample, taken in */
 	__u64 announced_total, withdrawn_total, not_announceable;
 	__u64 bad_lines;
 

@@ -412,6 +412,10 @@ done:
 				"no rule");
 	}
 	b->count[e->status]++;
+	/* sample: nothing to copy packets to here; the route is counted,
+	 * and its rules count what they match */
+	if (e->route.sample && e->status == FS_ST_INSTALLED)
+		b->sampled++;
 	if (e->status == FS_ST_REFUSED) {
 		b->refused[e->reason]++;
 		pr_warn("bgp: refused a route from %s (%s): %s: %s", e->peer,
@@ -889,6 +893,8 @@ struct json_object *fs_counts_json(const struct bgp *b)
 			       json_object_new_uint64(b->withdrawn));
 	json_object_object_add(rx, "redirect_unsupported",
 			       json_object_new_uint64(b->unsupported_redirect));
+	json_object_object_add(rx, "sampled",
+			       json_object_new_uint64(b->sampled));
 	json_object_object_add(
 		rx, "routes",
 		json_object_new_int(HASH_CNT(hh_id, b->received_by_id)));
