@@ -40,6 +40,17 @@ bgp_link() {
 	ip -n "$ns" link set lo up
 }
 
+# bgp_wait_socket SOCKET WHAT LOG: until a speaker opens SOCKET (10 s), or
+# a failure naming WHAT with LOG's last lines.
+bgp_wait_socket() {
+	for _ in $(seq 100); do
+		[ -S "$1" ] && return 0
+		sleep 0.1
+	done
+	echo "$2 did not start: $(tail -3 "$3")" >&2
+	return 1
+}
+
 # The controller's CLI.
 bgp_ctl() { gobgp --target "unix://$BGP_WORK/ctl.sock" "$@"; }
 
@@ -74,12 +85,7 @@ EOF
 		--api-hosts "unix://$BGP_WORK/ctl.sock" --pprof-disable -p -l info \
 		>>"$BGP_WORK/ctl.log" 2>&1 </dev/null &
 	BGP_PIDS+=($!)
-	for _ in $(seq 100); do
-		[ -S "$BGP_WORK/ctl.sock" ] && return 0
-		sleep 0.1
-	done
-	echo "the controller's gobgpd did not start: $(tail -3 "$BGP_WORK/ctl.log")" >&2
-	return 1
+	bgp_wait_socket "$BGP_WORK/ctl.sock" "the controller's gobgpd" "$BGP_WORK/ctl.log"
 }
 
 # bgp_pe_start: FRR's bgpd as the PE, eBGP to flowlensd with both FlowSpec
@@ -110,12 +116,7 @@ EOF
 		-i "$BGP_FRR_RUN/bgpd.pid" --log "file:$BGP_WORK/pe-bgpd.log" \
 		>>"$BGP_WORK/pe.out" 2>&1 </dev/null &
 	BGP_PIDS+=($!)
-	for _ in $(seq 100); do
-		[ -S "$BGP_FRR_RUN/bgpd.vty" ] && return 0
-		sleep 0.1
-	done
-	echo "FRR's bgpd did not start: $(tail -3 "$BGP_WORK/pe.out")" >&2
-	return 1
+	bgp_wait_socket "$BGP_FRR_RUN/bgpd.vty" "FRR's bgpd" "$BGP_WORK/pe.out"
 }
 
 # The PE's vtysh.
