@@ -102,19 +102,6 @@ void flctl_help_flowspec(void)
 	       prog_name);
 }
 
-static int send_words(const struct fl_proto_cmd *cmd, int argc, char **argv,
-		      void (*print)(struct json_object *data))
-{
-	struct json_object *req = request_new(cmd), *words;
-	int i;
-
-	words = json_object_new_array();
-	for (i = 0; i < argc; i++)
-		json_object_array_add(words, json_object_new_string(argv[i]));
-	json_object_object_add(req, "words", words);
-	return flctl_run(req, print);
-}
-
 static void print_neighbor(struct json_object *n)
 {
 	printf("neighbor %s as %llu", json_get_str(n, "address"),
@@ -153,7 +140,7 @@ int flctl_bgp_neighbor_add(const struct fl_proto_cmd *cmd, int argc,
 		return usage_error(
 			"%s needs ADDR as N (e.g. 192.0.2.1 as 65000 local-as 65001)",
 			cmd_name(cmd));
-	return send_words(cmd, argc, argv, print_added);
+	return flctl_run_words(cmd, argc, argv, print_added);
 }
 
 int flctl_bgp_neighbor_del(const struct fl_proto_cmd *cmd, int argc,
@@ -161,7 +148,7 @@ int flctl_bgp_neighbor_del(const struct fl_proto_cmd *cmd, int argc,
 {
 	if (argc != 1)
 		return usage_error("%s needs one ADDR", cmd_name(cmd));
-	return send_words(cmd, argc, argv, print_deleted);
+	return flctl_run_words(cmd, argc, argv, print_deleted);
 }
 
 static void print_status(struct json_object *data)
@@ -239,7 +226,7 @@ int flctl_bgp_status(const struct fl_proto_cmd *cmd, int argc, char **argv)
 {
 	if (argc)
 		return arg_none(cmd, argc, argv);
-	return send_words(cmd, 0, argv, print_status);
+	return flctl_run_words(cmd, 0, argv, print_status);
 }
 
 static void print_switch(struct json_object *data)
@@ -261,7 +248,7 @@ int flctl_flowspec_announce(const struct fl_proto_cmd *cmd, int argc,
 {
 	if (argc != 1 || (strcmp(argv[0], "on") && strcmp(argv[0], "off")))
 		return usage_error("%s takes on or off", cmd_name(cmd));
-	return send_words(cmd, argc, argv, print_switch);
+	return flctl_run_words(cmd, argc, argv, print_switch);
 }
 
 int flctl_flowspec_receive(const struct fl_proto_cmd *cmd, int argc,
@@ -278,7 +265,7 @@ int flctl_flowspec_receive(const struct fl_proto_cmd *cmd, int argc,
 	if (argc == 3 && !parse_number(argv[2], 1, 1000000, &max))
 		return usage_error("bad max '%s': routes per peer, 1-1000000",
 				   argv[2]);
-	return send_words(cmd, argc, argv, print_switch);
+	return flctl_run_words(cmd, argc, argv, print_switch);
 }
 
 static void print_list(struct json_object *data)
@@ -329,7 +316,7 @@ int flctl_flowspec_list(const struct fl_proto_cmd *cmd, int argc, char **argv)
 			 strcmp(argv[0], "--announced")))
 		return usage_error("%s takes --received or --announced",
 				   cmd_name(cmd));
-	return send_words(cmd, argc, argv, print_list);
+	return flctl_run_words(cmd, argc, argv, print_list);
 }
 
 static void print_apps(struct json_object *data)
@@ -390,5 +377,5 @@ int flctl_flowspec_app(const struct fl_proto_cmd *cmd, int argc, char **argv)
 	if (argc == 2 && strcmp(argv[1], "off"))
 		return usage_error("%s %s: expected off, or bps|pps RATE",
 				   cmd_name(cmd), argv[0]);
-	return send_words(cmd, argc, argv, print_apps);
+	return flctl_run_words(cmd, argc, argv, print_apps);
 }

@@ -96,6 +96,10 @@ int flctl_call(struct json_object *req, struct json_object **data);
  */
 int flctl_run(struct json_object *req,
 	      void (*print_text)(struct json_object *data));
+/* Sends {"cmd": request, "words": [argv...]} - flowlensd parses the
+ * words and names what is wrong with them - and prints the reply. */
+int flctl_run_words(const struct fl_proto_cmd *cmd, int argc, char **argv,
+		    void (*print_text)(struct json_object *data));
 /* Sends the command with no arguments and prints the reply. */
 int flctl_run_plain(const struct fl_proto_cmd *cmd,
 		    void (*print_text)(struct json_object *data));

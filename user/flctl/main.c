@@ -439,6 +439,19 @@ struct json_object *request_new(const struct fl_proto_cmd *cmd)
 	return req;
 }
 
+int flctl_run_words(const struct fl_proto_cmd *cmd, int argc, char **argv,
+		    void (*print_text)(struct json_object *data))
+{
+	struct json_object *req = request_new(cmd), *words;
+	int i;
+
+	words = json_object_new_array();
+	for (i = 0; i < argc; i++)
+		json_object_array_add(words, json_object_new_string(argv[i]));
+	json_object_object_add(req, "words", words);
+	return flctl_run(req, print_text);
+}
+
 int flctl_call_quiet(struct json_object *req, struct json_object **data,
 		     char *err, size_t errlen)
 {

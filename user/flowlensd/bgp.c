@@ -24,6 +24,7 @@
 #include <json-c/json.h>
 
 #include "bgp_priv.h"
+#include "commands.h"
 #include "daemon.h"
 #include "log.h"
 #include "module.h"
@@ -823,24 +824,6 @@ static int neighbor_set(struct bgp_neighbor *n, const char *addr, char *err,
 	return 0;
 }
 
-static int words_of(struct json_object *req, char **words, int max, char *err,
-		    size_t errlen)
-{
-	struct json_object *a;
-	int i, n;
-
-	if (!json_object_object_get_ex(req, "words", &a) ||
-	    !json_object_is_type(a, json_type_array))
-		return fail(err, errlen, -EINVAL, "\"words\" must be an array");
-	n = json_object_array_length(a);
-	if (n > max)
-		return fail(err, errlen, -EINVAL, "too many words");
-	for (i = 0; i < n; i++)
-		words[i] = (char *)json_object_get_string(
-			json_object_array_get_idx(a, i));
-	return n;
-}
-
 static bool parse_u32(const char *text, unsigned long min, unsigned long max,
 		      __u32 *v)
 {
@@ -902,7 +885,7 @@ static int cmd_neighbor_add(struct daemon *d, struct json_object *req,
 	int nw, i, k;
 
 	(void)d;
-	nw = words_of(req, w, 32, err, errlen);
+	nw = command_words(req, w, 32, err, errlen);
 	if (nw < 0)
 		return nw;
 	if (nw < 1)
@@ -1027,7 +1010,7 @@ static int cmd_neighbor_del(struct daemon *d, struct json_object *req,
 	char *w[4], addr[48];
 	int nw;
 
-	nw = words_of(req, w, 4, err, errlen);
+	nw = command_words(req, w, 4, err, errlen);
 	if (nw < 0)
 		return nw;
 	if (nw != 1)
@@ -1161,7 +1144,7 @@ static int cmd_announce(struct daemon *d, struct json_object *req,
 	bool on;
 	int nw;
 
-	nw = words_of(req, w, 4, err, errlen);
+	nw = command_words(req, w, 4, err, errlen);
 	if (nw < 0)
 		return nw;
 	if (nw != 1 || on_off(w[0], &on))
@@ -1199,7 +1182,7 @@ static int cmd_receive(struct daemon *d, struct json_object *req,
 	bool on;
 	int nw;
 
-	nw = words_of(req, w, 4, err, errlen);
+	nw = command_words(req, w, 4, err, errlen);
 	if (nw < 0)
 		return nw;
 	if (nw < 1 || on_off(w[0], &on))
@@ -1249,7 +1232,7 @@ static int cmd_list(struct daemon *d, struct json_object *req,
 	int nw;
 
 	(void)d;
-	nw = words_of(req, w, 4, err, errlen);
+	nw = command_words(req, w, 4, err, errlen);
 	if (nw < 0)
 		return nw;
 	if (nw > 1 || (nw == 1 && strcmp(w[0], "--received") &&
@@ -1295,7 +1278,7 @@ static int cmd_app(struct daemon *d, struct json_object *req,
 	char *w[16];
 	int nw, i;
 
-	nw = words_of(req, w, 16, err, errlen);
+	nw = command_words(req, w, 16, err, errlen);
 	if (nw < 0)
 		return nw;
 	if (nw == 2 && !strcmp(w[1], "off")) {

@@ -639,3 +639,23 @@ void commands_list(FILE *out, const struct fl_module *const *modules, int n)
 {
 	handlers_walk(modules, n, list_one, out);
 }
+
+int command_words(struct json_object *req, char **words, int max, char *err,
+		  size_t errlen)
+{
+	struct json_object *a;
+	int i, n;
+
+	if (!json_object_object_get_ex(req, "words", &a) ||
+	    !json_object_is_type(a, json_type_array))
+		return fl_errf(err, errlen, -EINVAL,
+			       "\"words\" must be an array");
+	n = json_object_array_length(a);
+	if (n > max)
+		return fl_errf(err, errlen, -E2BIG,
+			       "too many words (at most %d)", max);
+	for (i = 0; i < n; i++)
+		words[i] = (char *)json_object_get_string(
+			json_object_array_get_idx(a, i));
+	return n;
+}

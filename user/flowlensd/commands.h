@@ -18,4 +18,13 @@ struct fl_module;
 int commands_check(const struct fl_module *const *modules, int n);
 void commands_list(FILE *out, const struct fl_module *const *modules, int n);
 
+/*
+ * A request's "words" (flctl sends the command's arguments as they were
+ * typed, for the handler to parse): up to @max strings into @words, owned
+ * by @req. Their number, or -EINVAL/-E2BIG with @err saying why.
+ */
+struct json_object;
+int command_words(struct json_object *req, char **words, int max, char *err,
+		  size_t errlen);
+
 #endif /* FLOWLENSD_COMMANDS_H */

@@ -45,3 +45,13 @@ void fl_log(enum fl_log_level level, const char *fmt, ...)
 	fl_log_v(level, fmt, ap);
 	va_end(ap);
 }
+
+int fl_errf(char *err, size_t errlen, int ret, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return ret;
+}

@@ -4,6 +4,7 @@
 #define FL_LOG_H
 
 #include <stdarg.h>
+#include <stddef.h>
 
 enum fl_log_level {
 	FL_LOG_ERROR = 0,
@@ -18,6 +19,11 @@ enum fl_log_level fl_log_level(void);
 void fl_log(enum fl_log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void fl_log_v(enum fl_log_level level, const char *fmt, va_list ap);
+
+/* Writes the message into @err (a command's reply) and returns @ret: the
+ * one way a parser or command handler says what is wrong. */
+int fl_errf(char *err, size_t errlen, int ret, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 
 #define pr_err(...) fl_log(FL_LOG_ERROR, __VA_ARGS__)
 #define pr_warn(...) fl_log(FL_LOG_WARN, __VA_ARGS__)
