@@ -62,19 +62,6 @@ double bgp_now(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static int fail(char *err, size_t errlen, int ret, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static int fail(char *err, size_t errlen, int ret, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return ret;
-}
-
 /* ---- child processes ---------------------------------------------------- */
 
 /* fork + exec with stdout and stderr to a pipe we read (out_fd < 0) or to
@@ -815,8 +802,9 @@ static int neighbor_set(struct bgp_neighbor *n, const char *addr, char *err,
 	memset(n, 0, sizeof(*n));
 	if (fl_prefix_parse(addr, &p, perr, sizeof(perr)) ||
 	    p.len != (p.family == AF_INET6 ? 128 : 32))
-		return fail(err, errlen, -EINVAL,
-			    "bad neighbor '%s': an IPv4 or IPv6 address", addr);
+		return fl_errf(err, errlen, -EINVAL,
+			       "bad neighbor '%s': an IPv4 or IPv6 address",
+			       addr);
 	n->family = p.family;
 	n->a = p.addr;
 	inet_ntop(p.family, &p.addr, n->addr, sizeof(n->addr));
@@ -889,8 +877,8 @@ static int cmd_neighbor_add(struct daemon *d, struct json_object *req,
 	if (nw < 0)
 		return nw;
 	if (nw < 1)
-		return fail(err, errlen, -EINVAL,
-			    "bgp neighbor add needs ADDR as N");
+		return fl_errf(err, errlen, -EINVAL,
+			       "bgp neighbor add needs ADDR as N");
 	if (neighbor_set(&n, w[0], err, errlen))
 		return -EINVAL;
 	for (i = 1; i < nw; i++) {
@@ -901,19 +889,19 @@ static int cmd_neighbor_add(struct daemon *d, struct json_object *req,
 			continue;
 		}
 		if (!arg)
-			return fail(err, errlen, -EINVAL, "'%s' needs a value",
-				    kw);
+			return fl_errf(err, errlen, -EINVAL,
+				       "'%s' needs a value", kw);
 		i++;
 		if (!strcmp(kw, "as")) {
 			if (!parse_u32(arg, 1, 4294967295UL, &n.as))
-				return fail(
+				return fl_errf(
 					err, errlen, -EINVAL,
 					"bad as '%s': an AS number 1-4294967295",
 					arg);
 			have_as = true;
 		} else if (!strcmp(kw, "local-as")) {
 			if (!parse_u32(arg, 1, 4294967295UL, &local_as))
-				return fail(
+				return fl_errf(
 					err, errlen, -EINVAL,
 					"bad local-as '%s': an AS number 1-4294967295",
 					arg);
@@ -921,54 +909,55 @@ static int cmd_neighbor_add(struct daemon *d, struct json_object *req,
 			struct in_addr a;
 
 			if (inet_pton(AF_INET, arg, &a) != 1)
-				return fail(
+				return fl_errf(
 					err, errlen, -EINVAL,
 					"bad router-id '%s': an IPv4 address",
 					arg);
 			snprintf(rid, sizeof(rid), "%s", arg);
 		} else if (!strcmp(kw, "hold")) {
 			if (!parse_u32(arg, 3, 65535, &n.hold))
-				return fail(err, errlen, -EINVAL,
-					    "bad hold '%s': seconds, 3-65535",
-					    arg);
+				return fl_errf(
+					err, errlen, -EINVAL,
+					"bad hold '%s': seconds, 3-65535", arg);
 		} else if (!strcmp(kw, "max")) {
 			if (!parse_u32(arg, 1, 1000000, &n.max))
-				return fail(err, errlen, -EINVAL,
-					    "bad max '%s': routes, 1-1000000",
-					    arg);
+				return fl_errf(
+					err, errlen, -EINVAL,
+					"bad max '%s': routes, 1-1000000", arg);
 		} else if (!strcmp(kw, "validate")) {
 			for (k = 0; k <= BGP_VALIDATE_OFF; k++)
 				if (!strcmp(arg, validate_names[k]))
 					break;
 			if (k > BGP_VALIDATE_OFF)
-				return fail(
+				return fl_errf(
 					err, errlen, -EINVAL,
 					"bad validate '%s': rfc8955, rfc9117 or off",
 					arg);
 			n.validate = k;
 		} else {
-			return fail(
+			return fl_errf(
 				err, errlen, -EINVAL,
 				"unexpected '%s' (expected as, local-as, router-id, passive, hold, max or validate)",
 				kw);
 		}
 	}
 	if (!have_as)
-		return fail(err, errlen, -EINVAL,
-			    "bgp neighbor add %s needs 'as N', the peer's AS",
-			    n.addr);
+		return fl_errf(
+			err, errlen, -EINVAL,
+			"bgp neighbor add %s needs 'as N', the peer's AS",
+			n.addr);
 	if (!b->as && !local_as)
-		return fail(
+		return fl_errf(
 			err, errlen, -EINVAL,
 			"this box has no AS yet: give 'local-as N' with the first neighbor");
 	if (!rid[0] && !b->router_id[0] && default_router_id(rid, sizeof(rid)))
-		return fail(
+		return fl_errf(
 			err, errlen, -EINVAL,
 			"no IPv4 address to take a router id from: give 'router-id A.B.C.D'");
 	old = bgp_neighbor_find(b, n.addr);
 	if (!old && b->nr_nb == BGP_NEIGHBORS_MAX)
-		return fail(err, errlen, -ENOSPC, "%d neighbors already",
-			    BGP_NEIGHBORS_MAX);
+		return fl_errf(err, errlen, -ENOSPC, "%d neighbors already",
+			       BGP_NEIGHBORS_MAX);
 	if (!b->as) {
 		b->as = local_as;
 	} else if (local_as && local_as != b->as) {
@@ -1014,11 +1003,11 @@ static int cmd_neighbor_del(struct daemon *d, struct json_object *req,
 	if (nw < 0)
 		return nw;
 	if (nw != 1)
-		return fail(err, errlen, -EINVAL,
-			    "bgp neighbor del needs one address");
+		return fl_errf(err, errlen, -EINVAL,
+			       "bgp neighbor del needs one address");
 	n = bgp_neighbor_find(b, w[0]);
 	if (!n)
-		return fail(err, errlen, -ENOENT, "no neighbor %s", w[0]);
+		return fl_errf(err, errlen, -ENOENT, "no neighbor %s", w[0]);
 	snprintf(addr, sizeof(addr), "%s", n->addr);
 	*data = json_object_new_object();
 	json_object_object_add(*data, "neighbor", neighbor_conf_json(n));
@@ -1148,8 +1137,8 @@ static int cmd_announce(struct daemon *d, struct json_object *req,
 	if (nw < 0)
 		return nw;
 	if (nw != 1 || on_off(w[0], &on))
-		return fail(err, errlen, -EINVAL,
-			    "flowspec announce takes on or off");
+		return fl_errf(err, errlen, -EINVAL,
+			       "flowspec announce takes on or off");
 	if (on != b->announce) {
 		b->announce = on;
 		if (on) {
@@ -1186,11 +1175,11 @@ static int cmd_receive(struct daemon *d, struct json_object *req,
 	if (nw < 0)
 		return nw;
 	if (nw < 1 || on_off(w[0], &on))
-		return fail(err, errlen, -EINVAL,
-			    "flowspec receive takes on or off, then max N");
+		return fl_errf(err, errlen, -EINVAL,
+			       "flowspec receive takes on or off, then max N");
 	if (nw > 1 && (nw != 3 || strcmp(w[1], "max") ||
 		       !parse_u32(w[2], 1, 1000000, &max)))
-		return fail(
+		return fl_errf(
 			err, errlen, -EINVAL,
 			nw == 3 && !strcmp(w[1], "max") ?
 				"bad max '%s': routes per peer, 1-1000000" :
@@ -1237,8 +1226,8 @@ static int cmd_list(struct daemon *d, struct json_object *req,
 		return nw;
 	if (nw > 1 || (nw == 1 && strcmp(w[0], "--received") &&
 		       strcmp(w[0], "--announced")))
-		return fail(err, errlen, -EINVAL,
-			    "flowspec list takes --received or --announced");
+		return fl_errf(err, errlen, -EINVAL,
+			       "flowspec list takes --received or --announced");
 	if (nw == 1) {
 		rx = !strcmp(w[0], "--received");
 		tx = !rx;
@@ -1286,8 +1275,9 @@ static int cmd_app(struct daemon *d, struct json_object *req,
 			if (!strcasecmp(b->apps[i].name, w[0]))
 				break;
 		if (i == b->nr_apps)
-			return fail(err, errlen, -ENOENT,
-				    "no threshold for application '%s'", w[0]);
+			return fl_errf(err, errlen, -ENOENT,
+				       "no threshold for application '%s'",
+				       w[0]);
 		*data = json_object_new_object();
 		json_object_object_add(*data, "removed",
 				       fs_app_json(b, i, false));
@@ -1303,9 +1293,9 @@ static int cmd_app(struct daemon *d, struct json_object *req,
 			if (b->apps[i].id == a.id)
 				break;
 		if (i == BGP_APPS_MAX)
-			return fail(err, errlen, -ENOSPC,
-				    "%d application thresholds already",
-				    BGP_APPS_MAX);
+			return fl_errf(err, errlen, -ENOSPC,
+				       "%d application thresholds already",
+				       BGP_APPS_MAX);
 		if (i < b->nr_apps) {
 			/* a new limit: what it announced goes first */
 			fs_app_del(b, i);

@@ -32,6 +32,7 @@
 
 #include <flowlens/maps.h>
 
+#include "log.h"
 #include "ruleset.h"
 
 #define HASH_MIN_CAPACITY 1024U
@@ -91,19 +92,6 @@ struct fl_ruleset {
 	/* no rule expires before this (CLOCK_REALTIME ns; 0: none does) */
 	__u64 next_expiry;
 };
-
-static int fail(char *err, size_t errlen, int ret, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static int fail(char *err, size_t errlen, int ret, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return ret;
-}
 
 static size_t key_size(int v6)
 {
@@ -283,8 +271,9 @@ static void rule_entry(const struct fl_rule_def *def, struct fl_rule_entry *e)
 	e->action = r->action;
 	e->frag = r->frag;
 	e->rate_unit = r->rate_unit;
-	e->origin = r->origin ?: r->attack ? FL_RULE_FROM_DDOS :
-					     FL_RULE_FROM_OPERATOR;
+	e->origin = r->origin	      ?:
+			    r->attack ? FL_RULE_FROM_DDOS :
+					FL_RULE_FROM_OPERATOR;
 	e->mark = r->mark;
 	if ((r->fields & FL_RF_SPORT) &&
 	    port_block_bits(r->sport_min, r->sport_max) < 0)
@@ -763,7 +752,7 @@ static int plan(struct fl_ruleset *rs, const struct fl_rule_def *defs, size_t n,
 				if (i == nplanned[v6]) {
 					if (used[v6] + nplanned[v6] >=
 					    FL_RULE_SHAPES_MAX) {
-						ret = fail(
+						ret = fl_errf(
 							err, errlen, -ENOSPC,
 							"it would be shape %d of %s, and at most %d shapes (distinct sets of fields and prefix lengths) can be probed; see 'flctl rule shapes'",
 							FL_RULE_SHAPES_MAX + 1,
@@ -803,7 +792,7 @@ static int plan(struct fl_ruleset *rs, const struct fl_rule_def *defs, size_t n,
 				have = c ? c->n : 0;
 			}
 			if (have + ++p->count > FL_RULE_CHAIN_MAX)
-				ret = fail(
+				ret = fl_errf(
 					err, errlen, -ENOSPC,
 					"%d rules would share one key of one %s shape (the same masked fields), and at most %d can: such rules differ only in a port or length range, tcp-flags or frag; merge them or give one a narrower prefix",
 					have + p->count, family_name(v6),
@@ -816,7 +805,7 @@ static int plan(struct fl_ruleset *rs, const struct fl_rule_def *defs, size_t n,
 		return ret;
 	*bad = n;
 	if (need_ids > rs->max_rules - 1 - rs->count)
-		return fail(
+		return fl_errf(
 			err, errlen, -ENOSPC,
 			"no room for %zu more rules: %zu are installed and the maps hold %u (flowlensd --max-rules)",
 			need_ids, rs->count, rs->max_rules - 1);
@@ -913,8 +902,8 @@ static int apply(struct fl_ruleset *rs, const struct fl_rule_def *defs,
 		rec->def = defs[k];
 		rec->def.rule.id = ids[k];
 		rec->slot[0] = rec->slot[1] = -1;
-		if (rec->def.expires_at && (!rs->next_expiry ||
-					    rec->def.expires_at < rs->next_expiry))
+		if (rec->def.expires_at &&
+		    (!rs->next_expiry || rec->def.expires_at < rs->next_expiry))
 			rs->next_expiry = rec->def.expires_at;
 		rs->by_id[ids[k]] = rec;
 		rs->count++;
@@ -964,8 +953,8 @@ static int apply(struct fl_ruleset *rs, const struct fl_rule_def *defs,
 	return 0;
 
 undo:
-	fail(err, errlen, ret, "cannot write the rule maps: %s",
-	     strerror(-ret));
+	fl_errf(err, errlen, ret, "cannot write the rule maps: %s",
+		strerror(-ret));
 	for (k = 0; k < added; k++) {
 		bool t[2];
 
@@ -988,7 +977,7 @@ int fl_ruleset_add(struct fl_ruleset *rs, struct fl_rule *rules, size_t n,
 	defs = calloc(n ?: 1, sizeof(*defs));
 	ids = calloc(n ?: 1, sizeof(*ids));
 	if (!defs || !ids) {
-		ret = fail(err, errlen, -ENOMEM, "out of memory");
+		ret = fl_errf(err, errlen, -ENOMEM, "out of memory");
 		goto out;
 	}
 	for (k = 0; k < n; k++) {
@@ -1380,7 +1369,7 @@ static int recover(struct fl_ruleset *rs, char *err, size_t errlen)
 					   &out_batch, keys, chunk, &count,
 					   &opts);
 		if (ret && errno != ENOENT) {
-			ret = fail(
+			ret = fl_errf(
 				err, errlen, -errno,
 				"cannot read the rules in the pinned maps: %s",
 				strerror(errno));
@@ -1448,8 +1437,8 @@ int fl_ruleset_open(const struct fl_ruleset_maps *maps, struct fl_ruleset **out,
 	int v6, i, ret;
 
 	if (bpf_obj_get_info_by_fd(maps->rules, &info, &len))
-		return fail(err, errlen, -errno, "cannot read the rule map: %s",
-			    strerror(errno));
+		return fl_errf(err, errlen, -errno,
+			       "cannot read the rule map: %s", strerror(errno));
 	rs = calloc(1, sizeof(*rs));
 	if (!rs)
 		return -ENOMEM;
@@ -1464,7 +1453,7 @@ int fl_ruleset_open(const struct fl_ruleset_maps *maps, struct fl_ruleset **out,
 	rs->by_id = calloc(rs->max_rules, sizeof(*rs->by_id));
 	if (!rs->by_id || rs->ncpus <= 0) {
 		fl_ruleset_free(rs);
-		return fail(err, errlen, -ENOMEM, "out of memory");
+		return fl_errf(err, errlen, -ENOMEM, "out of memory");
 	}
 	ret = recover(rs, err, errlen);
 	if (ret) {
