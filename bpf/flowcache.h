@@ -34,6 +34,7 @@
 #include "stats.h"
 #include "forward.h"
 #include "gcra.h"
+#include "policy.h"
 
 /* flow_cache_packet(): no verdict here, stage 8 decides as usual. */
 #define FLOW_GO_ON (-1)
@@ -456,12 +457,31 @@ __noinline int flow_cache_packet(struct xdp_md *ctx,
  */
 static __always_inline int
 flow_cache(struct xdp_md *ctx, const struct fl_config *cfg,
-	   const struct fl_packet *pkt, struct fl_if_stats *stats,
+	   struct fl_packet *pkt, struct fl_if_stats *stats,
 	   struct fl_flow *flow, bool looked, int dir)
 {
+	bool bypassed;
+	__u32 slot;
+
 	if (!looked)
 		flow = flow_find(pkt, &dir);
-	if (flow && flow_cache_hit(cfg, pkt, stats, flow, dir))
+	if (!flow)
+		return flow_cache_packet(ctx, cfg, pkt, stats, flow);
+	bypassed = flow_cache_hit(cfg, pkt, stats, flow, dir);
+	/* Its policy, once the verdict is final: on what stage 8 forwards
+	 * and on what a VoIP flow still escalates (the worker sends it on
+	 * as it comes back, re-marked or steered); never on a flow still
+	 * being classified, so nDPI can finish. */
+	slot = flow->policy[dir & 1];
+	if (slot && (flow->flags & FL_FLOW_F_BYPASS)) {
+		/* a SPAN port's copies: counted as they would be, never
+		 * written, and a VoIP flow's still go to its worker */
+		if (cfg->mode == FL_MODE_MONITOR)
+			policy_apply(NULL, pkt, slot);
+		else if (policy_apply(ctx, pkt, slot) == XDP_DROP)
+			return XDP_DROP;
+	}
+	if (bypassed)
 		return FLOW_GO_ON;
 	return flow_cache_packet(ctx, cfg, pkt, stats, flow);
 }

@@ -121,7 +121,8 @@ int flowlens(struct xdp_md *ctx)
 		return verdict(stats, act);
 	}
 
-	/* 6. flow cache: a classified flow's cached verdict;
+	/* 6. flow cache: a classified flow's cached verdict and its
+	 *    application policy (drop, police, re-mark, steer);
 	 * 7. escalate: a flow still being classified (or VoIP) to its
 	 *    queue's worker, or on to stage 8 if there is none */
 	if (cached) {
@@ -132,6 +133,8 @@ int flowlens(struct xdp_md *ctx)
 			return verdict(stats, XDP_REDIRECT);
 		if (act == XDP_PASS)
 			return verdict(stats, XDP_PASS);
+		if (act == XDP_DROP) /* an application policy */
+			return verdict(stats, XDP_DROP);
 	}
 
 	/* 8. forward - router: the FIB decides; host: everything to the

@@ -177,7 +177,16 @@ forward_route(struct xdp_md *ctx, const struct fl_packet *pkt, __u32 *egress)
 		fib.dport = pkt->dport;
 	}
 
-	rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), 0);
+	/* A steered flow's table, as 'ip route ... table N' fills it: a
+	 * direct lookup there, no policy routing rules (6.7's TBID) */
+	if (pkt->fib_table) {
+		fib.tbid = pkt->fib_table;
+		rc = bpf_fib_lookup(ctx, &fib, sizeof(fib),
+				    BPF_FIB_LOOKUP_DIRECT |
+					    BPF_FIB_LOOKUP_TBID);
+	} else {
+		rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), 0);
+	}
 	if (rc != BPF_FIB_LKUP_RET_SUCCESS) {
 		if (rc < BPF_FIB_LKUP_RET_BLACKHOLE ||
 		    rc > BPF_FIB_LKUP_RET_NO_SRC_ADDR)

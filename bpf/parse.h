@@ -71,6 +71,8 @@ struct fl_packet {
 	__u8 has_l3; /* addresses validated */
 	__u8 has_l4; /* ports / type / flags validated */
 	__u8 ip_options; /* IPv4 header longer than 20 bytes */
+	__u32 fib_table; /* stage 6's steer policy: the FIB table stage 8
+			    routes with; 0 the main one (bpf/policy.h) */
 };
 
 /* A connection attempt: SYN without ACK, in a TCP header that parsed. */

@@ -25,6 +25,7 @@
 #include <flowlens/flowlens.h>
 #include "parse.h"
 #include "gcra.h"
+#include "dscp.h"
 
 /*
  * Inner map templates. Sizes, not types: clang emits only a forward
@@ -320,50 +321,6 @@ static __always_inline int rule_police(const struct fl_rule_entry *e, __u32 id,
 	return gcra_conform(tat, bpf_ktime_get_ns(), cost, e->depth, true);
 }
 
-/*
- * Writes the DSCP a mark asks for into the packet's IP header (ECN kept).
- * IPv4: the checksum changes by the difference of the first header word,
- * as RFC 1624 updates it. IPv6: the traffic class straddles the first two
- * bytes.
- */
-static __always_inline void rule_remark(struct xdp_md *ctx,
-					struct fl_packet *pkt, __u8 mark)
-{
-	void *data = (void *)(long)ctx->data;
-	void *data_end = (void *)(long)ctx->data_end;
-	__u8 dscp = mark & FL_MARK_DSCP;
-	__u16 off = pkt->l3_off;
-
-	if (off > 64) /* VLAN tags at most; keeps the verifier's range small */
-		return;
-	if (pkt->l3_proto == ETH_P_IP) {
-		struct iphdr *ip = data + off;
-		__u16 old, new;
-		__u32 sum;
-
-		if ((void *)(ip + 1) > data_end)
-			return;
-		/* the 16-bit word that holds the TOS, host order */
-		old = bpf_ntohs(*(__be16 *)ip);
-		new = (old & 0xff03) | (dscp << 2);
-		ip->tos = new & 0xff;
-		/* HC' = ~(~HC + ~m + m') */
-		sum = (__u16)~bpf_ntohs(ip->check) + (__u16)~old + new;
-		sum = (sum & 0xffff) + (sum >> 16);
-		sum = (sum & 0xffff) + (sum >> 16);
-		ip->check = bpf_htons((__u16)~sum);
-	} else {
-		__u8 *b = data + off;
-
-		if ((void *)(b + 2) > data_end)
-			return;
-		/* version(4) | tc(8) | flow label(20); tc = dscp(6) | ecn(2) */
-		b[0] = (b[0] & 0xf0) | (dscp >> 2);
-		b[1] = (b[1] & 0x3f) | ((dscp & 3) << 6);
-	}
-	pkt->dscp = dscp;
-}
-
 enum rules_verdict {
 	RULES_NONE, /* no rule matched, or a rate-limit let it through */
 	RULES_DROP,
@@ -417,7 +374,7 @@ rules_apply(struct xdp_md *ctx, struct fl_packet *pkt)
 	if (v == RULES_DROP)
 		st->dropped++;
 	else if (e->mark && ctx)
-		rule_remark(ctx, pkt, e->mark);
+		dscp_remark(ctx, pkt, e->mark);
 	/* and the sums by origin and action, for /metrics */
 	row = (e->origin & (FL_RULE_ORIGINS - 1)) * FL_RULE_ACTIONS +
 	      (e->action & (FL_RULE_ACTIONS - 1));

@@ -108,8 +108,13 @@ struct fl_flow {
 	__u16 vlan; /* its outer VLAN id; 0 untagged */
 	__u8 dscp;
 	__u8 pad;
+	/* Its policy in each direction ([dir] as packets[]): a slot in
+	 * FL_MAP_POLICIES (policy.h), 0 none. Written with the verdict and
+	 * whenever the policies change, by flowlensd only. */
+	__u16 policy[2];
+	__u32 pad2;
 };
-_Static_assert(sizeof(struct fl_flow) == 88, "fl_flow layout");
+_Static_assert(sizeof(struct fl_flow) == 96, "fl_flow layout");
 
 /* Both directions' packets and bytes of an entry. */
 FL_FLOW_INLINE __u64 fl_flow_packets(const struct fl_flow *f)

@@ -12,6 +12,7 @@
 #include "rules.h"
 #include "synproxy.h"
 #include "flow.h"
+#include "policy.h"
 #include "ipv6.h"
 
 #define FLOWLENS_VERSION "0.1.0"
