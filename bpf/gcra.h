@@ -18,14 +18,23 @@
 /* Tries at the compare-and-swap of a shared TAT before a packet counts as
  * over the rate: one that keeps losing the race is over it anyway. */
 #define GCRA_SHARED_TRIES 4
+/*
+ * How far past @depth a backlog may be and still be a backlog: two CPUs'
+ * clocks are read at different instants (a coarse clock a whole tick
+ * apart, 10 ms at HZ 100), so a CPU whose now is older than the TAT
+ * another has just moved sees more than @depth. Refused, that packet waits
+ * its turn; only a backlog beyond this is a rate changed under a live TAT.
+ */
+#define GCRA_SLACK_NS 20000000ULL
 
 /*
  * 1 if a packet of @cost conforms at @now (and *tat takes it), else 0.
  * @shared: *tat is seen by every CPU, so it moves by compare-and-swap;
  * else it is per CPU and a plain store does. A backlog beyond @depth
- * cannot build up under one rate; it is left by a rate or burst changed
- * under a live TAT (a rule replaced, escalate_pps raised), and forgotten
- * down to a full bucket rather than paid off at the new rate.
+ * (and GCRA_SLACK_NS) cannot build up under one rate; it is left by a
+ * rate or burst changed under a live TAT (a rule replaced, escalate_pps
+ * raised), and forgotten down to a full bucket rather than paid off at
+ * the new rate.
  */
 static __always_inline int gcra_conform(__u64 *tat, __u64 now, __u64 cost,
 					__u64 depth, const bool shared)
@@ -36,7 +45,7 @@ static __always_inline int gcra_conform(__u64 *tat, __u64 now, __u64 cost,
 	for (i = 0; i < (shared ? GCRA_SHARED_TRIES : 1); i++) {
 		old = shared ? *(volatile __u64 *)tat : *tat;
 		base = old > now ? old : now;
-		if (base - now > depth)
+		if (base - now > depth + GCRA_SLACK_NS)
 			base = now + (depth > cost ? depth - cost : 0);
 		if (base - now + cost > depth)
 			return 0;
