@@ -296,6 +296,26 @@ if [ -d "$PCAPS" ]; then
 	"$LAB" exec flowlens curl -s http://127.0.0.1:10179/metrics |
 		grep -E '^flowlens_(app_flows_total|interface_packets_total)' | head -12 ||
 		echo "(no answer on /metrics)"
+
+	step "Application policy: BitTorrent dropped and QUIC policed at the driver, on the flows' cached verdicts"
+	flctl policer add quic-cap rate 1M burst 3K
+	flctl policy add app BitTorrent action drop
+	flctl policy add app QUIC action police quic-cap
+	sleep 1 # the workers match the flows already classified again
+	for f in bittorrent.pcap quic-23.pcap; do
+		echo "\$ flgen replay -i eth0 --timing max $f   (in the client namespace, again)"
+		"$LAB" exec client flgen replay -i eth0 --dst "$SERVER" --timing max \
+			"${FL_LAB_DIR:-/run/flowlens-lab}/demo-$f" | head -1
+	done
+	sleep 1
+	echo
+	flctl policy list
+	echo
+	flctl policer list
+	for id in $("$LAB" exec flowlens flctl -j policy list | jq -r '.policies[].id'); do
+		"$LAB" exec flowlens flctl policy del "$id" >/dev/null
+	done
+	"$LAB" exec flowlens flctl policer del quic-cap >/dev/null
 	"$LAB" exec flowlens ip route del default
 	"$LAB" exec flowlens ip -6 route del default
 else
@@ -357,4 +377,4 @@ else
 	echo "gobgpd or FRR not installed (make deps installs them): skipped"
 fi
 
-step "Done: $HEAVY topped 'flctl top src'; router mode forwarded flgen's million packets; the rules dropped the flood and held the rate; the DDoS engine caught both floods, dropped them and removed its rules after the hold; the SYN proxy answered a SYN flood while curl connected; the workers named every application in the captures, /metrics shows them to Prometheus, and their flows left as IPFIX records: nfdump lists them, tshark shows nDPI's app and SNI in them; a controller's FlowSpec route dropped its traffic at the driver and the flood's rule reached FRR as a FlowSpec route until the attack ended; tearing down"
+step "Done: $HEAVY topped 'flctl top src'; router mode forwarded flgen's million packets; the rules dropped the flood and held the rate; the DDoS engine caught both floods, dropped them and removed its rules after the hold; the SYN proxy answered a SYN flood while curl connected; the workers named every application in the captures, a policy dropped BitTorrent and a policer held QUIC at the driver, /metrics shows them to Prometheus, and their flows left as IPFIX records: nfdump lists them, tshark shows nDPI's app and SNI in them; a controller's FlowSpec route dropped its traffic at the driver and the flood's rule reached FRR as a FlowSpec route until the attack ended; tearing down"

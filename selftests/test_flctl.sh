@@ -151,13 +151,15 @@ test_prefix_matching() {
 	assert_eq "$(flctl -j t d --by syn | jq -c '[.side, .by]')" '["dst","syn"]' \
 		"flctl -j t d --by syn"
 
-	# flctl p a / p l / p d == protect add / list / del
+	# flctl pr a / pr l / pro d == protect add / list / del; 'p' alone
+	# is protect, policy or policer
 	trap protect_cleanup EXIT
-	assert_eq "$(flctl p a "$PROTECT4")" "protecting $PROTECT4" "flctl p a"
-	assert_eq "$(flctl p l)" "$(flctl protect list)" "flctl p l"
-	assert_match "$(flctl p l | awk '{ print $1 }')" "^$PROTECT4\$" "flctl p l"
+	assert_fails_with "'p' is ambiguous: protect or policy" flctl p l
+	assert_eq "$(flctl pr a "$PROTECT4")" "protecting $PROTECT4" "flctl pr a"
+	assert_eq "$(flctl pr l)" "$(flctl protect list)" "flctl pr l"
+	assert_match "$(flctl pr l | awk '{ print $1 }')" "^$PROTECT4\$" "flctl pr l"
 	assert_eq "$(flctl pro d "$PROTECT4")" "no longer protecting $PROTECT4" "flctl pro d"
-	assert_eq "$(flctl p l)" "no protected prefixes" "flctl p l after p d"
+	assert_eq "$(flctl pr l)" "no protected prefixes" "flctl pr l after pro d"
 
 	# flctl co sh == flctl config show
 	assert_eq "$(flctl co sh)" "$(flctl config show)" "flctl co sh"

@@ -66,6 +66,10 @@ struct fl_flow_event {
 	const char *ja3s; /* of the server's */
 	__u64 packets, bytes; /* seen by the worker */
 	int worker;
+	/* VERDICT: the policy slot each direction got (0 none), and the flow
+	 * cache's packets and bytes of each direction before the verdict */
+	__u16 policy[2];
+	__u64 pre_packets[2], pre_bytes[2];
 };
 
 struct fl_event {

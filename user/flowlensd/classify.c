@@ -8,6 +8,7 @@
  * limits), or it expired. At that point the SNI, JA3s, risk and category
  * are copied into the flow and its nDPI state is freed.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <malloc.h>
 #include <pthread.h>
@@ -623,6 +624,136 @@ size_t fl_cls_risk_names(__u64 risk, char *buf, size_t len)
 		used += n;
 	}
 	return used;
+}
+
+/* --- names --- */
+
+static int name_count(struct fl_cls *cls, enum fl_cls_name_kind kind)
+{
+	switch (kind) {
+	case FL_CLS_NAME_APP:
+		return ndpi_get_num_supported_protocols(cls->ndpi);
+	case FL_CLS_NAME_CATEGORY:
+		return NDPI_PROTOCOL_NUM_CATEGORIES;
+	default:
+		return NDPI_MAX_RISK < 64 ? NDPI_MAX_RISK : 64;
+	}
+}
+
+const char *fl_cls_name_of(struct fl_cls *cls, enum fl_cls_name_kind kind,
+			   int id)
+{
+	const char *name = NULL;
+
+	if (id < 0 || id >= name_count(cls, kind))
+		return "";
+	switch (kind) {
+	case FL_CLS_NAME_APP:
+		name = ndpi_get_proto_name(cls->ndpi, id);
+		break;
+	case FL_CLS_NAME_CATEGORY:
+		name = ndpi_category_get_name(cls->ndpi, id);
+		break;
+	default:
+		name = id ? ndpi_risk2str(id) : NULL;
+	}
+	return name ?: "";
+}
+
+/* @s folded for comparing: lower case; for risks letters and digits only */
+static void name_fold(enum fl_cls_name_kind kind, const char *s, char *out,
+		      size_t len)
+{
+	size_t n = 0;
+
+	for (; *s && n + 1 < len; s++) {
+		if (kind == FL_CLS_NAME_RISK && !isalnum((unsigned char)*s))
+			continue;
+		out[n++] = tolower((unsigned char)*s);
+	}
+	out[n] = '\0';
+}
+
+int fl_cls_name_id(struct fl_cls *cls, enum fl_cls_name_kind kind,
+		   const char *name)
+{
+	char want[128], have[128];
+	int id, n = name_count(cls, kind);
+
+	name_fold(kind, name, want, sizeof(want));
+	if (!want[0])
+		return -1;
+	for (id = 0; id < n; id++) {
+		name_fold(kind, fl_cls_name_of(cls, kind, id), have,
+			  sizeof(have));
+		if (!strcmp(want, have))
+			return id;
+	}
+	return -1;
+}
+
+/* Levenshtein distance, capped at 9: enough to rank near misses. */
+static int edit_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), i, j;
+	int row[128], prev, tmp, best;
+
+	if (la > 127 || lb > 127)
+		return 9;
+	for (j = 0; j <= lb; j++)
+		row[j] = j;
+	for (i = 1; i <= la; i++) {
+		prev = row[0];
+		row[0] = i;
+		best = row[0];
+		for (j = 1; j <= lb; j++) {
+			tmp = row[j];
+			row[j] = prev + (a[i - 1] != b[j - 1]);
+			if (row[j - 1] + 1 < row[j])
+				row[j] = row[j - 1] + 1;
+			if (tmp + 1 < row[j])
+				row[j] = tmp + 1;
+			prev = tmp;
+			if (row[j] < best)
+				best = row[j];
+		}
+		if (best >= 9)
+			return 9;
+	}
+	return row[lb] < 9 ? row[lb] : 9;
+}
+
+int fl_cls_name_close(struct fl_cls *cls, enum fl_cls_name_kind kind,
+		      const char *name, char *buf, size_t len)
+{
+	char want[128], have[128];
+	int id, n = name_count(cls, kind), found = 0, dist, limit;
+	size_t used = 0;
+
+	if (len)
+		buf[0] = '\0';
+	name_fold(kind, name, want, sizeof(want));
+	if (!want[0])
+		return 0;
+	/* by distance: 0 (contains it), then 1, 2 (3 for long names) */
+	limit = strlen(want) > 6 ? 3 : 2;
+	for (dist = 0; dist <= limit && found < 5; dist++) {
+		for (id = 0; id < n && found < 5; id++) {
+			const char *canon = fl_cls_name_of(cls, kind, id);
+			int d;
+
+			if (!canon[0])
+				continue;
+			name_fold(kind, canon, have, sizeof(have));
+			d = strstr(have, want) ? 0 : edit_distance(want, have);
+			if (d != dist || (!dist && !strstr(have, want)))
+				continue;
+			used += snprintf(buf + used, len > used ? len - used : 0,
+					 "%s%s", found ? ", " : "", canon);
+			found++;
+		}
+	}
+	return found;
 }
 
 /* --- accounting --- */

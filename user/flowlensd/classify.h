@@ -126,6 +126,29 @@ const char *fl_cls_proto_name(struct fl_cls *cls, __u16 id);
 const char *fl_cls_category_name(struct fl_cls *cls, __u16 category);
 size_t fl_cls_risk_names(__u64 risk, char *buf, size_t len);
 
+/*
+ * nDPI's tables by name, for what an operator types (flctl policy):
+ * an application (protocol), a category or a risk. The comparison ignores
+ * case, and for risks everything but letters and digits
+ * ("known-protocol-on-non-standard-port" is nDPI's "Known Protocol on Non
+ * Standard Port"). fl_cls_name_id() returns the id
+ * (a risk's bit number), or -1; fl_cls_name_of() the canonical name of an
+ * id; fl_cls_name_close() writes up to 5 names close to @name (the
+ * smallest edit distance, or containing it), comma-separated, and returns
+ * how many.
+ */
+enum fl_cls_name_kind {
+	FL_CLS_NAME_APP = 0,
+	FL_CLS_NAME_CATEGORY = 1,
+	FL_CLS_NAME_RISK = 2,
+};
+int fl_cls_name_id(struct fl_cls *cls, enum fl_cls_name_kind kind,
+		   const char *name);
+const char *fl_cls_name_of(struct fl_cls *cls, enum fl_cls_name_kind kind,
+			   int id);
+int fl_cls_name_close(struct fl_cls *cls, enum fl_cls_name_kind kind,
+		      const char *name, char *buf, size_t len);
+
 /* Bytes of memory the table and nDPI hold now, and flows in the table. */
 size_t fl_cls_memory(const struct fl_cls *cls);
 __u32 fl_cls_flows(const struct fl_cls *cls);

@@ -141,6 +141,7 @@ struct loop;
 struct ddos;
 struct synproxy;
 struct workers;
+struct policy;
 
 struct daemon {
 	struct fl_options opt;
@@ -188,6 +189,9 @@ struct daemon {
 	/* workers.c */
 	struct workers *workers;
 
+	/* policy.c; the workers call policy_match() (policy.h) */
+	struct policy *policy;
+
 	/* control.c */
 	int listen_fd;
 
@@ -210,6 +214,7 @@ extern const struct fl_module rules_module; /* rules.c */
 extern const struct fl_module ddos_module; /* ddos.c */
 extern const struct fl_module events_module; /* ddos_events.c */
 extern const struct fl_module synproxy_module; /* synproxy.c */
+extern const struct fl_module policy_module; /* policy.c */
 extern const struct fl_module workers_module; /* workers.c */
 extern const struct fl_module export_module; /* export.c */
 extern const struct fl_module bgp_module; /* bgp.c, bgp_routes.c */

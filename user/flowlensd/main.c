@@ -350,6 +350,8 @@ static int resolve_interfaces(struct daemon *d)
  *   events    the events file and the log of attacks (a bus subscriber)
  *   ddos      thresholds, attacks and their rules
  *   synproxy  the SYN proxy's services, nftables table and sysctl
+ *   policy    per-application policies and policers: before the workers,
+ *             which match every verdict against them
  *   workers   AF_XDP workers
  *   export    IPFIX flow records
  *   bgp       gobgpd and BGP FlowSpec: after the rule engine and the DDoS
@@ -362,7 +364,8 @@ static int resolve_interfaces(struct daemon *d)
 static const struct fl_module *const modules[] = {
 	&control_module, &metrics_module, &loader_module, &attach_module,
 	&forward_module, &settings_module, &rates_module, &rules_module,
-	&events_module, &ddos_module, &synproxy_module, &workers_module,
+	&events_module, &ddos_module, &synproxy_module, &policy_module,
+	&workers_module,
 	&export_module, &bgp_module,
 };
 /* clang-format on */

@@ -87,6 +87,7 @@ struct worker {
 	int flows_fd, tun_fd;
 	__u64 next_expire_ms, expire_now_ms;
 	bool published; /* this round */
+	unsigned int policy_gen; /* policy_generation() its flows match */
 	struct app_pending app_pending[FL_APPS_MAX];
 	__u16 app_touched[FL_APPS_MAX];
 	__u32 nr_app_touched;

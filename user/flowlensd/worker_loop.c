@@ -41,6 +41,7 @@
 #include <bpf/bpf.h>
 #include <ndpi/ndpi_protocol_ids.h>
 
+#include "policy.h"
 #include "worker_internal.h"
 
 /* ---- publishing on the ring ---- */
@@ -86,8 +87,9 @@ static void publish_verdict(struct worker *w, const struct fl_cls_flow *f,
 	r->verdict.state = v->state;
 	r->verdict.flags = v->flags;
 	r->verdict.risk = f->risk;
-	r->verdict.packets = fl_flow_packets(v);
-	r->verdict.bytes = fl_flow_bytes(v);
+	memcpy(r->verdict.packets, v->packets, sizeof(r->verdict.packets));
+	memcpy(r->verdict.bytes, v->bytes, sizeof(r->verdict.bytes));
+	memcpy(r->verdict.policy, v->policy, sizeof(r->verdict.policy));
 	r->verdict.first_ms = f->first_ms;
 	memcpy(r->verdict.sni, f->sni, sizeof(r->verdict.sni));
 	memcpy(r->verdict.ja3c, f->ja3c, sizeof(r->verdict.ja3c));
@@ -162,8 +164,27 @@ static bool is_voip(__u16 id)
 	       id == NDPI_PROTOCOL_RTCP;
 }
 
-/* Write the final verdict into the XDP flow cache, and publish it with
- * the packets the flow had until now (the app's counters take them). */
+/* The policy slots of the flow's two directions (policy.h). */
+static void policy_slots(struct worker *w, const struct fl_cls_flow *f,
+			 const struct fl_flow *v, __u16 slots[2])
+{
+	struct policy_flow pf = {
+		.key = &f->key,
+		.ifindex = v->ifindex,
+		.app = f->app,
+		.master = f->master,
+		.category = f->category,
+		.risk = f->risk,
+		.sni = f->sni,
+		.ja3c = f->ja3c,
+	};
+
+	policy_match(w->d, &pf, slots);
+}
+
+/* Write the final verdict into the XDP flow cache, with the flow's
+ * policies, and publish it with the packets the flow had until now (the
+ * app's and the policies' counters take them). */
 static void write_verdict(struct worker *w, struct fl_cls_flow *f)
 {
 	struct fl_flow v;
@@ -184,6 +205,7 @@ static void write_verdict(struct worker *w, struct fl_cls_flow *f)
 	v.flags |= FL_FLOW_F_BYPASS;
 	if (is_voip(f->app) || is_voip(f->master))
 		v.flags |= FL_FLOW_F_VOIP;
+	policy_slots(w, f, &v, v.policy);
 	if (bpf_map_update_elem(w->flows_fd, &f->key, &v, BPF_EXIST)) {
 		wc_add(w, FL_WC_VERDICT_LOST, 1);
 		return;
@@ -270,6 +292,28 @@ static void expired(struct fl_cls_flow *f, void *arg)
 		publish_flow_end(w, f);
 }
 
+/* The policies changed: a final flow whose slots are no longer what its
+ * verdict matches gets the new ones, without being classified again. */
+static void rematch(struct fl_cls_flow *f, void *arg)
+{
+	struct worker *w = arg;
+	struct fl_flow v;
+	__u16 slots[2];
+
+	if (!f->final || bpf_map_lookup_elem(w->flows_fd, &f->key, &v) ||
+	    !(v.flags & FL_FLOW_F_BYPASS))
+		return;
+	policy_slots(w, f, &v, slots);
+	if (slots[0] == v.policy[0] && slots[1] == v.policy[1])
+		return;
+	v.policy[0] = slots[0];
+	v.policy[1] = slots[1];
+	/* the packets counted between the read and the write are lost to
+	 * the flow's counters: a policy change is rare */
+	if (bpf_map_update_elem(w->flows_fd, &f->key, &v, BPF_EXIST) == 0)
+		wc_add(w, FL_WC_REMATCHED, 1);
+}
+
 static void rx_batch(struct worker *w, struct wsock *s)
 {
 	__u32 idx, n, i;
@@ -315,6 +359,10 @@ void *worker_main(void *arg)
 			w->expire_now_ms = now;
 			fl_cls_expire(w->cls, now, expired, w);
 			w->next_expire_ms = now + 1000;
+		}
+		if (policy_generation(w->d) != w->policy_gen) {
+			w->policy_gen = policy_generation(w->d);
+			fl_cls_walk(w->cls, rematch, w);
 		}
 		app_packets_publish(w);
 		publish_signal(w);

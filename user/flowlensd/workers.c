@@ -298,8 +298,8 @@ static void take_verdict(struct workers *ws, const struct fl_worker_record *r,
 	}
 	a->flows++;
 	a->category = v->category;
-	a->packets += v->packets;
-	a->bytes += v->bytes;
+	a->packets += v->packets[0] + v->packets[1];
+	a->bytes += v->bytes[0] + v->bytes[1];
 }
 
 static void take_flow_end(struct workers *ws, const struct fl_worker_record *r)
@@ -333,8 +333,12 @@ static void publish_flow(struct daemon *d, const struct fl_worker_record *r)
 		flow.sni = r->verdict.sni;
 		flow.ja3c = r->verdict.ja3c;
 		flow.ja3s = r->verdict.ja3s;
-		flow.packets = r->verdict.packets;
-		flow.bytes = r->verdict.bytes;
+		flow.packets = r->verdict.packets[0] + r->verdict.packets[1];
+		flow.bytes = r->verdict.bytes[0] + r->verdict.bytes[1];
+		memcpy(flow.policy, r->verdict.policy, sizeof(flow.policy));
+		memcpy(flow.pre_packets, r->verdict.packets,
+		       sizeof(flow.pre_packets));
+		memcpy(flow.pre_bytes, r->verdict.bytes, sizeof(flow.pre_bytes));
 	} else {
 		ev.type = FL_EV_FLOW_ENDED;
 		flow.app = r->end.app;

@@ -49,7 +49,9 @@ struct fl_wrec_verdict {
 	__u8 state; /* FL_FLOW_CLASSIFIED or FL_FLOW_GAVE_UP */
 	__u8 flags; /* FL_FLOW_F_* written with it (BYPASS, VOIP) */
 	__u64 risk; /* ndpi_risk bitmap */
-	__u64 packets, bytes; /* the flow cache's counters at the verdict */
+	__u64 packets[2], bytes[2]; /* the flow cache's counters at the
+				       verdict, [dir] */
+	__u16 policy[2]; /* the policy slots written with it, [dir] */
 	__u64 first_ms; /* the worker saw its first packet (CLOCK_MONOTONIC) */
 	char sni[FL_CLS_SNI_MAX];
 	char ja3c[FL_CLS_JA3_LEN], ja3s[FL_CLS_JA3_LEN];

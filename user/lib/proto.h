@@ -41,6 +41,8 @@
 	X(rule)             \
 	X(ddos)             \
 	X(synproxy)         \
+	X(policy)           \
+	X(policer)          \
 	X(export)           \
 	X(bgp)              \
 	X(flowspec)         \
@@ -111,6 +113,20 @@
 	  "every service with its MSS and window scale")                       \
 	X(synproxy_stats, synproxy, "stats", "synproxy-stats",                 \
 	  "[ADDR [port PORT]]", "the services' counters")                      \
+	X(policy_add, policy, "add", "policy-add",                             \
+	  "{ app | category | sni | ja3c | risk } VALUE [dev IFACE]\n"         \
+	  "[{ from | to } PREFIX] [order N] action ACTION",                    \
+	  "what an application's classified flows may do, in XDP")             \
+	X(policy_del, policy, "del", "policy-del", "ID", "remove a policy")    \
+	X(policy_list, policy, "list", "policy-list", "",                      \
+	  "policies in order, with what they matched and did")                 \
+	X(policer_add, policer, "add", "policer-add",                          \
+	  "NAME rate RATE [burst B] [exceed { drop | dscp-mark N }]",          \
+	  "a token bucket policies share (again: change it)")                  \
+	X(policer_del, policer, "del", "policer-del", "NAME",                  \
+	  "remove a policer no policy names")                                  \
+	X(policer_list, policer, "list", "policer-list", "",                   \
+	  "policers with what conformed and exceeded")                         \
 	X(export_add, export, "add", "export-add",                             \
 	  "ipfix COLLECTOR:PORT [active S] [idle S] [domain N]",               \
 	  "send every flow as IPFIX records to a collector")                   \
@@ -211,7 +227,9 @@ int fl_proto_match(const char *arg, const char *const *names, int n, int *first,
 	X(BAD_META, "bad_metadata")                                       \
 	X(TABLE_FULL, "table_full") /* the worker's flow table */         \
 	X(RING_SHED, "ring_shed") /* records its ring to the control      \
-				   * thread had no room for */
+				   * thread had no room for */        \
+	X(REMATCHED, "rematched") /* flows given other policies after a  \
+				   * change of the policies */
 /* frames the kernel could not queue to the worker (XDP_STATISTICS) */
 #define FL_WORKER_RING_FULL "ring_full"
 
