@@ -59,6 +59,7 @@
 #include "prefix.h"
 #include "rule.h"
 #include "units.h"
+#include "workers.h"
 #include "flowlens.skel.h"
 
 #define POLICY_FILE "policy.json"
@@ -132,6 +133,7 @@ struct policy {
 	char path[PATH_MAX];
 	unsigned int ncpus;
 	bool credit_dirty; /* credits not in the file yet */
+	__u64 rematched; /* flows flows_rematch() gave other slots */
 };
 
 /* ---- matching (any thread) ---- */
@@ -340,6 +342,76 @@ static int table_publish(struct policy *pol)
 	atomic_fetch_add(&pol->gen, 1);
 	free(old);
 	return 0;
+}
+
+static int def_cmp(const void *a, const void *b);
+static struct policy_def *def_by_slot(struct policy *pol, __u16 slot);
+
+/* A flow whose SNI and JA3 are no longer known keeps an SNI or JA3
+ * policy it was given while they were, unless a policy before it in order
+ * matches it now. */
+static void keep_name_slots(struct policy *pol, const __u16 had[2],
+			    __u16 slots[2])
+{
+	const struct policy_def *old, *now;
+	int dir;
+
+	for (dir = 0; dir < 2; dir++) {
+		old = had[dir] ? def_by_slot(pol, had[dir]) : NULL;
+		if (!old || (old->kind != PM_SNI && old->kind != PM_JA3C))
+			continue;
+		now = slots[dir] ? def_by_slot(pol, slots[dir]) : NULL;
+		if (!now || def_cmp(&old, &now) < 0)
+			slots[dir] = had[dir];
+	}
+}
+
+/*
+ * Every flow of the cache with a final verdict, matched against the table
+ * just published: the workers match again the flows of their own tables
+ * (policy_generation()), but a flow idle past the worker's timeout, or
+ * classified before flowlensd started, is in the cache and in no worker's
+ * table. Its SNI and JA3 are what the workers reported (none once it has
+ * left their tables: then only app, category and risk policies can match
+ * it). Both may write one flow; they write the same slots where the SNI
+ * is known to both. Returns the flows given other slots.
+ */
+static unsigned int flows_rematch(struct daemon *d)
+{
+	int fd = map_fd(d, FL_STRINGIFY(FL_MAP_FLOWS));
+	struct fl_flow_key key, next;
+	unsigned int changed = 0;
+	struct fl_flow v;
+	__u16 slots[2];
+	bool first = true, known;
+
+	if (fd < 0)
+		return 0;
+	while (!bpf_map_get_next_key(fd, first ? NULL : &key, &next)) {
+		struct policy_flow pf = { .key = &next };
+
+		first = false;
+		key = next;
+		if (bpf_map_lookup_elem(fd, &key, &v) ||
+		    !(v.flags & FL_FLOW_F_BYPASS))
+			continue;
+		pf.ifindex = v.ifindex;
+		pf.app = v.app;
+		pf.master = v.master;
+		pf.category = v.category;
+		pf.risk = v.risk;
+		known = workers_flow_names(d, &key, &pf.sni, &pf.ja3c);
+		policy_match(d, &pf, slots);
+		if (!known)
+			keep_name_slots(d->policy, v.policy, slots);
+		if (slots[0] == v.policy[0] && slots[1] == v.policy[1])
+			continue;
+		v.policy[0] = slots[0];
+		v.policy[1] = slots[1];
+		if (!bpf_map_update_elem(fd, &key, &v, BPF_EXIST))
+			changed++;
+	}
+	return changed;
 }
 
 /* ---- parsing ---- */
@@ -1161,6 +1233,7 @@ static int cmd_policy_add(struct daemon *d, struct json_object *req,
 	pol->defs[pol->nr_defs++] = p;
 	qsort(pol->defs, pol->nr_defs, sizeof(pol->defs[0]), def_cmp);
 	table_publish(pol);
+	pol->rematched += flows_rematch(d);
 	policy_save(d);
 	pr_info("policy %u added: %s %s action %s", p->id, kind_names[p->kind],
 		p->value, action_names[p->action]);
@@ -1198,6 +1271,7 @@ static int cmd_policy_del(struct daemon *d, struct json_object *req,
 		(pol->nr_defs - at - 1) * sizeof(pol->defs[0]));
 	pol->nr_defs--;
 	table_publish(pol);
+	pol->rematched += flows_rematch(d);
 	policy_save(d);
 	pr_info("policy %llu removed", id);
 	def_free(p);
@@ -1225,6 +1299,9 @@ static int list_reply(struct daemon *d, struct json_object *req,
 				      policy_json(pol, pol->defs[i]));
 	*data = json_object_new_object();
 	json_object_object_add(*data, policers ? "policers" : "policies", a);
+	if (!policers)
+		json_object_object_add(*data, "flows_rematched",
+				       json_object_new_int64(pol->rematched));
 	return 0;
 }
 

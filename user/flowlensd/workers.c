@@ -244,6 +244,23 @@ static void workers_close(struct daemon *d)
 
 /* ---- the control side: draining the rings ---- */
 
+bool workers_flow_names(struct daemon *d, const struct fl_flow_key *key,
+			const char **sni, const char **ja3c)
+{
+	struct workers *ws = d->workers;
+	struct flow_info *fi = NULL;
+
+	*sni = *ja3c = "";
+	if (!ws)
+		return false;
+	HASH_FIND(hh, ws->flows, key, sizeof(*key), fi);
+	if (!fi)
+		return false;
+	*sni = fi->sni;
+	*ja3c = fi->ja3c;
+	return true;
+}
+
 int workers_event_fd(struct daemon *d)
 {
 	return d->workers ? d->workers->event_fd : -1;
@@ -338,7 +355,8 @@ static void publish_flow(struct daemon *d, const struct fl_worker_record *r)
 		memcpy(flow.policy, r->verdict.policy, sizeof(flow.policy));
 		memcpy(flow.pre_packets, r->verdict.packets,
 		       sizeof(flow.pre_packets));
-		memcpy(flow.pre_bytes, r->verdict.bytes, sizeof(flow.pre_bytes));
+		memcpy(flow.pre_bytes, r->verdict.bytes,
+		       sizeof(flow.pre_bytes));
 	} else {
 		ev.type = FL_EV_FLOW_ENDED;
 		flow.app = r->end.app;

@@ -83,6 +83,11 @@ struct fl_worker_record {
 
 struct daemon;
 int workers_event_fd(struct daemon *d);
+/* The SNI and client JA3 a worker found for a flow, as its verdict record
+ * told the control thread; false (both "") when it is not known (no
+ * workers, a record shed, the flow ended in the workers' tables). */
+bool workers_flow_names(struct daemon *d, const struct fl_flow_key *key,
+			const char **sni, const char **ja3c);
 void workers_drain(struct daemon *d);
 
 /*
