@@ -737,7 +737,7 @@ static int neighbor_set(struct bgp_neighbor *n, const char *addr, char *err,
 static void bgp_load(struct bgp *b)
 {
 	struct json_object *root, *v, *nbs;
-	char err[256];
+	char err[256] = "";
 	int version;
 	size_t i;
 
