@@ -318,19 +318,6 @@ static double now_unix(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static struct json_object *words_request(const struct fl_proto_cmd *cmd,
-					 int argc, char **argv)
-{
-	struct json_object *req = request_new(cmd), *words;
-	int i;
-
-	words = json_object_new_array();
-	for (i = 0; i < argc; i++)
-		json_object_array_add(words, json_object_new_string(argv[i]));
-	json_object_object_add(req, "words", words);
-	return req;
-}
-
 static void print_threshold_added(struct json_object *data)
 {
 	struct json_object *th = json_object_object_get(data, "threshold");
@@ -359,7 +346,7 @@ int flctl_ddos_threshold_add(const struct fl_proto_cmd *cmd, int argc,
 		return usage_error(
 			"%s needs PREFIX and at least one METRIC VALUE (e.g. '198.51.100.0/24 pps 50k')",
 			cmd_name(cmd));
-	return flctl_run(words_request(cmd, argc, argv), print_threshold_added);
+	return flctl_run_words(cmd, argc, argv, print_threshold_added);
 }
 
 static void print_threshold_deleted(struct json_object *data)
@@ -375,8 +362,7 @@ int flctl_ddos_threshold_del(const struct fl_proto_cmd *cmd, int argc,
 		return usage_error(
 			"%s needs PREFIX, and 'source' for a source threshold",
 			cmd_name(cmd));
-	return flctl_run(words_request(cmd, argc, argv),
-			 print_threshold_deleted);
+	return flctl_run_words(cmd, argc, argv, print_threshold_deleted);
 }
 
 static void print_threshold_list(struct json_object *data)

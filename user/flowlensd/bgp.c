@@ -545,15 +545,6 @@ static void monitor_start(struct daemon *d, struct bgp *b)
 
 /* ---- neighbor status ------------------------------------------------------- */
 
-static __u64 json_u64(struct json_object *o, const char *key)
-{
-	struct json_object *v;
-
-	return json_object_object_get_ex(o, key, &v) ?
-		       json_object_get_uint64(v) :
-		       0;
-}
-
 static struct json_object *json_path(struct json_object *o, const char *a,
 				     const char *b)
 {
@@ -594,8 +585,8 @@ static void status_parse(struct bgp *b, const char *out)
 		if (!nb)
 			continue;
 		nb->seen = true;
-		nb->state =
-			json_u64(json_path(p, "state", NULL), "session_state");
+		nb->state = fl_json_u64(json_path(p, "state", NULL),
+					"session_state");
 		/* "uptime" is when the session came up */
 		v = json_path(json_path(p, "timers", "state"), "uptime",
 			      "seconds");
@@ -611,11 +602,11 @@ static void status_parse(struct bgp *b, const char *out)
 					  "state", NULL);
 			struct json_object *fam = json_path(st, "family", NULL);
 
-			if (json_u64(fam, "safi") != 133)
+			if (fl_json_u64(fam, "safi") != 133)
 				continue;
-			nb->received += json_u64(st, "received");
-			nb->accepted += json_u64(st, "accepted");
-			nb->advertised += json_u64(st, "advertised");
+			nb->received += fl_json_u64(st, "received");
+			nb->accepted += fl_json_u64(st, "accepted");
+			nb->advertised += fl_json_u64(st, "advertised");
 		}
 	}
 	json_object_put(all);
@@ -696,7 +687,7 @@ static void app_load(struct bgp *b, struct json_object *o)
 	w[n++] = (char *)json_object_get_string(
 		json_object_object_get(o, "metric"));
 	snprintf(limit, sizeof(limit), "%llu",
-		 (unsigned long long)json_u64(o, "limit"));
+		 (unsigned long long)fl_json_u64(o, "limit"));
 	w[n++] = limit;
 	if (json_object_object_get_ex(o, "rate", &v) && v) {
 		snprintf(rate, sizeof(rate), "%llu",
@@ -706,9 +697,9 @@ static void app_load(struct bgp *b, struct json_object *o)
 		w[n++] = rate;
 	}
 	snprintf(top, sizeof(top), "%llu",
-		 (unsigned long long)json_u64(o, "top"));
+		 (unsigned long long)fl_json_u64(o, "top"));
 	snprintf(hold, sizeof(hold), "%llu",
-		 (unsigned long long)json_u64(o, "hold"));
+		 (unsigned long long)fl_json_u64(o, "hold"));
 	w[n++] = "top";
 	w[n++] = top;
 	w[n++] = "hold";
@@ -747,11 +738,11 @@ static void bgp_load(struct bgp *b)
 			pr_warn("bgp: %s", err);
 		return;
 	}
-	b->as = json_u64(root, "as");
+	b->as = fl_json_u64(root, "as");
 	if (json_object_object_get_ex(root, "router_id", &v))
 		snprintf(b->router_id, sizeof(b->router_id), "%s",
 			 json_object_get_string(v));
-	b->port = json_u64(root, "port");
+	b->port = fl_json_u64(root, "port");
 	if (json_object_object_get_ex(root, "announce", &v))
 		b->announce = json_object_get_boolean(v);
 	if (json_object_object_get_ex(root, "receive", &v))
@@ -771,10 +762,10 @@ static void bgp_load(struct bgp *b)
 			    neighbor_set(n, json_object_get_string(v), err,
 					 sizeof(err)))
 				continue;
-			n->as = json_u64(o, "as");
-			n->local_as = json_u64(o, "local_as");
-			n->hold = json_u64(o, "hold") ?: BGP_HOLD_DEFAULT;
-			n->max = json_u64(o, "max");
+			n->as = fl_json_u64(o, "as");
+			n->local_as = fl_json_u64(o, "local_as");
+			n->hold = fl_json_u64(o, "hold") ?: BGP_HOLD_DEFAULT;
+			n->max = fl_json_u64(o, "max");
 			if (json_object_object_get_ex(o, "passive", &v))
 				n->passive = json_object_get_boolean(v);
 			if (json_object_object_get_ex(o, "validate", &v))

@@ -957,24 +957,6 @@ static int policy_save(struct daemon *d)
 	return fl_persist_save(pol->path, &policy_format, policy_fill, pol);
 }
 
-static __u64 jget_u64(struct json_object *o, const char *key)
-{
-	struct json_object *v;
-
-	return json_object_object_get_ex(o, key, &v) ?
-		       (__u64)json_object_get_int64(v) :
-		       0;
-}
-
-static const char *jget_str(struct json_object *o, const char *key)
-{
-	struct json_object *v;
-
-	return json_object_object_get_ex(o, key, &v) ?
-		       json_object_get_string(v) :
-		       "";
-}
-
 /* Back from the file: every policer, then every policy (parsed again,
  * in their slots); what no longer parses is logged and left out. */
 static int policy_restore(struct daemon *d, struct policy *pol)
@@ -992,9 +974,9 @@ static int policy_restore(struct daemon *d, struct policy *pol)
 		pr_err("policy: %s", err);
 		return ret;
 	}
-	pol->next_id = jget_u64(root, "next_id");
-	pol->next_slot = jget_u64(root, "next_slot");
-	pol->next_pslot = jget_u64(root, "next_policer_slot");
+	pol->next_id = fl_json_u64(root, "next_id");
+	pol->next_slot = fl_json_u64(root, "next_slot");
+	pol->next_pslot = fl_json_u64(root, "next_policer_slot");
 	a = json_object_object_get(root, "policers");
 	for (i = 0; a && i < json_object_array_length(a) &&
 		    pol->nr_pols < FL_POLICERS_MAX;
@@ -1003,16 +985,17 @@ static int policy_restore(struct daemon *d, struct policy *pol)
 
 		o = json_object_array_get_idx(a, i);
 		memset(q, 0, sizeof(*q));
-		snprintf(q->name, sizeof(q->name), "%s", jget_str(o, "name"));
-		q->slot = jget_u64(o, "slot");
-		q->rate = jget_u64(o, "rate");
-		q->unit = strcmp(jget_str(o, "unit"), "pps") ? FL_RATE_BPS :
-							       FL_RATE_PPS;
-		q->burst = jget_u64(o, "burst");
-		q->exceed = strcmp(jget_str(o, "exceed"), "dscp-mark") ?
+		snprintf(q->name, sizeof(q->name), "%s",
+			 fl_json_str(o, "name"));
+		q->slot = fl_json_u64(o, "slot");
+		q->rate = fl_json_u64(o, "rate");
+		q->unit = strcmp(fl_json_str(o, "unit"), "pps") ? FL_RATE_BPS :
+								  FL_RATE_PPS;
+		q->burst = fl_json_u64(o, "burst");
+		q->exceed = strcmp(fl_json_str(o, "exceed"), "dscp-mark") ?
 				    FL_POLICER_EXCEED_DROP :
 				    FL_POLICER_EXCEED_MARK;
-		q->exceed_dscp = jget_u64(o, "exceed_dscp") & 63;
+		q->exceed_dscp = fl_json_u64(o, "exceed_dscp") & 63;
 		if (!q->name[0] || !q->slot || q->slot >= FL_POLICERS_MAX ||
 		    !q->rate || !q->burst) {
 			pr_warn("policy: %s: policer %zu is incomplete, left out",
@@ -1042,14 +1025,14 @@ static int policy_restore(struct daemon *d, struct policy *pol)
 		    def_keep_words(p, w, nw)) {
 			pr_warn("policy: %s: policy %llu left out: %s",
 				pol->path,
-				(unsigned long long)jget_u64(o, "id"), err);
+				(unsigned long long)fl_json_u64(o, "id"), err);
 			def_free(p);
 			continue;
 		}
-		p->id = jget_u64(o, "id");
-		p->slot = jget_u64(o, "slot");
-		p->credit_packets = jget_u64(o, "credit_packets");
-		p->credit_bytes = jget_u64(o, "credit_bytes");
+		p->id = fl_json_u64(o, "id");
+		p->slot = fl_json_u64(o, "slot");
+		p->credit_packets = fl_json_u64(o, "credit_packets");
+		p->credit_bytes = fl_json_u64(o, "credit_bytes");
 		if (!p->id || !p->slot || p->slot >= FL_POLICIES_MAX ||
 		    slot_used(pol, p->slot) || def_by_id(pol, p->id, NULL)) {
 			pr_warn("policy: %s: policy %u has a bad id or slot, left out",

@@ -361,3 +361,21 @@ long long fl_persist_saved_at(struct json_object *root)
 		return 0;
 	return json_object_get_int64(v);
 }
+
+__u64 fl_json_u64(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	return json_object_object_get_ex(o, key, &v) ?
+		       json_object_get_uint64(v) :
+		       0;
+}
+
+const char *fl_json_str(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	return json_object_object_get_ex(o, key, &v) ?
+		       json_object_get_string(v) :
+		       "";
+}

@@ -37,6 +37,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <json-c/json.h>
+#include <linux/types.h>
 
 struct fl_persist_format {
 	const char *name; /* "flowlens-rules" */
@@ -67,6 +68,11 @@ int fl_persist_load(const char *path, const struct fl_persist_format *fmt,
 
 /* The file's "saved_at" (seconds since the epoch); 0 when it has none. */
 long long fl_persist_saved_at(struct json_object *root);
+
+/* A key of a loaded object: its number (0 when absent), its string (""
+ * when absent). For the modules reading their payload back. */
+__u64 fl_json_u64(struct json_object *o, const char *key);
+const char *fl_json_str(struct json_object *o, const char *key);
 
 /* Creates the directories above @path (0755); 0 or -errno. */
 int fl_persist_mkdir_parents(const char *path);
