@@ -27,7 +27,7 @@ DEB_BUILD := clang llvm gcc make pkg-config libbpf-dev libxdp-dev libelf-dev \
 	libmicrohttpd-dev
 DEB_TEST := tcpdump iproute2 iputils-ping netcat-openbsd procps psmisc util-linux jq \
 	python3 ethtool nftables conntrack curl libndpi-bin prometheus nfdump pmacct tshark \
-	gobgpd frr
+	gobgpd frr sip-tester sngrep
 DEB_PACKAGES := $(sort $(DEB_BUILD) $(DEB_TEST))
 
 # pkg-config module -> Debian package that provides it.
@@ -238,7 +238,7 @@ demo: deps
 # compiled out (bpf/config.h, FL_BENCH_OFF), and one with them all out
 # (parse only). The names are the stage_cost table's rows.
 STAGE_BITS := counters:0x01 account:0x02 allow:0x04 rules:0x08 synproxy:0x10 \
-	flowcache:0x20 forward:0x40 all:0x7f
+	flowcache:0x20 forward:0x40 voip:0x80 all:0xff
 STAGE_OBJS := $(foreach b,$(STAGE_BITS),$(OUTPUT)/stages/flowlens-no-$(firstword $(subst :, ,$(b))).bpf.o)
 stage_mask = $(lastword $(subst :, ,$(filter $(1):%,$(STAGE_BITS))))
 

@@ -35,6 +35,31 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } FL_MAP_ALLOW6 SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, FL_CARRIERS_MAX + 1);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} FL_MAP_ALLOW_HITS SEC(".maps");
+
+/* A VoIP carrier's packets are counted per entry. */
+static __always_inline int allow_hit(const struct fl_allow *a)
+{
+	__u32 slot;
+	__u64 *hits;
+
+	if (!a)
+		return 0;
+	slot = a->carrier;
+	if (slot) {
+		hits = bpf_map_lookup_elem(&FL_MAP_ALLOW_HITS, &slot);
+		if (hits)
+			(*hits)++;
+	}
+	return 1;
+}
+
 static __always_inline int allowlisted(const struct fl_config *cfg,
 				       const struct fl_packet *pkt)
 {
@@ -46,12 +71,12 @@ static __always_inline int allowlisted(const struct fl_config *cfg,
 		struct fl_lpm6_key key = { .prefixlen = 128 };
 
 		__builtin_memcpy(key.addr, pkt->src.b, 16);
-		return !!bpf_map_lookup_elem(&FL_MAP_ALLOW6, &key);
+		return allow_hit(bpf_map_lookup_elem(&FL_MAP_ALLOW6, &key));
 	} else {
 		struct fl_lpm4_key key = { .prefixlen = 32 };
 
 		__builtin_memcpy(key.addr, pkt->src.b, 4);
-		return !!bpf_map_lookup_elem(&FL_MAP_ALLOW4, &key);
+		return allow_hit(bpf_map_lookup_elem(&FL_MAP_ALLOW4, &key));
 	}
 }
 

@@ -31,6 +31,7 @@ struct {
 #define FL_STAGE_SYNPROXY 0x10 /* 5 */
 #define FL_STAGE_FLOWCACHE 0x20 /* 6 and 7 */
 #define FL_STAGE_FORWARD 0x40 /* 8, router mode's FIB and redirect */
+#define FL_STAGE_VOIP 0x80 /* the SIP stage, with 2 and 3-4 (voip.h) */
 #define stage_on(stage) (!(FL_BENCH_OFF & (stage)))
 
 static __always_inline const struct fl_config *config_get(void)

@@ -18,6 +18,7 @@
 #include "allow.h"
 #include "rules.h"
 #include "synproxy.h"
+#include "voip.h"
 #include "forward.h"
 
 /* libxdp run config: run early, let later programs see what we pass. */
@@ -49,7 +50,8 @@ int flowlens(struct xdp_md *ctx)
 	struct fl_if_stats *stats = if_stats_get(ctx);
 	struct fl_flow *flow = NULL;
 	struct fl_packet pkt = {};
-	int err, exempt, act;
+	int err, exempt, act, sip_slot = -1;
+	int sip = FL_SIP_KIND_NONE; /* the SIP stage's kind of packet */
 	bool cached, looked; /* stages 6-7 want it; its flow was looked up */
 	int dir = 0; /* the packet's direction in its flow (flow_find) */
 
@@ -78,6 +80,12 @@ int flowlens(struct xdp_md *ctx)
 	if (stage_on(FL_STAGE_ACCOUNT) && pkt.has_l3 &&
 	    !account_batched(cfg, &pkt, flow))
 		account_packet(cfg, &pkt, flow);
+	/*    ... and SIP methods, per protected host and heavy sender */
+	if (stage_on(FL_STAGE_VOIP) && cfg->voip && pkt.has_l4 &&
+	    (pkt.l4_proto == FL_IPPROTO_UDP ||
+	     pkt.l4_proto == FL_IPPROTO_TCP) &&
+	    sip_wanted(&pkt))
+		sip = sip_count(ctx, &pkt, &sip_slot);
 
 	/* 8. forward: a SPAN port's copies go nowhere, broken or not;
 	 *    the rules still count what they would have done, and the
@@ -109,6 +117,9 @@ int flowlens(struct xdp_md *ctx)
 			return verdict(stats, XDP_DROP);
 		exempt = r == RULES_PERMIT;
 	}
+	/*    ... and a flooded host's method limiter (VoIP) */
+	if (sip_slot >= 0 && !exempt && sip_limited(&pkt, sip))
+		return verdict(stats, XDP_DROP);
 
 	/* 5. synproxy: SYNs to a protected service answered with cookies
 	 *    (a TCP packet, and only while there are services: no call) */

@@ -86,6 +86,12 @@
 #      Mbit/s, offered by one CPU and by all. It exits non-zero if a row
 #      did not do what it claims (its counters, verdicts, the re-marked
 #      frame), and then so does bench.sh.
+#  16. the SIP stage (build/voip_bench, issue 20): the per-packet cost of
+#      a UDP packet to another port, an INVITE to an unprotected host, to
+#      a protected host (untracked and tracked source) and through a
+#      method limiter that passes it, VoIP on against the same packet with
+#      VoIP off, host mode, alternating rounds. It exits non-zero if a
+#      copy did not count what its row claims, and then so does bench.sh.
 #
 # Environment: BENCH_ROUNDS (forwarding rounds per contender, default 3),
 # BENCH_SECONDS (per round, default 3), BENCH_PACKETS (prog_cost and
@@ -327,6 +333,8 @@ if command -v gobgpd >/dev/null && [ -x /usr/lib/frr/bgpd ]; then
 fi
 # 15. Application policies: private maps, nothing attached, so no namespace.
 "$BUILD/policy_bench" -b "$BUILD/progs" >"$work/policy.out"
+# 16. The SIP stage: the same.
+"$BUILD/voip_bench" -b "$BUILD/progs" >"$work/voip.out"
 tables() { grep -v -e '^{' -e '^### ' "$1"; }
 
 cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
@@ -501,6 +509,28 @@ section=$(mktemp)
 		"Against the cached-verdict row (\($n.none) ns a packet, \($n.none - $n.harness) of it the program):" +
 		" permit +\($d.permit) ns, drop +\($d.drop), dscp-mark +\($d.dscp_mark)," +
 		" a policer +\($d.police_conform) conforming and +\($d.police_exceed) exceeding."'
+	echo
+	echo "### The SIP stage (issue 20)"
+	echo
+	echo "build/voip_bench: the per-packet cost of the SIP stage (bpf/voip.h), each packet"
+	echo "through a copy of flowlens with VoIP on and through one with VoIP off (fl_config.voip"
+	echo "0 skips the stage without a lookup), host mode, flow cache off, private maps, plain"
+	echo "bpf_prog_test_run of 1,000,000 repeats, median of 11 alternating rounds; an XDP_PASS"
+	echo "program in the same rounds. Rows: a UDP packet to port 53 (what every TCP/UDP packet"
+	echo "pays while VoIP is on: the SIP port compare); an INVITE to 5060 of an unprotected host"
+	echo "(the first payload bytes read and classified, one LPM miss); of a protected host, its"
+	echo "source untracked (the host's exact entry, the source's lookup that misses and its"
+	echo "sketch cells) and tracked (the source's exact entry instead of the sketch); and"
+	echo "through a method limiter that passes it (GCRA: clock, compare-and-swap). Every copy"
+	echo "is checked (verdicts, totals, exact entries, the limiter's counters). A shared VM:"
+	echo "compare rows of one run only."
+	echo
+	tables "$work/voip.out"
+	grep '^{' "$work/voip.out" | jq -r 'def s: if . < 0 then "\(.)" else "+\(.)" end;
+		.delta_ns as $d |
+		"Against the same packet with VoIP off: another port \($d.other_port | s) ns, an INVITE" +
+		" \($d.unprotected | s) to an unprotected host, \($d.protected | s) to a protected one" +
+		" (\($d.tracked_source | s) from a tracked source), \($d.limiter_pass | s) through a limiter."'
 	echo
 	echo "### Scaling with cores"
 	echo

@@ -377,4 +377,45 @@ else
 	echo "gobgpd or FRR not installed (make deps installs them): skipped"
 fi
 
-step "Done: $HEAVY topped 'flctl top src'; router mode forwarded flgen's million packets; the rules dropped the flood and held the rate; the DDoS engine caught both floods, dropped them and removed its rules after the hold; the SYN proxy answered a SYN flood while curl connected; the workers named every application in the captures, a policy dropped BitTorrent and a policer held QUIC at the driver, /metrics shows them to Prometheus, and their flows left as IPFIX records: nfdump lists them, tshark shows nDPI's app and SNI in them; a controller's FlowSpec route dropped its traffic at the driver and the flood's rule reached FRR as a FlowSpec route until the attack ended; tearing down"
+step "VoIP: an INVITE flood blocked at the driver while a carrier's calls go through; sngrep gets every SIP message over HEP3"
+if command -v sipp >/dev/null; then
+	VOIP_DIR=$(mktemp -d "$LAB_DIR/demo-voip.XXXXXX")
+	chmod 755 "$VOIP_DIR"
+	flctl voip carrier add 192.0.2.0/29 name trunk-a
+	flctl voip threshold add 198.51.100.0/24 method invite pps 20 hold 3
+	sng=
+	if command -v sngrep >/dev/null; then
+		"$LAB" exec server sngrep -N -q -L "udp:$SERVER:9060" -O "$VOIP_DIR/hep.pcap" </dev/null >/dev/null 2>&1 &
+		sng=$!
+		pids+=("$sng")
+		flctl hep add "$SERVER" port 9060
+	fi
+	background server sh -c "cd $VOIP_DIR && exec sipp -sn uas -i $SERVER -p 5060 -nostdin"
+	sleep 1
+	echo "\$ sipp -sn uac -i 192.0.2.2 -r 30 -m 90 $SERVER   (the carrier: 30 calls a second, over the INVITE limit)"
+	"$LAB" exec client sh -c "cd $VOIP_DIR && exec sipp -sn uac -i 192.0.2.2 -p 5070 -r 30 -m 90 -d 200 -nostdin -trace_screen $SERVER:5060" >/dev/null 2>&1 &
+	carrier=$!
+	echo "\$ sipp -sn uac -i 192.0.2.20 -r 150 -m 600 $SERVER   (an INVITE flood)"
+	"$LAB" exec client sh -c "cd $VOIP_DIR && exec sipp -sn uac -i 192.0.2.20 -p 5071 -r 150 -m 600 -nr -recv_timeout 1000 -nostdin $SERVER:5060" >/dev/null 2>&1 || true
+	wait "$carrier" || true
+	echo "the carrier's calls:"
+	grep -E "Successful call|Failed call" "$VOIP_DIR"/uac_*_screen.log | sed 's/^/  /'
+	flctl voip status
+	flctl ddos attacks --all
+	flctl voip carrier list
+	if [ -n "$sng" ]; then
+		flctl hep list
+		kill -TERM "$sng" 2>/dev/null || true
+		wait "$sng" 2>/dev/null || true
+		echo "what sngrep decoded from HEP (tshark -r its capture):"
+		tshark -r "$VOIP_DIR/hep.pcap" -Y sip -T fields -e sip.Method -e sip.Status-Code 2>/dev/null |
+			sort | uniq -c | sed 's/^/  /' || true
+	fi
+	flctl hep del "$SERVER" port 9060 >/dev/null 2>&1 || true
+	flctl voip threshold del 198.51.100.0/24 >/dev/null
+	flctl voip carrier del 192.0.2.0/29 >/dev/null
+else
+	echo "sipp not installed (make deps installs sip-tester): skipped"
+fi
+
+step "Done: $HEAVY topped 'flctl top src'; router mode forwarded flgen's million packets; the rules dropped the flood and held the rate; the DDoS engine caught both floods, dropped them and removed its rules after the hold; the SYN proxy answered a SYN flood while curl connected; the workers named every application in the captures, a policy dropped BitTorrent and a policer held QUIC at the driver, /metrics shows them to Prometheus, and their flows left as IPFIX records: nfdump lists them, tshark shows nDPI's app and SNI in them; a controller's FlowSpec route dropped its traffic at the driver and the flood's rule reached FRR as a FlowSpec route until the attack ended; the carrier's calls all went through an INVITE flood that its own rules dropped, and sngrep saw every SIP message over HEP3; tearing down"

@@ -74,6 +74,14 @@ static int parse_addr(int family, const char *text, const char *fallback,
 	return inet_pton(family, text ?: fallback, addr) == 1 ? 0 : -EINVAL;
 }
 
+/* The payload's length: .payload_len, or a string's when that is 0. */
+static __u32 payload_size(const struct pkt_spec *spec)
+{
+	if (spec->payload && !spec->payload_len)
+		return strlen(spec->payload);
+	return spec->payload_len;
+}
+
 static __u8 l4_proto(const struct pkt_spec *spec)
 {
 	if (spec->proto.set)
@@ -327,7 +335,7 @@ static void build_l4(struct builder *b, const struct pkt_spec *spec)
 		udp->dest = htons(spec->udp.dport ?: 53);
 		udp->len = htons(spec->udp.len.set ?
 					 spec->udp.len.val :
-					 sizeof(*udp) + spec->payload_len);
+					 sizeof(*udp) + payload_size(spec));
 		break;
 	}
 	case PKT_ICMP:
@@ -415,8 +423,8 @@ void pkt_ip4_csum(struct pkt *p)
 int pkt_build(const struct pkt_spec *spec, struct pkt *p)
 {
 	struct builder b = { .p = p };
+	__u32 i, payload_len;
 	__u8 *payload;
-	__u32 i;
 
 	memset(p, 0, sizeof(*p));
 	build_l2(&b, spec);
@@ -439,9 +447,10 @@ int pkt_build(const struct pkt_spec *spec, struct pkt *p)
 		build_l4(&b, spec);
 	}
 	p->payload_off = b.pos;
-	payload = put(&b, spec->payload_len);
-	for (i = 0; payload && i < spec->payload_len; i++)
-		payload[i] = i & 0xff;
+	payload_len = payload_size(spec);
+	payload = put(&b, payload_len);
+	for (i = 0; payload && i < payload_len; i++)
+		payload[i] = spec->payload ? (__u8)spec->payload[i] : i & 0xff;
 	if (spec->l4_bytes.set && p->l4_off &&
 	    p->l4_off + spec->l4_bytes.val < b.pos) {
 		b.pos = p->l4_off + spec->l4_bytes.val;

@@ -115,6 +115,9 @@ struct pkt_spec {
 		__u8 type, code; /* 0/0: echo request */
 	} icmp;
 	__u16 payload_len;
+	/* The payload's bytes (payload_len of them); NULL: 0, 1, 2, ...
+	 * With payload_len 0 the string's length is taken: a SIP line. */
+	const char *payload;
 	/* Keep only this many bytes of L4 header and payload; the IP lengths
 	 * are computed from what is kept (a truncated L4 header). */
 	struct pkt_opt l4_bytes;

@@ -16,7 +16,7 @@ PROTECT4=203.0.113.0/24
 PROTECT6=2001:db8:ff::/48
 
 test_unknown_object_and_command() {
-	assert_fails_with "unknown object 'frob' \(expected \{ show \| top \| protect \| rule \| ddos \| synproxy \| policy \| policer \| export \| bgp \| flowspec \| config \| version \| help \}\)" \
+	assert_fails_with "unknown object 'frob' \(expected \{ show \| top \| protect \| rule \| ddos \| synproxy \| policy \| policer \| voip \| hep \| export \| bgp \| flowspec \| config \| version \| help \}\)" \
 		flctl frob
 	assert_fails_with "unknown command 'frob' for show \(expected \{ stats \| ip \| apps \| flows \| workers \| export \| daemon \| help \}\)" \
 		flctl show frob
@@ -208,7 +208,7 @@ test_help() {
 			continue
 		fi
 		assert_match "$out" '^Usage: flctl \[OPTIONS\] OBJECT \{ COMMAND \| help \}$' "flctl $args"
-		assert_match "$out" '^OBJECT := \{ show \| top \| protect \| rule \| ddos \| synproxy \| policy \| policer \| export \| bgp \| flowspec \| config \| version \}$' "flctl $args"
+		assert_match "$out" '^OBJECT := \{ show \| top \| protect \| rule \| ddos \| synproxy \| policy \| policer \| voip \| hep \| export \| bgp \| flowspec \| config \| version \}$' "flctl $args"
 		assert_match "$out" '^  synproxy add ADDR port PORT \[mss MSS\] \[wscale WSCALE\]$' "flctl $args"
 		# one line per command, as each object's Usage has it
 		assert_match "$out" '^  ddos threshold add PREFIX \[source\] METRIC VALUE \[METRIC VALUE\]\.\.\.$' "flctl $args"

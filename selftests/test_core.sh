@@ -8,7 +8,7 @@
 # defines is served by exactly one module.
 source "$(dirname "$0")/lib.sh"
 
-MODULES='["control","metrics","loader","attach","forward","settings","rates","rules","events","ddos","synproxy","policy","workers","export","bgp"]'
+MODULES='["control","metrics","loader","attach","forward","settings","rates","rules","events","ddos","synproxy","policy","voip","hep","workers","export","bgp"]'
 
 published() { flctl -j show daemon | jq ".bus.published[\"$1\"]"; }
 
@@ -24,7 +24,7 @@ test_modules_in_order() {
 	json_check "$out" '[.modules[] | select(.open | not)] == []' "every module open"
 	json_check "$out" '.modules[] | select(.name == "rates") | .tick_ms == 100' "rates every tick"
 	json_check "$out" '.modules[] | select(.name == "rules") | .tick_ms == 1000' "rules once a second"
-	json_check "$out" '[.modules[] | select(.saves) | .name] == ["settings","rules","ddos","synproxy","policy","export","bgp"]' \
+	json_check "$out" '[.modules[] | select(.saves) | .name] == ["settings","rules","ddos","synproxy","policy","voip","hep","export","bgp"]' \
 		"the modules that keep a file"
 	# every request the daemon lists is one module's
 	assert_eq "$(echo "$out" | jq '[.modules[].commands] | add')" \

@@ -165,8 +165,10 @@ test_prefix_matching() {
 	assert_eq "$(flctl co sh)" "$(flctl config show)" "flctl co sh"
 	assert_eq "$(flctl -j c sh)" "$(flctl -j config show)" "flctl -j c sh"
 	assert_match "$(flctl co sh)" '^heavy-pps +[0-9]+$' "flctl co sh"
-	assert_match "$(flctl h)" '^Usage: flctl ' "flctl h"
-	assert_match "$(flctl v)" '^flctl [0-9]' "flctl v"
+	assert_match "$(flctl hel)" '^Usage: flctl ' "flctl hel"
+	assert_match "$(flctl ve)" '^flctl [0-9]' "flctl ve"
+	assert_fails_with "'h' is ambiguous: hep or help\?" flctl h
+	assert_fails_with "'v' is ambiguous: voip or version\?" flctl v
 
 	# Ambiguous prefixes name every candidate.
 	assert_fails_with "'s' is ambiguous: show or set\?" flctl config s

@@ -440,6 +440,14 @@ int fl_allow_prefixes_set(struct fl_fixture *fx, __u32 n)
 int fl_protect_add(struct fl_fixture *fx, const char *text)
 {
 	struct fl_protect value = {};
+
+	return fl_lpm_add(fx->skel->maps.fl_protect4, fx->skel->maps.fl_protect6,
+			  text, &value);
+}
+
+int fl_lpm_add(struct bpf_map *map4, struct bpf_map *map6, const char *text,
+	       const void *value)
+{
 	struct fl_prefix prefix;
 	struct fl_lpm6_key key6;
 	struct fl_lpm4_key key4;
@@ -454,15 +462,13 @@ int fl_protect_add(struct fl_fixture *fx, const char *text)
 	if (prefix.family == AF_INET6) {
 		key6.prefixlen = prefix.len;
 		memcpy(key6.addr, prefix.addr.b, sizeof(key6.addr));
-		err = bpf_map_update_elem(
-			bpf_map__fd(fx->skel->maps.fl_protect6), &key6, &value,
-			BPF_ANY);
+		err = bpf_map_update_elem(bpf_map__fd(map6), &key6, value,
+					  BPF_ANY);
 	} else {
 		key4.prefixlen = prefix.len;
 		memcpy(key4.addr, prefix.addr.b, sizeof(key4.addr));
-		err = bpf_map_update_elem(
-			bpf_map__fd(fx->skel->maps.fl_protect4), &key4, &value,
-			BPF_ANY);
+		err = bpf_map_update_elem(bpf_map__fd(map4), &key4, value,
+					  BPF_ANY);
 	}
 	return err ? -errno : 0;
 }

@@ -228,6 +228,9 @@ int fl_allow_prefixes_set(struct fl_fixture *fx, __u32 n);
 
 /* "198.51.100.0/24" or "2001:db8:1::/48" into fl_protect4/fl_protect6. */
 int fl_protect_add(struct fl_fixture *fx, const char *prefix);
+/* "PREFIX" with @value into an IPv4 or IPv6 LPM trie, as its family says. */
+int fl_lpm_add(struct bpf_map *map4, struct bpf_map *map6, const char *prefix,
+	       const void *value);
 
 /*
  * Time as the program reads it (bpf_ktime_get_coarse_ns(), that is

@@ -122,7 +122,9 @@ struct fl_sample_quota {
 /* The DDoS allowlist (LPM tries, same keys as the protected prefixes):
  * a packet whose source is in it skips every mitigation stage. */
 struct fl_allow {
-	__u32 flags; /* reserved; 0 today */
+	/* A VoIP carrier's slot + 1 in FL_MAP_ALLOW_HITS, where its packets
+	 * are counted; 0: not counted (flctl ddos allow) */
+	__u32 carrier;
 };
 
 /* Protected prefixes (LPM tries). */

@@ -69,7 +69,9 @@ struct fl_config {
 	 * accounted in batches learns again whether an address of its has
 	 * exact counters (fl_flow.acct_gen, account.h). */
 	__u32 track_gen;
-	__u32 pad;
+	/* Non-zero while flowlensd runs the SIP stage (<flowlens/voip.h>):
+	 * 0 skips it without a lookup. */
+	__u32 voip;
 };
 _Static_assert(sizeof(struct fl_config) == 80, "fl_config layout");
 

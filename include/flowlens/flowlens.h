@@ -13,6 +13,7 @@
 #include "synproxy.h"
 #include "flow.h"
 #include "policy.h"
+#include "voip.h"
 #include "ipv6.h"
 
 #define FLOWLENS_VERSION "0.1.0"

@@ -19,7 +19,7 @@
 
 #include "types.h"
 
-#define FL_LAYOUT_VERSION 6
+#define FL_LAYOUT_VERSION 7
 
 /* ARRAY[1] FL_MAP_LAYOUT; 0 is never a valid version (not written yet). */
 struct fl_layout {

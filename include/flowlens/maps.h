@@ -36,6 +36,22 @@
  * DDoS allowlist (sources that skip mitigation) */
 #define FL_MAP_ALLOW4 fl_allow4
 #define FL_MAP_ALLOW6 fl_allow6
+/* PERCPU_ARRAY[FL_CARRIERS_MAX + 1]: __u64 packets of each VoIP carrier
+ * (fl_allow.carrier) */
+#define FL_MAP_ALLOW_HITS fl_allow_hits
+/* The SIP stage (voip.h). ARRAY[1]: struct fl_voip_conf; LPM_TRIE:
+ * fl_lpm4_key / fl_lpm6_key -> struct fl_voip_prefix, the protected
+ * prefixes; LRU_PERCPU_HASH: struct fl_sip_key -> struct fl_sip_stats;
+ * PERCPU_ARRAY: struct fl_sip_cell, the senders' sketch; PERCPU_ARRAY[1]:
+ * struct fl_sip_totals; HASH: struct fl_sip_limit_key -> struct
+ * fl_sip_limit, the method limiters */
+#define FL_MAP_VOIP_CONF fl_voip_conf
+#define FL_MAP_VOIP4 fl_voip4
+#define FL_MAP_VOIP6 fl_voip6
+#define FL_MAP_SIP_STATS fl_sip_stats
+#define FL_MAP_SIP_SKETCH fl_sip_sketch
+#define FL_MAP_SIP_TOTALS fl_sip_totals
+#define FL_MAP_SIP_LIMIT fl_sip_limit
 /* RINGBUF: struct fl_sample; PERCPU_ARRAY[1]: struct fl_sample_quota */
 #define FL_MAP_SAMPLES fl_samples
 #define FL_MAP_SAMPLE_QUOTA fl_sample_quota
@@ -85,6 +101,7 @@
 #define FL_IP6_STATS_MAX 32768
 #define FL_PROTECT_MAX 4096
 #define FL_ALLOW_MAX 4096
+#define FL_CARRIERS_MAX 256
 #define FL_XSKS_MAX 64 /* rx queues per interface */
 
 #endif /* FLOWLENS_MAPS_H */

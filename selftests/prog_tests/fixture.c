@@ -164,7 +164,7 @@ static void check_pinning_disabled(void)
 		  "control: pinned fl_config reused");
 	bpf_object__for_each_map(map, fx.skel->obj)
 		nr_maps += bpf_map__pin_path(map) != NULL;
-	ASSERT_EQ(nr_maps, 31, "control: maps with a pin path");
+	ASSERT_EQ(nr_maps, 39, "control: maps with a pin path");
 	ASSERT_EQ(dir_entries(dir, "fl_if_stats", &found), base + nr_maps,
 		  "control: pins");
 	ASSERT_TRUE(found, "control: fl_if_stats pinned");

@@ -452,6 +452,15 @@ static void attack_note(struct json_object *a, char *buf, size_t len)
 	size_t i, n;
 
 	buf[0] = part[0] = '\0';
+	if (json_object_object_get_ex(a, "sip_method", &v) && v) {
+		/* a VoIP attack: a method from one source, or to one host */
+		append(buf, len, "; ", "SIP %s towards %s%s",
+		       json_object_get_string(v), json_get_str(a, "threshold"),
+		       strcmp(json_get_str(a, "mitigation"), "rules") ?
+			       "; a method limiter on the host" :
+			       "");
+		goto rules;
+	}
 	append(part, sizeof(part), " ", "%s", json_get_str(a, "protocol"));
 	if (json_object_object_get_ex(a, "dport", &v) && v)
 		append(part, sizeof(part), " ", "dport %d",
@@ -480,6 +489,7 @@ static void attack_note(struct json_object *a, char *buf, size_t len)
 	append(buf, len, "; ", "%s%s", n ? "sources " : "no sources sampled",
 	       part);
 
+rules:
 	part[0] = '\0';
 	list = get_array(a, "rules", &n);
 	for (i = 0; i < n; i++)

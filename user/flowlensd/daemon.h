@@ -142,6 +142,8 @@ struct ddos;
 struct synproxy;
 struct workers;
 struct policy;
+struct voip;
+struct hep;
 
 struct daemon {
 	struct fl_options opt;
@@ -192,6 +194,16 @@ struct daemon {
 	/* policy.c; the workers call policy_match() (policy.h) */
 	struct policy *policy;
 
+	/* voip.c: the SIP ports (host order, 0 ends the list; 5060 until
+	 * voip.c sets them), read by the workers and the HEP mirror */
+	__u16 sip_ports[FL_SIP_PORTS_MAX];
+	struct voip *voip;
+	/* settings.c: why SIP/RTP/RTCP flows stay escalated (VOIP_WANT_*);
+	 * FL_ESCALATE_F_VOIP is set while any bit is */
+	unsigned int voip_wants;
+	/* hep.c */
+	struct hep *hep;
+
 	/* control.c */
 	int listen_fd;
 
@@ -215,6 +227,7 @@ extern const struct fl_module ddos_module; /* ddos.c */
 extern const struct fl_module events_module; /* ddos_events.c */
 extern const struct fl_module synproxy_module; /* synproxy.c */
 extern const struct fl_module policy_module; /* policy.c */
+extern const struct fl_module voip_module; /* voip.c */
 extern const struct fl_module workers_module; /* workers.c */
 extern const struct fl_module export_module; /* export.c */
 extern const struct fl_module bgp_module; /* bgp.c, bgp_routes.c */
@@ -249,6 +262,13 @@ __u32 rates_sum_ip_stats(const struct daemon *d,
 const char *mode_name(unsigned int mode);
 int mode_parse(const char *name);
 int settings_read(struct daemon *d, struct fl_config *cfg);
+/* Reasons to keep VoIP flows escalated to the workers after their verdict
+ * (fl_config FL_ESCALATE_F_VOIP): set or clear one; 0 or -errno. */
+#define VOIP_WANT_HEP 0x1 /* hep.c: collectors configured */
+#define VOIP_WANT_CALLS 0x2 /* voip.c: dialog and RTP tracking */
+int settings_voip_want(struct daemon *d, unsigned int reason, bool on);
+/* Is @port (host order) one of the SIP ports? */
+bool sip_port(const struct daemon *d, __u16 port);
 int settings_write(struct daemon *d, const struct fl_config *cfg);
 int settings_set(struct daemon *d, const char *key, const char *value,
 		 char *err, size_t errlen);

@@ -60,6 +60,13 @@ struct ddos_attack {
 	__u64 matched, dropped; /* frozen when the attack ends */
 	__u32 crossings; /* of this attack, the first one included */
 	char error[320]; /* why no rule was installed, if none was */
+	/* A VoIP attack (voip.c): a SIP method over its limit, from one
+	 * source towards threshold.prefix (FL_DDOS_SRC: rules for the source
+	 * and the SIP ports) or towards one host from many (FL_DDOS_DST: a
+	 * method limiter in XDP, which carriers skip). */
+	bool voip;
+	int sip_method; /* enum fl_sip_method */
+	__u64 sip_limit; /* packets/s */
 	struct ddos_attack *next; /* active list */
 };
 
@@ -67,6 +74,30 @@ const char *ddos_signature_name(enum ddos_signature signature);
 /* The attack as flctl and the events file show it (caller puts it). */
 struct json_object *ddos_attack_json(struct daemon *d,
 				     const struct ddos_attack *attack);
+
+/*
+ * Attacks other engines find (voip.c), kept with the DDoS engine's: the
+ * same records, events, rules, hold and history. ddos_attack_open() gives
+ * @tmpl (victim, direction, threshold, metric, ...) an id, publishes it,
+ * installs its rules (unless @mitigated: the caller's own mitigation is in
+ * place) and returns the live record; the caller sets last_above_ns and
+ * the rates while it stays above, and the DDoS tick ends it after its
+ * threshold's hold.
+ */
+struct ddos_attack *ddos_attack_open(struct daemon *d,
+				     const struct ddos_attack *tmpl,
+				     bool mitigated);
+struct ddos_attack *ddos_attack_find(struct daemon *d, __u32 id);
+/* The active attacks, a list through ->next. */
+struct ddos_attack *ddos_active(struct daemon *d);
+/* Is exactly @p on the DDoS allowlist (flctl ddos allow)? */
+bool ddos_allow_has(struct daemon *d, const struct fl_prefix *p);
+/* The DDoS allowlist or a VoIP carrier holds @id. */
+bool ddos_allowlisted(struct daemon *d, const struct fl_ip_id *id);
+/* voip.c's carriers, allowlisted like the DDoS allowlist (the caller keeps
+ * the array); refreshes fl_config.allow_prefixes. */
+int ddos_carriers_set(struct daemon *d, const struct fl_prefix *carriers,
+		      int n);
 
 /* ddos_events.c: the events file (one JSON line per attack event). */
 const char *events_file_path(const struct daemon *d);

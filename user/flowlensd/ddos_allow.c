@@ -22,7 +22,31 @@ bool allowlisted(struct ddos *dd, const struct fl_ip_id *id)
 	for (i = 0; i < dd->nr_allow; i++)
 		if (fl_prefix_contains(&dd->allow[i], id->family, &id->addr))
 			return true;
+	for (i = 0; i < dd->nr_carriers; i++)
+		if (fl_prefix_contains(&dd->carriers[i], id->family, &id->addr))
+			return true;
 	return false;
+}
+
+static int allow_index(struct ddos *dd, const struct fl_prefix *p);
+
+bool ddos_allow_has(struct daemon *d, const struct fl_prefix *p)
+{
+	return d->ddos && allow_index(d->ddos, p) >= 0;
+}
+
+bool ddos_allowlisted(struct daemon *d, const struct fl_ip_id *id)
+{
+	return d->ddos && allowlisted(d->ddos, id);
+}
+
+int ddos_carriers_set(struct daemon *d, const struct fl_prefix *carriers, int n)
+{
+	if (!d->ddos)
+		return -ENOENT;
+	d->ddos->carriers = carriers;
+	d->ddos->nr_carriers = n;
+	return allow_count_write(d);
 }
 
 int allow_map_update(struct daemon *d, const struct fl_prefix *p, bool add)
@@ -51,7 +75,7 @@ int allow_count_write(struct daemon *d)
 
 	if (err)
 		return err;
-	cfg.allow_prefixes = d->ddos->nr_allow;
+	cfg.allow_prefixes = d->ddos->nr_allow + d->ddos->nr_carriers;
 	return settings_write(d, &cfg);
 }
 
@@ -99,6 +123,17 @@ static int allow_change(struct daemon *d, struct json_object *req,
 		snprintf(err, errlen, "%s is already allowlisted", buf);
 		return -EEXIST;
 	}
+	for (i = 0; add && i < dd->nr_carriers; i++)
+		if (dd->carriers[i].family == p.family &&
+		    dd->carriers[i].len == p.len &&
+		    !memcmp(&dd->carriers[i].addr, &p.addr, sizeof(p.addr))) {
+			snprintf(
+				err, errlen,
+				"%s is a VoIP carrier ('voip carrier del' first)",
+				buf);
+			return -EEXIST;
+		}
+	i = allow_index(dd, &p);
 	if (!add && i < 0) {
 		snprintf(err, errlen, "%s is not allowlisted", buf);
 		return -ENOENT;

@@ -181,6 +181,46 @@ static void attack_start(struct daemon *d, struct ddos_victim *v,
 	ddos_save(d);
 }
 
+struct ddos_attack *ddos_attack_open(struct daemon *d,
+				     const struct ddos_attack *tmpl,
+				     bool mitigated)
+{
+	struct ddos *dd = d->ddos;
+	struct ddos_attack *a;
+
+	if (!dd || !(a = malloc(sizeof(*a))))
+		return NULL;
+	*a = *tmpl;
+	a->id = dd->next_id++;
+	a->active = true;
+	a->started = unix_now();
+	a->last_above_ns = mono_ns();
+	a->nr_rules = 0;
+	a->next = dd->active;
+	dd->active = a;
+	emit_event(d, FL_EV_ATTACK_STARTED, a);
+	if (mitigated || attack_mitigate(d, a))
+		a->mitigated = unix_now();
+	emit_event(d, FL_EV_ATTACK_MITIGATED, a);
+	ddos_save(d);
+	return a;
+}
+
+struct ddos_attack *ddos_active(struct daemon *d)
+{
+	return d->ddos ? d->ddos->active : NULL;
+}
+
+struct ddos_attack *ddos_attack_find(struct daemon *d, __u32 id)
+{
+	struct ddos_attack *a;
+
+	for (a = d->ddos ? d->ddos->active : NULL; a; a = a->next)
+		if (a->id == id)
+			return a;
+	return NULL;
+}
+
 void history_add(struct daemon *d, struct json_object *o)
 {
 	struct ddos *dd = d->ddos;
@@ -360,7 +400,9 @@ void ddos_tick(struct daemon *d)
 	}
 	for (a = dd->active; a; a = next) {
 		next = a->next;
-		v = victim_get(dd, &a->victim, a->direction, false);
+		/* a VoIP attack's engine keeps last_above_ns itself */
+		v = a->voip ? NULL :
+			      victim_get(dd, &a->victim, a->direction, false);
 		if (v && v->above)
 			continue;
 		if (dd->now_ns - a->last_above_ns >=

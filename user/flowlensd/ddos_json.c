@@ -5,6 +5,7 @@
  * protocols in them.
  */
 #include "ddos_priv.h"
+#include "voip.h"
 
 const char *const ddos_signature_names[] = {
 	[DDOS_SIG_SOURCES] = "sources",
@@ -96,6 +97,15 @@ static void attack_counters(struct daemon *d, const struct ddos_attack *a,
 	*dropped = a->dropped;
 	if (!a->active)
 		return;
+	if (a->voip && a->direction == FL_DDOS_DST) {
+		/* the method limiter's: what it let through and dropped */
+		__u64 passed = 0, limited = 0;
+
+		voip_limiter_counters(d, a, &passed, &limited);
+		*matched += passed + limited;
+		*dropped += limited;
+		return;
+	}
 	for (i = 0; i < a->nr_rules; i++) {
 		if (rules_get(d, a->rules[i], &def, &st))
 			continue;
@@ -129,13 +139,32 @@ struct json_object *ddos_attack_json(struct daemon *d,
 	json_object_object_add(o, "started", time_json(a->started));
 	json_object_object_add(o, "mitigated", time_json(a->mitigated));
 	json_object_object_add(o, "ended", time_json(a->ended));
-	json_object_object_add(
-		o, "metric", json_object_new_string(fl_metric_name(a->metric)));
-	json_object_object_add(
-		o, "limit",
-		json_object_new_uint64(a->metric < FL_METRIC_COUNT ?
-					       a->threshold.limit[a->metric] :
-					       0));
+	if (a->voip) {
+		snprintf(buf, sizeof(buf), "sip-%s-pps",
+			 voip_method_name(a->sip_method));
+		json_object_object_add(o, "metric",
+				       json_object_new_string(buf));
+		json_object_object_add(o, "limit",
+				       json_object_new_uint64(a->sip_limit));
+		json_object_object_add(o, "sip_method",
+				       json_object_new_string(voip_method_name(
+					       a->sip_method)));
+		json_object_object_add(
+			o, "mitigation",
+			json_object_new_string(a->direction == FL_DDOS_DST ?
+						       "method-limiter" :
+						       "rules"));
+	} else {
+		json_object_object_add(
+			o, "metric",
+			json_object_new_string(fl_metric_name(a->metric)));
+		json_object_object_add(
+			o, "limit",
+			json_object_new_uint64(
+				a->metric < FL_METRIC_COUNT ?
+					a->threshold.limit[a->metric] :
+					0));
+	}
 	sub = json_object_new_object();
 	json_object_object_add(sub, "pps", json_object_new_double(a->peak_pps));
 	json_object_object_add(sub, "bps", json_object_new_double(a->peak_bps));

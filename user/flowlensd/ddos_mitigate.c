@@ -13,13 +13,37 @@
 
 /* ---- rules ---- */
 
+/* The rule whose match @text (@off bytes of FL_RULE_STRLEN) begins:
+ * the attack's action and id appended, split into words as flctl would
+ * send them. */
+static int rule_from_text(const struct ddos_attack *a, char *text, int off,
+			  struct fl_rule *rule, char *err, size_t errlen)
+{
+	const struct fl_threshold *t = &a->threshold;
+	size_t size = FL_RULE_STRLEN;
+	char *argv[32], *save, *w;
+	int argc = 0;
+
+	if (t->action == FL_RULE_RATE_LIMIT)
+		off += snprintf(text + off, size - off,
+				" action rate-limit %llu%s",
+				(unsigned long long)t->rate,
+				t->rate_unit == FL_RATE_BPS ? "bps" : "pps");
+	else
+		off += snprintf(text + off, size - off, " action drop");
+	snprintf(text + off, size - off, " attack %u", a->id);
+
+	for (w = strtok_r(text, " ", &save); w && argc < 32;
+	     w = strtok_r(NULL, " ", &save))
+		argv[argc++] = w;
+	return fl_rule_parse(argc, argv, DDOS_RULE_ORDER, rule, err, errlen);
+}
+
 static int rule_for(const struct ddos_attack *a, const struct fl_ip_id *src,
 		    struct fl_rule *rule, char *err, size_t errlen)
 {
-	const struct fl_threshold *t = &a->threshold;
-	char text[FL_RULE_STRLEN], addr[FL_PREFIX_STRLEN], *argv[32];
-	int host = a->victim.family == AF_INET ? 32 : 128, off = 0, argc = 0;
-	char *save, *w;
+	char text[FL_RULE_STRLEN], addr[FL_PREFIX_STRLEN];
+	int host = a->victim.family == AF_INET ? 32 : 128, off = 0;
 
 #define ADD(...) off += snprintf(text + off, sizeof(text) - off, __VA_ARGS__)
 	ADD("order %d", DDOS_RULE_ORDER);
@@ -39,17 +63,27 @@ static int rule_for(const struct ddos_attack *a, const struct fl_ip_id *src,
 	}
 	if (a->vector == FL_METRIC_FRAG_PPS || a->vector == FL_METRIC_FRAG_BPS)
 		ADD(" frag any");
-	if (t->action == FL_RULE_RATE_LIMIT)
-		ADD(" action rate-limit %llu%s", (unsigned long long)t->rate,
-		    t->rate_unit == FL_RATE_BPS ? "bps" : "pps");
-	else
-		ADD(" action drop");
-	ADD(" attack %u", a->id);
 #undef ADD
-	for (w = strtok_r(text, " ", &save); w && argc < 32;
-	     w = strtok_r(NULL, " ", &save))
-		argv[argc++] = w;
-	return fl_rule_parse(argc, argv, DDOS_RULE_ORDER, rule, err, errlen);
+	return rule_from_text(a, text, off, rule, err, errlen);
+}
+
+/* A VoIP attack from one source: its SIP packets towards the threshold's
+ * prefix, on every SIP port, UDP and TCP; nothing else it sends. */
+static int voip_rule_for(const struct ddos_attack *a, const char *proto,
+			 int port, struct fl_rule *rule, char *err,
+			 size_t errlen)
+{
+	const struct fl_threshold *t = &a->threshold;
+	char text[FL_RULE_STRLEN], addr[FL_PREFIX_STRLEN];
+	int host = a->victim.family == AF_INET ? 32 : 128, off = 0;
+
+#define ADD(...) off += snprintf(text + off, sizeof(text) - off, __VA_ARGS__)
+	ADD("order %d src %s/%d", DDOS_RULE_ORDER,
+	    ip_text(&a->victim, addr, sizeof(addr)), host);
+	ADD(" dst %s proto %s dport %d",
+	    fl_prefix_format(&t->prefix, addr, sizeof(addr)), proto, port);
+#undef ADD
+	return rule_from_text(a, text, off, rule, err, errlen);
 }
 
 /* Has the attack a rule with the same match as @rule? */
@@ -109,6 +143,28 @@ int attack_mitigate(struct daemon *d, struct ddos_attack *a)
 
 	if (!rules_ready(d))
 		return 0;
+	if (a->voip) {
+		/* only a source's attack has rules (a host's: a limiter) */
+		for (i = 0; a->direction == FL_DDOS_SRC && n + 1 < room &&
+			    i < FL_SIP_PORTS_MAX && d->sip_ports[i];
+		     i++) {
+			if (voip_rule_for(a, "udp", d->sip_ports[i], &rules[n],
+					  err, sizeof(err)) ||
+			    voip_rule_for(a, "tcp", d->sip_ports[i],
+					  &rules[n + 1], err, sizeof(err)))
+				goto fail;
+			n += 2;
+		}
+		if (!n || ddos_allowlisted(d, &a->victim))
+			return 0;
+		if (rules_add(d, rules, n, FL_ORIGIN_DDOS, &bad, err,
+			      sizeof(err)))
+			goto fail;
+		a->error[0] = '\0';
+		for (i = 0; i < n; i++)
+			a->rules[a->nr_rules++] = rules[i].id;
+		return n;
+	}
 	if (a->allowlisted_only) {
 		snprintf(
 			a->error, sizeof(a->error),

@@ -45,6 +45,8 @@ struct ddos {
 	unsigned int threshold_gen; /* bumped on every change, never 0 */
 	struct fl_prefix *allow;
 	int nr_allow;
+	const struct fl_prefix *carriers; /* voip.c's */
+	int nr_carriers;
 	struct ddos_victim *victims;
 	struct ddos_attack *active;
 	struct json_object *history; /* array, oldest first */

@@ -15,6 +15,7 @@
 #include "ddos_priv.h"
 #include "log.h"
 #include "persist.h"
+#include "voip.h"
 
 /* ---- the state file ---- */
 
@@ -149,6 +150,18 @@ static void restore_attack(struct daemon *d, struct json_object *o)
 	}
 	a->direction = a->threshold.direction;
 	a->active = true;
+	text = json_str(o, "sip_method");
+	if (text) {
+		a->voip = true;
+		a->sip_method = voip_method_parse(text);
+		a->sip_limit = json_num(o, "limit");
+		if (a->sip_method < 0) {
+			pr_warn("%s: skipping an active VoIP attack with method '%s'",
+				dd->state_path, text);
+			free(a);
+			return;
+		}
+	}
 	a->started = json_num(o, "started");
 	a->mitigated = json_num(o, "mitigated");
 	a->last_above_ns = dd->now_ns; /* hold starts over */
@@ -197,7 +210,7 @@ static void restore_attack(struct daemon *d, struct json_object *o)
 	rules_for_each(d, adopt_rule, &ctx);
 	a->next = dd->active;
 	dd->active = a;
-	v = victim_get(dd, &a->victim, a->direction, true);
+	v = a->voip ? NULL : victim_get(dd, &a->victim, a->direction, true);
 	if (v) {
 		v->attack = a;
 		v->generation = d->generation;

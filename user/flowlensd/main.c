@@ -15,6 +15,7 @@
 #include "ctl.h"
 #include "commands.h"
 #include "daemon.h"
+#include "hep.h"
 #include "log.h"
 #include "module.h"
 #include "replay.h"
@@ -365,6 +366,8 @@ static const struct fl_module *const modules[] = {
 	&control_module, &metrics_module, &loader_module, &attach_module,
 	&forward_module, &settings_module, &rates_module, &rules_module,
 	&events_module, &ddos_module, &synproxy_module, &policy_module,
+	&voip_module,
+	&hep_module,
 	&workers_module,
 	&export_module, &bgp_module,
 };
@@ -372,7 +375,8 @@ static const struct fl_module *const modules[] = {
 
 int main(int argc, char **argv)
 {
-	struct daemon d = { .listen_fd = -1, .lock_fd = -1 };
+	struct daemon d = { .listen_fd = -1, .lock_fd = -1,
+			   .sip_ports = { 5060 } };
 	int err;
 
 	if (argc > 1 && !strcmp(argv[1], "replay"))

@@ -6,6 +6,10 @@
  * ndpiReader does), the packet checks ndpiReader makes before a packet
  * counts, and the JSON printed per flow. The key and hash come from
  * fl_flow_key_make()/fl_flow_hash(), as in the XDP program.
+ *
+ * With --voip the classifier is not run: SIP (sip.h), the dialog tracker
+ * and the RTP tracker (voip_track.h), the code the workers run on VoIP
+ * packets, print calls and media streams instead of flows.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -15,13 +19,18 @@
 #include <time.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <sys/random.h>
 #include <json-c/json.h>
 #include <pcap/pcap.h>
+#include <uthash.h>
 #include <flowlens/ipv6.h>
 
 #include "classify.h"
 #include "export.h"
+#include "prefix.h"
 #include "replay.h"
+#include "sip.h"
+#include "voip_track.h"
 
 #ifndef DLT_LINUX_SLL2
 #define DLT_LINUX_SLL2 276
@@ -35,6 +44,43 @@
 
 #define PROG "flowlensd replay"
 #define TUNNEL_DEPTH_MAX 4
+
+/* --voip: what one capture holds at most, and how long entries live
+ * without a packet (capture time). A registration refreshed every half
+ * hour stays one Call-ID; a Call-ID that comes back after it was printed
+ * is printed again. */
+#define VOIP_DIALOGS_MAX 16384
+#define VOIP_SETUP_MS 3600000
+#define VOIP_LINGER_MS 300000
+#define VOIP_STREAMS_MAX 16384
+#define VOIP_TCP_MAX 1024 /* TCP directions carrying SIP */
+
+struct tcp_key {
+	union fl_addr src, dst;
+	__u16 sport, dport;
+	__u8 family;
+	__u8 pad[3];
+};
+
+struct tcp_dir {
+	struct tcp_key key;
+	struct fl_sip_stream stream;
+	UT_hash_handle hh;
+};
+
+/* --voip: one capture's trackers and counters */
+struct voip {
+	struct fl_voip_dialogs *dialogs;
+	struct fl_voip_rtp *rtp;
+	struct tcp_dir *tcp;
+	__u32 tcp_count;
+	__u64 now_ms, now_us; /* the packet being read */
+	__u64 sip_messages, sip_malformed, sip_not_sip, sip_keepalives,
+		malformed_by[FL_SIP_ERR_COUNT];
+	__u64 tcp_gaps, tcp_skipped, tcp_dropped, fragments, cut_short;
+	__u64 printed_dialogs, rtp_streams, rtp_packets, rtp_unconfirmed, rtcp;
+	__u64 total_messages; /* over every file, for --stats */
+};
 
 struct replay {
 	struct fl_cls *cls;
@@ -50,6 +96,10 @@ struct replay {
 	/* --ipfix: every flow as records too */
 	struct fl_ipfix *ipfix;
 	bool finishing; /* the file ended: records say forced end */
+	/* --voip */
+	bool voip;
+	__u64 hash_seed;
+	struct voip v;
 };
 
 static void usage(FILE *out)
@@ -103,6 +153,7 @@ static void usage(FILE *out)
 		"  --stats          a JSON summary on stderr at the end: files, packets,\n"
 		"                   malformed and skipped packets, flows, packets given to\n"
 		"                   nDPI, packets per second, worker memory per flow\n"
+		"                   (with --voip: packets, SIP messages, and their rates)\n"
 		"  --ipfix COLLECTOR:PORT\n"
 		"                   also send every flow as IPFIX records to COLLECTOR\n"
 		"                   (HOST:PORT, [IPv6]:PORT), built by the code flowlensd's\n"
@@ -111,8 +162,50 @@ static void usage(FILE *out)
 		"                   (FIN or RST seen) or forced (the file ended); start\n"
 		"                   and end are capture time, octets IP bytes\n"
 		"  --domain N       the IPFIX observation domain id (default 0)\n"
-		"  -q, --quiet      print no flows (with --stats: only the summary)\n"
+		"  --voip           analyse VoIP instead of classifying flows (see below)\n"
+		"  -q, --quiet      print no flows (with --stats: only the summary;\n"
+		"                   with --voip: only each file's summary line)\n"
 		"  -h, --help       show this help\n"
+		"\n"
+		"VoIP (--voip): the SIP parser, dialog tracker and RTP tracker the workers\n"
+		"run, over each FILE; the classifier options (--feed, --max-tcp, --max-udp,\n"
+		"--idle, --ipfix, --domain) do not go with it. SIP is read from UDP and\n"
+		"TCP to or from port 5060, and from any UDP or TCP payload that starts\n"
+		"like a request or status line; over TCP, messages are framed by\n"
+		"Content-Length across segments, in sequence order (a gap skips to the\n"
+		"next segment that starts like SIP). IPv4/IPv6 fragments are skipped.\n"
+		"Other UDP payloads are media candidates: RTCP if every part of the\n"
+		"packet checks; else RTP if its header does (version 2, payload type not\n"
+		"72-76, CSRCs, extension and padding within the packet). A stream (source,\n"
+		"destination, SSRC) is printed if an SDP seen earlier in the capture\n"
+		"offered either end's address and port (\"sdp\": true; its a=rtpmap gives\n"
+		"the clock rate), or else once a second packet of the same SSRC carried\n"
+		"on the first's sequence (\"sdp\": false; the clock rate is RFC 3551's\n"
+		"for a static payload type, else 8000). One JSON object per line, each\n"
+		"with \"type\" and \"file\":\n"
+		"\n"
+		"  dialog   call_id, from, to (URIs), state (non-invite, trying, ringing,\n"
+		"           answered, ended, failed, cancelled), final_status, methods\n"
+		"           (requests seen, by name), responses (by class: 1xx..6xx),\n"
+		"           messages, start, answer, end (capture time, seconds; null if\n"
+		"           not reached), duration_s (answer to end, or to the last\n"
+		"           message of a call still up), media (each side's latest SDP:\n"
+		"           side, media, addr, port, direction, payload_types, codecs)\n"
+		"  rtp      ssrc, src, dst (ADDR:PORT), payload_type, clock_rate,\n"
+		"           packets, bytes, expected, lost (RFC 3550 A.3), jitter_ms\n"
+		"           (A.8, at the end), sdp, start, duration_s\n"
+		"  summary  one per file, last: sip_messages, sip_malformed (started\n"
+		"           like SIP, refused; by reason in malformed), sip_not_sip\n"
+		"           (payloads on port 5060 that are no SIP), sip_keepalives\n"
+		"           (CRLF, white space or STUN on port 5060), tcp_gaps,\n"
+		"           tcp_skipped_bytes, dialogs, dialogs_dropped, sdp_malformed,\n"
+		"           rtp_streams, rtp_packets (of those printed),\n"
+		"           rtp_unconfirmed_packets, rtcp_packets\n"
+		"\n"
+		"A dialog or stream is printed when it has been idle long enough (a\n"
+		"Call-ID 1 hour, an answered call 2 hours, an ended one 5 minutes, a\n"
+		"stream 30 s; capture time) or when its file ends. At most %d dialogs\n"
+		"and %d streams are held at once (more are counted as dropped).\n"
 		"\n"
 		"Exit status: 0 if every FILE was read; 1 if one could not be (missing,\n"
 		"not a capture, a link type not listed above): its error names it and\n"
@@ -121,8 +214,10 @@ static void usage(FILE *out)
 		"Examples:\n"
 		"  flowlensd replay capture.pcapng | jq -r .app | sort | uniq -c\n"
 		"  flowlensd replay --feed all --stats -q /work/pcaps/*.pcap\n"
-		"  flowlensd replay -q --ipfix 192.0.2.9:4739 capture.pcap\n",
-		FL_ESCALATE_TCP_DEFAULT, FL_ESCALATE_UDP_DEFAULT);
+		"  flowlensd replay -q --ipfix 192.0.2.9:4739 capture.pcap\n"
+		"  flowlensd replay --voip sip.pcap | jq -c 'select(.type == \"dialog\")'\n",
+		FL_ESCALATE_TCP_DEFAULT, FL_ESCALATE_UDP_DEFAULT,
+		VOIP_DIALOGS_MAX, VOIP_STREAMS_MAX);
 }
 
 /* ndpiReader's names for IP protocols. */
@@ -366,6 +461,8 @@ enum pkt_verdict {
 struct pkt {
 	const __u8 *l3;
 	__u32 l3_len;
+	__u32 l4, l4_len; /* offset from l3, and length by the IP header */
+	bool first_fragment; /* more fragments follow */
 	union fl_addr src, dst;
 	__be16 sport, dport;
 	__u8 proto, family;
@@ -407,6 +504,7 @@ static enum pkt_verdict parse_ip(const __u8 *p, __u32 caplen, __u32 off,
 			memcpy(k->src.b, ip + 12, 4);
 			memcpy(k->dst.b, ip + 16, 4);
 			k->family = 4;
+			k->first_fragment = get16(ip + 6) & 0x2000;
 			l4 = hl;
 			l4_len = total - hl;
 		} else if ((ip[0] >> 4) == 6) {
@@ -433,11 +531,14 @@ static enum pkt_verdict parse_ip(const __u8 *p, __u32 caplen, __u32 off,
 			memcpy(k->src.b, ip + 8, 16);
 			memcpy(k->dst.b, ip + 24, 16);
 			k->family = 6;
+			k->first_fragment = frag == FL_FRAG_FIRST;
 			l4_len = total - l4;
 		} else {
 			return PKT_NOT_IP;
 		}
 		k->proto = nh;
+		k->l4 = l4;
+		k->l4_len = l4_len;
 		k->sport = k->dport = 0;
 		if ((nh == IPPROTO_TCP && l4_len >= 20) ||
 		    (nh == IPPROTO_UDP && l4_len >= 8)) {
@@ -462,6 +563,430 @@ static void account_peak(struct replay *r)
 		r->peak_flows = fl_cls_flows(r->cls);
 		r->peak_dissecting = fl_cls_flows_dissecting(r->cls);
 	}
+}
+
+/* ---- --voip ------------------------------------------------------------ */
+
+static __u32 get32(const __u8 *p)
+{
+	return (__u32)p[0] << 24 | (__u32)p[1] << 16 | (__u32)p[2] << 8 | p[3];
+}
+
+/* Milliseconds as seconds, printed with three decimals. */
+static struct json_object *json_seconds(__u64 ms)
+{
+	char buf[32];
+
+	snprintf(buf, sizeof(buf), "%llu.%03llu",
+		 (unsigned long long)(ms / 1000),
+		 (unsigned long long)(ms % 1000));
+	return json_object_new_double_s(ms / 1000.0, buf);
+}
+
+/* Capture time in seconds, or null for a time not reached (0). */
+static struct json_object *json_time(__u64 ms)
+{
+	return ms ? json_seconds(ms) : NULL;
+}
+
+static void json_add_common(struct json_object *o, const char *type,
+			    const struct replay *r)
+{
+	json_object_object_add(o, "type", json_object_new_string(type));
+	json_object_object_add(o, "file", json_object_new_string(r->file));
+}
+
+static void json_print(struct json_object *o)
+{
+	puts(json_object_to_json_string_ext(
+		o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(o);
+}
+
+static const char *endpoint_format(__u8 family, const union fl_addr *addr,
+				   __u16 port, char *buf, size_t len)
+{
+	char a[INET6_ADDRSTRLEN];
+
+	fl_addr_format(family == 6 ? AF_INET6 : AF_INET, addr, a, sizeof(a));
+	snprintf(buf, len, family == 6 ? "[%s]:%u" : "%s:%u", a, port);
+	return buf;
+}
+
+static struct json_object *media_json(const struct fl_sdp_media *m,
+				      enum fl_voip_side side)
+{
+	struct json_object *o = json_object_new_object(), *pts, *codecs;
+	char a[INET6_ADDRSTRLEN] = "", codec[FL_SDP_NAME_MAX + 16];
+	int i;
+
+	if (m->family)
+		fl_addr_format(m->family == 6 ? AF_INET6 : AF_INET, &m->addr, a,
+			       sizeof(a));
+	json_object_object_add(o, "side",
+			       json_object_new_string(side == FL_VOIP_CALLER ?
+							      "caller" :
+							      "callee"));
+	json_object_object_add(
+		o, "media", json_object_new_string(fl_sdp_kind_name(m->kind)));
+	json_object_object_add(o, "addr", json_object_new_string(a));
+	json_object_object_add(o, "port", json_object_new_int(m->port));
+	json_object_object_add(o, "direction",
+			       json_object_new_string(fl_sdp_dir_name(m->dir)));
+	pts = json_object_new_array();
+	codecs = json_object_new_array();
+	for (i = 0; i < m->ncodecs; i++) {
+		const struct fl_sdp_codec *c = &m->codecs[i];
+
+		json_object_array_add(pts, json_object_new_int(c->pt));
+		if (c->name[0])
+			snprintf(codec, sizeof(codec), "%s/%u", c->name,
+				 c->clock_rate);
+		else
+			snprintf(codec, sizeof(codec), "unknown");
+		json_object_array_add(codecs, json_object_new_string(codec));
+	}
+	json_object_object_add(o, "payload_types", pts);
+	json_object_object_add(o, "codecs", codecs);
+	return o;
+}
+
+static void print_dialog(const struct fl_voip_dialog *d, void *arg)
+{
+	static const char *const classes[] = { "1xx", "2xx", "3xx",
+					       "4xx", "5xx", "6xx" };
+	struct replay *r = arg;
+	struct json_object *o, *methods, *responses, *media;
+	unsigned int m;
+	int side, i;
+
+	r->v.printed_dialogs++;
+	if (r->quiet)
+		return;
+	o = json_object_new_object();
+	json_add_common(o, "dialog", r);
+	json_object_object_add(o, "call_id",
+			       json_object_new_string(d->call_id));
+	json_object_object_add(o, "from", json_object_new_string(d->from));
+	json_object_object_add(o, "to", json_object_new_string(d->to));
+	json_object_object_add(
+		o, "state",
+		json_object_new_string(fl_voip_state_name(d->state)));
+	json_object_object_add(
+		o, "final_status",
+		d->final_status ? json_object_new_int(d->final_status) : NULL);
+	methods = json_object_new_array();
+	for (m = 0; m <= FL_SIP_METHOD_EXT; m++)
+		if (d->methods & 1U << m)
+			json_object_array_add(
+				methods,
+				json_object_new_string(fl_sip_method_name(m)));
+	json_object_object_add(o, "methods", methods);
+	responses = json_object_new_object();
+	for (i = 0; i < 6; i++)
+		json_object_object_add(responses, classes[i],
+				       json_object_new_int64(d->responses[i]));
+	json_object_object_add(o, "responses", responses);
+	json_object_object_add(o, "messages",
+			       json_object_new_int64(d->messages));
+	json_object_object_add(o, "start", json_time(d->start_ms));
+	json_object_object_add(o, "answer", json_time(d->answer_ms));
+	json_object_object_add(o, "end", json_time(d->end_ms));
+	json_object_object_add(o, "duration_s",
+			       json_seconds(fl_voip_dialog_duration_ms(d)));
+	media = json_object_new_array();
+	for (side = FL_VOIP_CALLER; side <= FL_VOIP_CALLEE; side++)
+		for (i = 0; i < d->nmedia[side]; i++)
+			json_object_array_add(
+				media, media_json(&d->media[side][i], side));
+	json_object_object_add(o, "media", media);
+	json_print(o);
+}
+
+static void print_stream(const struct fl_rtp_stream *s, void *arg)
+{
+	struct replay *r = arg;
+	struct json_object *o;
+	char buf[INET6_ADDRSTRLEN + 16];
+
+	if (!s->confirmed && !s->negotiated) {
+		r->v.rtp_unconfirmed += s->packets;
+		return;
+	}
+	r->v.rtp_streams++;
+	r->v.rtp_packets += s->packets;
+	if (r->quiet)
+		return;
+	o = json_object_new_object();
+	json_add_common(o, "rtp", r);
+	snprintf(buf, sizeof(buf), "0x%08x", s->key.ssrc);
+	json_object_object_add(o, "ssrc", json_object_new_string(buf));
+	json_object_object_add(o, "src",
+			       json_object_new_string(endpoint_format(
+				       s->key.family, &s->key.src, s->key.sport,
+				       buf, sizeof(buf))));
+	json_object_object_add(o, "dst",
+			       json_object_new_string(endpoint_format(
+				       s->key.family, &s->key.dst, s->key.dport,
+				       buf, sizeof(buf))));
+	json_object_object_add(o, "payload_type", json_object_new_int(s->pt));
+	json_object_object_add(o, "clock_rate",
+			       json_object_new_int64(s->clock_rate));
+	json_object_object_add(o, "packets", json_object_new_int64(s->packets));
+	json_object_object_add(o, "bytes", json_object_new_int64(s->bytes));
+	json_object_object_add(o, "expected",
+			       json_object_new_int64(fl_voip_rtp_expected(s)));
+	json_object_object_add(o, "lost",
+			       json_object_new_int64(fl_voip_rtp_lost(s)));
+	/* in microseconds, shown as milliseconds */
+	json_object_object_add(
+		o, "jitter_ms",
+		json_seconds((__u64)(fl_voip_rtp_jitter_ms(s) * 1000 + 0.5)));
+	json_object_object_add(o, "sdp",
+			       json_object_new_boolean(s->negotiated));
+	json_object_object_add(o, "start", json_time(s->first_ms));
+	json_object_object_add(o, "duration_s",
+			       json_seconds(s->last_ms - s->first_ms));
+	json_print(o);
+}
+
+static void print_voip_summary(struct replay *r)
+{
+	struct fl_voip_dialog_stats ds;
+	struct fl_voip_rtp_stats rs;
+	struct json_object *o = json_object_new_object(), *why;
+	struct voip *v = &r->v;
+	int e;
+
+	fl_voip_dialogs_stats(v->dialogs, &ds);
+	fl_voip_rtp_stats(v->rtp, &rs);
+	json_add_common(o, "summary", r);
+#define ADD(name, val) \
+	json_object_object_add(o, name, json_object_new_int64(val))
+	ADD("sip_messages", v->sip_messages);
+	ADD("sip_malformed", v->sip_malformed);
+	why = json_object_new_object();
+	for (e = 0; e < FL_SIP_ERR_COUNT; e++)
+		if (v->malformed_by[e])
+			json_object_object_add(
+				why, fl_sip_error_name(e),
+				json_object_new_int64(v->malformed_by[e]));
+	json_object_object_add(o, "malformed", why);
+	ADD("sip_not_sip", v->sip_not_sip);
+	ADD("sip_keepalives", v->sip_keepalives);
+	ADD("tcp_gaps", v->tcp_gaps);
+	ADD("tcp_skipped_bytes", v->tcp_skipped);
+	ADD("tcp_dropped", v->tcp_dropped);
+	ADD("fragments", v->fragments);
+	ADD("cut_short", v->cut_short);
+	ADD("dialogs", v->printed_dialogs);
+	ADD("dialogs_dropped", ds.dropped);
+	ADD("sdp_malformed", ds.sdp_malformed);
+	ADD("rtp_streams", v->rtp_streams);
+	ADD("rtp_packets", v->rtp_packets);
+	ADD("rtp_unconfirmed_packets", v->rtp_unconfirmed);
+	ADD("rtp_dropped", rs.dropped);
+	ADD("rtcp_packets", v->rtcp);
+#undef ADD
+	json_print(o);
+}
+
+static void sip_msg(const struct fl_sip_msg *msg, void *arg)
+{
+	struct replay *r = arg;
+	struct voip *v = &r->v;
+
+	if (msg->error == FL_SIP_ERR_NOT_SIP) {
+		v->sip_not_sip++;
+	} else if (msg->error) {
+		v->sip_malformed++;
+		v->malformed_by[msg->error]++;
+	} else {
+		v->sip_messages++;
+		v->total_messages++;
+		fl_voip_dialog_msg(v->dialogs, msg, v->now_ms);
+	}
+}
+
+static void voip_tcp_close(struct voip *v, struct tcp_dir *t)
+{
+	v->tcp_gaps += t->stream.stats.gaps;
+	v->tcp_skipped += t->stream.stats.skipped;
+	v->sip_keepalives += t->stream.stats.keepalives;
+	fl_sip_stream_release(&t->stream);
+	HASH_DEL(v->tcp, t);
+	v->tcp_count--;
+	free(t);
+}
+
+/* One direction of a TCP connection that carries SIP: on port 5060 from
+ * its SYN or first segment, elsewhere from a segment that starts like SIP. */
+static void voip_tcp(struct replay *r, const struct pkt *k, __u16 sport,
+		     __u16 dport, const __u8 *tcp, __u32 hl, __u32 plen)
+{
+	struct voip *v = &r->v;
+	struct tcp_key key = { .src = k->src,
+			       .dst = k->dst,
+			       .sport = sport,
+			       .dport = dport,
+			       .family = k->family };
+	const char *payload = (const char *)tcp + hl;
+	__u8 flags = tcp[13];
+	struct tcp_dir *t;
+
+	HASH_FIND(hh, v->tcp, &key, sizeof(key), t);
+	if (!t) {
+		if ((flags & 0x04) || (!plen && !(flags & 0x02)))
+			return; /* a RST, or an ACK: nothing to frame */
+		if (sport != FL_SIP_PORT && dport != FL_SIP_PORT &&
+		    (!plen ||
+		     fl_sip_looks_like(payload, plen) != FL_SIP_LOOKS_YES))
+			return;
+		if (v->tcp_count >= VOIP_TCP_MAX) {
+			v->tcp_dropped++;
+			return;
+		}
+		t = calloc(1, sizeof(*t));
+		if (!t) {
+			v->tcp_dropped++;
+			return;
+		}
+		t->key = key;
+		fl_sip_stream_init(&t->stream, 0);
+		HASH_ADD(hh, v->tcp, key, sizeof(key), t);
+		v->tcp_count++;
+	}
+	fl_sip_stream_feed(&t->stream, get32(tcp + 4), flags & 0x02, payload,
+			   plen, sip_msg, r);
+	if (flags & (0x01 | 0x04)) /* FIN, RST: that direction is done */
+		voip_tcp_close(v, t);
+}
+
+static void voip_udp(struct replay *r, const struct pkt *k, __u16 sport,
+		     __u16 dport, const __u8 *p, __u32 len)
+{
+	struct voip *v = &r->v;
+	const struct fl_sdp_media *media = NULL;
+	const struct fl_voip_dialog *d;
+	struct fl_rtp_key key;
+	struct fl_rtp_hdr h;
+
+	if (sport == FL_SIP_PORT || dport == FL_SIP_PORT) {
+		if (fl_sip_is_keepalive((const char *)p, len))
+			v->sip_keepalives++;
+		else if (fl_sip_looks_like((const char *)p, len) !=
+			 FL_SIP_LOOKS_YES)
+			v->sip_not_sip++;
+		else
+			fl_sip_parse_datagram((const char *)p, len, sip_msg, r);
+		return;
+	}
+	if (fl_sip_looks_like((const char *)p, len) == FL_SIP_LOOKS_YES) {
+		fl_sip_parse_datagram((const char *)p, len, sip_msg, r);
+		return;
+	}
+	if (fl_rtcp_check(p, len)) {
+		v->rtcp++;
+		return;
+	}
+	if (fl_rtp_parse(p, len, &h))
+		return;
+	/* the receiver's SDP says what its payload types are */
+	d = fl_voip_media_lookup(v->dialogs, k->family, &k->dst, dport, &media);
+	if (!d)
+		d = fl_voip_media_lookup(v->dialogs, k->family, &k->src, sport,
+					 &media);
+	memset(&key, 0, sizeof(key));
+	key.src = k->src;
+	key.dst = k->dst;
+	key.sport = sport;
+	key.dport = dport;
+	key.ssrc = h.ssrc;
+	key.family = k->family;
+	fl_voip_rtp_packet(v->rtp, &key, &h, len, v->now_us,
+			   d ? fl_sdp_clock_rate(media, h.pt) : 0, d != NULL);
+}
+
+static void voip_packet(struct replay *r, const struct pkt *k)
+{
+	struct voip *v = &r->v;
+	const __u8 *l4 = k->l3 + k->l4;
+	__u32 caplen = k->l3_len - k->l4, len, hl;
+	__u16 sport = ntohs(k->sport), dport = ntohs(k->dport);
+
+	if (k->proto != IPPROTO_UDP && k->proto != IPPROTO_TCP)
+		return;
+	if (k->first_fragment) {
+		v->fragments++;
+		return;
+	}
+	if (k->proto == IPPROTO_UDP) {
+		if (k->l4_len < 8 || caplen < 8)
+			return;
+		len = get16(l4 + 4);
+		if (len < 8 || len > k->l4_len)
+			return; /* malformed UDP */
+		if (len > caplen) {
+			v->cut_short++; /* the capture's snap length */
+			return;
+		}
+		voip_udp(r, k, sport, dport, l4 + 8, len - 8);
+		return;
+	}
+	if (k->l4_len < 20 || caplen < 20)
+		return;
+	hl = (l4[12] >> 4) * 4;
+	if (hl < 20 || hl > k->l4_len)
+		return;
+	if (k->l4_len > caplen) {
+		v->cut_short++;
+		return;
+	}
+	voip_tcp(r, k, sport, dport, l4, hl, k->l4_len - hl);
+}
+
+static int voip_begin(struct replay *r)
+{
+	struct fl_voip_dialog_conf dc = {
+		.max_dialogs = VOIP_DIALOGS_MAX,
+		.setup_ms = VOIP_SETUP_MS,
+		.linger_ms = VOIP_LINGER_MS,
+		.seed = r->hash_seed,
+	};
+	struct fl_voip_rtp_conf rc = {
+		.max_streams = VOIP_STREAMS_MAX,
+		.seed = r->hash_seed,
+	};
+	__u64 total = r->v.total_messages;
+
+	memset(&r->v, 0, sizeof(r->v));
+	r->v.total_messages = total;
+	r->v.dialogs = fl_voip_dialogs_new(&dc);
+	r->v.rtp = fl_voip_rtp_new(&rc);
+	if (!r->v.dialogs || !r->v.rtp) {
+		fl_voip_dialogs_free(r->v.dialogs);
+		fl_voip_rtp_free(r->v.rtp);
+		fprintf(stderr, PROG ": --voip: %s\n", strerror(ENOMEM));
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* The file ended: what is left is printed, then its summary. */
+static void voip_end(struct replay *r)
+{
+	struct voip *v = &r->v;
+	struct tcp_dir *t, *tmp;
+
+	HASH_ITER(hh, v->tcp, t, tmp)
+		voip_tcp_close(v, t);
+	fl_voip_dialogs_flush(v->dialogs, print_dialog, r);
+	fl_voip_rtp_flush(v->rtp, print_stream, r);
+	print_voip_summary(r);
+	fl_voip_dialogs_free(v->dialogs);
+	fl_voip_rtp_free(v->rtp);
+	v->dialogs = NULL;
+	v->rtp = NULL;
 }
 
 static int replay_file(struct replay *r, const char *file)
@@ -495,23 +1020,39 @@ static int replay_file(struct replay *r, const char *file)
 		pcap_close(pcap);
 		return -1;
 	}
+	if (r->voip && voip_begin(r)) {
+		pcap_close(pcap);
+		return -1;
+	}
 	r->last_ms = 0;
 	while ((rc = pcap_next_ex(pcap, &hdr, &data)) == 1) {
 		struct fl_cls_flow *flow;
 		struct fl_flow_key key;
 		struct pkt k;
-		__u64 now_ms;
+		__u64 now_ms, now_us;
 		int off, dir;
 
 		r->packets++;
 		/* Capture time; never backwards (ndpiReader repairs it so) */
+		now_us = (__u64)hdr->ts.tv_sec * 1000000 + hdr->ts.tv_usec;
+		if (now_us < r->v.now_us)
+			now_us = r->v.now_us;
+		r->v.now_us = now_us;
 		now_ms = (__u64)hdr->ts.tv_sec * 1000 + hdr->ts.tv_usec / 1000;
 		if (now_ms < r->last_ms)
 			now_ms = r->last_ms;
 		r->last_ms = now_ms;
+		r->v.now_ms = now_ms;
 		if (now_ms / 1000 != last_s) {
 			last_s = now_ms / 1000;
-			fl_cls_expire(r->cls, now_ms, print_flow, r);
+			if (r->voip) {
+				fl_voip_dialogs_expire(r->v.dialogs, now_ms,
+						       print_dialog, r);
+				fl_voip_rtp_expire(r->v.rtp, now_ms,
+						   print_stream, r);
+			} else {
+				fl_cls_expire(r->cls, now_ms, print_flow, r);
+			}
 		}
 		/* ndpiReader's floor: room for an IP and a UDP header */
 		if (hdr->caplen < 28) {
@@ -537,6 +1078,10 @@ static int replay_file(struct replay *r, const char *file)
 			continue;
 		}
 		r->ip_packets++;
+		if (r->voip) {
+			voip_packet(r, &k);
+			continue;
+		}
 		dir = fl_flow_key_make(&key, &k.src, &k.dst, k.sport, k.dport,
 				       k.proto, k.family);
 		fl_cls_packet(r->cls, k.l3, k.l3_len, now_ms, &key,
@@ -549,9 +1094,13 @@ static int replay_file(struct replay *r, const char *file)
 			PROG
 			": %s: truncated or damaged: %s (its flows so far are printed)\n",
 			file, pcap_geterr(pcap));
-	r->finishing = true;
-	fl_cls_finish(r->cls, print_flow, r);
-	r->finishing = false;
+	if (r->voip) {
+		voip_end(r);
+	} else {
+		r->finishing = true;
+		fl_cls_finish(r->cls, print_flow, r);
+		r->finishing = false;
+	}
 	pcap_close(pcap);
 	return 0;
 }
@@ -610,6 +1159,30 @@ static void print_stats(struct replay *r, double seconds)
 	json_object_put(o);
 }
 
+/* --stats with --voip: what was read, and how fast */
+static void print_voip_stats(struct replay *r, double seconds)
+{
+	struct json_object *o = json_object_new_object();
+
+#define ADD(name, v) json_object_object_add(o, name, json_object_new_int64(v))
+	ADD("files", r->files);
+	ADD("files_failed", r->files_failed);
+	ADD("packets", r->packets);
+	ADD("ip_packets", r->ip_packets);
+	ADD("malformed", r->malformed);
+	ADD("not_ip", r->not_ip);
+	ADD("fragments", r->fragments);
+	ADD("sip_messages", r->v.total_messages);
+	json_object_object_add(o, "seconds", json_object_new_double(seconds));
+	ADD("pps", seconds > 0 ? (__u64)(r->packets / seconds) : 0);
+	ADD("sip_messages_per_s",
+	    seconds > 0 ? (__u64)(r->v.total_messages / seconds) : 0);
+#undef ADD
+	fprintf(stderr, "%s\n",
+		json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+	json_object_put(o);
+}
+
 static int parse_count(const char *what, const char *s, unsigned long max,
 		       unsigned long *out)
 {
@@ -632,7 +1205,8 @@ enum {
 	OPT_IDLE,
 	OPT_STATS,
 	OPT_IPFIX,
-	OPT_DOMAIN
+	OPT_DOMAIN,
+	OPT_VOIP
 };
 
 int replay_main(int argc, char **argv)
@@ -645,6 +1219,7 @@ int replay_main(int argc, char **argv)
 		{ "stats", no_argument, NULL, OPT_STATS },
 		{ "ipfix", required_argument, NULL, OPT_IPFIX },
 		{ "domain", required_argument, NULL, OPT_DOMAIN },
+		{ "voip", no_argument, NULL, OPT_VOIP },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{},
@@ -659,13 +1234,17 @@ int replay_main(int argc, char **argv)
 	struct fl_ipfix ipfix;
 	socklen_t sslen = 0;
 	__u32 domain = 0;
+	const char *classifier_opt = NULL; /* one --voip has no use for */
 	char err[256];
 	unsigned long n;
 	double start;
-	int c, i, failed = 0;
+	int c, i, idx, failed = 0;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "qh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "qh", longopts, &idx)) != -1) {
+		if (c >= OPT_FEED && c <= OPT_DOMAIN && c != OPT_STATS &&
+		    !classifier_opt)
+			classifier_opt = longopts[idx].name;
 		switch (c) {
 		case OPT_FEED:
 			if (!strcmp(optarg, "xdp")) {
@@ -716,6 +1295,9 @@ int replay_main(int argc, char **argv)
 				return 2;
 			domain = n;
 			break;
+		case OPT_VOIP:
+			r.voip = true;
+			break;
 		case 'q':
 			r.quiet = true;
 			break;
@@ -727,9 +1309,34 @@ int replay_main(int argc, char **argv)
 			return 2;
 		}
 	}
+	if (r.voip && classifier_opt) {
+		fprintf(stderr,
+			PROG
+			": --%s sets up the flow classifier, which --voip does not run\n",
+			classifier_opt);
+		return 2;
+	}
 	if (optind >= argc) {
 		fprintf(stderr, PROG ": no capture file given (see --help)\n");
 		return 2;
+	}
+	r.several = argc - optind > 1;
+	if (r.voip) {
+		if (getrandom(&r.hash_seed, sizeof(r.hash_seed), 0) !=
+		    sizeof(r.hash_seed))
+			r.hash_seed = (__u64)time(NULL) * 0x9e3779b97f4a7c15ULL;
+		start = now_seconds();
+		for (i = optind; i < argc; i++) {
+			r.files++;
+			if (replay_file(&r, argv[i])) {
+				r.files_failed++;
+				failed = 1;
+			}
+		}
+		fflush(stdout);
+		if (r.stats)
+			print_voip_stats(&r, now_seconds() - start);
+		return failed;
 	}
 	r.cls = fl_cls_new(&opts);
 	if (!r.cls) {
@@ -751,7 +1358,6 @@ int replay_main(int argc, char **argv)
 		r.ipfix = &ipfix;
 	}
 	r.base_memory = r.peak_memory = fl_cls_memory(r.cls);
-	r.several = argc - optind > 1;
 	start = now_seconds();
 	for (i = optind; i < argc; i++) {
 		r.files++;

@@ -82,6 +82,40 @@ int settings_write(struct daemon *d, const struct fl_config *cfg)
 				    sizeof(key), &copy, sizeof(copy), 0);
 }
 
+int settings_voip_want(struct daemon *d, unsigned int reason, bool on)
+{
+	unsigned int wants = on ? d->voip_wants | reason :
+				  d->voip_wants & ~reason;
+	struct fl_config cfg;
+	int err;
+
+	if (!wants == !d->voip_wants) {
+		d->voip_wants = wants;
+		return 0;
+	}
+	err = settings_read(d, &cfg);
+	if (err)
+		return err;
+	if (wants)
+		cfg.escalate_flags |= FL_ESCALATE_F_VOIP;
+	else
+		cfg.escalate_flags &= ~FL_ESCALATE_F_VOIP;
+	err = settings_write(d, &cfg);
+	if (!err)
+		d->voip_wants = wants;
+	return err;
+}
+
+bool sip_port(const struct daemon *d, __u16 port)
+{
+	int i;
+
+	for (i = 0; i < FL_SIP_PORTS_MAX && d->sip_ports[i]; i++)
+		if (d->sip_ports[i] == port)
+			return true;
+	return false;
+}
+
 /* Fresh maps get defaults; reused ones keep what they hold, but the mode
  * and the CPU count may have changed since. */
 static int settings_init(struct daemon *d)
@@ -97,6 +131,8 @@ static int settings_init(struct daemon *d)
 		cfg.heavy_bps = FL_HEAVY_BPS_DEFAULT;
 		cfg.malformed_policy = FL_MALFORMED_PASS;
 	}
+	/* the modules that want VoIP flows escalated say so again */
+	cfg.escalate_flags &= ~FL_ESCALATE_F_VOIP;
 	if (!cfg.hash_seed && getrandom(&cfg.hash_seed, sizeof(cfg.hash_seed),
 					0) != sizeof(cfg.hash_seed))
 		cfg.hash_seed = 0x9e3779b97f4a7c15ULL ^ (__u64)time(NULL);

@@ -41,6 +41,7 @@
 #include <bpf/bpf.h>
 #include <ndpi/ndpi_protocol_ids.h>
 
+#include "hep.h"
 #include "policy.h"
 #include "worker_internal.h"
 
@@ -250,6 +251,12 @@ static bool handle(struct worker *w, struct wsock *s, __u64 addr, __u32 len)
 						len);
 		}
 	}
+	/* HEP3: SIP messages to the collectors, while there are any */
+	if (hep_wanted(w->d))
+		hep_mirror(w->d, w->id, data + meta->l3_off, len - meta->l3_off,
+			   meta->l4_off - meta->l3_off, meta->l4_proto,
+			   f && (f->app == NDPI_PROTOCOL_SIP ||
+				 f->master == NDPI_PROTOCOL_SIP));
 
 	switch (meta->action) {
 	case FL_XSK_TX:

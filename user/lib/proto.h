@@ -43,6 +43,8 @@
 	X(synproxy)         \
 	X(policy)           \
 	X(policer)          \
+	X(voip)             \
+	X(hep)              \
 	X(export)           \
 	X(bgp)              \
 	X(flowspec)         \
@@ -127,6 +129,33 @@
 	  "remove a policer no policy names")                                  \
 	X(policer_list, policer, "list", "policer-list", "",                   \
 	  "policers with what conformed and exceeded")                         \
+	X(voip_status, voip, "status", "voip-status", "",                      \
+	  "SIP ports, SIP packets by method, carriers, thresholds, attacks")    \
+	X(voip_ports, voip, "ports", "voip-ports", "[PORT...]",                \
+	  "the SIP ports the datapath counts (show, or set up to 8)")           \
+	X(voip_carrier_add, voip, "carrier add", "voip-carrier-add",           \
+	  "PREFIX [name NAME]", "a trunk that is never blocked (hits counted)") \
+	X(voip_carrier_del, voip, "carrier del", "voip-carrier-del", "PREFIX", \
+	  "remove a carrier")                                                  \
+	X(voip_carrier_list, voip, "carrier list", "voip-carrier-list", "",    \
+	  "carriers with the packets each sent")                               \
+	X(voip_threshold_add, voip, "threshold add", "voip-threshold-add",     \
+	  "PREFIX method METHOD pps N [total N]\n"                             \
+	  "[action { drop | rate-limit N[pps] }] [hold S]",                    \
+	  "a SIP method's limit per source and per host in PREFIX")            \
+	X(voip_threshold_del, voip, "threshold del", "voip-threshold-del",     \
+	  "PREFIX [method METHOD]", "remove a prefix's thresholds (or one)")   \
+	X(voip_threshold_list, voip, "threshold list", "voip-threshold-list",  \
+	  "", "the SIP thresholds")                                            \
+	X(voip_sources, voip, "sources", "voip-sources", "",                   \
+	  "protected hosts and heavy senders: SIP rates by method")            \
+	X(hep_add, hep, "add", "hep-add",                                      \
+	  "ADDR [port PORT] [id ID] [password P] [rate N]",                    \
+	  "mirror every SIP message to a HEP3 collector (Homer)")              \
+	X(hep_del, hep, "del", "hep-del", "ADDR [port PORT]",                  \
+	  "stop mirroring to a collector")                                     \
+	X(hep_list, hep, "list", "hep-list", "",                               \
+	  "collectors: messages sent, dropped by the rate cap, errors")        \
 	X(export_add, export, "add", "export-add",                             \
 	  "ipfix COLLECTOR:PORT [active S] [idle S] [domain N]",               \
 	  "send every flow as IPFIX records to a collector")                   \
