@@ -356,8 +356,9 @@ static int copy_verify(struct copy *c, enum row i, __u64 warm)
 		      (unsigned long long)dst, sent);
 	}
 	src = sip_invites(c, rows[i < ROWS ? i : 0].src, FL_SIP_SIDE_SRC);
-	/* the packet that makes it heavy is its entry's first */
-	CHECK(src == (i == ROW_TRACKED ? sent - (HEAVY_PACKETS - 1) : 0),
+	/* the packet that makes it heavy (heavy_packets + 1, the sketch's
+	 * total being its own) is its entry's first */
+	CHECK(src == (i == ROW_TRACKED ? sent - HEAVY_PACKETS : 0),
 	      "the source's entry counts %llu of %llu", (unsigned long long)src,
 	      sent);
 	CHECK(lim.passed == (i == ROW_LIMITER ? sent : 0) && !lim.dropped,
