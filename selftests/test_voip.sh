@@ -253,7 +253,7 @@ test_bad_arguments() {
 		flctl voip threshold add $PROTECTED method invite speed 5
 	assert_fails_with "needs PREFIX method METHOD pps N" flctl voip threshold add $PROTECTED pps
 	assert_fails_with "needs method METHOD" flctl voip threshold add $PROTECTED pps 5 hold 3
-	assert_fails_with "'rtp' thresholds need RTP tracking" \
+	assert_fails_with "'rtp' thresholds \(RTP bursts per source\) are not there yet" \
 		flctl voip threshold add $PROTECTED rtp pps 2000
 	assert_fails_with "is not an IPv4 or IPv6" flctl voip threshold add nowhere method invite pps 5
 	assert_fails_with "'0' is not a port" flctl voip ports 0

@@ -1090,7 +1090,7 @@ void test_sip_dialogs(void)
 	struct fl_voip_dialogs *t;
 	union fl_addr caller = {}, callee = {};
 	struct fl_sip_msg msg;
-	int expired = 0;
+	int expired = 0, walked;
 	char *text;
 
 	inet_pton(AF_INET, "192.0.2.10", &caller);
@@ -1203,6 +1203,13 @@ void test_sip_dialogs(void)
 	ASSERT_EQ(expired, 6, "REGISTER, OPTIONS x2");
 	ASSERT_OK_PTR(fl_voip_dialog_find(t, "auth@a", 6), "a call stays up");
 	ASSERT_OK_PTR(fl_voip_dialog_find(t, "late@a", 6), "so does this");
+	/* a reader's walk sees the two left and takes nothing away */
+	test__case("walk");
+	walked = 0;
+	fl_voip_dialogs_walk(t, count_dialog, &walked);
+	ASSERT_EQ(walked, 2, "walked");
+	fl_voip_dialogs_stats(t, &stats);
+	ASSERT_EQ(stats.active, 2, "still there");
 	fl_voip_dialogs_flush(t, count_dialog, &expired);
 	ASSERT_EQ(expired, 8, "flushed");
 	fl_voip_dialogs_stats(t, &stats);
@@ -1415,6 +1422,12 @@ void test_sip_rtp(void)
 	ASSERT_NULL(send_rtp(t, 30, 0, 1, 0, t0 + 30000, 0), "no room");
 	fl_voip_rtp_stats(t, &stats);
 	ASSERT_EQ(stats.dropped, 1, "dropped");
+	n = 0;
+	fl_voip_rtp_walk(t, count_stream, &n);
+	ASSERT_EQ(n, 4, "walk: every stream");
+	fl_voip_rtp_stats(t, &stats);
+	ASSERT_EQ(stats.active, 4, "walk: none taken away");
+	n = 0;
 
 	/* expiry: confirmed 30 s after their last packet; unconfirmed 5 s */
 	test__case("expiry");

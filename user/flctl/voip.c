@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * flctl voip { status | ports | carrier ... | threshold ... | sources }
+ * flctl voip { status | ports | carrier ... | threshold ... | sources |
+ *              tracking | calls | streams }
  *
  * Sent as {"cmd": "voip-...", "words": [...]}: flowlensd parses the words
  * and names what is wrong with them.
@@ -55,10 +56,27 @@ void flctl_help_voip(void)
 	       "  threshold list\n"
 	       "  sources                 protected hosts and tracked senders, with\n"
 	       "                          their rates (per second) and packets by method\n"
+	       "  tracking [on | off | auto]\n"
+	       "                          SIP dialogs and RTP streams in the workers:\n"
+	       "                          show, or set (auto, the default: on while a\n"
+	       "                          threshold, a carrier or a HEP collector exists)\n"
+	       "  calls                   live calls and those ended in the last 32 s:\n"
+	       "                          Call-ID, from, to, state (trying, ringing,\n"
+	       "                          answered, ended, failed, cancelled), start,\n"
+	       "                          duration, methods, and each side's SDP media\n"
+	       "                          (address, port, codecs) with the RTP streams\n"
+	       "                          seen towards it (SSRC, payload type, packets,\n"
+	       "                          lost, jitter)\n"
+	       "  streams                 every RTP stream: SSRC, source, destination,\n"
+	       "                          payload type, packets, lost, jitter, whether a\n"
+	       "                          live dialog's SDP negotiated it, and whether it\n"
+	       "                          is unsolicited (towards a host under a VoIP\n"
+	       "                          threshold on a port no SDP named)\n"
 	       "\n"
 	       "Counting is on while a port was set, or a threshold or a carrier\n"
-	       "exists. Everything is kept in voip.json next to the state file; the\n"
-	       "rules and limiters stay enforced while flowlensd is down.\n"
+	       "exists; call tracking (auto) while a threshold, a carrier or a HEP\n"
+	       "collector does. Everything is kept in voip.json next to the state\n"
+	       "file; the rules and limiters stay enforced while flowlensd is down.\n"
 	       "\n"
 	       "Examples:\n"
 	       "  %1$s voip carrier add 192.0.2.0/26 name trunk-a\n"
@@ -128,6 +146,14 @@ static void print_status(struct json_object *data)
 		       json_object_get_int(json_object_array_get_idx(a, i)));
 	printf("%s ('flctl ddos attacks')\n",
 	       a && json_object_array_length(a) ? "" : " none");
+	printf("call tracking: %s (%s); unsolicited RTP packets: %llu\n",
+	       json_object_get_boolean(
+		       json_object_object_get(data, "tracking_active")) ?
+		       "on" :
+		       "off",
+	       json_get_str(data, "tracking"),
+	       (unsigned long long)json_get_u64(data,
+						"unsolicited_rtp_packets"));
 }
 
 int flctl_voip_status(const struct fl_proto_cmd *cmd, int argc, char **argv)
@@ -297,4 +323,137 @@ int flctl_voip_sources(const struct fl_proto_cmd *cmd, int argc, char **argv)
 	if (argc)
 		return arg_none(cmd, argc, argv);
 	return flctl_run_words(cmd, 0, argv, print_sources);
+}
+
+static void print_tracking(struct json_object *data)
+{
+	printf("call tracking: %s (%s)\n",
+	       json_object_get_boolean(json_object_object_get(data, "active")) ?
+		       "on" :
+		       "off",
+	       json_get_str(data, "tracking"));
+}
+
+int flctl_voip_tracking(const struct fl_proto_cmd *cmd, int argc, char **argv)
+{
+	if (argc > 1)
+		return usage_error("%s takes on, off or auto", cmd_name(cmd));
+	return flctl_run_words(cmd, argc, argv, print_tracking);
+}
+
+static void print_rtp_line(struct json_object *r, const char *indent)
+{
+	printf("%s%-10s %-28s %4llu %9llu %6lld %9.2f\n", indent,
+	       json_get_str(r, "ssrc"), json_get_str(r, "src"),
+	       (unsigned long long)json_get_u64(r, "payload_type"),
+	       (unsigned long long)json_get_u64(r, "packets"),
+	       (long long)json_object_get_int64(
+		       json_object_object_get(r, "lost")),
+	       json_get_double(r, "jitter_ms"));
+}
+
+static void print_calls(struct json_object *data)
+{
+	struct json_object *a = json_object_object_get(data, "calls");
+	size_t i, j, k;
+
+	if (!json_object_get_boolean(json_object_object_get(data, "tracking")))
+		printf("call tracking is off ('flctl voip tracking on')\n");
+	for (i = 0; a && i < json_object_array_length(a); i++) {
+		struct json_object *c = json_object_array_get_idx(a, i);
+		struct json_object *m = json_object_object_get(c, "methods");
+		struct json_object *media = json_object_object_get(c, "media");
+
+		printf("%s\n  from %s  to %s\n  %s", json_get_str(c, "call_id"),
+		       json_get_str(c, "from"), json_get_str(c, "to"),
+		       json_get_str(c, "state"));
+		if (json_get_u64(c, "final_status"))
+			printf(" (%llu)", (unsigned long long)json_get_u64(
+						  c, "final_status"));
+		printf("  duration %.1f s  methods",
+		       json_get_double(c, "duration_s"));
+		for (j = 0; m && j < json_object_array_length(m); j++)
+			printf(" %s", json_object_get_string(
+					      json_object_array_get_idx(m, j)));
+		printf("\n");
+		for (j = 0; media && j < json_object_array_length(media); j++) {
+			struct json_object *o =
+				json_object_array_get_idx(media, j);
+			struct json_object *cs =
+				json_object_object_get(o, "codecs");
+			struct json_object *rtp =
+				json_object_object_get(o, "rtp");
+
+			printf("  %-6s %s %s:%llu %s", json_get_str(o, "side"),
+			       json_get_str(o, "media"),
+			       json_get_str(o, "addr"),
+			       (unsigned long long)json_get_u64(o, "port"),
+			       json_get_str(o, "direction"));
+			for (k = 0; cs && k < json_object_array_length(cs); k++)
+				printf("%s%s", k ? ", " : "  ",
+				       json_object_get_string(
+					       json_object_array_get_idx(cs,
+									 k)));
+			printf("\n");
+			for (k = 0; rtp && k < json_object_array_length(rtp);
+			     k++)
+				print_rtp_line(json_object_array_get_idx(rtp,
+									 k),
+					       "    rtp ");
+		}
+	}
+	printf("%llu dialogs (of %llu), %llu dropped (table full)\n",
+	       (unsigned long long)json_get_u64(data, "dialogs"),
+	       (unsigned long long)json_get_u64(data, "dialogs_max"),
+	       (unsigned long long)json_get_u64(data, "dialogs_dropped"));
+}
+
+int flctl_voip_calls(const struct fl_proto_cmd *cmd, int argc, char **argv)
+{
+	if (argc)
+		return arg_none(cmd, argc, argv);
+	return flctl_run_words(cmd, 0, argv, print_calls);
+}
+
+static void print_streams(struct json_object *data)
+{
+	struct json_object *a = json_object_object_get(data, "streams");
+	size_t i;
+
+	if (!json_object_get_boolean(json_object_object_get(data, "tracking")))
+		printf("call tracking is off ('flctl voip tracking on')\n");
+	printf("%-10s %-28s %-28s %4s %9s %6s %9s %-10s %s\n", "SSRC", "SRC",
+	       "DST", "PT", "PACKETS", "LOST", "JITTER_MS", "NEGOTIATED",
+	       "UNSOLICITED");
+	for (i = 0; a && i < json_object_array_length(a); i++) {
+		struct json_object *r = json_object_array_get_idx(a, i);
+
+		printf("%-10s %-28s %-28s %4llu %9llu %6lld %9.2f %-10s %s\n",
+		       json_get_str(r, "ssrc"), json_get_str(r, "src"),
+		       json_get_str(r, "dst"),
+		       (unsigned long long)json_get_u64(r, "payload_type"),
+		       (unsigned long long)json_get_u64(r, "packets"),
+		       (long long)json_object_get_int64(
+			       json_object_object_get(r, "lost")),
+		       json_get_double(r, "jitter_ms"),
+		       json_object_get_boolean(
+			       json_object_object_get(r, "negotiated")) ?
+			       "yes" :
+			       "no",
+		       json_object_get_boolean(
+			       json_object_object_get(r, "unsolicited")) ?
+			       "yes" :
+			       "no");
+	}
+	printf("%llu streams (of %llu), %llu dropped (table full)\n",
+	       (unsigned long long)json_get_u64(data, "active"),
+	       (unsigned long long)json_get_u64(data, "max"),
+	       (unsigned long long)json_get_u64(data, "dropped"));
+}
+
+int flctl_voip_streams(const struct fl_proto_cmd *cmd, int argc, char **argv)
+{
+	if (argc)
+		return arg_none(cmd, argc, argv);
+	return flctl_run_words(cmd, 0, argv, print_streams);
 }

@@ -267,6 +267,13 @@ int settings_read(struct daemon *d, struct fl_config *cfg);
 #define VOIP_WANT_HEP 0x1 /* hep.c: collectors configured */
 #define VOIP_WANT_CALLS 0x2 /* voip.c: dialog and RTP tracking */
 int settings_voip_want(struct daemon *d, unsigned int reason, bool on);
+/* Dialog and RTP tracking is on: the one test a worker makes per frame
+ * (a relaxed load and a branch; the control thread writes voip_wants). */
+static inline bool voip_calls_wanted(const struct daemon *d)
+{
+	return __atomic_load_n(&d->voip_wants, __ATOMIC_RELAXED) &
+	       VOIP_WANT_CALLS;
+}
 /* Is @port (host order) one of the SIP ports? */
 bool sip_port(const struct daemon *d, __u16 port);
 int settings_write(struct daemon *d, const struct fl_config *cfg);

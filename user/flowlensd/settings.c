@@ -90,7 +90,7 @@ int settings_voip_want(struct daemon *d, unsigned int reason, bool on)
 	int err;
 
 	if (!wants == !d->voip_wants) {
-		d->voip_wants = wants;
+		__atomic_store_n(&d->voip_wants, wants, __ATOMIC_RELAXED);
 		return 0;
 	}
 	err = settings_read(d, &cfg);
@@ -102,7 +102,7 @@ int settings_voip_want(struct daemon *d, unsigned int reason, bool on)
 		cfg.escalate_flags &= ~FL_ESCALATE_F_VOIP;
 	err = settings_write(d, &cfg);
 	if (!err)
-		d->voip_wants = wants;
+		__atomic_store_n(&d->voip_wants, wants, __ATOMIC_RELAXED);
 	return err;
 }
 

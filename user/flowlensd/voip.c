@@ -23,6 +23,11 @@
  * FlowSpec announcements of their rules; this module keeps their
  * last_above_ns while they stay above, and removes a limiter when its
  * attack ends. Everything is kept in voip.json next to the state file.
+ *
+ * It also says when the workers track calls (worker_voip.c: dialogs by
+ * Call-ID, RTP streams, unsolicited media): `voip tracking on|off`, or
+ * by default (auto) while a threshold, a carrier or a HEP collector
+ * exists; the voip calls and voip streams commands are the workers'.
  */
 #include <errno.h>
 #include <libgen.h>
@@ -37,11 +42,13 @@
 #include "commands.h"
 #include "daemon.h"
 #include "ddos.h"
+#include "hep.h"
 #include "log.h"
 #include "module.h"
 #include "persist.h"
 #include "units.h"
 #include "voip.h"
+#include "workers.h"
 #include "flowlens.skel.h"
 
 #define VOIP_FILE "voip.json"
@@ -69,6 +76,10 @@ static const char *const kind_names[FL_SIP_KINDS] = {
 	"6xx",
 	"other",
 };
+
+/* Dialog and RTP tracking in the workers (voip tracking). */
+enum voip_tracking { VOIP_TRACKING_AUTO, VOIP_TRACKING_ON, VOIP_TRACKING_OFF };
+static const char *const tracking_names[] = { "auto", "on", "off" };
 
 struct voip_threshold {
 	struct fl_prefix prefix;
@@ -119,6 +130,7 @@ struct voip {
 	bool on; /* fl_config.voip */
 	struct fl_sip_stats *percpu;
 	__u64 attacks; /* opened since start */
+	int tracking; /* enum voip_tracking: what the operator said */
 	char path[512];
 };
 
@@ -152,6 +164,8 @@ static const char *pfx_text(const struct fl_prefix *p, char *buf, size_t len)
 
 /* ---- the datapath's side ---- */
 
+static int tracking_apply(struct daemon *d);
+
 static int conf_write(struct daemon *d)
 {
 	struct voip *v = d->voip;
@@ -159,6 +173,8 @@ static int conf_write(struct daemon *d)
 	struct fl_config cfg;
 	__u32 key = 0, min = 0;
 	int i, err;
+
+	tracking_apply(d); /* thresholds or carriers changed */
 
 	memcpy(conf.ports, d->sip_ports, sizeof(conf.ports));
 	/* a sender gets exact counters at a quarter of the smallest
@@ -336,6 +352,81 @@ static int limiter_install(struct daemon *d, const struct ddos_attack *a,
 		       0;
 }
 
+/* ---- call tracking in the workers ---- */
+
+static int voip_save(struct daemon *d);
+
+/* What the operator said, or (auto) while a threshold, a carrier or a
+ * HEP collector exists: anything that wants the workers to see calls. */
+static bool tracking_wanted(struct daemon *d)
+{
+	struct voip *v = d->voip;
+
+	if (v->tracking != VOIP_TRACKING_AUTO)
+		return v->tracking == VOIP_TRACKING_ON;
+	return v->nr_thresholds || v->nr_carriers || (d->hep && hep_wanted(d));
+}
+
+/* Called every tick (HEP collectors come and go without telling this
+ * module) and after every change: a no-op unless the answer changed. */
+static int tracking_apply(struct daemon *d)
+{
+	bool on = tracking_wanted(d);
+	int err;
+
+	if (on == voip_calls_wanted(d))
+		return 0;
+	err = settings_voip_want(d, VOIP_WANT_CALLS, on);
+	if (err)
+		pr_warn("voip: cannot switch call tracking %s: %s",
+			on ? "on" : "off", strerror(-err));
+	else
+		pr_info("voip: call tracking in the workers %s",
+			on ? "on" : "off");
+	return err;
+}
+
+static int cmd_tracking(struct daemon *d, struct json_object *req,
+			struct json_object **data, char *err, size_t errlen)
+{
+	struct voip *v = d->voip;
+	int nw, ret, i, old = v->tracking;
+	char *w[2];
+
+	nw = command_words(req, w, 2, err, errlen);
+	if (nw < 0)
+		return nw;
+	if (nw > 1) {
+		snprintf(err, errlen, "needs on, off or auto (or nothing)");
+		return -EINVAL;
+	}
+	if (nw == 1) {
+		for (i = 0; i < 3 && strcmp(w[0], tracking_names[i]); i++)
+			;
+		if (i == 3) {
+			snprintf(err, errlen,
+				 "expected on, off or auto, got '%s'", w[0]);
+			return -EINVAL;
+		}
+		v->tracking = i;
+		ret = tracking_apply(d);
+		if (ret) {
+			v->tracking = old;
+			snprintf(err, errlen, "cannot switch call tracking: %s",
+				 strerror(-ret));
+			return ret;
+		}
+		voip_save(d);
+	}
+	*data = json_object_new_object();
+	json_object_object_add(
+		*data, "tracking",
+		json_object_new_string(tracking_names[v->tracking]));
+	json_object_object_add(*data, "active",
+			       json_object_new_boolean(voip_calls_wanted(d)));
+	return 0;
+}
+
 /* ---- the tick ---- */
 
 static void entry_age(struct daemon *d, struct sip_entry *e, const __u64 *sum)
@@ -480,6 +571,8 @@ static void voip_tick(struct daemon *d)
 	struct sip_entry *e, *tmp;
 	__u64 sum[FL_SIP_KINDS];
 
+	if (v)
+		tracking_apply(d);
 	if (!v || !v->on)
 		return;
 	v->reads++;
@@ -640,6 +733,9 @@ static int voip_fill(struct json_object *root, void *arg)
 	for (i = 0; i < v->nr_thresholds; i++)
 		json_object_array_add(a, threshold_json(&v->thresholds[i]));
 	json_object_object_add(root, "thresholds", a);
+	json_object_object_add(
+		root, "tracking",
+		json_object_new_string(tracking_names[v->tracking]));
 	return 0;
 }
 
@@ -797,7 +893,7 @@ static int parse_threshold(int nw, char **w, struct voip_threshold *t,
 		} else if (!strcmp(kw, "rtp")) {
 			snprintf(
 				err, errlen,
-				"'rtp' thresholds need RTP tracking in the workers, which this flowlensd does not have yet");
+				"'rtp' thresholds (RTP bursts per source) are not there yet: 'voip streams' shows RTP rates");
 			return -ENOTSUP;
 		} else {
 			snprintf(
@@ -1223,6 +1319,14 @@ static int cmd_status(struct daemon *d, struct json_object *req,
 	json_object_object_add(*data, "attacks", o);
 	json_object_object_add(*data, "attacks_started",
 			       json_object_new_uint64(v->attacks));
+	json_object_object_add(
+		*data, "tracking",
+		json_object_new_string(tracking_names[v->tracking]));
+	json_object_object_add(*data, "tracking_active",
+			       json_object_new_boolean(voip_calls_wanted(d)));
+	json_object_object_add(*data, "unsolicited_rtp_packets",
+			       json_object_new_uint64(workers_counter_sum(
+				       d, FL_WC_RTP_UNSOLICITED)));
 	return 0;
 }
 
@@ -1334,6 +1438,9 @@ static int voip_restore(struct daemon *d)
 			c->slot = carrier_slot_free(v);
 		v->nr_carriers++;
 	}
+	for (i = 0; i < 3; i++)
+		if (!strcmp(fl_json_str(root, "tracking"), tracking_names[i]))
+			v->tracking = i;
 	a = json_object_object_get(root, "thresholds");
 	for (i = 0; a && i < json_object_array_length(a) &&
 		    v->nr_thresholds < VOIP_THRESHOLDS_MAX;
@@ -1454,6 +1561,7 @@ static const struct command voip_commands[] = {
 	{ "voip-threshold-del", cmd_threshold_del },
 	{ "voip-threshold-list", cmd_threshold_list },
 	{ "voip-sources", cmd_sources },
+	{ "voip-tracking", cmd_tracking },
 	{ NULL, NULL },
 };
 

@@ -79,6 +79,18 @@ static int cmd_workers(struct daemon *d, struct json_object *req,
 	return 0;
 }
 
+__u64 workers_counter_sum(struct daemon *d, enum fl_wc c)
+{
+	struct workers *ws = d->workers;
+	__u64 sum = 0;
+	int i;
+
+	for (i = 0; ws && i < ws->nr; i++)
+		sum += atomic_load_explicit(&ws->w[i].c[c],
+					    memory_order_relaxed);
+	return sum;
+}
+
 /*
  * Every app's totals as `show apps` counts them into t[FL_APPS_MAX]: the
  * XDP per-CPU counters (packets of flows past their verdict) plus what
@@ -532,5 +544,7 @@ const struct command worker_commands[] = {
 	{ "workers", cmd_workers },
 	{ "apps", cmd_apps },
 	{ "flows", cmd_flows },
+	{ "voip-calls", worker_voip_calls },
+	{ "voip-streams", worker_voip_streams },
 	{ NULL, NULL },
 };

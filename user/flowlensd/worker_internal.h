@@ -9,11 +9,15 @@
  *   workers.c      open and close, the escalation switch, and the control
  *                  side: draining the rings into its flow and app tables
  *   worker_cmd.c   the workers, apps and flows commands
+ *   worker_voip.c  SIP dialogs and RTP streams (VoIP tracking), and the
+ *                  voip calls and voip streams commands
  *
  * A worker's own state (struct worker below the "the worker's" line) is
  * touched by its thread alone; the control thread reads its counters
- * (relaxed atomics) and its ring, nothing else. The control thread's
- * tables are in struct workers and no worker touches them.
+ * (relaxed atomics) and its ring, nothing else - but for its VoIP
+ * tracking (struct worker_voip), read under its lock. The
+ * control thread's tables are in struct workers and no worker touches
+ * them.
  */
 #ifndef FLOWLENSD_WORKER_INTERNAL_H
 #define FLOWLENSD_WORKER_INTERNAL_H
@@ -57,6 +61,24 @@ struct wsock {
 	__u32 tx_unkicked; /* submitted since the last sendto() */
 };
 
+/*
+ * A worker's VoIP tracking (worker_voip.c): its RTP streams, which only
+ * the worker writes, holding the lock while it does (it reads them
+ * without); the control thread (voip calls, voip streams) reads them
+ * under the lock. The dialogs are the workers' together (struct
+ * workers).
+ */
+struct voip_tcp;
+struct worker_voip {
+	pthread_mutex_t lock;
+	struct fl_voip_rtp *rtp;
+	/* the worker's alone: TCP directions being framed (uthash) */
+	struct voip_tcp *tcp;
+	__u32 nr_tcp;
+	int prefix_fd[2]; /* FL_MAP_VOIP4, FL_MAP_VOIP6: protected hosts */
+	_Atomic __u64 tcp_dropped; /* a direction with no framer free */
+};
+
 /* Packets of classified flows escalated after their verdict, summed per
  * app until the end of the loop's round (one record per app). */
 struct app_pending {
@@ -91,6 +113,7 @@ struct worker {
 	struct app_pending app_pending[FL_APPS_MAX];
 	__u16 app_touched[FL_APPS_MAX];
 	__u32 nr_app_touched;
+	struct worker_voip voip;
 };
 
 /* The control side's view of one flow, from the workers' records. */
@@ -116,6 +139,10 @@ struct workers {
 	_Atomic bool stop;
 	int tun_fd;
 	int event_fd; /* eventfd: a worker published */
+	/* worker_voip.c: the SIP dialogs every worker feeds, under the
+	 * lock (never taken with a worker's own) */
+	pthread_mutex_t dialogs_lock;
+	struct fl_voip_dialogs *dialogs;
 
 	/* the control thread's */
 	struct fl_cls *names; /* for names only */
@@ -180,6 +207,29 @@ int worker_tun_open(void);
 int workers_map_fd(struct daemon *d, const char *name);
 const struct flow_info *workers_flow_find(struct workers *ws,
 					  const struct fl_flow_key *key);
+
+/* worker_voip.c */
+int workers_voip_open(struct workers *ws, int nr);
+void workers_voip_close(struct workers *ws);
+int worker_voip_open(struct worker *w);
+void worker_voip_close(struct worker *w);
+/* One escalated frame while VoIP tracking is on (voip_calls_wanted()):
+ * SIP into the dialogs, RTP into the streams. @f: the classifier's flow,
+ * or NULL; a flow found to carry RTP gets FL_FLOW_F_VOIP in f->flags. */
+struct fl_cls_flow;
+void worker_voip_frame(struct worker *w, const void *l3, size_t l3_len,
+		       size_t l4_off, __u8 l4_proto, struct fl_cls_flow *f);
+/* Either end of the flow is media a live dialog negotiated: its verdict
+ * keeps it escalated as VoIP. */
+bool worker_voip_flow_negotiated(struct worker *w,
+				 const struct fl_flow_key *key);
+/* The worker's timer: dialogs, streams and TCP framers past their time. */
+void worker_voip_expire(struct worker *w, __u64 now_ms);
+/* voip-calls, voip-streams */
+int worker_voip_calls(struct daemon *d, struct json_object *req,
+		      struct json_object **data, char *err, size_t errlen);
+int worker_voip_streams(struct daemon *d, struct json_object *req,
+			struct json_object **data, char *err, size_t errlen);
 
 /* worker_cmd.c: the workers, apps and flows commands */
 extern const struct command worker_commands[];

@@ -204,7 +204,13 @@ static void write_verdict(struct worker *w, struct fl_cls_flow *f)
 	v.state = f->guessed || !(f->app || f->master) ? FL_FLOW_GAVE_UP :
 							 FL_FLOW_CLASSIFIED;
 	v.flags |= FL_FLOW_F_BYPASS;
-	if (is_voip(f->app) || is_voip(f->master))
+	/* RTP whose endpoints a dialog's SDP negotiated, or that the RTP
+	 * tracker found (worker_voip.c), stays escalated as VoIP too,
+	 * whatever nDPI made of it */
+	if (is_voip(f->app) || is_voip(f->master) ||
+	    (f->flags & FL_FLOW_F_VOIP) ||
+	    (voip_calls_wanted(w->d) &&
+	     worker_voip_flow_negotiated(w, &f->key)))
 		v.flags |= FL_FLOW_F_VOIP;
 	policy_slots(w, f, &v, v.policy);
 	if (bpf_map_update_elem(w->flows_fd, &f->key, &v, BPF_EXIST)) {
@@ -251,6 +257,11 @@ static bool handle(struct worker *w, struct wsock *s, __u64 addr, __u32 len)
 						len);
 		}
 	}
+	/* calls: SIP dialogs and RTP streams, while VoIP tracking is on */
+	if (voip_calls_wanted(w->d))
+		worker_voip_frame(w, data + meta->l3_off, len - meta->l3_off,
+				  meta->l4_off - meta->l3_off, meta->l4_proto,
+				  f);
 	/* HEP3: SIP messages to the collectors, while there are any */
 	if (hep_wanted(w->d))
 		hep_mirror(w->d, w->id, data + meta->l3_off, len - meta->l3_off,
@@ -365,6 +376,7 @@ void *worker_main(void *arg)
 		if (now >= w->next_expire_ms) {
 			w->expire_now_ms = now;
 			fl_cls_expire(w->cls, now, expired, w);
+			worker_voip_expire(w, now);
 			w->next_expire_ms = now + 1000;
 		}
 		if (policy_generation(w->d) != w->policy_gen) {

@@ -103,7 +103,7 @@ static int worker_open(struct daemon *d, struct worker *w, int xsks_fd,
 	w->cls = fl_cls_new(&copts);
 	if (!w->cls)
 		return -ENOMEM;
-	return 0;
+	return worker_voip_open(w);
 }
 
 static void worker_close(struct worker *w)
@@ -111,6 +111,7 @@ static void worker_close(struct worker *w)
 	worker_xsk_close(w);
 	if (w->cls)
 		fl_cls_free(w->cls);
+	worker_voip_close(w);
 	fl_spsc_ring_free(w->ring);
 }
 
@@ -158,6 +159,9 @@ static int workers_open(struct daemon *d)
 	}
 	d->workers = ws;
 	ws->tun_fd = -1;
+	err = workers_voip_open(ws, nr);
+	if (err)
+		return err;
 	ws->max_flows = nr * W_CONTROL_FLOWS_PER_WORKER;
 	if (d->opt.mode == FL_MODE_HOST) {
 		ws->tun_fd = worker_tun_open();
@@ -236,6 +240,7 @@ static void workers_close(struct daemon *d)
 	close(ws->event_fd);
 	if (ws->names)
 		fl_cls_free(ws->names);
+	workers_voip_close(ws);
 	flows_free(ws);
 	free(ws->w);
 	free(ws);

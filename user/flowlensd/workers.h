@@ -11,6 +11,7 @@
  *   workers_drain()          the control thread takes every record from
  *                            every ring into its own flow and app tables
  *   workers_top_apps()       the applications with the highest rates
+ *   workers_counter_sum()    one of FL_WORKER_COUNTERS over every worker
  * The module itself (workers_module) is in daemon.h with the others.
  */
 #ifndef FLOWLENSD_WORKERS_H
@@ -89,6 +90,8 @@ int workers_event_fd(struct daemon *d);
 bool workers_flow_names(struct daemon *d, const struct fl_flow_key *key,
 			const char **sni, const char **ja3c);
 void workers_drain(struct daemon *d);
+/* One counter summed over the workers (0 without workers). */
+__u64 workers_counter_sum(struct daemon *d, enum fl_wc c);
 
 /*
  * The "top" request's side "apps" (flctl top apps): the @n applications

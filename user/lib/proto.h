@@ -149,6 +149,13 @@
 	  "", "the SIP thresholds")                                            \
 	X(voip_sources, voip, "sources", "voip-sources", "",                   \
 	  "protected hosts and heavy senders: SIP rates by method")            \
+	X(voip_tracking, voip, "tracking", "voip-tracking",                    \
+	  "[on | off | auto]",                                                 \
+	  "dialog and RTP tracking in the workers (show, or set)")             \
+	X(voip_calls, voip, "calls", "voip-calls", "",                         \
+	  "live and recently ended calls: state, SDP media, their RTP")        \
+	X(voip_streams, voip, "streams", "voip-streams", "",                   \
+	  "RTP streams: SSRC, packets, loss, jitter, negotiated or not")       \
 	X(hep_add, hep, "add", "hep-add",                                      \
 	  "ADDR [port PORT] [id ID] [password P] [rate N]",                    \
 	  "mirror every SIP message to a HEP3 collector (Homer)")              \
@@ -258,7 +265,12 @@ int fl_proto_match(const char *arg, const char *const *names, int n, int *first,
 	X(RING_SHED, "ring_shed") /* records its ring to the control      \
 				   * thread had no room for */        \
 	X(REMATCHED, "rematched") /* flows given other policies after a  \
-				   * change of the policies */
+				   * change of the policies */         \
+	X(SIP_MESSAGES, "sip_messages") /* tracked (VoIP tracking on) */  \
+	X(SIP_MALFORMED, "sip_malformed") /* started like SIP, refused */ \
+	X(RTP_PACKETS, "rtp_packets") /* tracked in RTP streams */        \
+	X(RTP_UNSOLICITED, "rtp_unsolicited") /* towards a protected     \
+				   * host, on a port no SDP named */
 /* frames the kernel could not queue to the worker (XDP_STATISTICS) */
 #define FL_WORKER_RING_FULL "ring_full"
 

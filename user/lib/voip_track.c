@@ -698,6 +698,19 @@ void fl_voip_dialogs_flush(struct fl_voip_dialogs *t, fl_voip_dialog_cb cb,
 	t->slab.free_head = NIL;
 }
 
+void fl_voip_dialogs_walk(const struct fl_voip_dialogs *t, fl_voip_dialog_cb cb,
+			  void *arg)
+{
+	__u32 i;
+
+	for (i = 0; i < t->slab.used; i++) {
+		const struct fl_voip_dialog *d = dialog_at(t, i);
+
+		if (d->link.list != LIST_FREE)
+			cb(d, arg);
+	}
+}
+
 void fl_voip_dialogs_stats(const struct fl_voip_dialogs *t,
 			   struct fl_voip_dialog_stats *stats)
 {
@@ -922,10 +935,11 @@ static void update_jitter(struct fl_rtp_stream *s, __u32 ts, __u64 arrival_us)
 	s->jitter += ((d < 0 ? -(double)d : (double)d) - s->jitter) / 16;
 }
 
-const struct fl_rtp_stream *
-fl_voip_rtp_packet(struct fl_voip_rtp *t, const struct fl_rtp_key *key,
-		   const struct fl_rtp_hdr *h, __u32 bytes, __u64 arrival_us,
-		   __u32 clock_rate, bool negotiated)
+struct fl_rtp_stream *fl_voip_rtp_packet(struct fl_voip_rtp *t,
+					 const struct fl_rtp_key *key,
+					 const struct fl_rtp_hdr *h,
+					 __u32 bytes, __u64 arrival_us,
+					 __u32 clock_rate, bool negotiated)
 {
 	__u32 bucket = stream_bucket(t, key), i;
 	struct fl_rtp_stream *s;
@@ -1020,6 +1034,19 @@ void fl_voip_rtp_flush(struct fl_voip_rtp *t, fl_rtp_stream_cb cb, void *arg)
 	}
 	t->slab.used = 0;
 	t->slab.free_head = NIL;
+}
+
+void fl_voip_rtp_walk(const struct fl_voip_rtp *t, fl_rtp_stream_cb cb,
+		      void *arg)
+{
+	__u32 i;
+
+	for (i = 0; i < t->slab.used; i++) {
+		const struct fl_rtp_stream *s = stream_at(t, i);
+
+		if (s->link.list != LIST_FREE)
+			cb(s, arg);
+	}
 }
 
 void fl_voip_rtp_stats(const struct fl_voip_rtp *t,

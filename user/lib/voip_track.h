@@ -13,6 +13,7 @@
  *   fl_voip_dialog_find()     the dialog of a Call-ID, or NULL
  *   fl_voip_dialogs_expire()  those idle past their state's timeout
  *   fl_voip_dialogs_flush()   all of them (a capture ended)
+ *   fl_voip_dialogs_walk()    every dialog to a callback, none removed
  *   fl_voip_dialogs_stats()
  *   fl_voip_media_lookup()    the dialog whose SDP offers (address, port)
  *                             for media, or NULL: one hash lookup
@@ -22,7 +23,7 @@
  *   fl_voip_rtp_new(), fl_voip_rtp_free()
  *   fl_voip_rtp_packet()      an RTP packet -> its stream, counted
  *   fl_voip_rtp_find(), fl_voip_rtp_expire(), fl_voip_rtp_flush(),
- *   fl_voip_rtp_stats()
+ *   fl_voip_rtp_walk(), fl_voip_rtp_stats()
  *   fl_voip_rtp_expected(), fl_voip_rtp_lost(), fl_voip_rtp_jitter_ms()
  *
  * Dialog states, driven by requests and by responses whose CSeq names
@@ -159,6 +160,10 @@ void fl_voip_dialogs_expire(struct fl_voip_dialogs *t, __u64 now_ms,
  * entries are reused), then none is left. */
 void fl_voip_dialogs_flush(struct fl_voip_dialogs *t, fl_voip_dialog_cb cb,
 			   void *arg);
+/* Every dialog to @cb, in table order; the table is left as it is (a
+ * reader's walk: the workers' control commands). */
+void fl_voip_dialogs_walk(const struct fl_voip_dialogs *t, fl_voip_dialog_cb cb,
+			  void *arg);
 void fl_voip_dialogs_stats(const struct fl_voip_dialogs *t,
 			   struct fl_voip_dialog_stats *stats);
 /* @family 4 or 6, @port in host order; *media (if not NULL) is the m=
@@ -217,6 +222,10 @@ struct fl_rtp_stream {
 	__u32 transit;
 	double jitter; /* in timestamp units */
 	__u64 first_us, first_ms, last_ms;
+	/* the caller's, kept with the stream and never read here: packets it
+	 * judged unsolicited (the workers: towards a protected host, on a
+	 * port no dialog's SDP named) */
+	__u64 unsolicited;
 	/* the table's */
 	struct fl_voip_link link;
 };
@@ -252,15 +261,19 @@ void fl_voip_rtp_free(struct fl_voip_rtp *t);
  * found an end of it in a dialog's SDP. Returns the stream, or NULL if it
  * is new and there is no room (counted). @arrival_us never goes back.
  */
-const struct fl_rtp_stream *
-fl_voip_rtp_packet(struct fl_voip_rtp *t, const struct fl_rtp_key *key,
-		   const struct fl_rtp_hdr *h, __u32 bytes, __u64 arrival_us,
-		   __u32 clock_rate, bool negotiated);
+struct fl_rtp_stream *fl_voip_rtp_packet(struct fl_voip_rtp *t,
+					 const struct fl_rtp_key *key,
+					 const struct fl_rtp_hdr *h,
+					 __u32 bytes, __u64 arrival_us,
+					 __u32 clock_rate, bool negotiated);
 const struct fl_rtp_stream *fl_voip_rtp_find(const struct fl_voip_rtp *t,
 					     const struct fl_rtp_key *key);
 void fl_voip_rtp_expire(struct fl_voip_rtp *t, __u64 now_ms,
 			fl_rtp_stream_cb cb, void *arg);
 void fl_voip_rtp_flush(struct fl_voip_rtp *t, fl_rtp_stream_cb cb, void *arg);
+/* Every stream to @cb, in table order; the table is left as it is. */
+void fl_voip_rtp_walk(const struct fl_voip_rtp *t, fl_rtp_stream_cb cb,
+		      void *arg);
 void fl_voip_rtp_stats(const struct fl_voip_rtp *t,
 		       struct fl_voip_rtp_stats *stats);
 /* RFC 3550 A.3: extended highest sequence - base + 1, and that less what
