@@ -31,6 +31,7 @@
 #include "replay.h"
 #include "sip.h"
 #include "voip_track.h"
+#include "voip_json.h"
 
 #ifndef DLT_LINUX_SLL2
 #define DLT_LINUX_SLL2 276
@@ -603,36 +604,13 @@ static void json_print(struct json_object *o)
 	json_object_put(o);
 }
 
-static const char *endpoint_format(__u8 family, const union fl_addr *addr,
-				   __u16 port, char *buf, size_t len)
-{
-	char a[INET6_ADDRSTRLEN];
-
-	fl_addr_format(family == 6 ? AF_INET6 : AF_INET, addr, a, sizeof(a));
-	snprintf(buf, len, family == 6 ? "[%s]:%u" : "%s:%u", a, port);
-	return buf;
-}
-
 static struct json_object *media_json(const struct fl_sdp_media *m,
 				      enum fl_voip_side side)
 {
-	struct json_object *o = json_object_new_object(), *pts, *codecs;
-	char a[INET6_ADDRSTRLEN] = "", codec[FL_SDP_NAME_MAX + 16];
+	struct json_object *o = fl_sdp_media_json(m, side), *pts, *codecs;
+	char codec[FL_SDP_NAME_MAX + 16];
 	int i;
 
-	if (m->family)
-		fl_addr_format(m->family == 6 ? AF_INET6 : AF_INET, &m->addr, a,
-			       sizeof(a));
-	json_object_object_add(o, "side",
-			       json_object_new_string(side == FL_VOIP_CALLER ?
-							      "caller" :
-							      "callee"));
-	json_object_object_add(
-		o, "media", json_object_new_string(fl_sdp_kind_name(m->kind)));
-	json_object_object_add(o, "addr", json_object_new_string(a));
-	json_object_object_add(o, "port", json_object_new_int(m->port));
-	json_object_object_add(o, "direction",
-			       json_object_new_string(fl_sdp_dir_name(m->dir)));
 	pts = json_object_new_array();
 	codecs = json_object_new_array();
 	for (i = 0; i < m->ncodecs; i++) {
@@ -656,8 +634,7 @@ static void print_dialog(const struct fl_voip_dialog *d, void *arg)
 	static const char *const classes[] = { "1xx", "2xx", "3xx",
 					       "4xx", "5xx", "6xx" };
 	struct replay *r = arg;
-	struct json_object *o, *methods, *responses, *media;
-	unsigned int m;
+	struct json_object *o, *responses, *media;
 	int side, i;
 
 	r->v.printed_dialogs++;
@@ -665,30 +642,12 @@ static void print_dialog(const struct fl_voip_dialog *d, void *arg)
 		return;
 	o = json_object_new_object();
 	json_add_common(o, "dialog", r);
-	json_object_object_add(o, "call_id",
-			       json_object_new_string(d->call_id));
-	json_object_object_add(o, "from", json_object_new_string(d->from));
-	json_object_object_add(o, "to", json_object_new_string(d->to));
-	json_object_object_add(
-		o, "state",
-		json_object_new_string(fl_voip_state_name(d->state)));
-	json_object_object_add(
-		o, "final_status",
-		d->final_status ? json_object_new_int(d->final_status) : NULL);
-	methods = json_object_new_array();
-	for (m = 0; m <= FL_SIP_METHOD_EXT; m++)
-		if (d->methods & 1U << m)
-			json_object_array_add(
-				methods,
-				json_object_new_string(fl_sip_method_name(m)));
-	json_object_object_add(o, "methods", methods);
+	fl_voip_dialog_json_add(o, d);
 	responses = json_object_new_object();
 	for (i = 0; i < 6; i++)
 		json_object_object_add(responses, classes[i],
 				       json_object_new_int64(d->responses[i]));
 	json_object_object_add(o, "responses", responses);
-	json_object_object_add(o, "messages",
-			       json_object_new_int64(d->messages));
 	json_object_object_add(o, "start", json_time(d->start_ms));
 	json_object_object_add(o, "answer", json_time(d->answer_ms));
 	json_object_object_add(o, "end", json_time(d->end_ms));
@@ -707,7 +666,6 @@ static void print_stream(const struct fl_rtp_stream *s, void *arg)
 {
 	struct replay *r = arg;
 	struct json_object *o;
-	char buf[INET6_ADDRSTRLEN + 16];
 
 	if (!s->confirmed && !s->negotiated) {
 		r->v.rtp_unconfirmed += s->packets;
@@ -719,17 +677,7 @@ static void print_stream(const struct fl_rtp_stream *s, void *arg)
 		return;
 	o = json_object_new_object();
 	json_add_common(o, "rtp", r);
-	snprintf(buf, sizeof(buf), "0x%08x", s->key.ssrc);
-	json_object_object_add(o, "ssrc", json_object_new_string(buf));
-	json_object_object_add(o, "src",
-			       json_object_new_string(endpoint_format(
-				       s->key.family, &s->key.src, s->key.sport,
-				       buf, sizeof(buf))));
-	json_object_object_add(o, "dst",
-			       json_object_new_string(endpoint_format(
-				       s->key.family, &s->key.dst, s->key.dport,
-				       buf, sizeof(buf))));
-	json_object_object_add(o, "payload_type", json_object_new_int(s->pt));
+	fl_rtp_stream_json_add(o, s, true);
 	json_object_object_add(o, "clock_rate",
 			       json_object_new_int64(s->clock_rate));
 	json_object_object_add(o, "packets", json_object_new_int64(s->packets));

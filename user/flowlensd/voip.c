@@ -537,8 +537,9 @@ static void entry_judge(struct daemon *d, struct sip_entry *e)
 		const struct voip_threshold *t = v->by_slot[e->key.slot][m];
 		__u64 limit;
 
-		if (e->attack[m] && !(a = ddos_attack_find(d, e->attack[m])))
-			e->attack[m] = 0; /* it ended */
+		a = e->attack[m] ? ddos_attack_find(d, e->attack[m]) : NULL;
+		if (!a)
+			e->attack[m] = 0; /* none, or it ended */
 		if (!t) {
 			e->above[m] = false;
 			continue;
@@ -548,12 +549,11 @@ static void entry_judge(struct daemon *d, struct sip_entry *e)
 			e->above[m] = true;
 		else if (e->above[m] && e->rate[m] < VOIP_HYSTERESIS * limit)
 			e->above[m] = false;
-		if (!e->attack[m]) {
+		if (!a) {
 			if (e->above[m])
 				attack_open(d, e, t, m, limit);
 			continue;
 		}
-		a = ddos_attack_find(d, e->attack[m]);
 		a->rate = a->pps = e->rate[m];
 		if (a->pps > a->peak_pps)
 			a->peak_pps = a->pps;
@@ -1179,26 +1179,24 @@ static int cmd_threshold_del(struct daemon *d, struct json_object *req,
 			     size_t errlen)
 {
 	struct voip *v = d->voip;
-	struct json_object *gone = json_object_new_array();
+	struct json_object *gone;
 	char *w[4], buf[FL_PREFIX_STRLEN];
 	struct fl_prefix p;
 	int nw, ret, i, m = -1;
 
 	nw = command_words(req, w, 4, err, errlen);
 	if (nw < 0)
-		goto fail_nw;
+		return nw;
 	if (nw != 1 && !(nw == 3 && !strcmp(w[1], "method"))) {
 		snprintf(err, errlen, "needs PREFIX [method METHOD]");
-		nw = -EINVAL;
-		goto fail_nw;
+		return -EINVAL;
 	}
 	ret = parse_prefix(w[0], &p, err, errlen);
 	if (!ret && nw == 3)
 		ret = parse_method(w[2], &m, err, errlen);
-	if (ret) {
-		json_object_put(gone);
+	if (ret)
 		return ret;
-	}
+	gone = json_object_new_array();
 	for (i = 0; i < v->nr_thresholds;) {
 		struct voip_threshold *t = &v->thresholds[i];
 
@@ -1224,9 +1222,6 @@ static int cmd_threshold_del(struct daemon *d, struct json_object *req,
 	*data = json_object_new_object();
 	json_object_object_add(*data, "removed", gone);
 	return 0;
-fail_nw:
-	json_object_put(gone);
-	return nw;
 }
 
 static int cmd_threshold_list(struct daemon *d, struct json_object *req,

@@ -47,6 +47,7 @@
 
 #include "prefix.h"
 #include "sip.h"
+#include "voip_json.h"
 #include "voip_track.h"
 #include "worker_internal.h"
 
@@ -448,16 +449,6 @@ static struct json_object *seconds(__u64 ms)
 	return json_object_new_double(ms / 1e3);
 }
 
-static const char *endpoint_format(__u8 family, const union fl_addr *addr,
-				   __u16 port, char *buf, size_t len)
-{
-	char a[INET6_ADDRSTRLEN];
-
-	fl_addr_format(family == 6 ? AF_INET6 : AF_INET, addr, a, sizeof(a));
-	snprintf(buf, len, family == 6 ? "[%s]:%u" : "%s:%u", a, port);
-	return buf;
-}
-
 /* Every worker's streams, copied under its lock. */
 struct stream_copy {
 	struct fl_rtp_stream s;
@@ -533,21 +524,8 @@ static struct json_object *stream_json(const struct stream_copy *c,
 {
 	const struct fl_rtp_stream *s = &c->s;
 	struct json_object *o = json_object_new_object();
-	char buf[INET6_ADDRSTRLEN + 16];
 
-	snprintf(buf, sizeof(buf), "0x%08x", s->key.ssrc);
-	json_object_object_add(o, "ssrc", json_object_new_string(buf));
-	json_object_object_add(o, "src",
-			       json_object_new_string(endpoint_format(
-				       s->key.family, &s->key.src, s->key.sport,
-				       buf, sizeof(buf))));
-	if (endpoints)
-		json_object_object_add(o, "dst",
-				       json_object_new_string(endpoint_format(
-					       s->key.family, &s->key.dst,
-					       s->key.dport, buf,
-					       sizeof(buf))));
-	json_object_object_add(o, "payload_type", json_object_new_int(s->pt));
+	fl_rtp_stream_json_add(o, s, endpoints);
 	json_object_object_add(o, "packets",
 			       json_object_new_uint64(s->packets));
 	json_object_object_add(o, "lost",
@@ -624,26 +602,13 @@ static struct json_object *media_json(const struct fl_voip_dialog *d, int side,
 				      int index, const struct streams *ss)
 {
 	const struct fl_sdp_media *m = &d->media[side][index];
-	struct json_object *o = json_object_new_object(), *codecs, *rtp;
-	char a[INET6_ADDRSTRLEN] = "", codec[FL_SDP_NAME_MAX + 16];
+	struct json_object *o = fl_sdp_media_json(m, side), *codecs, *rtp;
+	char codec[FL_SDP_NAME_MAX + 16];
 	struct stream_copy probe;
 	size_t lo = 0, hi = ss->n, i;
 	bool any_from_peer = false;
 	int j;
 
-	if (m->family)
-		fl_addr_format(m->family == 6 ? AF_INET6 : AF_INET, &m->addr, a,
-			       sizeof(a));
-	json_object_object_add(o, "side",
-			       json_object_new_string(side == FL_VOIP_CALLER ?
-							      "caller" :
-							      "callee"));
-	json_object_object_add(
-		o, "media", json_object_new_string(fl_sdp_kind_name(m->kind)));
-	json_object_object_add(o, "addr", json_object_new_string(a));
-	json_object_object_add(o, "port", json_object_new_int(m->port));
-	json_object_object_add(o, "direction",
-			       json_object_new_string(fl_sdp_dir_name(m->dir)));
 	codecs = json_object_new_array();
 	for (j = 0; j < m->ncodecs; j++) {
 		const struct fl_sdp_codec *c = &m->codecs[j];
@@ -689,23 +654,13 @@ static struct json_object *media_json(const struct fl_voip_dialog *d, int side,
 static void call_json(const struct fl_voip_dialog *d, void *arg)
 {
 	struct calls_ctx *c = arg;
-	struct json_object *o, *methods, *media;
-	unsigned int m;
+	struct json_object *o, *media;
 	int side, i;
 
 	if (d->state == FL_VOIP_NON_INVITE)
 		return; /* a REGISTER's or an OPTIONS' Call-ID: not a call */
 	o = json_object_new_object();
-	json_object_object_add(o, "call_id",
-			       json_object_new_string(d->call_id));
-	json_object_object_add(o, "from", json_object_new_string(d->from));
-	json_object_object_add(o, "to", json_object_new_string(d->to));
-	json_object_object_add(
-		o, "state",
-		json_object_new_string(fl_voip_state_name(d->state)));
-	json_object_object_add(
-		o, "final_status",
-		d->final_status ? json_object_new_int(d->final_status) : NULL);
+	fl_voip_dialog_json_add(o, d);
 	json_object_object_add(o, "start",
 			       wall_time(d->start_ms, c->now_ms, c->now_real));
 	json_object_object_add(o, "answer",
@@ -714,15 +669,6 @@ static void call_json(const struct fl_voip_dialog *d, void *arg)
 			       wall_time(d->end_ms, c->now_ms, c->now_real));
 	json_object_object_add(o, "duration_s",
 			       seconds(fl_voip_dialog_duration_ms(d)));
-	methods = json_object_new_array();
-	for (m = 0; m <= FL_SIP_METHOD_EXT; m++)
-		if (d->methods & 1U << m)
-			json_object_array_add(
-				methods,
-				json_object_new_string(fl_sip_method_name(m)));
-	json_object_object_add(o, "methods", methods);
-	json_object_object_add(o, "messages",
-			       json_object_new_int64(d->messages));
 	media = json_object_new_array();
 	for (side = FL_VOIP_CALLER; side <= FL_VOIP_CALLEE; side++)
 		for (i = 0; i < d->nmedia[side]; i++)
