@@ -94,6 +94,33 @@ assert_match() {
 }
 
 # json_check JSON JQ_FILTER WHAT: the filter must hold (jq -e) for JSON.
+# voip_attack_of ADDR KIND: the last VoIP attack (active or ended) on or
+# from ADDR about KIND (a SIP method, rtp or unsolicited), as JSON; null
+voip_attack_of() {
+	flctl -j ddos attacks --all | jq -c --arg v "$1" --arg m "$2" \
+		'[.attacks[] | select(.sip_method == $m and .victim == $v)] | last'
+}
+
+# voip_reset: every VoIP threshold and carrier deleted, and the VoIP
+# attacks waited out (their hold; 15 s at most)
+voip_reset() {
+	local p
+	for p in $(flctl -j voip threshold list 2>/dev/null | jq -r '.thresholds[].prefix' | sort -u); do
+		flctl voip threshold del "$p" >/dev/null || true
+	done
+	for p in $(flctl -j voip carrier list 2>/dev/null | jq -r '.carriers[].prefix'); do
+		flctl voip carrier del "$p" >/dev/null || true
+	done
+	wait_until 15 voip_attacks_none || true
+}
+
+voip_attacks_none() { [ "$(flctl -j voip status | jq '.attacks | length')" = 0 ]; }
+
+# attack_rules ID: the text of each rule attack ID installed
+attack_rules() {
+	flctl -j rule list | jq -r --argjson id "$1" '.rules[] | select(.attack == $id) | .rule'
+}
+
 json_check() {
 	printf '%s\n' "$1" | jq -e "$2" >/dev/null ||
 		fail "$3: '$2' does not hold for: $1"

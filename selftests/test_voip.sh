@@ -66,23 +66,8 @@ sipp_calls() {
 		"$SIPP_DIR/$1"/*_screen.log
 }
 
-# the last VoIP attack (active or ended) on victim ADDR and METHOD, as JSON
-attack_of() {
-	flctl -j ddos attacks --all | jq -c --arg v "$1" --arg m "$2" \
-		'[.attacks[] | select(.sip_method == $m and .victim == $v)] | last'
-}
-
-voip_attacks_none() { [ "$(voip_json status | jq '.attacks | length')" = 0 ]; }
-
 cleanup() {
-	local p
-	for p in $(voip_json threshold list 2>/dev/null | jq -r '.thresholds[].prefix' | sort -u); do
-		flctl voip threshold del "$p" >/dev/null || true
-	done
-	for p in $(voip_json carrier list 2>/dev/null | jq -r '.carriers[].prefix'); do
-		flctl voip carrier del "$p" >/dev/null || true
-	done
-	wait_until 15 voip_attacks_none || true
+	voip_reset
 	rm -rf "$SIPP_DIR"
 }
 
@@ -127,14 +112,14 @@ test_floods_blocked_carrier_untouched() {
 	for m in invite:192.0.2.20 register:192.0.2.21 options:192.0.2.22; do
 		src=${m#*:}
 		m=${m%%:*}
-		a=$(attack_of "$src" "$m")
+		a=$(voip_attack_of "$src" "$m")
 		[ "$a" != null ] || fail "no $m attack from $src: $(flctl ddos attacks)"
 		echo "$a"
 		assert_eq "$(jq -r .direction <<<"$a")" source "$m attack direction"
 		assert_ge "$(jq '.rules | length' <<<"$a")" 1 "$m attack's rules"
 		assert_ge "$(jq .dropped <<<"$a")" 1 "$m attack dropped"
 	done
-	assert_eq "$(attack_of 192.0.2.21 register | jq -r .action)" rate-limit "REGISTER flood's rules"
+	assert_eq "$(voip_attack_of 192.0.2.21 register | jq -r .action)" rate-limit "REGISTER flood's rules"
 
 	# XDP counted exactly what sipp sent, dropped or not
 	assert_eq $(($(host_count 198.51.100.2 invite) - before_invite)) \
@@ -170,7 +155,7 @@ test_distributed_invite_flood() {
 		198.51.100.2:5060
 	sleep 3
 	local a
-	a=$(attack_of 198.51.100.2 invite)
+	a=$(voip_attack_of 198.51.100.2 invite)
 	[ "$a" != null ] || fail "no attack on the host: $(flctl ddos attacks)"
 	echo "$a"
 	assert_eq "$(jq -r .direction <<<"$a")" destination "attack direction"
@@ -227,7 +212,7 @@ test_restart_keeps_everything() {
 		-recv_timeout 1000 198.51.100.2:5060
 	sipp_wait
 	local before id
-	before=$(attack_of 192.0.2.24 invite)
+	before=$(voip_attack_of 192.0.2.24 invite)
 	[ "$before" != null ] || fail "no attack: $(flctl ddos attacks)"
 	id=$(jq .id <<<"$before")
 	lab stop
@@ -235,7 +220,7 @@ test_restart_keeps_everything() {
 	assert_eq "$(voip_json ports | jq -c .ports)" "[5060,5080]" "ports"
 	assert_eq "$(voip_json carrier list | jq -r '.carriers[0].name')" trunk-a "carrier"
 	assert_eq "$(voip_json threshold list | jq -r '.thresholds[0].pps')" 20 "threshold"
-	assert_eq "$(attack_of 192.0.2.24 invite | jq -c '[.id, .state]')" "[$id,\"active\"]" "attack kept"
+	assert_eq "$(voip_attack_of 192.0.2.24 invite | jq -c '[.id, .state]')" "[$id,\"active\"]" "attack kept"
 	assert_eq "$(flctl -j rule list | jq "[.rules[] | select(.attack == $id)] | length")" 4 \
 		"its rules (udp and tcp, two ports)"
 	flctl voip ports 5060
@@ -253,8 +238,6 @@ test_bad_arguments() {
 		flctl voip threshold add $PROTECTED method invite speed 5
 	assert_fails_with "needs PREFIX method METHOD pps N" flctl voip threshold add $PROTECTED pps
 	assert_fails_with "needs method METHOD" flctl voip threshold add $PROTECTED pps 5 hold 3
-	assert_fails_with "'rtp' thresholds \(RTP bursts per source\) are not there yet" \
-		flctl voip threshold add $PROTECTED rtp pps 2000
 	assert_fails_with "is not an IPv4 or IPv6" flctl voip threshold add nowhere method invite pps 5
 	assert_fails_with "'0' is not a port" flctl voip ports 0
 	assert_fails_with "'70000' is not a port" flctl voip ports 70000

@@ -203,6 +203,38 @@ test_unsolicited_media() {
 	assert_match "$(flctl voip status)" "unsolicited RTP packets: [1-9]" "voip status text"
 }
 
+# Unsolicited media over its limit during a call: an attack on the DDoS
+# engine's books, a rule for the flood's source and port; the call
+# completes, its caller never named.
+test_unsolicited_media_blocked() {
+	flctl voip threshold add $PROTECTED unsolicited pps 50 hold 5
+	uas
+	sipp_run blocked -sn uac_pcap -i 192.0.2.2 -p 5075 -mi 192.0.2.2 -m 1 198.51.100.2:5060
+	local pid=$SIPP_PID
+	sleep 2
+	local sent a id
+	sent=$(in_ns client "$RTP_SEND" 198.51.100.2 7080 --src 192.0.2.14 --sport 40004 \
+		--count 600 --pps 150 --ssrc 0xbad00002)
+	assert_eq "$sent" 600 "flood sent"
+	a=$(voip_attack_of 192.0.2.14 unsolicited)
+	[ "$a" != null ] || fail "no unsolicited-media attack from 192.0.2.14: $(flctl ddos attacks --all)"
+	echo "$a"
+	json_check "$a" '.state == "active" and .direction == "source" and .metric == "unsolicited-rtp-pps" and .limit == 50' \
+		"the flood's attack"
+	id=$(jq .id <<<"$a")
+	assert_eq "$(attack_rules "$id")" \
+		"order 900 src 192.0.2.14/32 dst 198.51.100.0/24 proto udp dport 7080 action drop attack $id" \
+		"its rule: the source, the prefix, the flood's port"
+	assert_ge "$(voip_attack_of 192.0.2.14 unsolicited | jq .dropped)" 300 "dropped at the driver"
+	assert_match "$(flctl ddos attacks)" "unsolicited RTP towards 198.51.100.0/24" "ddos attacks text"
+
+	wait "$pid" || { cat "$SIPP_DIR/blocked/out.txt"; fail "sipp uac_pcap failed"; }
+	assert_eq "$(sipp_calls blocked Successful)" 1 "the call"
+	assert_eq "$(voip_attack_of 192.0.2.2 unsolicited)" null "an attack on the caller"
+	flctl -j rule list | jq -e '[.rules[] | select(.rule | test("192\\.0\\.2\\.2/"))] | length == 0' >/dev/null ||
+		fail "a rule names the caller: $(flctl rule list)"
+}
+
 # Tracking off: calls are not tracked, whatever thresholds exist; on
 # again, they are; the setting survives a restart.
 test_tracking_off() {

@@ -453,9 +453,16 @@ static void attack_note(struct json_object *a, char *buf, size_t len)
 
 	buf[0] = part[0] = '\0';
 	if (json_object_object_get_ex(a, "sip_method", &v) && v) {
-		/* a VoIP attack: a method from one source, or to one host */
-		append(buf, len, "; ", "SIP %s towards %s%s",
-		       json_object_get_string(v), json_get_str(a, "threshold"),
+		/* a VoIP attack: a method from one source, or to one host;
+		 * or RTP from one source */
+		const char *m = json_object_get_string(v);
+
+		append(buf, len, "; ", "%s%s towards %s%s",
+		       !strcmp(m, "rtp")	 ? "RTP burst" :
+		       !strcmp(m, "unsolicited") ? "unsolicited RTP" :
+						   "SIP ",
+		       !strcmp(m, "rtp") || !strcmp(m, "unsolicited") ? "" : m,
+		       json_get_str(a, "threshold"),
 		       strcmp(json_get_str(a, "mitigation"), "rules") ?
 			       "; a method limiter on the host" :
 			       "");

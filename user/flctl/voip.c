@@ -29,6 +29,16 @@ void flctl_help_voip(void)
 	       "  a host over a method's total   a distributed flood; a method limiter\n"
 	       "                                 in XDP holds that method to that host\n"
 	       "                                 to total/s, other methods untouched\n"
+	       "  a source over rtp pps          an RTP burst: rules for that source's\n"
+	       "                                 UDP towards PREFIX on the ports of its\n"
+	       "                                 streams (all its UDP for more than 8)\n"
+	       "  a source over unsolicited pps  unsolicited media (RTP towards PREFIX\n"
+	       "                                 on ports no live call's SDP named):\n"
+	       "                                 rules for those ports, the same way\n"
+	       "\n"
+	       "RTP is counted by the workers, while call tracking is on: what the\n"
+	       "escalation cap lets through reaches them, so set it above the largest\n"
+	       "rtp limit ('flctl config set escalate-pps').\n"
 	       "\n"
 	       "Attacks are the DDoS engine's ('flctl ddos attacks'): events, hold,\n"
 	       "history, FlowSpec announcements of their rules. A carrier is never\n"
@@ -52,10 +62,17 @@ void flctl_help_voip(void)
 	       "                          ends (default 60). Again for the same PREFIX\n"
 	       "                          and METHOD: changed. The longest PREFIX\n"
 	       "                          holding a host is the one that applies.\n"
-	       "  threshold del PREFIX [method METHOD]\n"
+	       "  threshold add PREFIX { rtp | unsolicited } pps N\n"
+	       "                [action { drop | rate-limit N[pps] }] [hold S]\n"
+	       "                          per source: N RTP packets/s towards PREFIX\n"
+	       "                          (rtp), or N of them that no SDP negotiated\n"
+	       "                          (unsolicited)\n"
+	       "  threshold del PREFIX [method METHOD | rtp | unsolicited]\n"
 	       "  threshold list\n"
 	       "  sources                 protected hosts and tracked senders, with\n"
-	       "                          their rates (per second) and packets by method\n"
+	       "                          their rates (per second) and packets by method,\n"
+	       "                          and RTP senders towards protected prefixes\n"
+	       "                          (role rtp-source: rtp and unsolicited)\n"
 	       "  tracking [on | off | auto]\n"
 	       "                          SIP dialogs and RTP streams in the workers:\n"
 	       "                          show, or set (auto, the default: on while a\n"
@@ -83,6 +100,8 @@ void flctl_help_voip(void)
 	       "  %1$s voip threshold add 198.51.100.0/24 method invite pps 50 action drop hold 60\n"
 	       "  %1$s voip threshold add 198.51.100.0/24 method register pps 20 action rate-limit 5pps\n"
 	       "  %1$s voip threshold add 198.51.100.0/24 method options pps 10\n"
+	       "  %1$s voip threshold add 198.51.100.0/24 rtp pps 2000\n"
+	       "  %1$s voip threshold add 198.51.100.0/24 unsolicited pps 50 hold 300\n"
 	       "  %1$s -j voip status\n",
 	       prog_name);
 }
@@ -146,6 +165,8 @@ static void print_status(struct json_object *data)
 		       json_object_get_int(json_object_array_get_idx(a, i)));
 	printf("%s ('flctl ddos attacks')\n",
 	       a && json_object_array_length(a) ? "" : " none");
+	printf("RTP sources towards protected prefixes: %llu\n",
+	       (unsigned long long)json_get_u64(data, "rtp_sources"));
 	printf("call tracking: %s (%s); unsolicited RTP packets: %llu\n",
 	       json_object_get_boolean(
 		       json_object_object_get(data, "tracking_active")) ?
@@ -223,7 +244,7 @@ int flctl_voip_carrier_list(const struct fl_proto_cmd *cmd, int argc,
 
 static void print_threshold_header(void)
 {
-	printf("%-43s %-10s %10s %10s %-18s %6s\n", "PREFIX", "METHOD", "PPS",
+	printf("%-43s %-11s %10s %10s %-18s %6s\n", "PREFIX", "METHOD", "PPS",
 	       "TOTAL", "ACTION", "HOLD");
 }
 
@@ -236,10 +257,14 @@ static void print_threshold_line(struct json_object *t)
 			 (unsigned long long)json_get_u64(t, "rate"));
 	else
 		snprintf(action, sizeof(action), "drop");
-	printf("%-43s %-10s %10llu %10llu %-18s %6llu\n",
+	char total[24] = "-";
+
+	if (json_object_object_get(t, "total"))
+		snprintf(total, sizeof(total), "%llu",
+			 (unsigned long long)json_get_u64(t, "total"));
+	printf("%-43s %-11s %10llu %10s %-18s %6llu\n",
 	       json_get_str(t, "prefix"), json_get_str(t, "method"),
-	       (unsigned long long)json_get_u64(t, "pps"),
-	       (unsigned long long)json_get_u64(t, "total"), action,
+	       (unsigned long long)json_get_u64(t, "pps"), total, action,
 	       (unsigned long long)json_get_u64(t, "hold"));
 }
 
@@ -254,7 +279,7 @@ int flctl_voip_threshold_add(const struct fl_proto_cmd *cmd, int argc,
 {
 	if (argc < 3)
 		return usage_error(
-			"%s needs PREFIX method METHOD pps N (e.g. 198.51.100.0/24 method invite pps 50)",
+			"%s needs PREFIX method METHOD pps N (e.g. 198.51.100.0/24 method invite pps 50), or PREFIX rtp pps N",
 			cmd_name(cmd));
 	return flctl_run_words(cmd, argc, argv, print_threshold_one);
 }
@@ -272,9 +297,10 @@ static void print_removed(struct json_object *data)
 int flctl_voip_threshold_del(const struct fl_proto_cmd *cmd, int argc,
 			     char **argv)
 {
-	if (argc != 1 && argc != 3)
-		return usage_error("%s needs PREFIX [method METHOD]",
-				   cmd_name(cmd));
+	if (argc < 1 || argc > 3)
+		return usage_error(
+			"%s needs PREFIX [method METHOD | rtp | unsolicited]",
+			cmd_name(cmd));
 	return flctl_run_words(cmd, argc, argv, print_removed);
 }
 
@@ -301,14 +327,14 @@ static void print_sources(struct json_object *data)
 	struct json_object *a = json_object_object_get(data, "entries");
 	size_t i;
 
-	printf("%-40s %-7s %-20s %s\n", "ADDRESS", "ROLE", "PREFIX",
+	printf("%-40s %-10s %-20s %s\n", "ADDRESS", "ROLE", "PREFIX",
 	       "RATES (/s) AND PACKETS BY METHOD");
 	for (i = 0; a && i < json_object_array_length(a); i++) {
 		struct json_object *e = json_object_array_get_idx(a, i);
 		struct json_object *r = json_object_object_get(e, "rates");
 		struct json_object *c = json_object_object_get(e, "packets");
 
-		printf("%-40s %-7s %-20s", json_get_str(e, "address"),
+		printf("%-40s %-10s %-20s", json_get_str(e, "address"),
 		       json_get_str(e, "role"), json_get_str(e, "prefix"));
 		json_object_object_foreach(c, k, val) {
 			printf(" %s %.1f/s (%llu)", k, json_get_double(r, k),

@@ -22,6 +22,7 @@
 #define DDOS_RULES_MAX 16 /* rules one attack may install */
 #define DDOS_HISTORY_MAX 256 /* ended attacks kept */
 #define DDOS_RULE_ORDER 900 /* before an operator's default order */
+#define DDOS_MEDIA_PORTS_MAX 8 /* an RTP attack's ports with a rule each */
 
 enum ddos_signature {
 	DDOS_SIG_SOURCES, /* a handful of sources: one rule each */
@@ -63,10 +64,17 @@ struct ddos_attack {
 	/* A VoIP attack (voip.c): a SIP method over its limit, from one
 	 * source towards threshold.prefix (FL_DDOS_SRC: rules for the source
 	 * and the SIP ports) or towards one host from many (FL_DDOS_DST: a
-	 * method limiter in XDP, which carriers skip). */
+	 * method limiter in XDP, which carriers skip); or RTP from one
+	 * source over its rtp or unsolicited limit (rules for the source and
+	 * its streams' ports). */
 	bool voip;
-	int sip_method; /* enum fl_sip_method */
+	int sip_method; /* enum fl_sip_method, VOIP_RTP or VOIP_UNSOLICITED */
 	__u64 sip_limit; /* packets/s */
+	/* RTP (VOIP_RTP, VOIP_UNSOLICITED) from one source: its rules are
+	 * for these destination ports of its streams (none: all its UDP
+	 * towards the prefix) */
+	__u16 media_ports[DDOS_MEDIA_PORTS_MAX];
+	int nr_media_ports;
 	struct ddos_attack *next; /* active list */
 };
 
@@ -88,6 +96,9 @@ struct ddos_attack *ddos_attack_open(struct daemon *d,
 				     const struct ddos_attack *tmpl,
 				     bool mitigated);
 struct ddos_attack *ddos_attack_find(struct daemon *d, __u32 id);
+/* What the attack's rules (or method limiter) matched and dropped. */
+void ddos_attack_counters(struct daemon *d, const struct ddos_attack *a,
+			  __u64 *matched, __u64 *dropped);
 /* The active attacks, a list through ->next. */
 struct ddos_attack *ddos_active(struct daemon *d);
 /* Is exactly @p on the DDoS allowlist (flctl ddos allow)? */

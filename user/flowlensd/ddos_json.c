@@ -86,8 +86,8 @@ struct json_object *threshold_json(const struct fl_threshold *t)
 	return o;
 }
 
-static void attack_counters(struct daemon *d, const struct ddos_attack *a,
-			    __u64 *matched, __u64 *dropped)
+void ddos_attack_counters(struct daemon *d, const struct ddos_attack *a,
+			  __u64 *matched, __u64 *dropped)
 {
 	struct fl_rule_stats st;
 	struct fl_rule_def def;
@@ -140,8 +140,13 @@ struct json_object *ddos_attack_json(struct daemon *d,
 	json_object_object_add(o, "mitigated", time_json(a->mitigated));
 	json_object_object_add(o, "ended", time_json(a->ended));
 	if (a->voip) {
-		snprintf(buf, sizeof(buf), "sip-%s-pps",
-			 voip_method_name(a->sip_method));
+		if (voip_is_media(a->sip_method))
+			snprintf(buf, sizeof(buf), "%s-pps",
+				 a->sip_method == VOIP_RTP ? "rtp" :
+							     "unsolicited-rtp");
+		else
+			snprintf(buf, sizeof(buf), "sip-%s-pps",
+				 voip_method_name(a->sip_method));
 		json_object_object_add(o, "metric",
 				       json_object_new_string(buf));
 		json_object_object_add(o, "limit",
@@ -204,7 +209,7 @@ struct json_object *ddos_attack_json(struct daemon *d,
 	for (i = 0; i < a->nr_rules; i++)
 		json_object_array_add(sub, json_object_new_int64(a->rules[i]));
 	json_object_object_add(o, "rules", sub);
-	attack_counters(d, a, &matched, &dropped);
+	ddos_attack_counters(d, a, &matched, &dropped);
 	json_object_object_add(o, "matched", json_object_new_uint64(matched));
 	json_object_object_add(o, "dropped", json_object_new_uint64(dropped));
 	json_object_object_add(o, "crossings",

@@ -10,6 +10,7 @@
 #include "ddos_priv.h"
 #include "log.h"
 #include "rule.h"
+#include "voip.h"
 
 /* ---- rules ---- */
 
@@ -68,7 +69,8 @@ static int rule_for(const struct ddos_attack *a, const struct fl_ip_id *src,
 }
 
 /* A VoIP attack from one source: its SIP packets towards the threshold's
- * prefix, on every SIP port, UDP and TCP; nothing else it sends. */
+ * prefix, on every SIP port, UDP and TCP; nothing else it sends. Or its
+ * RTP: UDP to the ports of its streams (@port -1: every port). */
 static int voip_rule_for(const struct ddos_attack *a, const char *proto,
 			 int port, struct fl_rule *rule, char *err,
 			 size_t errlen)
@@ -80,8 +82,10 @@ static int voip_rule_for(const struct ddos_attack *a, const char *proto,
 #define ADD(...) off += snprintf(text + off, sizeof(text) - off, __VA_ARGS__)
 	ADD("order %d src %s/%d", DDOS_RULE_ORDER,
 	    ip_text(&a->victim, addr, sizeof(addr)), host);
-	ADD(" dst %s proto %s dport %d",
-	    fl_prefix_format(&t->prefix, addr, sizeof(addr)), proto, port);
+	ADD(" dst %s proto %s",
+	    fl_prefix_format(&t->prefix, addr, sizeof(addr)), proto);
+	if (port >= 0)
+		ADD(" dport %d", port);
 #undef ADD
 	return rule_from_text(a, text, off, rule, err, errlen);
 }
@@ -143,7 +147,16 @@ int attack_mitigate(struct daemon *d, struct ddos_attack *a)
 
 	if (!rules_ready(d))
 		return 0;
-	if (a->voip) {
+	if (a->voip && voip_is_media(a->sip_method)) {
+		/* RTP from a source: its streams' ports, or all its UDP */
+		for (i = 0; i < a->nr_media_ports && n < room; i++, n++)
+			if (voip_rule_for(a, "udp", a->media_ports[i],
+					  &rules[n], err, sizeof(err)))
+				goto fail;
+		if (!a->nr_media_ports &&
+		    voip_rule_for(a, "udp", -1, &rules[n++], err, sizeof(err)))
+			goto fail;
+	} else if (a->voip) {
 		/* only a source's attack has rules (a host's: a limiter) */
 		for (i = 0; a->direction == FL_DDOS_SRC && n + 1 < room &&
 			    i < FL_SIP_PORTS_MAX && d->sip_ports[i];
@@ -155,6 +168,8 @@ int attack_mitigate(struct daemon *d, struct ddos_attack *a)
 				goto fail;
 			n += 2;
 		}
+	}
+	if (a->voip) {
 		if (!n || ddos_allowlisted(d, &a->victim))
 			return 0;
 		if (rules_add(d, rules, n, FL_ORIGIN_DDOS, &bad, err,

@@ -17,6 +17,13 @@
  *     carriers skip (they are allowlisted, and allowlisted sources skip
  *     every mitigation stage).
  *
+ * RTP is judged on what the workers count (worker_voip.c): per source,
+ * every RTP packet it sends towards a protected prefix, and those of them
+ * no live dialog's SDP negotiated. A source over the prefix's `rtp pps`
+ * (a burst) or `unsolicited pps` is an attack too, mitigated by rules for
+ * that source's UDP towards the prefix on its streams' ports. The workers
+ * see what the escalation cap lets through: a burst is measured up to it.
+ *
  * A carrier (`voip carrier add`) is allowlisted in the DDoS engine's tries
  * with a counter of its own, and is never named in an automatic rule. The
  * attacks then live as the DDoS engine's do: events, history, hold,
@@ -36,6 +43,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <netinet/in.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
@@ -59,10 +67,12 @@
 #define VOIP_LIMIT_BURST_S 0.2 /* a limiter's burst: 200 ms of its rate */
 #define NSEC_PER_S 1000000000ULL
 
-static const char *const method_names[] = {
+static const char *const method_names[VOIP_KINDS] = {
 #define FL_X_SIP(id, name, wire) name,
 	FL_SIP_METHODS(FL_X_SIP)
 #undef FL_X_SIP
+		[VOIP_RTP] = "rtp",
+	[VOIP_UNSOLICITED] = "unsolicited",
 };
 static const char *const kind_names[FL_SIP_KINDS] = {
 #define FL_X_SIP(id, name, wire) name,
@@ -83,9 +93,9 @@ static const char *const tracking_names[] = { "auto", "on", "off" };
 
 struct voip_threshold {
 	struct fl_prefix prefix;
-	int method;
+	int method; /* a SIP method, VOIP_RTP or VOIP_UNSOLICITED */
 	__u64 pps; /* per source */
-	__u64 total; /* per host, from every source together */
+	__u64 total; /* per host, from every source together (SIP only) */
 	__u8 action; /* FL_RULE_DROP or FL_RULE_RATE_LIMIT (per source) */
 	__u64 rate; /* rate-limit: packets/s */
 	__u32 hold;
@@ -96,6 +106,23 @@ struct voip_carrier {
 	char name[48];
 	__u32 slot; /* its counter in FL_MAP_ALLOW_HITS, 1.. */
 };
+
+/* RTP from one source towards a protected prefix (the workers'), and
+ * its rates: [0] every RTP packet, [1] the unsolicited ones. */
+struct rtp_entry {
+	struct workers_rtp_source key;
+	__u64 pending[2]; /* drained this tick */
+	__u64 packets[2]; /* since it was made */
+	__u32 delta[FL_RATE_SLOTS][2];
+	__u64 window[2];
+	double rate[2];
+	bool above[2];
+	__u32 attack[2];
+	__u64 dropped[2]; /* by its attack's rules, at the last tick */
+	UT_hash_handle hh;
+};
+
+#define VOIP_RTP_ENTRIES_MAX 65536
 
 /* One SIP entry of the datapath, and its rates. */
 struct sip_entry {
@@ -121,9 +148,12 @@ struct voip {
 	/* slot -> prefix (FL_MAP_VOIP4/6 values); len 0 family 0: free */
 	struct fl_prefix slots[FL_VOIP_PREFIXES_MAX];
 	/* [slot][method] -> its threshold, rebuilt on every change */
-	struct voip_threshold *(*by_slot)[FL_SIP_METHOD_COUNT];
+	struct voip_threshold *(*by_slot)[VOIP_KINDS];
 	struct sip_entry *entries;
 	size_t nr_entries;
+	struct rtp_entry *rtp; /* the workers' RTP sources */
+	size_t nr_rtp;
+	__u64 rtp_lost; /* sources drained with no room to judge them */
 	unsigned int reads;
 	bool primed; /* the first read after start took the counts as they
 			were: a restart is not a burst */
@@ -136,16 +166,14 @@ struct voip {
 
 const char *voip_method_name(int method)
 {
-	return method >= 0 && method < FL_SIP_METHOD_COUNT ?
-		       method_names[method] :
-		       "?";
+	return method >= 0 && method < VOIP_KINDS ? method_names[method] : "?";
 }
 
 int voip_method_parse(const char *name)
 {
 	int i;
 
-	for (i = 0; i < FL_SIP_METHOD_COUNT; i++)
+	for (i = 0; i < VOIP_KINDS; i++)
 		if (!strcasecmp(name, method_names[i]))
 			return i;
 	return -1;
@@ -180,7 +208,8 @@ static int conf_write(struct daemon *d)
 	/* a sender gets exact counters at a quarter of the smallest
 	 * per-source limit, per CPU and epoch: well before it crosses */
 	for (i = 0; i < v->nr_thresholds; i++)
-		if (!min || v->thresholds[i].pps < min)
+		if (!voip_is_media(v->thresholds[i].method) &&
+		    (!min || v->thresholds[i].pps < min))
 			min = v->thresholds[i].pps;
 	conf.heavy_packets = min / 4 / (d->ncpus ?: 1) ?: 1;
 	err = settings_read(d, &cfg);
@@ -266,6 +295,7 @@ static int prefixes_sync(struct daemon *d)
 			   d->skel->maps.FL_MAP_VOIP6, &v->slots[s], NULL, 0);
 		memset(&v->slots[s], 0, sizeof(v->slots[s]));
 	}
+	workers_voip_prefixes_changed(d);
 	return 0;
 }
 
@@ -463,12 +493,19 @@ static bool entry_idle(const struct sip_entry *e)
 	return true;
 }
 
-static void attack_open(struct daemon *d, struct sip_entry *e,
-			const struct voip_threshold *t, int m, __u64 limit)
+/*
+ * Opens an attack on the DDoS engine's books: method @m (or RTP) from
+ * @addr, a source, or towards it, a @host, at @rate over @limit; a host's
+ * gets a method limiter, a source's rules (for RTP, on @ports). Its id,
+ * or 0.
+ */
+static __u32 attack_open(struct daemon *d, const struct voip_threshold *t,
+			 int m, bool host, __u8 family,
+			 const union fl_addr *addr, double rate, __u64 limit,
+			 const __u16 *ports, int nr_ports)
 {
 	struct voip *v = d->voip;
 	struct ddos_attack tmpl, *a;
-	bool host = e->key.side == FL_SIP_SIDE_DST;
 	int err = 0;
 
 	memset(&tmpl, 0, sizeof(tmpl));
@@ -476,8 +513,8 @@ static void attack_open(struct daemon *d, struct sip_entry *e,
 	tmpl.sip_method = m;
 	tmpl.sip_limit = limit;
 	tmpl.direction = host ? FL_DDOS_DST : FL_DDOS_SRC;
-	tmpl.victim.family = e->key.family == 6 ? AF_INET6 : AF_INET;
-	tmpl.victim.addr = e->key.addr;
+	tmpl.victim.family = family == 6 ? AF_INET6 : AF_INET;
+	tmpl.victim.addr = *addr;
 	tmpl.threshold.prefix = t->prefix;
 	tmpl.threshold.direction = tmpl.direction;
 	tmpl.threshold.limit[FL_METRIC_PPS] = limit;
@@ -488,31 +525,67 @@ static void attack_open(struct daemon *d, struct sip_entry *e,
 	tmpl.metric = FL_METRIC_PPS;
 	tmpl.vector = FL_METRIC_PPS;
 	tmpl.crossings = 1;
-	tmpl.proto = 0;
-	tmpl.dport = d->sip_ports[0] ?: -1;
+	tmpl.proto = voip_is_media(m) ? IPPROTO_UDP : 0;
+	tmpl.dport = voip_is_media(m) ? (nr_ports == 1 ? ports[0] : -1) :
+					(d->sip_ports[0] ?: -1);
 	tmpl.sport = -1;
 	tmpl.signature = host ? DDOS_SIG_VICTIM : DDOS_SIG_SOURCE;
-	tmpl.rate = e->rate[m];
-	tmpl.pps = tmpl.peak_pps = e->rate[m];
+	tmpl.rate = rate;
+	tmpl.pps = tmpl.peak_pps = rate;
+	if (nr_ports > 0) {
+		memcpy(tmpl.media_ports, ports, nr_ports * sizeof(*ports));
+		tmpl.nr_media_ports = nr_ports;
+	}
 	/* the id comes with the record: the limiter names it after */
 	a = ddos_attack_open(d, &tmpl, host);
 	if (!a)
-		return;
+		return 0;
 	if (host) {
 		err = limiter_install(d, a, t->total);
 		if (err)
 			snprintf(a->error, sizeof(a->error),
 				 "no method limiter: %s", strerror(-err));
 	}
-	e->attack[m] = a->id;
 	v->attacks++;
 	pr_info("voip: attack %u: %s %s %s at %.0f/s (limit %llu/s): %s", a->id,
 		host ? "host" : "source",
 		fl_addr_format(a->victim.family, &a->victim.addr,
 			       (char[FL_PREFIX_STRLEN]){ 0 }, FL_PREFIX_STRLEN),
-		method_names[m], e->rate[m], (unsigned long long)limit,
+		method_names[m], rate, (unsigned long long)limit,
 		host ? (err ? "no limiter" : "method limiter") :
 		       (a->nr_rules ? "rules" : a->error));
+	return a->id;
+}
+
+/* Keeps @above (with hysteresis) and the live attack @id of one rate
+ * against @limit: 0 when it ended; true when one should be opened. */
+static bool judge_rate(struct daemon *d, double rate, __u64 limit, bool *above,
+		       __u32 *id, __u64 now_ns)
+{
+	struct ddos_attack *a = *id ? ddos_attack_find(d, *id) : NULL;
+
+	if (!a)
+		*id = 0; /* none, or it ended */
+	if (!*above && rate > limit)
+		*above = true;
+	else if (*above && rate < VOIP_HYSTERESIS * limit)
+		*above = false;
+	if (!a)
+		return *above;
+	a->rate = a->pps = rate;
+	if (a->pps > a->peak_pps)
+		a->peak_pps = a->pps;
+	if (*above)
+		a->last_above_ns = now_ns;
+	return false;
+}
+
+static __u64 mono_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * NSEC_PER_S + ts.tv_nsec;
 }
 
 static void entry_judge(struct daemon *d, struct sip_entry *e)
@@ -520,13 +593,9 @@ static void entry_judge(struct daemon *d, struct sip_entry *e)
 	struct voip *v = d->voip;
 	bool host = e->key.side == FL_SIP_SIDE_DST;
 	struct fl_ip_id id = { .addr = e->key.addr };
-	struct ddos_attack *a;
-	struct timespec ts;
-	__u64 now_ns;
+	__u64 now_ns = mono_now_ns();
 	int m;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	now_ns = ts.tv_sec * NSEC_PER_S + ts.tv_nsec;
 	if (e->key.slot >= FL_VOIP_PREFIXES_MAX)
 		return;
 	id.family = e->key.family == 6 ? AF_INET6 : AF_INET;
@@ -537,28 +606,118 @@ static void entry_judge(struct daemon *d, struct sip_entry *e)
 		const struct voip_threshold *t = v->by_slot[e->key.slot][m];
 		__u64 limit;
 
-		a = e->attack[m] ? ddos_attack_find(d, e->attack[m]) : NULL;
-		if (!a)
-			e->attack[m] = 0; /* none, or it ended */
 		if (!t) {
 			e->above[m] = false;
+			if (e->attack[m] && !ddos_attack_find(d, e->attack[m]))
+				e->attack[m] = 0;
 			continue;
 		}
 		limit = host ? t->total : t->pps;
-		if (!e->above[m] && e->rate[m] > limit)
-			e->above[m] = true;
-		else if (e->above[m] && e->rate[m] < VOIP_HYSTERESIS * limit)
-			e->above[m] = false;
-		if (!a) {
-			if (e->above[m])
-				attack_open(d, e, t, m, limit);
+		if (judge_rate(d, e->rate[m], limit, &e->above[m],
+			       &e->attack[m], now_ns))
+			e->attack[m] = attack_open(d, t, m, host, e->key.family,
+						   &e->key.addr, e->rate[m],
+						   limit, NULL, 0);
+	}
+}
+
+/* ---- RTP per source, from the workers ---- */
+
+static void rtp_take(const struct workers_rtp_source *src, __u64 rtp,
+		     __u64 unsolicited, void *arg)
+{
+	struct voip *v = arg;
+	struct rtp_entry *e;
+
+	HASH_FIND(hh, v->rtp, src, sizeof(*src), e);
+	if (!e) {
+		if (v->nr_rtp >= VOIP_RTP_ENTRIES_MAX ||
+		    !(e = calloc(1, sizeof(*e)))) {
+			v->rtp_lost++;
+			return;
+		}
+		e->key = *src;
+		HASH_ADD(hh, v->rtp, key, sizeof(e->key), e);
+		v->nr_rtp++;
+	}
+	e->pending[0] += rtp;
+	e->pending[1] += unsolicited;
+}
+
+static void rtp_judge(struct daemon *d, struct rtp_entry *e, __u64 now_ns)
+{
+	struct voip *v = d->voip;
+	struct fl_ip_id id = { .addr = e->key.addr };
+	__u16 ports[DDOS_MEDIA_PORTS_MAX];
+	int k, n;
+
+	id.family = e->key.family == 6 ? AF_INET6 : AF_INET;
+	if (e->key.slot >= FL_VOIP_PREFIXES_MAX || ddos_allowlisted(d, &id))
+		return; /* a carrier: never named in a rule, nor judged */
+	for (k = 0; k < 2; k++) {
+		const struct voip_threshold *t =
+			v->by_slot[e->key.slot][VOIP_RTP + k];
+
+		if (!t) {
+			e->above[k] = false;
+			if (e->attack[k] && !ddos_attack_find(d, e->attack[k]))
+				e->attack[k] = 0;
 			continue;
 		}
-		a->rate = a->pps = e->rate[m];
-		if (a->pps > a->peak_pps)
-			a->peak_pps = a->pps;
-		if (e->above[m])
-			a->last_above_ns = now_ns;
+		if (!judge_rate(d, e->rate[k], t->pps, &e->above[k],
+				&e->attack[k], now_ns))
+			continue;
+		/* its rules: the ports of its streams, or all its UDP */
+		n = workers_voip_rtp_ports(d, &e->key, k == 1, ports,
+					   DDOS_MEDIA_PORTS_MAX);
+		e->attack[k] = attack_open(d, t, VOIP_RTP + k, false,
+					   e->key.family, &e->key.addr,
+					   e->rate[k], t->pps, ports,
+					   n > 0 ? n : 0);
+	}
+}
+
+/* One of a source's rates over the last second: what the workers saw
+ * this tick, and what its attack's rules dropped, which they do not see
+ * (an attack lasts while the source keeps sending, not only while its
+ * packets get through). */
+static void rtp_age(struct daemon *d, struct rtp_entry *e, int k)
+{
+	struct ddos_attack *a =
+		e->attack[k] ? ddos_attack_find(d, e->attack[k]) : NULL;
+	__u64 matched, dropped = 0, delta;
+
+	if (a)
+		ddos_attack_counters(d, a, &matched, &dropped);
+	if (dropped > e->dropped[k])
+		e->pending[k] += dropped - e->dropped[k];
+	e->dropped[k] = dropped;
+	delta = e->pending[k] > 0xffffffffULL ? 0xffffffffULL : e->pending[k];
+	e->packets[k] += e->pending[k];
+	e->pending[k] = 0;
+	e->window[k] += delta - e->delta[d->slot][k];
+	e->delta[d->slot][k] = delta;
+	e->rate[k] = d->interval > 0 ? e->window[k] / d->interval : 0;
+}
+
+/* Every source's RTP since the last tick into its rates, and judged. */
+static void rtp_tick(struct daemon *d)
+{
+	struct voip *v = d->voip;
+	struct rtp_entry *e, *tmp;
+	__u64 now_ns = mono_now_ns();
+
+	workers_voip_rtp_drain(d, rtp_take, v);
+	HASH_ITER(hh, v->rtp, e, tmp) {
+		rtp_age(d, e, 0);
+		rtp_age(d, e, 1);
+		rtp_judge(d, e, now_ns);
+		if (!e->window[0] && !e->window[1] && !e->attack[0] &&
+		    !e->attack[1]) {
+			HASH_DEL(v->rtp, e);
+			v->nr_rtp--;
+			free(e);
+		}
 	}
 }
 
@@ -571,9 +730,11 @@ static void voip_tick(struct daemon *d)
 	struct sip_entry *e, *tmp;
 	__u64 sum[FL_SIP_KINDS];
 
-	if (v)
-		tracking_apply(d);
-	if (!v || !v->on)
+	if (!v)
+		return;
+	tracking_apply(d);
+	rtp_tick(d);
+	if (!v->on)
 		return;
 	v->reads++;
 	fd = bpf_map__fd(d->skel->maps.FL_MAP_SIP_STATS);
@@ -676,7 +837,10 @@ static struct json_object *threshold_json(const struct voip_threshold *t)
 	json_object_object_add(o, "method",
 			       json_object_new_string(method_names[t->method]));
 	json_object_object_add(o, "pps", json_object_new_uint64(t->pps));
-	json_object_object_add(o, "total", json_object_new_uint64(t->total));
+	json_object_object_add(o, "total",
+			       voip_is_media(t->method) ?
+				       NULL :
+				       json_object_new_uint64(t->total));
 	json_object_object_add(
 		o, "action",
 		json_object_new_string(t->action == FL_RULE_RATE_LIMIT ?
@@ -789,7 +953,7 @@ static int parse_method(const char *text, int *m, char *err, size_t errlen)
 	if (*m >= 0)
 		return 0;
 	off = snprintf(err, errlen, "unknown SIP method '%s' (", text);
-	for (i = 0; i < FL_SIP_METHOD_COUNT && off < (int)errlen; i++)
+	for (i = 0; i < VOIP_KINDS && off < (int)errlen; i++)
 		off += snprintf(err + off, errlen - off, "%s%s", i ? ", " : "",
 				method_names[i]);
 	if (off < (int)errlen)
@@ -816,7 +980,8 @@ static int parse_rate(const char *word, const char *text, __u64 max, __u64 *val,
 	return 0;
 }
 
-/* PREFIX method M pps N [total N] [action drop|rate-limit N] [hold S] */
+/* PREFIX method M pps N [total N] [action drop|rate-limit N] [hold S],
+ * or PREFIX rtp|unsolicited pps N [action ...] [hold S] */
 static int parse_threshold(int nw, char **w, struct voip_threshold *t,
 			   char *err, size_t errlen)
 {
@@ -837,11 +1002,28 @@ static int parse_threshold(int nw, char **w, struct voip_threshold *t,
 	for (i = 1; i < nw; i++) {
 		const char *kw = w[i];
 
+		if (!strcmp(kw, "rtp") || !strcmp(kw, "unsolicited")) {
+			if (have_method) {
+				snprintf(
+					err, errlen,
+					"one method per threshold (method METHOD, rtp or unsolicited)");
+				return -EINVAL;
+			}
+			t->method = voip_method_parse(kw);
+			have_method = true;
+			continue;
+		}
 		if (i + 1 >= nw) {
 			snprintf(err, errlen, "'%s' needs a value", kw);
 			return -EINVAL;
 		}
 		if (!strcmp(kw, "method")) {
+			if (have_method) {
+				snprintf(
+					err, errlen,
+					"one method per threshold (method METHOD, rtp or unsolicited)");
+				return -EINVAL;
+			}
 			ret = parse_method(w[++i], &t->method, err, errlen);
 			if (ret)
 				return ret;
@@ -890,24 +1072,31 @@ static int parse_threshold(int nw, char **w, struct voip_threshold *t,
 				return -EINVAL;
 			}
 			t->hold = n;
-		} else if (!strcmp(kw, "rtp")) {
-			snprintf(
-				err, errlen,
-				"'rtp' thresholds (RTP bursts per source) are not there yet: 'voip streams' shows RTP rates");
-			return -ENOTSUP;
 		} else {
 			snprintf(
 				err, errlen,
-				"unknown word '%s' (method, pps, total, action, hold)",
+				"unknown word '%s' (method, rtp, unsolicited, pps, total, action, hold)",
 				kw);
 			return -EINVAL;
 		}
 	}
 	if (!have_method || !have_pps) {
-		snprintf(err, errlen, "needs %s",
-			 !have_method ? "method METHOD (e.g. method invite)" :
-					"pps N: the limit per source");
+		snprintf(
+			err, errlen, "needs %s",
+			!have_method ?
+				"method METHOD (e.g. method invite), rtp or unsolicited" :
+				"pps N: the limit per source");
 		return -EINVAL;
+	}
+	if (voip_is_media(t->method)) {
+		if (have_total) {
+			snprintf(
+				err, errlen,
+				"'total' is for SIP methods: an %s threshold is per source",
+				method_names[t->method]);
+			return -EINVAL;
+		}
+		return 0;
 	}
 	if (!have_total)
 		t->total = t->pps * VOIP_TOTAL_FACTOR;
@@ -1187,13 +1376,18 @@ static int cmd_threshold_del(struct daemon *d, struct json_object *req,
 	nw = command_words(req, w, 4, err, errlen);
 	if (nw < 0)
 		return nw;
-	if (nw != 1 && !(nw == 3 && !strcmp(w[1], "method"))) {
-		snprintf(err, errlen, "needs PREFIX [method METHOD]");
+	if (nw != 1 && !(nw == 3 && !strcmp(w[1], "method")) &&
+	    !(nw == 2 &&
+	      (!strcmp(w[1], "rtp") || !strcmp(w[1], "unsolicited")))) {
+		snprintf(err, errlen,
+			 "needs PREFIX [method METHOD | rtp | unsolicited]");
 		return -EINVAL;
 	}
 	ret = parse_prefix(w[0], &p, err, errlen);
 	if (!ret && nw == 3)
 		ret = parse_method(w[2], &m, err, errlen);
+	if (!ret && nw == 2)
+		m = voip_method_parse(w[1]);
 	if (ret)
 		return ret;
 	gone = json_object_new_array();
@@ -1306,6 +1500,10 @@ static int cmd_status(struct daemon *d, struct json_object *req,
 			       json_object_new_uint64(v->nr_entries));
 	json_object_object_add(*data, "limiters",
 			       json_object_new_uint64(lim_n));
+	json_object_object_add(*data, "rtp_sources",
+			       json_object_new_uint64(v->nr_rtp));
+	json_object_object_add(*data, "rtp_sources_lost",
+			       json_object_new_uint64(v->rtp_lost));
 	/* the VoIP attacks among the DDoS engine's active ones */
 	o = json_object_new_array();
 	for (a = ddos_active(d); a; a = a->next)
@@ -1325,51 +1523,67 @@ static int cmd_status(struct daemon *d, struct json_object *req,
 	return 0;
 }
 
+/* A row of `voip sources`: an address, its role, its prefix and (empty,
+ * for source_count_add()) its rates and packets. */
+static struct json_object *source_json(struct voip *v, __u8 family,
+				       const union fl_addr *addr, __u32 slot,
+				       const char *role)
+{
+	struct json_object *o = json_object_new_object();
+	char buf[FL_PREFIX_STRLEN];
+
+	json_object_object_add(o, "address",
+			       json_object_new_string(fl_addr_format(
+				       family == 6 ? AF_INET6 : AF_INET, addr,
+				       buf, sizeof(buf))));
+	json_object_object_add(o, "role", json_object_new_string(role));
+	json_object_object_add(
+		o, "prefix",
+		slot < FL_VOIP_PREFIXES_MAX && v->slots[slot].family ?
+			json_object_new_string(
+				pfx_text(&v->slots[slot], buf, sizeof(buf))) :
+			NULL);
+	json_object_object_add(o, "rates", json_object_new_object());
+	json_object_object_add(o, "packets", json_object_new_object());
+	return o;
+}
+
+static void source_count_add(struct json_object *o, const char *name,
+			     double rate, __u64 packets)
+{
+	json_object_object_add(
+		json_object_object_get(o, "rates"), name,
+		json_object_new_double((double)(long long)(rate * 10) / 10));
+	json_object_object_add(json_object_object_get(o, "packets"), name,
+			       json_object_new_uint64(packets));
+}
+
 static int cmd_sources(struct daemon *d, struct json_object *req,
 		       struct json_object **data, char *err, size_t errlen)
 {
 	struct voip *v = d->voip;
-	struct json_object *a = json_object_new_array();
-	char buf[FL_PREFIX_STRLEN];
+	struct json_object *a = json_object_new_array(), *o;
 	struct sip_entry *e, *tmp;
-	int k, s;
+	struct rtp_entry *re, *rtmp;
+	int k;
 
 	HASH_ITER(hh, v->entries, e, tmp) {
-		struct json_object *o = json_object_new_object(), *r, *c;
-
-		s = e->key.slot;
-		json_object_object_add(
-			o, "address",
-			json_object_new_string(fl_addr_format(
-				e->key.family == 6 ? AF_INET6 : AF_INET,
-				&e->key.addr, buf, sizeof(buf))));
-		json_object_object_add(
-			o, "role",
-			json_object_new_string(e->key.side == FL_SIP_SIDE_DST ?
-						       "host" :
-						       "source"));
-		json_object_object_add(
-			o, "prefix",
-			s < FL_VOIP_PREFIXES_MAX && v->slots[s].family ?
-				json_object_new_string(pfx_text(
-					&v->slots[s], buf, sizeof(buf))) :
-				NULL);
-		r = json_object_new_object();
-		c = json_object_new_object();
-		for (k = 0; k < FL_SIP_KINDS; k++) {
-			if (!e->count[k])
-				continue;
-			json_object_object_add(
-				r, kind_names[k],
-				json_object_new_double(
-					(double)(long long)(e->rate[k] * 10) /
-					10));
-			json_object_object_add(
-				c, kind_names[k],
-				json_object_new_uint64(e->count[k]));
-		}
-		json_object_object_add(o, "rates", r);
-		json_object_object_add(o, "packets", c);
+		o = source_json(v, e->key.family, &e->key.addr, e->key.slot,
+				e->key.side == FL_SIP_SIDE_DST ? "host" :
+								 "source");
+		for (k = 0; k < FL_SIP_KINDS; k++)
+			if (e->count[k])
+				source_count_add(o, kind_names[k], e->rate[k],
+						 e->count[k]);
+		json_object_array_add(a, o);
+	}
+	/* RTP senders towards the prefixes, as the workers count them */
+	HASH_ITER(hh, v->rtp, re, rtmp) {
+		o = source_json(v, re->key.family, &re->key.addr, re->key.slot,
+				"rtp-source");
+		for (k = 0; k < 2; k++)
+			source_count_add(o, method_names[VOIP_RTP + k],
+					 re->rate[k], re->packets[k]);
 		json_object_array_add(a, o);
 	}
 	*data = json_object_new_object();
@@ -1453,10 +1667,12 @@ static int voip_restore(struct daemon *d)
 		snprintf(words[0], sizeof(words[0]), "%llu",
 			 (unsigned long long)fl_json_u64(o, "pps"));
 		w[n++] = words[0];
-		w[n++] = "total";
-		snprintf(words[1], sizeof(words[1]), "%llu",
-			 (unsigned long long)fl_json_u64(o, "total"));
-		w[n++] = words[1];
+		if (fl_json_u64(o, "total")) {
+			w[n++] = "total";
+			snprintf(words[1], sizeof(words[1]), "%llu",
+				 (unsigned long long)fl_json_u64(o, "total"));
+			w[n++] = words[1];
+		}
 		w[n++] = "hold";
 		snprintf(words[2], sizeof(words[2]), "%llu",
 			 (unsigned long long)fl_json_u64(o, "hold"));
@@ -1529,6 +1745,7 @@ static void voip_close(struct daemon *d)
 {
 	struct voip *v = d->voip;
 	struct sip_entry *e, *tmp;
+	struct rtp_entry *re, *rtmp;
 
 	if (!v)
 		return;
@@ -1539,6 +1756,10 @@ static void voip_close(struct daemon *d)
 	HASH_ITER(hh, v->entries, e, tmp) {
 		HASH_DEL(v->entries, e);
 		free(e);
+	}
+	HASH_ITER(hh, v->rtp, re, rtmp) {
+		HASH_DEL(v->rtp, re);
+		free(re);
 	}
 	free(v->by_slot);
 	free(v->percpu);

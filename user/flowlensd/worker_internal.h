@@ -69,9 +69,15 @@ struct wsock {
  * workers).
  */
 struct voip_tcp;
+struct voip_rtp_src;
 struct worker_voip {
 	pthread_mutex_t lock;
 	struct fl_voip_rtp *rtp;
+	/* RTP per source towards protected prefixes since the control
+	 * thread's last drain (uthash, W_VOIP_RTP_SOURCES at most) */
+	struct voip_rtp_src *sources;
+	__u32 nr_sources;
+	_Atomic __u64 sources_dropped; /* a source with no room */
 	/* the worker's alone: TCP directions being framed (uthash) */
 	struct voip_tcp *tcp;
 	__u32 nr_tcp;
@@ -143,6 +149,9 @@ struct workers {
 	 * lock (never taken with a worker's own) */
 	pthread_mutex_t dialogs_lock;
 	struct fl_voip_dialogs *dialogs;
+	/* bumped when the protected prefixes change: a stream looks its
+	 * destination up again */
+	_Atomic __u32 voip_prefixes_gen;
 
 	/* the control thread's */
 	struct fl_cls *names; /* for names only */

@@ -28,6 +28,14 @@
  * packet followed the first's sequence, or nDPI named the flow RTP):
  * counted per worker (rtp_unsolicited) and per stream.
  *
+ * RTP bursts: every such packet towards a protected prefix, negotiated or
+ * not, is also counted per (source, prefix) in the worker's sources
+ * table, W_VOIP_RTP_SOURCES of them; the control thread drains the
+ * counts every tick (workers_voip_rtp_drain()) and voip.c judges them
+ * against the prefix's rtp and unsolicited thresholds. A stream looks its
+ * destination up once, and again after the prefixes change (a
+ * generation, voip_prefixes_gen): not a syscall per packet.
+ *
  * Locking (worker_internal.h): a worker holds its own lock only while it
  * updates its RTP tracker, and the dialogs' lock only while it puts a SIP
  * message in or looks a media up; never both at once. SIP is a few
@@ -56,6 +64,14 @@
 #define W_VOIP_TCP 256 /* TCP directions framed at once */
 #define W_VOIP_TCP_BUF 16384 /* a SIP message split over segments */
 #define W_VOIP_TCP_IDLE_MS 120000
+#define W_VOIP_RTP_SOURCES 1024 /* per worker, between two drains */
+#define W_VOIP_SLOT_NONE 0xffff /* a stream's tag: not protected */
+
+struct voip_rtp_src {
+	struct workers_rtp_source key;
+	__u64 rtp, unsolicited; /* since the last drain */
+	UT_hash_handle hh;
+};
 
 struct voip_tcp_key {
 	union fl_addr src, dst;
@@ -132,10 +148,16 @@ static void tcp_close(struct worker_voip *v, struct voip_tcp *t)
 void worker_voip_close(struct worker *w)
 {
 	struct worker_voip *v = &w->voip;
+	struct voip_rtp_src *src, *stmp;
 	struct voip_tcp *t, *tmp;
 
 	HASH_ITER(hh, v->tcp, t, tmp)
 		tcp_close(v, t);
+	HASH_ITER(hh, v->sources, src, stmp) {
+		HASH_DEL(v->sources, src);
+		free(src);
+	}
+	v->nr_sources = 0;
 	fl_voip_rtp_free(v->rtp);
 	v->rtp = NULL;
 	pthread_mutex_destroy(&v->lock);
@@ -314,15 +336,46 @@ static bool is_app(const struct fl_cls_flow *f, __u16 id)
 	return f && (f->app == id || f->master == id);
 }
 
-/* A host in a VoIP threshold's prefix: the datapath's own tries. */
-static bool dst_protected(struct worker *w, const struct voip_pkt *p)
+/* The slot of the VoIP threshold's prefix that holds the packet's
+ * destination (the datapath's own tries), or W_VOIP_SLOT_NONE. */
+static __u32 dst_slot(struct worker *w, const struct voip_pkt *p)
 {
 	struct fl_lpm6_key key = { .prefixlen = p->family == 6 ? 128 : 32 };
 	struct fl_voip_prefix val;
 	int fd = w->voip.prefix_fd[p->family == 6];
 
 	memcpy(key.addr, p->dst.b, p->family == 6 ? 16 : 4);
-	return fd >= 0 && bpf_map_lookup_elem(fd, &key, &val) == 0;
+	if (fd < 0 || bpf_map_lookup_elem(fd, &key, &val) ||
+	    val.slot >= W_VOIP_SLOT_NONE)
+		return W_VOIP_SLOT_NONE;
+	return val.slot;
+}
+
+/* Under the worker's lock: one RTP packet of @p's source towards @slot. */
+static void source_count(struct worker_voip *v, const struct voip_pkt *p,
+			 __u32 slot, bool unsolicited)
+{
+	struct workers_rtp_source key;
+	struct voip_rtp_src *src;
+
+	memset(&key, 0, sizeof(key));
+	key.addr = p->src;
+	key.slot = slot;
+	key.family = p->family;
+	HASH_FIND(hh, v->sources, &key, sizeof(key), src);
+	if (!src) {
+		if (v->nr_sources >= W_VOIP_RTP_SOURCES ||
+		    !(src = calloc(1, sizeof(*src)))) {
+			atomic_fetch_add_explicit(&v->sources_dropped, 1,
+						  memory_order_relaxed);
+			return;
+		}
+		src->key = key;
+		HASH_ADD(hh, v->sources, key, sizeof(key), src);
+		v->nr_sources++;
+	}
+	src->rtp++;
+	src->unsolicited += unsolicited;
 }
 
 static void rtp_packet(struct worker *w, const struct voip_pkt *p,
@@ -331,11 +384,15 @@ static void rtp_packet(struct worker *w, const struct voip_pkt *p,
 	bool named_rtp = is_app(f, NDPI_PROTOCOL_RTP),
 	     deciding = !f || !f->final;
 	struct worker_voip *v = &w->voip;
+	__u32 gen = atomic_load_explicit(&w->d->workers->voip_prefixes_gen,
+					 memory_order_relaxed) &
+		    0xffff,
+	      slot;
 	const struct fl_rtp_stream *old;
 	struct fl_rtp_stream *s;
 	struct fl_rtp_key key;
 	struct timespec ts;
-	bool negotiated, to_protected = false, unsolicited = false;
+	bool negotiated, rtp, unsolicited = false;
 	__u32 clock_rate = 0;
 
 	memset(&key, 0, sizeof(key));
@@ -354,17 +411,22 @@ static void rtp_packet(struct worker *w, const struct voip_pkt *p,
 				      &clock_rate);
 	if (!negotiated && !named_rtp && !deciding && !old)
 		return; /* a flow nDPI named something else */
-	if (!negotiated)
-		to_protected = dst_protected(w, p);
+	/* the stream's tag: the prefixes' generation and its slot */
+	slot = old && old->tag >> 16 == gen ? old->tag & 0xffff :
+					      dst_slot(w, p);
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	pthread_mutex_lock(&v->lock);
 	s = fl_voip_rtp_packet(v->rtp, &key, h, p->len,
 			       ts.tv_sec * 1000000ULL + ts.tv_nsec / 1000,
 			       clock_rate, negotiated);
-	if (s && to_protected && !s->negotiated &&
-	    (s->confirmed || named_rtp)) {
-		s->unsolicited++;
-		unsolicited = true;
+	rtp = s && (s->confirmed || s->negotiated || named_rtp);
+	if (s) {
+		s->tag = gen << 16 | slot;
+		if (rtp && slot != W_VOIP_SLOT_NONE) {
+			unsolicited = !s->negotiated;
+			s->unsolicited += unsolicited;
+			source_count(v, p, slot, unsolicited);
+		}
 	}
 	pthread_mutex_unlock(&v->lock);
 	if (!s)
@@ -428,6 +490,96 @@ void worker_voip_expire(struct worker *w, __u64 now_ms)
 	HASH_ITER(hh, v->tcp, t, tmp)
 		if (t->last_ms + W_VOIP_TCP_IDLE_MS <= now_ms)
 			tcp_close(v, t);
+}
+
+/* ---- the control thread's side: RTP per source, for voip.c ---- */
+
+void workers_voip_prefixes_changed(struct daemon *d)
+{
+	if (d->workers)
+		atomic_fetch_add_explicit(&d->workers->voip_prefixes_gen, 1,
+					  memory_order_relaxed);
+}
+
+void workers_voip_rtp_drain(struct daemon *d, workers_rtp_fn fn, void *arg)
+{
+	struct workers *ws = d->workers;
+	struct voip_rtp_src *src, *tmp;
+	int i;
+
+	for (i = 0; ws && i < ws->nr; i++) {
+		struct worker_voip *v = &ws->w[i].voip;
+
+		if (!v->rtp)
+			continue;
+		pthread_mutex_lock(&v->lock);
+		HASH_ITER(hh, v->sources, src, tmp) {
+			if (src->rtp) {
+				fn(&src->key, src->rtp, src->unsolicited, arg);
+				src->rtp = src->unsolicited = 0;
+				continue;
+			}
+			/* quiet for a tick: room for the next */
+			HASH_DEL(v->sources, src);
+			v->nr_sources--;
+			free(src);
+		}
+		pthread_mutex_unlock(&v->lock);
+	}
+}
+
+struct ports_ctx {
+	const struct workers_rtp_source *src;
+	bool unsolicited;
+	__u64 since_ms;
+	__u16 *ports;
+	int max, n;
+	bool more;
+};
+
+static void port_take(const struct fl_rtp_stream *s, void *arg)
+{
+	struct ports_ctx *c = arg;
+	int i;
+
+	if (s->key.family != c->src->family ||
+	    memcmp(&s->key.src, &c->src->addr, sizeof(s->key.src)) ||
+	    (s->tag & 0xffff) != c->src->slot || s->last_ms < c->since_ms ||
+	    (c->unsolicited && !s->unsolicited))
+		return;
+	for (i = 0; i < c->n; i++)
+		if (c->ports[i] == s->key.dport)
+			return;
+	if (c->n == c->max)
+		c->more = true;
+	else
+		c->ports[c->n++] = s->key.dport;
+}
+
+int workers_voip_rtp_ports(struct daemon *d,
+			   const struct workers_rtp_source *src,
+			   bool unsolicited, __u16 *ports, int max)
+{
+	struct ports_ctx c = { .src = src,
+			       .unsolicited = unsolicited,
+			       .ports = ports,
+			       .max = max };
+	struct workers *ws = d->workers;
+	__u64 now = worker_now_ms();
+	int i;
+
+	/* the streams it sent to in the last two seconds */
+	c.since_ms = now > 2000 ? now - 2000 : 0;
+	for (i = 0; ws && i < ws->nr; i++) {
+		struct worker_voip *v = &ws->w[i].voip;
+
+		if (!v->rtp)
+			continue;
+		pthread_mutex_lock(&v->lock);
+		fl_voip_rtp_walk(v->rtp, port_take, &c);
+		pthread_mutex_unlock(&v->lock);
+	}
+	return c.more ? -E2BIG : c.n;
 }
 
 /* ---- the control thread's side: voip calls, voip streams ---- */
@@ -735,7 +887,7 @@ int worker_voip_streams(struct daemon *d, struct json_object *req,
 	struct workers *ws = d->workers;
 	struct fl_voip_rtp_stats st, sum = {};
 	struct json_object *list;
-	__u64 tcp_dropped = 0;
+	__u64 tcp_dropped = 0, sources_dropped = 0;
 	struct streams ss;
 	size_t i;
 	int ret, w;
@@ -764,6 +916,8 @@ int worker_voip_streams(struct daemon *d, struct json_object *req,
 		sum.evicted += st.evicted;
 		tcp_dropped += atomic_load_explicit(&v->tcp_dropped,
 						    memory_order_relaxed);
+		sources_dropped += atomic_load_explicit(&v->sources_dropped,
+							memory_order_relaxed);
 	}
 	*data = json_object_new_object();
 	json_object_object_add(*data, "tracking",
@@ -779,5 +933,7 @@ int worker_voip_streams(struct daemon *d, struct json_object *req,
 			       json_object_new_uint64(sum.evicted));
 	json_object_object_add(*data, "sip_tcp_dropped",
 			       json_object_new_uint64(tcp_dropped));
+	json_object_object_add(*data, "rtp_sources_dropped",
+			       json_object_new_uint64(sources_dropped));
 	return 0;
 }

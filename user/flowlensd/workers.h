@@ -103,4 +103,33 @@ struct json_object;
 int workers_top_apps(struct daemon *d, const char *by, int n,
 		     struct json_object **data, char *err, size_t errlen);
 
+/*
+ * RTP towards the VoIP thresholds' protected prefixes, per source (voip.c
+ * judges it: RTP bursts and unsolicited media), from worker_voip.c.
+ *   workers_voip_rtp_drain()    every source's RTP packets, and those of
+ *                               them no SDP negotiated, since the last
+ *                               drain, to @fn; the workers' counts start
+ *                               over
+ *   workers_voip_rtp_ports()    the destination ports of a source's live
+ *                               streams towards its slot (only the
+ *                               unsolicited ones if @unsolicited), up to
+ *                               @max: how many, or -E2BIG for more
+ *   workers_voip_prefixes_changed()  the tries changed: streams look their
+ *                               destination up again
+ */
+struct workers_rtp_source {
+	union fl_addr addr;
+	__u32 slot; /* the protected prefix's, FL_MAP_VOIP4/6 */
+	__u8 family; /* 4 or 6 */
+	__u8 pad[3];
+};
+
+typedef void (*workers_rtp_fn)(const struct workers_rtp_source *src, __u64 rtp,
+			       __u64 unsolicited, void *arg);
+void workers_voip_rtp_drain(struct daemon *d, workers_rtp_fn fn, void *arg);
+int workers_voip_rtp_ports(struct daemon *d,
+			   const struct workers_rtp_source *src,
+			   bool unsolicited, __u16 *ports, int max);
+void workers_voip_prefixes_changed(struct daemon *d);
+
 #endif /* FLOWLENSD_WORKERS_H */

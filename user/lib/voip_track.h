@@ -226,6 +226,7 @@ struct fl_rtp_stream {
 	 * judged unsolicited (the workers: towards a protected host, on a
 	 * port no dialog's SDP named) */
 	__u64 unsolicited;
+	__u32 tag; /* the caller's too: the workers' protected-prefix slot */
 	/* the table's */
 	struct fl_voip_link link;
 };
