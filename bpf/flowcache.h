@@ -6,7 +6,9 @@
  * is include/flowlens/flow.h.
  *
  * Stage 6: every IP packet that parsed, except non-first fragments (no
- * ports), is looked up in FL_MAP_FLOWS under its canonical 5-tuple.
+ * ports) and the traffic of one link (link_scoped(): neighbour discovery,
+ * link-local, multicast, broadcast), is looked up in FL_MAP_FLOWS under its
+ * canonical 5-tuple.
  *   miss      TCP without payload creates nothing (a SYN flood, or the
  *             handshake of a real connection, costs no state); anything
  *             else creates a CLASSIFYING entry and is escalated below.
@@ -125,11 +127,33 @@ struct {
 
 /* Stages 6 and 7 apply: on, and an IP packet with a 5-tuple. Inline, so a
  * packet they do not apply to costs no call. */
+/*
+ * The traffic of one link - IPv6 neighbour discovery and router messages,
+ * link-local and multicast addresses, IPv4 multicast and broadcast - is
+ * the kernel's, on the interface it came in by. Escalated, host mode would
+ * hand it back through the TUN device, another interface (a neighbour
+ * advertisement taken there leaves the neighbour unresolved on the real
+ * one), and router mode does not forward it: it stays out of the cache.
+ */
+static __always_inline bool link_scoped(const struct fl_packet *pkt)
+{
+	if (pkt->l3_proto != ETH_P_IPV6)
+		return pkt->dst.b[0] >= 224; /* multicast, class E, broadcast */
+	if (pkt->dst.b[0] == 0xff ||
+	    (pkt->dst.b[0] == 0xfe && (pkt->dst.b[1] & 0xc0) == 0x80) ||
+	    (pkt->src.b[0] == 0xfe && (pkt->src.b[1] & 0xc0) == 0x80))
+		return true;
+	/* router solicitation and advertisement, neighbour solicitation and
+	 * advertisement, redirect: between global addresses too */
+	return pkt->has_l4 && pkt->l4_proto == FL_IPPROTO_ICMPV6 &&
+	       pkt->icmp_type >= 133 && pkt->icmp_type <= 137;
+}
+
 static __always_inline bool flow_cache_wanted(const struct fl_config *cfg,
 					      const struct fl_packet *pkt)
 {
 	return !(cfg->escalate_flags & FL_ESCALATE_F_OFF) && pkt->has_l3 &&
-	       pkt->frag != FL_FRAG_LATER;
+	       pkt->frag != FL_FRAG_LATER && !link_scoped(pkt);
 }
 
 /* The canonical key of the packet's flow; returns the direction. */

@@ -131,8 +131,8 @@ test_nfdump_counts_equal_flgen() {
 	# one flow each: 1000 frames of 200 bytes, 700 of 1000 bytes
 	flgen udp -i eth0 --dst "$SERVER4" --sport 4000 --dport 5000 -n 1000 -l 200 >/dev/null
 	flgen udp -i eth0 --dst "$SERVER6" --sport 4001 --dport 5001 -n 700 -l 1000 >/dev/null
-	# Other flows (the setup's pings, neighbour discovery for the IPv6
-	# flow) make records too, so a count of records says little: wait
+	# Other flows (the setup's pings) make records too, so a count of
+	# records says little: wait
 	# until both flows are past their idle timeout (2 s) and the exporter
 	# has read the cache after it (a read a second, EXPORT_SCAN_MS).
 	reads=$(flctl -j export stats | jq .reads)

@@ -21,8 +21,9 @@
  *                        not escalated; VoIP kept escalating when asked;
  *                        router mode rewrites and escalates only what XDP
  *                        would forward
- *   flowcache_skipped    escalate_flags OFF and non-first fragments touch
- *                        nothing
+ *   flowcache_skipped    escalate_flags OFF, non-first fragments and the
+ *                        traffic of one link (neighbour discovery,
+ *                        link-local, multicast, broadcast) touch nothing
  */
 #include <fcntl.h>
 #include <net/if.h>
@@ -1127,6 +1128,55 @@ static void check_skipped(void)
 					 .frag_off = PKT_IP6_FRAG(8, 1)) },
 		    .payload_len = 64 },
 		  KIND(ipv6) | KIND(ipv6_ext) | KIND(fragment) },
+		/* the traffic of one link: the kernel's, on its interface */
+		{ "ipv6 neighbour advertisement, global addresses",
+		  0,
+		  { .l3 = PKT_IPV6,
+		    .l4 = PKT_ICMPV6,
+		    .src = "2001:db8:1::2",
+		    .dst = "2001:db8:1::1",
+		    .icmp = { .type = 136 },
+		    .payload_len = 20 },
+		  KIND(ipv6) | KIND(icmpv6) },
+		{ "ipv6 neighbour solicitation, multicast",
+		  0,
+		  { .l3 = PKT_IPV6,
+		    .l4 = PKT_ICMPV6,
+		    .src = "2001:db8:1::1",
+		    .dst = "ff02::1:ff00:2",
+		    .icmp = { .type = 135 },
+		    .payload_len = 20 },
+		  KIND(ipv6) | KIND(icmpv6) },
+		{ "ipv6 udp to a link-local address",
+		  0,
+		  { .l3 = PKT_IPV6,
+		    .l4 = PKT_UDP,
+		    .src = "2001:db8::1",
+		    .dst = "fe80::1",
+		    .payload_len = 10 },
+		  KIND(ipv6) | KIND(udp) },
+		{ "ipv6 udp from a link-local address",
+		  0,
+		  { .l3 = PKT_IPV6,
+		    .l4 = PKT_UDP,
+		    .src = "fe80::2",
+		    .dst = "2001:db8::1",
+		    .payload_len = 10 },
+		  KIND(ipv6) | KIND(udp) },
+		{ "ipv4 multicast",
+		  0,
+		  { .l3 = PKT_IPV4,
+		    .l4 = PKT_UDP,
+		    .dst = "224.0.0.251",
+		    .payload_len = 10 },
+		  KIND(ipv4) | KIND(udp) },
+		{ "ipv4 broadcast",
+		  0,
+		  { .l3 = PKT_IPV4,
+		    .l4 = PKT_UDP,
+		    .dst = "255.255.255.255",
+		    .payload_len = 10 },
+		  KIND(ipv4) | KIND(udp) },
 	};
 	struct fl_fixture fx;
 	size_t i;
