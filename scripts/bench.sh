@@ -96,7 +96,9 @@
 #      detection to mitigation per SIP method (INVITE, REGISTER, OPTIONS)
 #      at 5x and 2x a per-source limit, and the INVITE flood from random
 #      sources the box absorbs (a method limiter) while a carrier's calls
-#      complete. Bar: under 1 s at 5x; recorded, then bench.sh fails.
+#      complete, and HEP messages a second per worker (one SIP flow's
+#      worker with and without a HEP collector). Bar: under 1 s at 5x;
+#      recorded, then bench.sh fails.
 #
 # Environment: BENCH_ROUNDS (forwarding rounds per contender, default 3),
 # BENCH_SECONDS (per round, default 3), BENCH_PACKETS (prog_cost and

@@ -20,7 +20,14 @@
 #      flgen replays INVITEs from random sources in 198.18.0.0/15 as fast
 #      as it can (every source under its limit: the host's method limiter
 #      takes it) while sipp makes calls from the carrier; the flood's
-#      rate, what the limiter dropped, and the carrier's calls.
+#      rate, what the limiter dropped, and the carrier's calls;
+#   3. HEP messages a second per worker: one SIP flow (OPTIONS requests,
+#      each a Call-ID of its own, one 5-tuple: one queue, one worker)
+#      replayed as fast as flgen goes for 5 s, the escalation cap raised
+#      out of the way, with call tracking on and no HEP collector, then
+#      with one in the server namespace (rate cap 1M/s): the busiest
+#      worker's frames a second in each run, the HEP messages it sent a
+#      second, and how many a UDP socket at the collector's address got.
 #
 # Environment: BENCH_VOIP_RUNS (runs per method and rate, default 3),
 # BENCH_VOIP_LIMIT (pps per source, default 200), BENCH_VOIP_IN_LAB=1 (set
@@ -133,6 +140,62 @@ in_ns client timeout -s INT 5 flgen replay -i eth0 --dst "$HOST" --timing max --
 wait "$carrier" || true
 limited=$(($(flctl -j voip status | jq .limited.invite) - limited0))
 calls_ok=$(awk '$1 == "Successful" && $2 == "call" { v = $NF } END { print v + 0 }' "$work"/uac_*_screen.log)
+for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+pids=()
+flctl voip threshold del "$PREFIX" >/dev/null
+wait_quiet
+
+# 3. HEP messages a second per worker
+worker_rx() { flctl -j show workers | jq -c '[.workers[].rx]'; }
+# per_worker RX0 RX1 SECONDS: each worker's rx delta a second, "a/b"
+per_worker() {
+	jq -rn --argjson a "$1" --argjson b "$2" --argjson s "$3" \
+		'[range($a | length) | ($b[.] - $a[.]) / $s | floor | tostring] | join("/")'
+}
+# hep_run NAME: one 5 s flood; "frames/s-per-worker sent/s flood-pps" in
+# $work/hep-NAME
+hep_run() {
+	local rx0 rx1 sent0 sent1 secs
+	rx0=$(worker_rx)
+	sent0=$(flctl -j hep list | jq '[.collectors[].sent] | add // 0')
+	in_ns client timeout -s INT 5 flgen replay -i eth0 --dst "$HOST" --timing max --loop 0 \
+		-j "$work/hep.pcap" >"$work/hep-$1.json" || true
+	sleep 1
+	rx1=$(worker_rx)
+	sent1=$(flctl -j hep list | jq '[.collectors[].sent] | add // 0')
+	secs=$(jq '.seconds' "$work/hep-$1.json")
+	echo "$(per_worker "$rx0" "$rx1" "$secs") $(awk -v n=$((sent1 - sent0)) -v s="$secs" 'BEGIN { printf "%d", n / s }') $(jq '.pps // 0 | floor' "$work/hep-$1.json")" >"$work/hep-$1"
+}
+"$TOP/scripts/sip_pcap.py" "$work/hep.pcap" --method OPTIONS --dst "$HOST" \
+	--src 192.0.2.9 --sport 5080 --count 20000
+esc0=$(flctl -j config show | jq .escalate_pps)
+flctl config set escalate-pps 10000000 >/dev/null
+flctl voip tracking on >/dev/null
+hep_run off
+in_ns server python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16 << 20)
+s.bind((sys.argv[1], 9060))
+s.settimeout(3)
+n = 0
+try:
+    while True:
+        s.recv(65535)
+        n += 1
+except socket.timeout:
+    pass
+print(n)' "$HOST" >"$work/hep-received" &
+receiver=$!
+flctl hep add "$HOST" port 9060 rate 1M >/dev/null
+hep_run on
+wait "$receiver" || true
+flctl hep del "$HOST" port 9060 >/dev/null
+flctl voip tracking auto >/dev/null
+flctl config set escalate-pps "$esc0" >/dev/null
+read -r hep_off_rx _ hep_off_pps <"$work/hep-off"
+read -r hep_on_rx hep_sent hep_on_pps <"$work/hep-on"
+hep_received=$(cat "$work/hep-received")
 
 echo "### VoIP protection (issue 20)"
 echo
@@ -165,5 +228,23 @@ echo
 echo "| flood sent pps | INVITEs the limiter dropped | carrier calls completed |"
 echo "| ---: | ---: | ---: |"
 echo "| $(jq '.pps // 0 | floor' "$work/abs.json") | $limited | $calls_ok of 100 |"
+echo
+echo "HEP messages a second per worker: one SIP flow (OPTIONS, a Call-ID each, one"
+echo "5-tuple: one worker) replayed by flgen as fast as it goes for 5 s, the escalation cap"
+echo "at 10M/s, call tracking on; without a HEP collector, then with one (rate cap 1M/s)."
+echo "Each worker's escalated frames a second (worker 0/worker 1); what they mirrored a"
+echo "second; what a UDP socket at the collector's address received in all."
+echo
+echo "| run | flood sent pps | frames/s per worker | HEP messages sent/s | received by the collector |"
+echo "| --- | ---: | ---: | ---: | ---: |"
+echo "| tracking, no HEP | $hep_off_pps | $hep_off_rx | - | - |"
+echo "| tracking + HEP | $hep_on_pps | $hep_on_rx | $hep_sent | $hep_received |"
+echo
+busiest() { tr / '\n' <<<"$1" | sort -n | tail -1; }
+share() { awk -v w="$(busiest "$1")" -v f="$2" 'BEGIN { printf "%.0f", f ? 100 * w / f : 0 }'; }
+echo "The busiest worker took $(share "$hep_off_rx" "$hep_off_pps") % of the frames flgen offered without HEP"
+echo "and $(share "$hep_on_rx" "$hep_on_pps") % with it (over 100 %: the replay's seconds end before the"
+echo "last frames are read). Where it took them all, the HEP rate is a lower bound of a"
+echo "worker's, set by the generator sharing this machine's CPUs."
 echo
 exit $status
