@@ -24,7 +24,7 @@ endif
 DEB_BUILD := clang llvm gcc make pkg-config libbpf-dev libxdp-dev libelf-dev \
 	zlib1g-dev libjson-c-dev uthash-dev bpftool xdp-tools \
 	libpcap-dev libnl-3-dev libnl-route-3-dev libnftables-dev libndpi-dev \
-	libmicrohttpd-dev
+	libmicrohttpd-dev libspandsp-dev libbcg729-dev libopus-dev libspeexdsp-dev
 DEB_TEST := tcpdump iproute2 iputils-ping netcat-openbsd procps psmisc util-linux jq \
 	python3 ethtool nftables conntrack curl libndpi-bin prometheus nfdump pmacct tshark \
 	gobgpd frr sip-tester sngrep
@@ -34,7 +34,8 @@ DEB_PACKAGES := $(sort $(DEB_BUILD) $(DEB_TEST))
 PKG_MODULES := libbpf:libbpf-dev libxdp:libxdp-dev json-c:libjson-c-dev \
 	libpcap:libpcap-dev libnl-route-3.0:libnl-route-3-dev \
 	libnftables:libnftables-dev libndpi:libndpi-dev \
-	libmicrohttpd:libmicrohttpd-dev
+	libmicrohttpd:libmicrohttpd-dev spandsp:libspandsp-dev opus:libopus-dev \
+	speexdsp:libspeexdsp-dev
 
 ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) \
@@ -64,6 +65,11 @@ OBJ := $(OUTPUT)/obj
 LIB_OBJS := $(patsubst user/%.c,$(OBJ)/%.o,$(LIB_SRCS))
 DAEMON_OBJS := $(patsubst user/%.c,$(OBJ)/%.o,$(wildcard user/flowlensd/*.c))
 FLCTL_OBJS := $(patsubst user/%.c,$(OBJ)/%.o,$(wildcard user/flctl/*.c))
+# user/audio/: RTP audio to PCM (spam scoring), with the codecs' libraries
+# from Debian; linked into flowlensd and the unit tests only.
+AUDIO_OBJS := $(patsubst user/%.c,$(OBJ)/%.o,$(wildcard user/audio/*.c))
+AUDIO_CFLAGS = -Iuser/audio $(shell $(PKG_CONFIG) --cflags spandsp opus speexdsp libbcg729 2>/dev/null)
+AUDIO_LIBS = $(shell $(PKG_CONFIG) --libs spandsp opus speexdsp libbcg729 2>/dev/null)
 USER_HDRS := $(wildcard user/*/*.h) $(wildcard include/flowlens/*.h)
 
 TEST_SRCS := $(wildcard selftests/*.c) $(wildcard selftests/prog_tests/*.c)
@@ -134,7 +140,7 @@ vmlinux:
 	  $(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c; } > headers/vmlinux.h.tmp
 	$(Q)mv headers/vmlinux.h.tmp headers/vmlinux.h
 
-$(OUTPUT) $(OBJ)/lib $(OBJ)/flowlensd $(OBJ)/flctl \
+$(OUTPUT) $(OBJ)/lib $(OBJ)/flowlensd $(OBJ)/flctl $(OBJ)/audio \
 $(OBJ)/selftests/prog_tests $(OBJ)/selftests/bench $(OUTPUT)/progs $(OBJ)/flgen:
 	$(Q)mkdir -p $@
 
@@ -177,15 +183,16 @@ $(OUTPUT)/flgen: $(FLGEN_OBJS) $(LIB_OBJS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(FLGEN_LIBS) $(LDLIBS) -o $@
 
-$(OBJ)/%.o: user/%.c $(USER_HDRS) $(SKEL) $(TC_SKEL) | $(OBJ)/lib $(OBJ)/flowlensd $(OBJ)/flctl
+$(OBJ)/%.o: user/%.c $(USER_HDRS) $(SKEL) $(TC_SKEL) | $(OBJ)/lib $(OBJ)/flowlensd $(OBJ)/flctl $(OBJ)/audio
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
-$(DAEMON_OBJS): CFLAGS += $(DAEMON_CFLAGS)
+$(DAEMON_OBJS): CFLAGS += $(DAEMON_CFLAGS) $(AUDIO_CFLAGS)
+$(AUDIO_OBJS): CFLAGS += $(AUDIO_CFLAGS)
 
-$(OUTPUT)/flowlensd: $(DAEMON_OBJS) $(LIB_OBJS)
+$(OUTPUT)/flowlensd: $(DAEMON_OBJS) $(AUDIO_OBJS) $(LIB_OBJS)
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(LDFLAGS) $^ $(DAEMON_LIBS) $(LDLIBS) -o $@
+	$(Q)$(CC) $(LDFLAGS) $^ $(DAEMON_LIBS) $(AUDIO_LIBS) $(LDLIBS) -o $@
 
 $(OUTPUT)/flctl: $(FLCTL_OBJS) $(LIB_OBJS)
 	$(call msg,LINK,$@)
@@ -206,9 +213,11 @@ $(OBJ)/selftests/%.o: selftests/%.c $(wildcard selftests/*.h selftests/progs/*.h
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -Iselftests -I$(OBJ)/selftests -c $< -o $@
 
-$(OUTPUT)/test_progs: $(TEST_OBJS) $(LIB_OBJS)
+$(TEST_OBJS): CFLAGS += $(AUDIO_CFLAGS)
+
+$(OUTPUT)/test_progs: $(TEST_OBJS) $(AUDIO_OBJS) $(LIB_OBJS)
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+	$(Q)$(CC) $(LDFLAGS) $^ $(AUDIO_LIBS) $(LDLIBS) -o $@
 
 $(BENCH_BINS): $(OUTPUT)/%: $(OBJ)/selftests/bench/%.o $(OBJ)/selftests/pkt.o $(OBJ)/selftests/bench_run.o $(LIB_OBJS)
 	$(call msg,LINK,$@)
