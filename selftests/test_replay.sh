@@ -569,6 +569,37 @@ test_voip_errors() {
 	json_check "$(cat "$WORK/stats.json")" '.sip_messages == 81 and .files == 1 and .sip_messages_per_s > 0' "--stats"
 }
 
+# The audio of RTP streams: sip-tester's G.711 A-law recording decoded
+# whole - as many seconds as its payload bytes last at 8 kHz, none
+# concealed or refused - into 2 s segments with a speaking voice's pitch;
+# sip.pcap's stream, negotiated by its 183, decoded from its first packet;
+# a payload type nothing names (rtp.pcapng's 34) not decoded.
+test_voip_audio() {
+	local f out bytes
+	need_voip
+	f=/usr/share/sip-tester/g711a.pcap
+	[ -f "$f" ] || skip "$f is not installed (sip-tester)"
+	voip_run "$f"
+	out=$(voip_one '.type == "rtp"')
+	echo "$out" | jq -c .audio
+	# the stream is RTP beyond doubt from its second packet: audio from there
+	bytes=$(tshark_r "$f" -Y udp -T fields -e udp.length | tail -n +2 |
+		awk '{ n += $1 - 8 - 12 } END { print n }')
+	json_check "$out" ".audio.codec == \"PCMA\" and .audio.payload_type == 8 and .audio.decoded == .packets - 1
+		and .audio.concealed == 0 and .audio.late == 0 and .audio.refused == 0
+		and ((.audio.seconds - $bytes / 8000) | fabs) <= 0.005" \
+		"g711a.pcap: every payload byte decoded ($bytes bytes)"
+	json_check "$out" ".audio.segments == ($bytes / 16000 | ceil) and .audio.pitch_hz >= 70 and .audio.pitch_hz <= 300
+		and .audio.silence_ratio < 0.5 and .audio.syllable_rate > 1" \
+		"g711a.pcap: segments, a voice's pitch and syllables"
+	voip_run "$PCAP_DIR/sip.pcap"
+	json_check "$(voip_one '.type == "rtp"')" '.audio.codec == "PCMA" and .audio.decoded == .packets and .audio.seconds == (.packets * 0.02)' \
+		"sip.pcap: the negotiated stream"
+	voip_run "$PCAP_DIR/rtp.pcapng"
+	json_check "$(jq -c 'select(.type == "rtp" and .payload_type == 34)' "$WORK/voip.json")" '.audio == null' \
+		"rtp.pcapng: payload type 34 (H.263) is no audio"
+}
+
 # Every capture of the corpus, and voip.pcap, through the ASan/UBSan
 # build with --voip: no report, exit 0 (1 only for a link type replay
 # does not read), and for the VoIP captures the same lines as the normal

@@ -31,6 +31,7 @@
 #include "replay.h"
 #include "sip.h"
 #include "voip_track.h"
+#include "audio_streams.h"
 #include "voip_json.h"
 
 #ifndef DLT_LINUX_SLL2
@@ -55,6 +56,7 @@
 #define VOIP_LINGER_MS 300000
 #define VOIP_STREAMS_MAX 16384
 #define VOIP_TCP_MAX 1024 /* TCP directions carrying SIP */
+#define VOIP_AUDIO_MAX 1024 /* streams decoded at once */
 
 struct tcp_key {
 	union fl_addr src, dst;
@@ -73,6 +75,7 @@ struct tcp_dir {
 struct voip {
 	struct fl_voip_dialogs *dialogs;
 	struct fl_voip_rtp *rtp;
+	struct audio_streams *audio; /* each stream's audio */
 	struct tcp_dir *tcp;
 	__u32 tcp_count;
 	__u64 now_ms, now_us; /* the packet being read */
@@ -194,14 +197,22 @@ static void usage(FILE *out)
 		"           side, media, addr, port, direction, payload_types, codecs)\n"
 		"  rtp      ssrc, src, dst (ADDR:PORT), payload_type, clock_rate,\n"
 		"           packets, bytes, expected, lost (RFC 3550 A.3), jitter_ms\n"
-		"           (A.8, at the end), sdp, start, duration_s\n"
+		"           (A.8, at the end), sdp, start, duration_s, audio (null\n"
+		"           unless decodable: G.711, G.722, G.729 by static payload\n"
+		"           type or SDP name, Opus by SDP name): codec, payload_type,\n"
+		"           seconds (decoded at 16 kHz, losses concealed), decoded,\n"
+		"           concealed, late, refused (packets), segments (of 2 s;\n"
+		"           a last one of 0.5 s or more counts) and the segments'\n"
+		"           averages: silence_ratio, energy_std_db, pitch_hz,\n"
+		"           pitch_cv, rhythm, syllable_rate, syllable_cv\n"
 		"  summary  one per file, last: sip_messages, sip_malformed (started\n"
 		"           like SIP, refused; by reason in malformed), sip_not_sip\n"
 		"           (payloads on port 5060 that are no SIP), sip_keepalives\n"
 		"           (CRLF, white space or STUN on port 5060), tcp_gaps,\n"
 		"           tcp_skipped_bytes, dialogs, dialogs_dropped, sdp_malformed,\n"
 		"           rtp_streams, rtp_packets (of those printed),\n"
-		"           rtp_unconfirmed_packets, rtcp_packets\n"
+		"           rtp_unconfirmed_packets, rtcp_packets,\n"
+		"           audio_streams_dropped (no room to decode them)\n"
 		"\n"
 		"A dialog or stream is printed when it has been idle long enough (a\n"
 		"Call-ID 1 hour, an answered call 2 hours, an ended one 5 minutes, a\n"
@@ -665,16 +676,20 @@ static void print_dialog(const struct fl_voip_dialog *d, void *arg)
 static void print_stream(const struct fl_rtp_stream *s, void *arg)
 {
 	struct replay *r = arg;
-	struct json_object *o;
+	struct json_object *o, *audio;
 
+	audio = audio_streams_json(r->v.audio, &s->key);
 	if (!s->confirmed && !s->negotiated) {
 		r->v.rtp_unconfirmed += s->packets;
+		json_object_put(audio);
 		return;
 	}
 	r->v.rtp_streams++;
 	r->v.rtp_packets += s->packets;
-	if (r->quiet)
+	if (r->quiet) {
+		json_object_put(audio);
 		return;
+	}
 	o = json_object_new_object();
 	json_add_common(o, "rtp", r);
 	fl_rtp_stream_json_add(o, s, true);
@@ -695,6 +710,7 @@ static void print_stream(const struct fl_rtp_stream *s, void *arg)
 	json_object_object_add(o, "start", json_time(s->first_ms));
 	json_object_object_add(o, "duration_s",
 			       json_seconds(s->last_ms - s->first_ms));
+	json_object_object_add(o, "audio", audio);
 	json_print(o);
 }
 
@@ -734,6 +750,7 @@ static void print_voip_summary(struct replay *r)
 	ADD("rtp_packets", v->rtp_packets);
 	ADD("rtp_unconfirmed_packets", v->rtp_unconfirmed);
 	ADD("rtp_dropped", rs.dropped);
+	ADD("audio_streams_dropped", audio_streams_dropped(v->audio));
 	ADD("rtcp_packets", v->rtcp);
 #undef ADD
 	json_print(o);
@@ -810,12 +827,24 @@ static void voip_tcp(struct replay *r, const struct pkt *k, __u16 sport,
 		voip_tcp_close(v, t);
 }
 
+/* The name an SDP media gives payload type @pt, or NULL. */
+static const char *sdp_codec_name(const struct fl_sdp_media *m, __u8 pt)
+{
+	int i;
+
+	for (i = 0; m && i < m->ncodecs; i++)
+		if (m->codecs[i].pt == pt && m->codecs[i].name[0])
+			return m->codecs[i].name;
+	return NULL;
+}
+
 static void voip_udp(struct replay *r, const struct pkt *k, __u16 sport,
 		     __u16 dport, const __u8 *p, __u32 len)
 {
 	struct voip *v = &r->v;
 	const struct fl_sdp_media *media = NULL;
 	const struct fl_voip_dialog *d;
+	const struct fl_rtp_stream *s;
 	struct fl_rtp_key key;
 	struct fl_rtp_hdr h;
 
@@ -851,8 +880,13 @@ static void voip_udp(struct replay *r, const struct pkt *k, __u16 sport,
 	key.dport = dport;
 	key.ssrc = h.ssrc;
 	key.family = k->family;
-	fl_voip_rtp_packet(v->rtp, &key, &h, len, v->now_us,
-			   d ? fl_sdp_clock_rate(media, h.pt) : 0, d != NULL);
+	s = fl_voip_rtp_packet(v->rtp, &key, &h, len, v->now_us,
+			       d ? fl_sdp_clock_rate(media, h.pt) : 0,
+			       d != NULL);
+	/* audio from RTP beyond doubt, as the streams printed */
+	if (s && (s->confirmed || s->negotiated))
+		audio_streams_packet(v->audio, &key, &h, p,
+				     d ? sdp_codec_name(media, h.pt) : NULL);
 }
 
 static void voip_packet(struct replay *r, const struct pkt *k)
@@ -911,9 +945,11 @@ static int voip_begin(struct replay *r)
 	r->v.total_messages = total;
 	r->v.dialogs = fl_voip_dialogs_new(&dc);
 	r->v.rtp = fl_voip_rtp_new(&rc);
-	if (!r->v.dialogs || !r->v.rtp) {
+	r->v.audio = audio_streams_new(VOIP_AUDIO_MAX);
+	if (!r->v.dialogs || !r->v.rtp || !r->v.audio) {
 		fl_voip_dialogs_free(r->v.dialogs);
 		fl_voip_rtp_free(r->v.rtp);
+		audio_streams_free(r->v.audio);
 		fprintf(stderr, PROG ": --voip: %s\n", strerror(ENOMEM));
 		return -ENOMEM;
 	}
@@ -933,8 +969,10 @@ static void voip_end(struct replay *r)
 	print_voip_summary(r);
 	fl_voip_dialogs_free(v->dialogs);
 	fl_voip_rtp_free(v->rtp);
+	audio_streams_free(v->audio);
 	v->dialogs = NULL;
 	v->rtp = NULL;
+	v->audio = NULL;
 }
 
 static int replay_file(struct replay *r, const char *file)

@@ -1,0 +1,200 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * RTP streams' audio (audio_streams.h): a decoder per stream, fed the
+ * packets of the payload type it started with (a stream's telephone-event
+ * packets, RFC 4733, are not audio), its output cut into 2 s segments and
+ * each segment measured; the segments' features averaged when the stream
+ * is shown. A last segment of at least half a second counts too.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <uthash.h>
+
+#include "audio_features.h"
+#include "audio_streams.h"
+#include "rtp_audio.h"
+
+#define SEGMENT (2 * FL_AUDIO_RATE)
+#define SEGMENT_MIN (FL_AUDIO_RATE / 2)
+
+struct audio_stream {
+	struct fl_rtp_key key;
+	struct fl_audio_dec *dec; /* NULL: not audio it can decode */
+	enum fl_audio_codec codec;
+	__u8 pt;
+	int16_t *seg; /* SEGMENT samples */
+	size_t seg_len;
+	unsigned int segments;
+	struct fl_audio_features sum; /* of the segments' features */
+	UT_hash_handle hh;
+};
+
+struct audio_streams {
+	struct audio_stream *streams;
+	unsigned int nr, max;
+	__u64 dropped;
+};
+
+struct audio_streams *audio_streams_new(unsigned int max)
+{
+	struct audio_streams *as = calloc(1, sizeof(*as));
+
+	if (as)
+		as->max = max;
+	return as;
+}
+
+static void stream_free(struct audio_streams *as, struct audio_stream *s)
+{
+	HASH_DEL(as->streams, s);
+	as->nr--;
+	fl_audio_dec_free(s->dec);
+	free(s->seg);
+	free(s);
+}
+
+void audio_streams_free(struct audio_streams *as)
+{
+	struct audio_stream *s, *tmp;
+
+	if (!as)
+		return;
+	HASH_ITER(hh, as->streams, s, tmp)
+		stream_free(as, s);
+	free(as);
+}
+
+__u64 audio_streams_dropped(const struct audio_streams *as)
+{
+	return as->dropped;
+}
+
+/* The segment so far, measured and added up. */
+static void segment_end(struct audio_stream *s)
+{
+	struct fl_audio_features f;
+
+	if (s->seg_len >= SEGMENT_MIN &&
+	    !fl_audio_features(s->seg, s->seg_len, &f)) {
+		s->segments++;
+		s->sum.frames += f.frames;
+		s->sum.voiced += f.voiced;
+		s->sum.peaks += f.peaks;
+		s->sum.silence_ratio += f.silence_ratio;
+		s->sum.energy_std_db += f.energy_std_db;
+		s->sum.pitch_hz += f.pitch_hz;
+		s->sum.pitch_cv += f.pitch_cv;
+		s->sum.rhythm += f.rhythm;
+		s->sum.syllable_rate += f.syllable_rate;
+		s->sum.syllable_cv += f.syllable_cv;
+	}
+	s->seg_len = 0;
+}
+
+/* What the decoder has, into segments. */
+static void drain(struct audio_stream *s)
+{
+	size_t n;
+
+	do {
+		n = fl_audio_dec_pull(s->dec, s->seg + s->seg_len,
+				      SEGMENT - s->seg_len);
+		s->seg_len += n;
+		if (s->seg_len == SEGMENT)
+			segment_end(s);
+	} while (n);
+}
+
+void audio_streams_packet(struct audio_streams *as,
+			  const struct fl_rtp_key *key,
+			  const struct fl_rtp_hdr *h, const __u8 *rtp,
+			  const char *codec_name)
+{
+	struct audio_stream *s;
+
+	HASH_FIND(hh, as->streams, key, sizeof(*key), s);
+	if (!s) {
+		if (as->nr >= as->max || !(s = calloc(1, sizeof(*s)))) {
+			as->dropped++;
+			return;
+		}
+		s->key = *key;
+		s->pt = h->pt;
+		s->codec = fl_audio_codec_from(h->pt, codec_name);
+		if (s->codec != FL_AUDIO_NONE) {
+			s->dec = fl_audio_dec_new(s->codec);
+			s->seg = malloc(SEGMENT * sizeof(*s->seg));
+			if (!s->dec || !s->seg) {
+				fl_audio_dec_free(s->dec);
+				free(s->seg);
+				s->dec = NULL;
+				s->seg = NULL;
+			}
+		}
+		HASH_ADD(hh, as->streams, key, sizeof(s->key), s);
+		as->nr++;
+	}
+	if (!s->dec || h->pt != s->pt || !h->payload_len)
+		return;
+	if (fl_audio_dec_push(s->dec, h->seq, rtp + h->header_len,
+			      h->payload_len))
+		return;
+	drain(s);
+}
+
+static struct json_object *avg(double sum, unsigned int n, double scale)
+{
+	return json_object_new_double(
+		n ? (double)(long long)(sum / n * scale + 0.5) / scale : 0);
+}
+
+struct json_object *audio_streams_json(struct audio_streams *as,
+				       const struct fl_rtp_key *key)
+{
+	struct fl_audio_dec_stats st;
+	struct json_object *o;
+	struct audio_stream *s;
+	unsigned int n;
+
+	HASH_FIND(hh, as->streams, key, sizeof(*key), s);
+	if (!s)
+		return NULL;
+	if (!s->dec) {
+		stream_free(as, s);
+		return NULL;
+	}
+	fl_audio_dec_flush(s->dec);
+	drain(s);
+	segment_end(s);
+	fl_audio_dec_stats(s->dec, &st);
+	n = s->segments;
+	o = json_object_new_object();
+	json_object_object_add(
+		o, "codec",
+		json_object_new_string(fl_audio_codec_name(s->codec)));
+	json_object_object_add(o, "payload_type", json_object_new_int(s->pt));
+	json_object_object_add(o, "seconds",
+			       avg(st.samples, FL_AUDIO_RATE, 1000));
+	json_object_object_add(o, "decoded",
+			       json_object_new_uint64(st.packets));
+	json_object_object_add(o, "concealed",
+			       json_object_new_uint64(st.concealed));
+	json_object_object_add(o, "late", json_object_new_uint64(st.late));
+	json_object_object_add(o, "refused",
+			       json_object_new_uint64(st.refused));
+	json_object_object_add(o, "segments", json_object_new_int(n));
+	/* the segments' averages */
+	json_object_object_add(o, "silence_ratio",
+			       avg(s->sum.silence_ratio, n, 1000));
+	json_object_object_add(o, "energy_std_db",
+			       avg(s->sum.energy_std_db, n, 10));
+	json_object_object_add(o, "pitch_hz", avg(s->sum.pitch_hz, n, 10));
+	json_object_object_add(o, "pitch_cv", avg(s->sum.pitch_cv, n, 1000));
+	json_object_object_add(o, "rhythm", avg(s->sum.rhythm, n, 1000));
+	json_object_object_add(o, "syllable_rate",
+			       avg(s->sum.syllable_rate, n, 100));
+	json_object_object_add(o, "syllable_cv",
+			       avg(s->sum.syllable_cv, n, 1000));
+	stream_free(as, s);
+	return o;
+}
