@@ -27,7 +27,7 @@ DEB_BUILD := clang llvm gcc make pkg-config libbpf-dev libxdp-dev libelf-dev \
 	libmicrohttpd-dev libspandsp-dev libbcg729-dev libopus-dev libspeexdsp-dev
 DEB_TEST := tcpdump iproute2 iputils-ping netcat-openbsd procps psmisc util-linux jq \
 	python3 ethtool nftables conntrack curl libndpi-bin prometheus nfdump pmacct tshark \
-	gobgpd frr sip-tester sngrep
+	gobgpd frr sip-tester sngrep espeak-ng sox
 DEB_PACKAGES := $(sort $(DEB_BUILD) $(DEB_TEST))
 
 # pkg-config module -> Debian package that provides it.
@@ -81,6 +81,9 @@ TEST_PROGS_BPF := $(patsubst selftests/progs/%.c,$(OUTPUT)/progs/%.o,\
 # with the packet builder and user/lib: prog_cost, rule_bench, ...
 BENCH_SRCS := $(wildcard selftests/bench/*.c)
 BENCH_BINS := $(patsubst selftests/bench/%.c,$(OUTPUT)/%,$(BENCH_SRCS))
+# selftests/tools/: helpers the tests run (rtp_encode: speech to an RTP
+# capture), linked with the audio codecs and libpcap.
+TOOL_BINS := $(patsubst selftests/tools/%.c,$(OUTPUT)/%,$(wildcard selftests/tools/*.c))
 
 # flgen, the traffic generator: its own BPF objects and skeletons, and
 # libpcap (replay) and libnl-route (MACs, routes, interface counters).
@@ -93,7 +96,7 @@ FLGEN_LIBS = $(shell $(PKG_CONFIG) --libs libpcap libnl-route-3.0 2>/dev/null)
 
 # Only what has sources (so every commit in the history builds).
 BINS := $(if $(DAEMON_OBJS),$(OUTPUT)/flowlensd) $(if $(FLCTL_OBJS),$(OUTPUT)/flctl) \
-	$(if $(TEST_OBJS),$(OUTPUT)/test_progs) $(BENCH_BINS) \
+	$(if $(TEST_OBJS),$(OUTPUT)/test_progs) $(BENCH_BINS) $(TOOL_BINS) \
 	$(if $(FLGEN_OBJS),$(OUTPUT)/flgen)
 
 .PHONY: all deps check-deps vmlinux test unit demo bench stages clean install help format asan FORCE
@@ -141,7 +144,7 @@ vmlinux:
 	$(Q)mv headers/vmlinux.h.tmp headers/vmlinux.h
 
 $(OUTPUT) $(OBJ)/lib $(OBJ)/flowlensd $(OBJ)/flctl $(OBJ)/audio \
-$(OBJ)/selftests/prog_tests $(OBJ)/selftests/bench $(OUTPUT)/progs $(OBJ)/flgen:
+$(OBJ)/selftests/prog_tests $(OBJ)/selftests/bench $(OBJ)/selftests/tools $(OUTPUT)/progs $(OBJ)/flgen:
 	$(Q)mkdir -p $@
 
 bpf/%.bpf.o: bpf/%.bpf.c $(BPF_HDRS) headers/vmlinux.h
@@ -209,11 +212,17 @@ $(OBJ)/selftests/tests.h: FORCE | $(OBJ)/selftests/prog_tests
 		$(if $(Q),printf '  %-8s %s\n' GEN $@;) fi
 
 $(OBJ)/selftests/%.o: selftests/%.c $(wildcard selftests/*.h selftests/progs/*.h) $(USER_HDRS) $(SKEL) \
-		$(OBJ)/selftests/tests.h | $(OBJ)/selftests/prog_tests $(OBJ)/selftests/bench
+		$(OBJ)/selftests/tests.h | $(OBJ)/selftests/prog_tests $(OBJ)/selftests/bench $(OBJ)/selftests/tools
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -Iselftests -I$(OBJ)/selftests -c $< -o $@
 
 $(TEST_OBJS): CFLAGS += $(AUDIO_CFLAGS)
+$(OBJ)/selftests/tools/%.o: CFLAGS += $(AUDIO_CFLAGS)
+
+$(TOOL_BINS): $(OUTPUT)/%: $(OBJ)/selftests/tools/%.o $(OBJ)/selftests/audio_compare.o \
+		$(AUDIO_OBJS) $(LIB_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(LDFLAGS) $^ $(AUDIO_LIBS) $(FLGEN_LIBS) $(LDLIBS) -o $@
 
 $(OUTPUT)/test_progs: $(TEST_OBJS) $(AUDIO_OBJS) $(LIB_OBJS)
 	$(call msg,LINK,$@)

@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * RTP audio to 16 kHz PCM (user/audio/rtp_audio.c). Two seconds of a
- * voiced, speech-like signal (a gliding pitch with its harmonics under
- * 3.4 kHz, four syllables a second) are encoded with each codec's own
- * encoder - spandsp's G.711 and G.722, bcg729, libopus - cut into 20 ms
- * packets, and pushed to the decoder:
+ * RTP audio to 16 kHz PCM (user/audio/rtp_audio.c) and back
+ * (rtp_encode.c). Two seconds of a voiced, speech-like signal (a gliding
+ * pitch with its harmonics under 3.4 kHz, four syllables a second) are
+ * encoded with each codec's own encoder - spandsp's G.711 and G.722,
+ * bcg729, libopus - in 20 ms packets, and pushed to the decoder:
  *   rtp_audio_codecs     in order, the decoded audio correlates with the
  *                        source (the best lag within 40 ms) at each
  *                        codec's floor, and so does its loudness envelope
@@ -19,15 +19,10 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <bcg729/encoder.h>
-#include <opus/opus.h>
-#include <inttypes.h>
-#include <spandsp/telephony.h>
-#include <spandsp/bit_operations.h>
-#include <spandsp/g711.h>
-#include <spandsp/g722.h>
 
+#include "audio_compare.h"
 #include "rtp_audio.h"
+#include "rtp_encode.h"
 #include "test_progs.h"
 
 #define SECONDS 2
@@ -66,134 +61,40 @@ static void source(int rate, int16_t *out, size_t n)
 /* Encodes the source with @codec into PACKETS packets of 20 ms. */
 static int encode(enum fl_audio_codec codec, struct packet *pk)
 {
-	int16_t s8[SRC_LEN / 2], s16[SRC_LEN];
-	bcg729EncoderChannelContextStruct *g729 = NULL;
-	g722_encode_state_t *g722 = NULL;
-	OpusEncoder *opus = NULL;
-	size_t i, j;
-	int err = 0;
+	static int16_t s16[SRC_LEN];
+	struct fl_audio_enc *e = fl_audio_enc_new(codec);
+	int i, n, err = 0;
 
-	source(8000, s8, SRC_LEN / 2);
-	source(FL_AUDIO_RATE, s16, SRC_LEN);
-	if (codec == FL_AUDIO_G722)
-		g722 = g722_encode_init(NULL, 64000, 0);
-	else if (codec == FL_AUDIO_G729)
-		g729 = initBcg729EncoderChannel(0);
-	else if (codec == FL_AUDIO_OPUS)
-		opus = opus_encoder_create(FL_AUDIO_RATE, 1,
-					   OPUS_APPLICATION_VOIP, &err);
-	if (err)
+	if (!e)
 		return -1;
-	if (opus)
-		opus_encoder_ctl(opus, OPUS_SET_BITRATE(32000));
+	source(FL_AUDIO_RATE, s16, SRC_LEN);
 	for (i = 0; i < PACKETS; i++) {
-		const int16_t *p8 = s8 + i * 160, *p16 = s16 + i * 320;
-		__u8 len = 0;
-
-		switch (codec) {
-		case FL_AUDIO_PCMU:
-		case FL_AUDIO_PCMA:
-			for (j = 0; j < 160; j++)
-				pk[i].data[j] = codec == FL_AUDIO_PCMU ?
-							linear_to_ulaw(p8[j]) :
-							linear_to_alaw(p8[j]);
-			pk[i].len = 160;
-			break;
-		case FL_AUDIO_G722:
-			pk[i].len = g722_encode(g722, pk[i].data, p16, 320);
-			break;
-		case FL_AUDIO_G729:
-			for (j = 0; j < 2; j++) {
-				bcg729Encoder(g729, p8 + 80 * j,
-					      pk[i].data + 10 * j, &len);
-				if (len != 10)
-					err = -1;
-			}
-			pk[i].len = 20;
-			break;
-		default:
-			err = opus_encode(opus, p16, 320, pk[i].data,
-					  sizeof(pk[i].data));
-			pk[i].len = err > 0 ? err : 0;
-			err = err > 0 ? 0 : -1;
-			break;
-		}
+		n = fl_audio_enc_packet(e, s16 + i * FL_AUDIO_ENC_SAMPLES,
+					pk[i].data);
+		if (n < 0)
+			err = -1;
+		pk[i].len = n > 0 ? n : 0;
 	}
-	if (g722)
-		g722_encode_free(g722);
-	if (g729)
-		closeBcg729EncoderChannel(g729);
-	if (opus)
-		opus_encoder_destroy(opus);
+	fl_audio_enc_free(e);
 	return err;
 }
 
-/* The normalised correlation of @got with the source at the best lag up
- * to MAX_LAG (codecs and the resampler delay their output), per mille. */
+/* @got against the source, per mille (audio_compare.h): the codecs and
+ * the resampler delay their output. */
 static int correlation(const int16_t *got, size_t n)
 {
 	static int16_t src[SRC_LEN];
-	double best = -1;
-	size_t lag, i;
 
 	source(FL_AUDIO_RATE, src, SRC_LEN);
-	for (lag = 0; lag <= MAX_LAG && lag < n; lag++) {
-		double xy = 0, xx = 0, yy = 0, c;
-
-		for (i = 0; i + lag < n && i < SRC_LEN; i++) {
-			xy += (double)src[i] * got[i + lag];
-			xx += (double)src[i] * src[i];
-			yy += (double)got[i + lag] * got[i + lag];
-		}
-		c = xx > 0 && yy > 0 ? xy / sqrt(xx * yy) : 0;
-		if (c > best)
-			best = c;
-	}
-	return (int)(best * 1000);
+	return audio_correlation(src, SRC_LEN, got, n, MAX_LAG);
 }
 
-/* The same of the two signals' loudness, 10 ms at a time (what the
- * audio heuristics look at), at the best lag of whole frames. */
 static int envelope_correlation(const int16_t *got, size_t n)
 {
-	enum { FRAME = FL_AUDIO_RATE / 100, FRAMES = SRC_LEN / FRAME };
 	static int16_t src[SRC_LEN];
-	double a[FRAMES], b[FRAMES + 8], best = -1;
-	size_t f, i, lag;
 
 	source(FL_AUDIO_RATE, src, SRC_LEN);
-	for (f = 0; f < FRAMES + 8; f++) {
-		double ea = 0, eb = 0;
-
-		for (i = f * FRAME; i < (f + 1) * FRAME; i++) {
-			if (f < FRAMES)
-				ea += (double)src[i] * src[i];
-			if (i < n)
-				eb += (double)got[i] * got[i];
-		}
-		if (f < FRAMES)
-			a[f] = sqrt(ea / FRAME);
-		b[f] = sqrt(eb / FRAME);
-	}
-	for (lag = 0; lag < 5; lag++) {
-		double ma = 0, mb = 0, xy = 0, xx = 0, yy = 0, c;
-
-		for (f = 0; f < FRAMES - 5; f++) {
-			ma += a[f];
-			mb += b[f + lag];
-		}
-		ma /= FRAMES - 5;
-		mb /= FRAMES - 5;
-		for (f = 0; f < FRAMES - 5; f++) {
-			xy += (a[f] - ma) * (b[f + lag] - mb);
-			xx += (a[f] - ma) * (a[f] - ma);
-			yy += (b[f + lag] - mb) * (b[f + lag] - mb);
-		}
-		c = xx > 0 && yy > 0 ? xy / sqrt(xx * yy) : 0;
-		if (c > best)
-			best = c;
-	}
-	return (int)(best * 1000);
+	return audio_envelope_correlation(src, SRC_LEN, got, n, MAX_LAG);
 }
 
 /* Floors, per mille, in order: the waveform's correlation, and the
@@ -360,4 +261,9 @@ void test_rtp_audio_payload_types(void)
 	ASSERT_NULL(fl_audio_dec_new(FL_AUDIO_NONE), "no decoder for none");
 	ASSERT_EQ(errno, ENOTSUP, "errno");
 	ASSERT_STREQ(fl_audio_codec_name(FL_AUDIO_G722), "G722", "name");
+	ASSERT_EQ(fl_audio_codec_parse("pcma"), FL_AUDIO_PCMA, "parse");
+	ASSERT_EQ(fl_audio_codec_parse("gsm"), FL_AUDIO_NONE, "parse gsm");
+	ASSERT_EQ(fl_audio_codec_pt(FL_AUDIO_G729), 18, "G.729's type");
+	ASSERT_EQ(fl_audio_codec_from(fl_audio_codec_pt(FL_AUDIO_OPUS), "opus"),
+		  FL_AUDIO_OPUS, "opus's dynamic type, named");
 }

@@ -6,8 +6,11 @@
  * each segment measured; the segments' features averaged when the stream
  * is shown. A last segment of at least half a second counts too.
  */
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <uthash.h>
 
 #include "audio_features.h"
@@ -26,6 +29,8 @@ struct audio_stream {
 	size_t seg_len;
 	unsigned int segments;
 	struct fl_audio_features sum; /* of the segments' features */
+	FILE *file; /* the audio, with a directory */
+	char path[PATH_MAX];
 	UT_hash_handle hh;
 };
 
@@ -33,14 +38,17 @@ struct audio_streams {
 	struct audio_stream *streams;
 	unsigned int nr, max;
 	__u64 dropped;
+	const char *dir;
 };
 
-struct audio_streams *audio_streams_new(unsigned int max)
+struct audio_streams *audio_streams_new(unsigned int max, const char *dir)
 {
 	struct audio_streams *as = calloc(1, sizeof(*as));
 
-	if (as)
+	if (as) {
 		as->max = max;
+		as->dir = dir;
+	}
 	return as;
 }
 
@@ -48,6 +56,8 @@ static void stream_free(struct audio_streams *as, struct audio_stream *s)
 {
 	HASH_DEL(as->streams, s);
 	as->nr--;
+	if (s->file)
+		fclose(s->file);
 	fl_audio_dec_free(s->dec);
 	free(s->seg);
 	free(s);
@@ -91,7 +101,7 @@ static void segment_end(struct audio_stream *s)
 	s->seg_len = 0;
 }
 
-/* What the decoder has, into segments. */
+/* What the decoder has, into segments (and the file). */
 static void drain(struct audio_stream *s)
 {
 	size_t n;
@@ -99,10 +109,37 @@ static void drain(struct audio_stream *s)
 	do {
 		n = fl_audio_dec_pull(s->dec, s->seg + s->seg_len,
 				      SEGMENT - s->seg_len);
+		if (s->file && n &&
+		    fwrite(s->seg + s->seg_len, sizeof(*s->seg), n, s->file) !=
+			    n) {
+			fclose(s->file); /* full: the JSON says null */
+			s->file = NULL;
+			s->path[0] = '\0';
+		}
 		s->seg_len += n;
 		if (s->seg_len == SEGMENT)
 			segment_end(s);
 	} while (n);
+}
+
+/* DIR/SSRC.raw, or SSRC-N.raw if another stream of its SSRC had it. */
+static void file_open(struct audio_streams *as, struct audio_stream *s)
+{
+	unsigned int n;
+
+	for (n = 1; n < 1000; n++) {
+		if (n == 1)
+			snprintf(s->path, sizeof(s->path), "%s/%08x.raw",
+				 as->dir, s->key.ssrc);
+		else
+			snprintf(s->path, sizeof(s->path), "%s/%08x-%u.raw",
+				 as->dir, s->key.ssrc, n);
+		if (access(s->path, F_OK))
+			break;
+	}
+	s->file = fopen(s->path, "wbx");
+	if (!s->file)
+		s->path[0] = '\0';
 }
 
 void audio_streams_packet(struct audio_streams *as,
@@ -133,6 +170,8 @@ void audio_streams_packet(struct audio_streams *as,
 		}
 		HASH_ADD(hh, as->streams, key, sizeof(s->key), s);
 		as->nr++;
+		if (s->dec && as->dir)
+			file_open(as, s);
 	}
 	if (!s->dec || h->pt != s->pt || !h->payload_len)
 		return;
@@ -183,6 +222,8 @@ struct json_object *audio_streams_json(struct audio_streams *as,
 	json_object_object_add(o, "refused",
 			       json_object_new_uint64(st.refused));
 	json_object_object_add(o, "segments", json_object_new_int(n));
+	json_object_object_add(
+		o, "file", s->path[0] ? json_object_new_string(s->path) : NULL);
 	/* the segments' averages */
 	json_object_object_add(o, "silence_ratio",
 			       avg(s->sum.silence_ratio, n, 1000));

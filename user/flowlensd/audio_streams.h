@@ -5,7 +5,10 @@
  * (audio_features.h) - what spam scoring builds on. flowlensd replay
  * --voip adds it to each stream it prints.
  *
- *   audio_streams_new()      room for @max streams with audio
+ *   audio_streams_new()      room for @max streams with audio; with a
+ *                            @dir, each one's audio is written there too
+ *                            (SSRC.raw, or SSRC-N.raw for the Nth stream
+ *                            of an SSRC: 16 kHz mono s16le)
  *   audio_streams_packet()   one RTP packet (@rtp, @len bytes with its
  *                            header @h) of stream @key; @codec_name: the
  *                            SDP's name of its payload type, or NULL
@@ -22,7 +25,7 @@
 
 struct audio_streams;
 
-struct audio_streams *audio_streams_new(unsigned int max);
+struct audio_streams *audio_streams_new(unsigned int max, const char *dir);
 void audio_streams_packet(struct audio_streams *as,
 			  const struct fl_rtp_key *key,
 			  const struct fl_rtp_hdr *h, const __u8 *rtp,

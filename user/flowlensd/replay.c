@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/random.h>
@@ -102,6 +103,7 @@ struct replay {
 	bool finishing; /* the file ended: records say forced end */
 	/* --voip */
 	bool voip;
+	const char *audio_dir; /* --audio-dir: each stream's audio */
 	__u64 hash_seed;
 	struct voip v;
 };
@@ -167,6 +169,10 @@ static void usage(FILE *out)
 		"                   and end are capture time, octets IP bytes\n"
 		"  --domain N       the IPFIX observation domain id (default 0)\n"
 		"  --voip           analyse VoIP instead of classifying flows (see below)\n"
+		"  --audio-dir DIR  with --voip: each decoded stream's audio written to\n"
+		"                   DIR/SSRC.raw (16 kHz, mono, signed 16-bit little-\n"
+		"                   endian; SSRC-N.raw for the Nth stream of an SSRC\n"
+		"                   seen before), named in its line's audio.file\n"
 		"  -q, --quiet      print no flows (with --stats: only the summary;\n"
 		"                   with --voip: only each file's summary line)\n"
 		"  -h, --help       show this help\n"
@@ -945,7 +951,7 @@ static int voip_begin(struct replay *r)
 	r->v.total_messages = total;
 	r->v.dialogs = fl_voip_dialogs_new(&dc);
 	r->v.rtp = fl_voip_rtp_new(&rc);
-	r->v.audio = audio_streams_new(VOIP_AUDIO_MAX);
+	r->v.audio = audio_streams_new(VOIP_AUDIO_MAX, r->audio_dir);
 	if (!r->v.dialogs || !r->v.rtp || !r->v.audio) {
 		fl_voip_dialogs_free(r->v.dialogs);
 		fl_voip_rtp_free(r->v.rtp);
@@ -1192,7 +1198,8 @@ enum {
 	OPT_STATS,
 	OPT_IPFIX,
 	OPT_DOMAIN,
-	OPT_VOIP
+	OPT_VOIP,
+	OPT_AUDIO_DIR
 };
 
 int replay_main(int argc, char **argv)
@@ -1206,6 +1213,7 @@ int replay_main(int argc, char **argv)
 		{ "ipfix", required_argument, NULL, OPT_IPFIX },
 		{ "domain", required_argument, NULL, OPT_DOMAIN },
 		{ "voip", no_argument, NULL, OPT_VOIP },
+		{ "audio-dir", required_argument, NULL, OPT_AUDIO_DIR },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{},
@@ -1284,6 +1292,9 @@ int replay_main(int argc, char **argv)
 		case OPT_VOIP:
 			r.voip = true;
 			break;
+		case OPT_AUDIO_DIR:
+			r.audio_dir = optarg;
+			break;
 		case 'q':
 			r.quiet = true;
 			break;
@@ -1300,6 +1311,15 @@ int replay_main(int argc, char **argv)
 			PROG
 			": --%s sets up the flow classifier, which --voip does not run\n",
 			classifier_opt);
+		return 2;
+	}
+	if (r.audio_dir && !r.voip) {
+		fprintf(stderr, PROG ": --audio-dir needs --voip\n");
+		return 2;
+	}
+	if (r.audio_dir && access(r.audio_dir, W_OK)) {
+		fprintf(stderr, PROG ": --audio-dir %s: %s\n", r.audio_dir,
+			strerror(errno));
 		return 2;
 	}
 	if (optind >= argc) {
