@@ -65,16 +65,20 @@ const char *fl_audio_codec_name(enum fl_audio_codec c)
 	return c < FL_AUDIO_CODECS ? codec_names[c] : "none";
 }
 
-enum fl_audio_codec fl_audio_codec_from(__u8 pt, const char *name)
+enum fl_audio_codec fl_audio_codec_parse(const char *name)
 {
 	int c;
 
-	if (name && *name) {
-		for (c = FL_AUDIO_PCMU; c < FL_AUDIO_CODECS; c++)
-			if (!strcasecmp(name, codec_names[c]))
-				return c;
-		return FL_AUDIO_NONE;
-	}
+	for (c = FL_AUDIO_PCMU; c < FL_AUDIO_CODECS; c++)
+		if (!strcasecmp(name, codec_names[c]))
+			return c;
+	return FL_AUDIO_NONE;
+}
+
+enum fl_audio_codec fl_audio_codec_from(__u8 pt, const char *name)
+{
+	if (name && *name)
+		return fl_audio_codec_parse(name);
 	switch (pt) { /* RFC 3551, table 4 */
 	case 0:
 		return FL_AUDIO_PCMU;

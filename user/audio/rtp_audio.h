@@ -49,6 +49,9 @@ enum fl_audio_codec {
  * none), or FL_AUDIO_NONE for one it cannot decode. */
 enum fl_audio_codec fl_audio_codec_from(__u8 pt, const char *name);
 const char *fl_audio_codec_name(enum fl_audio_codec c);
+/* The codec a name fl_audio_codec_name() gives (any case) or an SDP's
+ * rtpmap names, or FL_AUDIO_NONE. */
+enum fl_audio_codec fl_audio_codec_parse(const char *name);
 
 struct fl_audio_dec;
 

@@ -4,7 +4,6 @@
  */
 #include <errno.h>
 #include <stdlib.h>
-#include <strings.h>
 #include <bcg729/encoder.h>
 #include <opus/opus.h>
 #include <speex/speex_resampler.h>
@@ -41,16 +40,6 @@ __u8 fl_audio_codec_pt(enum fl_audio_codec c)
 	default:
 		return 96;
 	}
-}
-
-enum fl_audio_codec fl_audio_codec_parse(const char *name)
-{
-	int c;
-
-	for (c = FL_AUDIO_PCMU; c < FL_AUDIO_CODECS; c++)
-		if (!strcasecmp(name, fl_audio_codec_name(c)))
-			return c;
-	return FL_AUDIO_NONE;
 }
 
 struct fl_audio_enc *fl_audio_enc_new(enum fl_audio_codec c)

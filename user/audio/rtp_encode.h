@@ -29,8 +29,5 @@ struct fl_audio_enc *fl_audio_enc_new(enum fl_audio_codec c);
 int fl_audio_enc_packet(struct fl_audio_enc *e, const int16_t *pcm, __u8 *out);
 void fl_audio_enc_free(struct fl_audio_enc *e);
 __u8 fl_audio_codec_pt(enum fl_audio_codec c);
-/* The codec of a name fl_audio_codec_name() gives (any case), or
- * FL_AUDIO_NONE. */
-enum fl_audio_codec fl_audio_codec_parse(const char *name);
 
 #endif /* FL_RTP_ENCODE_H */

@@ -528,60 +528,6 @@ void workers_voip_rtp_drain(struct daemon *d, workers_rtp_fn fn, void *arg)
 	}
 }
 
-struct ports_ctx {
-	const struct workers_rtp_source *src;
-	bool unsolicited;
-	__u64 since_ms;
-	__u16 *ports;
-	int max, n;
-	bool more;
-};
-
-static void port_take(const struct fl_rtp_stream *s, void *arg)
-{
-	struct ports_ctx *c = arg;
-	int i;
-
-	if (s->key.family != c->src->family ||
-	    memcmp(&s->key.src, &c->src->addr, sizeof(s->key.src)) ||
-	    (s->tag & 0xffff) != c->src->slot || s->last_ms < c->since_ms ||
-	    (c->unsolicited && !s->unsolicited))
-		return;
-	for (i = 0; i < c->n; i++)
-		if (c->ports[i] == s->key.dport)
-			return;
-	if (c->n == c->max)
-		c->more = true;
-	else
-		c->ports[c->n++] = s->key.dport;
-}
-
-int workers_voip_rtp_ports(struct daemon *d,
-			   const struct workers_rtp_source *src,
-			   bool unsolicited, __u16 *ports, int max)
-{
-	struct ports_ctx c = { .src = src,
-			       .unsolicited = unsolicited,
-			       .ports = ports,
-			       .max = max };
-	struct workers *ws = d->workers;
-	__u64 now = worker_now_ms();
-	int i;
-
-	/* the streams it sent to in the last two seconds */
-	c.since_ms = now > 2000 ? now - 2000 : 0;
-	for (i = 0; ws && i < ws->nr; i++) {
-		struct worker_voip *v = &ws->w[i].voip;
-
-		if (!v->rtp)
-			continue;
-		pthread_mutex_lock(&v->lock);
-		fl_voip_rtp_walk(v->rtp, port_take, &c);
-		pthread_mutex_unlock(&v->lock);
-	}
-	return c.more ? -E2BIG : c.n;
-}
-
 /* ---- the control thread's side: voip calls, voip streams ---- */
 
 /* CLOCK_MONOTONIC milliseconds as seconds since the epoch. */
@@ -669,6 +615,42 @@ static int streams_read(struct workers *ws, struct streams *ss)
 	}
 	qsort(ss->v, ss->n, sizeof(*ss->v), stream_dst_cmp);
 	return 0;
+}
+
+/* The streams a source sent towards its slot in the last two seconds
+ * (only the unsolicited ones if asked): their destination ports. */
+int workers_voip_rtp_ports(struct daemon *d,
+			   const struct workers_rtp_source *src,
+			   bool unsolicited, __u16 *ports, int max)
+{
+	__u64 now = worker_now_ms(), since = now > 2000 ? now - 2000 : 0;
+	struct streams ss;
+	bool more = false;
+	int n = 0, j, ret;
+	size_t i;
+
+	ret = streams_read(d->workers, &ss);
+	if (ret)
+		return ret;
+	for (i = 0; i < ss.n; i++) {
+		const struct fl_rtp_stream *s = &ss.v[i].s;
+
+		if (s->key.family != src->family ||
+		    memcmp(&s->key.src, &src->addr, sizeof(s->key.src)) ||
+		    (s->tag & 0xffff) != src->slot || s->last_ms < since ||
+		    (unsolicited && !s->unsolicited))
+			continue;
+		for (j = 0; j < n && ports[j] != s->key.dport; j++)
+			;
+		if (j < n)
+			continue;
+		if (n == max)
+			more = true;
+		else
+			ports[n++] = s->key.dport;
+	}
+	free(ss.v);
+	return more ? -E2BIG : n;
 }
 
 static struct json_object *stream_json(const struct stream_copy *c,

@@ -114,6 +114,7 @@ int workers_top_apps(struct daemon *d, const char *by, int n,
  *                               streams towards its slot (only the
  *                               unsolicited ones if @unsolicited), up to
  *                               @max: how many, or -E2BIG for more
+ *                               (-ENOMEM: none copied)
  *   workers_voip_prefixes_changed()  the tries changed: streams look their
  *                               destination up again
  */
