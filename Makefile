@@ -24,10 +24,11 @@ endif
 DEB_BUILD := clang llvm gcc make pkg-config libbpf-dev libxdp-dev libelf-dev \
 	zlib1g-dev libjson-c-dev uthash-dev bpftool xdp-tools \
 	libpcap-dev libnl-3-dev libnl-route-3-dev libnftables-dev libndpi-dev \
-	libmicrohttpd-dev libspandsp-dev libbcg729-dev libopus-dev libspeexdsp-dev
+	libmicrohttpd-dev libspandsp-dev libbcg729-dev libopus-dev libspeexdsp-dev \
+	libpocketsphinx-dev libsphinxbase-dev
 DEB_TEST := tcpdump iproute2 iputils-ping netcat-openbsd procps psmisc util-linux jq \
 	python3 ethtool nftables conntrack curl libndpi-bin prometheus nfdump pmacct tshark \
-	gobgpd frr sip-tester sngrep espeak-ng sox
+	gobgpd frr sip-tester sngrep espeak-ng sox pocketsphinx-en-us
 DEB_PACKAGES := $(sort $(DEB_BUILD) $(DEB_TEST))
 
 # pkg-config module -> Debian package that provides it.
@@ -35,7 +36,8 @@ PKG_MODULES := libbpf:libbpf-dev libxdp:libxdp-dev json-c:libjson-c-dev \
 	libpcap:libpcap-dev libnl-route-3.0:libnl-route-3-dev \
 	libnftables:libnftables-dev libndpi:libndpi-dev \
 	libmicrohttpd:libmicrohttpd-dev spandsp:libspandsp-dev opus:libopus-dev \
-	speexdsp:libspeexdsp-dev
+	speexdsp:libspeexdsp-dev pocketsphinx:libpocketsphinx-dev \
+	sphinxbase:libsphinxbase-dev
 
 ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) \
@@ -68,8 +70,11 @@ FLCTL_OBJS := $(patsubst user/%.c,$(OBJ)/%.o,$(wildcard user/flctl/*.c))
 # user/audio/: RTP audio to PCM (spam scoring), with the codecs' libraries
 # from Debian; linked into flowlensd and the unit tests only.
 AUDIO_OBJS := $(patsubst user/%.c,$(OBJ)/%.o,$(wildcard user/audio/*.c))
-AUDIO_CFLAGS = -Iuser/audio $(shell $(PKG_CONFIG) --cflags spandsp opus speexdsp libbcg729 2>/dev/null)
-AUDIO_LIBS = $(shell $(PKG_CONFIG) --libs spandsp opus speexdsp libbcg729 2>/dev/null)
+AUDIO_CFLAGS = -Iuser/audio $(shell $(PKG_CONFIG) --cflags spandsp opus speexdsp libbcg729 \
+	pocketsphinx 2>/dev/null)
+# not pocketsphinx's -lsphinxad: the audio devices are not ours to open
+AUDIO_LIBS = $(shell $(PKG_CONFIG) --libs spandsp opus speexdsp libbcg729 2>/dev/null) \
+	-lpocketsphinx -lsphinxbase
 USER_HDRS := $(wildcard user/*/*.h) $(wildcard include/flowlens/*.h)
 
 TEST_SRCS := $(wildcard selftests/*.c) $(wildcard selftests/prog_tests/*.c)

@@ -12,7 +12,13 @@
 #   - Opus on its dynamic payload type with no SDP in the capture: not
 #     decoded (nothing names it; sip.pcap's SDP path: test_replay.sh);
 #   - --audio-dir without --voip, or a directory that is not writable,
-#     refused.
+#     refused;
+#   - keyword spotting (--spam, --keywords): a robocall's "final notice",
+#     "warranty" and "press one" spotted in order at the seconds they are
+#     said, "press one" across the 4 s segment boundary (found only with
+#     the window's overlap); an ordinary sentence spotted nothing; an
+#     operator's own list; words outside the dictionary, bad thresholds
+#     and empty lists refused.
 NO_LAB=1
 source "$(dirname "$0")/lib.sh"
 
@@ -90,6 +96,58 @@ test_opus_needs_sdp() {
 	call opus opus
 	json_check "$(cat "$WORK/opus.rtp")" '.payload_type == 96 and .audio == null' \
 		"opus on 96 with no SDP: not decoded"
+}
+
+ROBOCALL="This is a final notice about your car's extended warranty. Press one to speak to an agent now."
+CLEAN="Did you remember to pick up the milk and the bread on the way home from work."
+
+# spoken NAME TEXT [sox effects]: one G.722 stream of TEXT, $WORK/NAME.pcap
+spoken() {
+	local name=$1 text=$2
+	shift 2
+	espeak-ng -v en-us -s 160 -w "$WORK/$name.wav" "$text" &&
+		sox "$WORK/$name.wav" -r 16000 -c 1 -b 16 -e signed -t raw "$WORK/$name.raw" "$@" &&
+		"$ENCODE" --codec G722 "$WORK/$name.raw" "$WORK/$name.pcap" >/dev/null ||
+		fail "cannot make $name"
+}
+
+keywords() { "$REPLAY" replay --voip "$@" | jq -c 'select(.type == "rtp") | .audio'; }
+
+test_keywords() {
+	local out
+	# 0.3 s of silence first puts "press one" at 3.83-4.3 s, across
+	# the second segment's end
+	spoken robocall "$ROBOCALL" pad 0.3 0
+	out=$(keywords --spam "$WORK/robocall.pcap")
+	json_check "$out" '[.keywords[].keyword] == ["final notice", "warranty", "press one"] and .keyword_hits == 3' \
+		"robocall: its three keywords, in order"
+	json_check "$out" '.keywords[0].second >= 0.5 and .keywords[0].second <= 0.9 and
+		.keywords[2].second >= 3.6 and .keywords[2].second < 4' \
+		"robocall: at the seconds they are said"
+	spoken clean "$CLEAN"
+	json_check "$(keywords --spam "$WORK/clean.pcap")" '.keywords == [] and .keyword_hits == 0' \
+		"ordinary sentence: no keyword"
+	printf '# an operator'"'"'s list\nspeak to an agent /1e-50/\n\n  Press  One\n' >"$WORK/kw.txt"
+	json_check "$(keywords --keywords "$WORK/kw.txt" "$WORK/robocall.pcap")" \
+		'[.keywords[].keyword] == ["press one", "speak to an agent"]' "own list: only its keywords"
+}
+
+test_keyword_errors() {
+	spoken clean "$CLEAN"
+	assert_fails_with "--spam needs --voip" "$REPLAY" replay --spam "$WORK/clean.pcap"
+	printf 'press one\nflowlenz now\n' >"$WORK/bad.txt"
+	assert_fails_with "keyword 'flowlenz now': 'flowlenz' is not in the dictionary" \
+		"$REPLAY" replay --voip --keywords "$WORK/bad.txt" "$WORK/clean.pcap"
+	printf 'press one /x/\n' >"$WORK/bad.txt"
+	assert_fails_with "bad.txt:1: 'press one /x/': the threshold goes between slashes" \
+		"$REPLAY" replay --voip --keywords "$WORK/bad.txt" "$WORK/clean.pcap"
+	printf 'press one\ngift card 2\n' >"$WORK/bad.txt"
+	assert_fails_with "bad.txt:2: .*a keyword is words of letters" \
+		"$REPLAY" replay --voip --keywords "$WORK/bad.txt" "$WORK/clean.pcap"
+	printf '# nothing\n' >"$WORK/bad.txt"
+	assert_fails_with "no keywords in it" "$REPLAY" replay --voip --keywords "$WORK/bad.txt" "$WORK/clean.pcap"
+	assert_fails_with "--keywords /nonexistent: No such file" \
+		"$REPLAY" replay --voip --keywords /nonexistent "$WORK/clean.pcap"
 }
 
 test_errors() {

@@ -15,10 +15,15 @@
 
 #include "audio_features.h"
 #include "audio_streams.h"
+#include "kws.h"
 #include "rtp_audio.h"
 
 #define SEGMENT (2 * FL_AUDIO_RATE)
 #define SEGMENT_MIN (FL_AUDIO_RATE / 2)
+/* what a keyword window keeps of the segment before: a phrase cut by a
+ * segment's end is whole in the next window */
+#define OVERLAP FL_AUDIO_RATE
+#define HITS_MAX 64 /* a stream's keyword hits shown */
 
 struct audio_stream {
 	struct fl_rtp_key key;
@@ -29,6 +34,11 @@ struct audio_stream {
 	size_t seg_len;
 	unsigned int segments;
 	struct fl_audio_features sum; /* of the segments' features */
+	size_t done; /* samples in the segments before this one */
+	int16_t *tail; /* OVERLAP samples: the last segment's end */
+	size_t tail_len;
+	struct fl_kws_hit hits[HITS_MAX]; /* start_ms: in the stream */
+	unsigned int nr_hits, hits_total;
 	FILE *file; /* the audio, with a directory */
 	char path[PATH_MAX];
 	UT_hash_handle hh;
@@ -39,15 +49,19 @@ struct audio_streams {
 	unsigned int nr, max;
 	__u64 dropped;
 	const char *dir;
+	struct fl_kws *kws;
+	int16_t window[OVERLAP + SEGMENT]; /* a keyword scan's audio */
 };
 
-struct audio_streams *audio_streams_new(unsigned int max, const char *dir)
+struct audio_streams *audio_streams_new(unsigned int max, const char *dir,
+					struct fl_kws *kws)
 {
 	struct audio_streams *as = calloc(1, sizeof(*as));
 
 	if (as) {
 		as->max = max;
 		as->dir = dir;
+		as->kws = kws;
 	}
 	return as;
 }
@@ -60,6 +74,7 @@ static void stream_free(struct audio_streams *as, struct audio_stream *s)
 		fclose(s->file);
 	fl_audio_dec_free(s->dec);
 	free(s->seg);
+	free(s->tail);
 	free(s);
 }
 
@@ -79,8 +94,39 @@ __u64 audio_streams_dropped(const struct audio_streams *as)
 	return as->dropped;
 }
 
+/* Tier 1 over the segment, with the end of the one before. */
+static void segment_keywords(struct audio_streams *as, struct audio_stream *s)
+{
+	struct fl_kws_hit hits[16];
+	size_t start = s->done - s->tail_len;
+	int i, n;
+
+	memcpy(as->window, s->tail, s->tail_len * sizeof(*s->tail));
+	memcpy(as->window + s->tail_len, s->seg, s->seg_len * sizeof(*s->seg));
+	n = fl_kws_scan(as->kws, as->window, s->tail_len + s->seg_len,
+			s->tail_len, hits, 16);
+	for (i = 1; i < n; i++) { /* in the order said */
+		struct fl_kws_hit h = hits[i];
+		int j = i;
+
+		for (; j > 0 && hits[j - 1].start_ms > h.start_ms; j--)
+			hits[j] = hits[j - 1];
+		hits[j] = h;
+	}
+	for (i = 0; i < n; i++) {
+		if (s->hits_total++ >= HITS_MAX)
+			continue;
+		hits[i].start_ms += start * 1000 / FL_AUDIO_RATE;
+		hits[i].end_ms += start * 1000 / FL_AUDIO_RATE;
+		s->hits[s->nr_hits++] = hits[i];
+	}
+	s->tail_len = s->seg_len < OVERLAP ? s->seg_len : OVERLAP;
+	memcpy(s->tail, s->seg + s->seg_len - s->tail_len,
+	       s->tail_len * sizeof(*s->seg));
+}
+
 /* The segment so far, measured and added up. */
-static void segment_end(struct audio_stream *s)
+static void segment_end(struct audio_streams *as, struct audio_stream *s)
 {
 	struct fl_audio_features f;
 
@@ -97,12 +143,15 @@ static void segment_end(struct audio_stream *s)
 		s->sum.rhythm += f.rhythm;
 		s->sum.syllable_rate += f.syllable_rate;
 		s->sum.syllable_cv += f.syllable_cv;
+		if (as->kws && s->tail)
+			segment_keywords(as, s);
 	}
+	s->done += s->seg_len;
 	s->seg_len = 0;
 }
 
 /* What the decoder has, into segments (and the file). */
-static void drain(struct audio_stream *s)
+static void drain(struct audio_streams *as, struct audio_stream *s)
 {
 	size_t n;
 
@@ -118,7 +167,7 @@ static void drain(struct audio_stream *s)
 		}
 		s->seg_len += n;
 		if (s->seg_len == SEGMENT)
-			segment_end(s);
+			segment_end(as, s);
 	} while (n);
 }
 
@@ -161,11 +210,15 @@ void audio_streams_packet(struct audio_streams *as,
 		if (s->codec != FL_AUDIO_NONE) {
 			s->dec = fl_audio_dec_new(s->codec);
 			s->seg = malloc(SEGMENT * sizeof(*s->seg));
-			if (!s->dec || !s->seg) {
+			if (as->kws)
+				s->tail = malloc(OVERLAP * sizeof(*s->tail));
+			if (!s->dec || !s->seg || (as->kws && !s->tail)) {
 				fl_audio_dec_free(s->dec);
 				free(s->seg);
+				free(s->tail);
 				s->dec = NULL;
 				s->seg = NULL;
+				s->tail = NULL;
 			}
 		}
 		HASH_ADD(hh, as->streams, key, sizeof(s->key), s);
@@ -178,13 +231,34 @@ void audio_streams_packet(struct audio_streams *as,
 	if (fl_audio_dec_push(s->dec, h->seq, rtp + h->header_len,
 			      h->payload_len))
 		return;
-	drain(s);
+	drain(as, s);
 }
 
 static struct json_object *avg(double sum, unsigned int n, double scale)
 {
 	return json_object_new_double(
 		n ? (double)(long long)(sum / n * scale + 0.5) / scale : 0);
+}
+
+/* Tier 1's hits in the order heard: [{"keyword", "second"}] */
+static struct json_object *keywords_json(struct audio_streams *as,
+					 struct audio_stream *s)
+{
+	struct json_object *a = json_object_new_array(), *o;
+	unsigned int i;
+
+	for (i = 0; i < s->nr_hits; i++) {
+		o = json_object_new_object();
+		json_object_object_add(
+			o, "keyword",
+			json_object_new_string(
+				fl_kws_keyword(as->kws, s->hits[i].keyword)
+					->phrase));
+		json_object_object_add(o, "second",
+				       avg(s->hits[i].start_ms, 1000, 100));
+		json_object_array_add(a, o);
+	}
+	return a;
 }
 
 struct json_object *audio_streams_json(struct audio_streams *as,
@@ -203,8 +277,8 @@ struct json_object *audio_streams_json(struct audio_streams *as,
 		return NULL;
 	}
 	fl_audio_dec_flush(s->dec);
-	drain(s);
-	segment_end(s);
+	drain(as, s);
+	segment_end(as, s);
 	fl_audio_dec_stats(s->dec, &st);
 	n = s->segments;
 	o = json_object_new_object();
@@ -236,6 +310,12 @@ struct json_object *audio_streams_json(struct audio_streams *as,
 			       avg(s->sum.syllable_rate, n, 100));
 	json_object_object_add(o, "syllable_cv",
 			       avg(s->sum.syllable_cv, n, 1000));
+	if (as->kws) {
+		/* the first HITS_MAX of keyword_hits */
+		json_object_object_add(o, "keywords", keywords_json(as, s));
+		json_object_object_add(o, "keyword_hits",
+				       json_object_new_int(s->hits_total));
+	}
 	stream_free(as, s);
 	return o;
 }

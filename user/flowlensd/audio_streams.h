@@ -8,7 +8,10 @@
  *   audio_streams_new()      room for @max streams with audio; with a
  *                            @dir, each one's audio is written there too
  *                            (SSRC.raw, or SSRC-N.raw for the Nth stream
- *                            of an SSRC: 16 kHz mono s16le)
+ *                            of an SSRC: 16 kHz mono s16le); with
+ *                            @kws (kws.h), each segment's keywords are
+ *                            spotted, with the last second of the one
+ *                            before
  *   audio_streams_packet()   one RTP packet (@rtp, @len bytes with its
  *                            header @h) of stream @key; @codec_name: the
  *                            SDP's name of its payload type, or NULL
@@ -25,7 +28,9 @@
 
 struct audio_streams;
 
-struct audio_streams *audio_streams_new(unsigned int max, const char *dir);
+struct fl_kws;
+struct audio_streams *audio_streams_new(unsigned int max, const char *dir,
+					struct fl_kws *kws);
 void audio_streams_packet(struct audio_streams *as,
 			  const struct fl_rtp_key *key,
 			  const struct fl_rtp_hdr *h, const __u8 *rtp,

@@ -33,6 +33,7 @@
 #include "sip.h"
 #include "voip_track.h"
 #include "audio_streams.h"
+#include "kws.h"
 #include "voip_json.h"
 
 #ifndef DLT_LINUX_SLL2
@@ -104,6 +105,7 @@ struct replay {
 	/* --voip */
 	bool voip;
 	const char *audio_dir; /* --audio-dir: each stream's audio */
+	struct fl_kws *kws; /* --spam, --keywords: tier 1 */
 	__u64 hash_seed;
 	struct voip v;
 };
@@ -951,7 +953,7 @@ static int voip_begin(struct replay *r)
 	r->v.total_messages = total;
 	r->v.dialogs = fl_voip_dialogs_new(&dc);
 	r->v.rtp = fl_voip_rtp_new(&rc);
-	r->v.audio = audio_streams_new(VOIP_AUDIO_MAX, r->audio_dir);
+	r->v.audio = audio_streams_new(VOIP_AUDIO_MAX, r->audio_dir, r->kws);
 	if (!r->v.dialogs || !r->v.rtp || !r->v.audio) {
 		fl_voip_dialogs_free(r->v.dialogs);
 		fl_voip_rtp_free(r->v.rtp);
@@ -1199,8 +1201,58 @@ enum {
 	OPT_IPFIX,
 	OPT_DOMAIN,
 	OPT_VOIP,
-	OPT_AUDIO_DIR
+	OPT_AUDIO_DIR,
+	OPT_SPAM,
+	OPT_KEYWORDS
 };
+
+/* --keywords FILE: its keywords, or -1 with the line at fault named. */
+static int keywords_load(const char *path, struct fl_kws_keyword *kw,
+			 unsigned int *n)
+{
+	char line[256], err[256], *hash;
+	unsigned int lineno = 0;
+	FILE *f = fopen(path, "r");
+
+	if (!f) {
+		fprintf(stderr, PROG ": --keywords %s: %s\n", path,
+			strerror(errno));
+		return -1;
+	}
+	*n = 0;
+	while (fgets(line, sizeof(line), f)) {
+		lineno++;
+		hash = strchr(line, '#');
+		if (hash)
+			*hash = '\0';
+		line[strcspn(line, "\r\n")] = '\0';
+		if (!line[strspn(line, " \t")])
+			continue;
+		if (*n == FL_KWS_MAX) {
+			fprintf(stderr,
+				PROG
+				": --keywords %s:%u: more than %d keywords\n",
+				path, lineno, FL_KWS_MAX);
+			goto bad;
+		}
+		if (fl_kws_parse(line, &kw[*n], err, sizeof(err))) {
+			fprintf(stderr, PROG ": --keywords %s:%u: %s\n", path,
+				lineno, err);
+			goto bad;
+		}
+		(*n)++;
+	}
+	fclose(f);
+	if (!*n) {
+		fprintf(stderr, PROG ": --keywords %s: no keywords in it\n",
+			path);
+		return -1;
+	}
+	return 0;
+bad:
+	fclose(f);
+	return -1;
+}
 
 int replay_main(int argc, char **argv)
 {
@@ -1214,6 +1266,8 @@ int replay_main(int argc, char **argv)
 		{ "domain", required_argument, NULL, OPT_DOMAIN },
 		{ "voip", no_argument, NULL, OPT_VOIP },
 		{ "audio-dir", required_argument, NULL, OPT_AUDIO_DIR },
+		{ "spam", no_argument, NULL, OPT_SPAM },
+		{ "keywords", required_argument, NULL, OPT_KEYWORDS },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{},
@@ -1229,6 +1283,11 @@ int replay_main(int argc, char **argv)
 	socklen_t sslen = 0;
 	__u32 domain = 0;
 	const char *classifier_opt = NULL; /* one --voip has no use for */
+	const char *keywords = NULL;
+	struct fl_kws_keyword kw[FL_KWS_MAX];
+	const struct fl_kws_keyword *kwp;
+	unsigned int nkw = 0;
+	bool spam = false;
 	char err[256];
 	unsigned long n;
 	double start;
@@ -1295,6 +1354,13 @@ int replay_main(int argc, char **argv)
 		case OPT_AUDIO_DIR:
 			r.audio_dir = optarg;
 			break;
+		case OPT_SPAM:
+			spam = true;
+			break;
+		case OPT_KEYWORDS:
+			spam = true;
+			keywords = optarg;
+			break;
 		case 'q':
 			r.quiet = true;
 			break;
@@ -1317,6 +1383,11 @@ int replay_main(int argc, char **argv)
 		fprintf(stderr, PROG ": --audio-dir needs --voip\n");
 		return 2;
 	}
+	if (spam && !r.voip) {
+		fprintf(stderr, PROG ": --%s needs --voip\n",
+			keywords ? "keywords" : "spam");
+		return 2;
+	}
 	if (r.audio_dir && access(r.audio_dir, W_OK)) {
 		fprintf(stderr, PROG ": --audio-dir %s: %s\n", r.audio_dir,
 			strerror(errno));
@@ -1327,6 +1398,21 @@ int replay_main(int argc, char **argv)
 		return 2;
 	}
 	r.several = argc - optind > 1;
+	if (spam) {
+		if (keywords) {
+			if (keywords_load(keywords, kw, &nkw))
+				return 2;
+			kwp = kw;
+		} else {
+			nkw = fl_kws_default(&kwp);
+		}
+		r.kws = fl_kws_new(kwp, nkw, err, sizeof(err));
+		if (!r.kws) {
+			fprintf(stderr, PROG ": --%s: %s\n",
+				keywords ? "keywords" : "spam", err);
+			return keywords ? 2 : 1;
+		}
+	}
 	if (r.voip) {
 		if (getrandom(&r.hash_seed, sizeof(r.hash_seed), 0) !=
 		    sizeof(r.hash_seed))
@@ -1342,6 +1428,7 @@ int replay_main(int argc, char **argv)
 		fflush(stdout);
 		if (r.stats)
 			print_voip_stats(&r, now_seconds() - start);
+		fl_kws_free(r.kws);
 		return failed;
 	}
 	r.cls = fl_cls_new(&opts);
