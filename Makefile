@@ -229,7 +229,9 @@ $(TOOL_BINS): $(OUTPUT)/%: $(OBJ)/selftests/tools/%.o $(OBJ)/selftests/audio_com
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(AUDIO_LIBS) $(FLGEN_LIBS) $(LDLIBS) -o $@
 
-$(OUTPUT)/test_progs: $(TEST_OBJS) $(AUDIO_OBJS) $(LIB_OBJS)
+# and flowlensd's policy matcher, pure (user/flowlensd/policy_match.c)
+$(OBJ)/selftests/prog_tests/policy_match.o: CFLAGS += -Iuser/flowlensd
+$(OUTPUT)/test_progs: $(TEST_OBJS) $(OBJ)/flowlensd/policy_match.o $(AUDIO_OBJS) $(LIB_OBJS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(AUDIO_LIBS) $(LDLIBS) -o $@
 

@@ -63,8 +63,6 @@
 #include "flowlens.skel.h"
 
 #define POLICY_FILE "policy.json"
-#define POLICY_WORDS_MAX 16
-#define POLICER_NAME_MAX 32
 #define RATE_BPS_MAX 400000000000ULL /* 400G */
 #define RATE_PPS_MAX 1000000000ULL
 #define BURST_BYTES_MIN 1500 /* a full-size packet */
@@ -74,31 +72,10 @@ static const struct fl_persist_format policy_format = {
 	.version = 1,
 };
 
-enum pm_kind { PM_APP, PM_CATEGORY, PM_SNI, PM_JA3C, PM_RISK, PM_COUNT };
 static const char *const kind_names[PM_COUNT] = { "app", "category", "sni",
 						  "ja3c", "risk" };
-enum pm_dir { PD_ANY, PD_FROM, PD_TO };
 static const char *const action_names[] = { "none",   "drop",	   "permit",
 					    "police", "dscp-mark", "steer" };
-
-struct policy_def {
-	__u32 id, order;
-	__u16 slot;
-	__u8 kind; /* enum pm_kind */
-	__u8 dir; /* enum pm_dir */
-	int value_id; /* app or category id, risk bit */
-	char value[FL_CLS_SNI_MAX]; /* as shown: nDPI's name, the pattern */
-	char dev[IF_NAMESIZE];
-	int ifindex; /* 0: any; -1: dev is gone, never matches */
-	struct fl_prefix prefix; /* dir != PD_ANY */
-	__u8 action; /* enum fl_policy_action */
-	__u8 dscp;
-	__u32 table;
-	char policer[POLICER_NAME_MAX];
-	__u64 credit_packets, credit_bytes;
-	char *words[POLICY_WORDS_MAX]; /* as given, for the file */
-	int nwords;
-};
 
 struct policer_def {
 	char name[POLICER_NAME_MAX];
@@ -108,12 +85,6 @@ struct policer_def {
 	__u64 burst; /* bytes (bps) or packets */
 	__u8 exceed; /* enum fl_policer_exceed */
 	__u8 exceed_dscp;
-};
-
-/* What the workers match against: the policies in order, immutable. */
-struct policy_table {
-	size_t n;
-	struct policy_def defs[];
 };
 
 struct policy {
@@ -138,82 +109,15 @@ struct policy {
 
 /* ---- matching (any thread) ---- */
 
-/* "*.example.com": example.com and every name under it; else exact. */
-static bool sni_matches(const char *pattern, const char *sni)
-{
-	size_t lp, ls;
-
-	if (!sni[0])
-		return false;
-	if (strncmp(pattern, "*.", 2))
-		return !strcasecmp(pattern, sni);
-	pattern += 2;
-	lp = strlen(pattern);
-	ls = strlen(sni);
-	if (ls == lp)
-		return !strcasecmp(pattern, sni);
-	return ls > lp && sni[ls - lp - 1] == '.' &&
-	       !strcasecmp(sni + ls - lp, pattern);
-}
-
-static bool def_matches(const struct policy_def *p, const struct policy_flow *f,
-			int dir)
-{
-	const union fl_addr *src, *dst;
-	int family;
-
-	switch (p->kind) {
-	case PM_APP:
-		if (p->value_id != f->app &&
-		    !(f->master && p->value_id == f->master))
-			return false;
-		break;
-	case PM_CATEGORY:
-		if (p->value_id != f->category)
-			return false;
-		break;
-	case PM_RISK:
-		if (!(f->risk & (1ULL << p->value_id)))
-			return false;
-		break;
-	case PM_SNI:
-		if (!sni_matches(p->value, f->sni))
-			return false;
-		break;
-	case PM_JA3C:
-		if (strcasecmp(p->value, f->ja3c))
-			return false;
-		break;
-	}
-	if (p->ifindex && p->ifindex != (int)f->ifindex)
-		return false;
-	if (p->dir == PD_ANY)
-		return true;
-	family = f->key->family == 4 ? AF_INET : AF_INET6;
-	src = dir ? &f->key->hi : &f->key->lo;
-	dst = dir ? &f->key->lo : &f->key->hi;
-	return fl_prefix_contains(&p->prefix, family,
-				  p->dir == PD_FROM ? src : dst);
-}
-
 void policy_match(struct daemon *d, const struct policy_flow *f, __u16 slots[2])
 {
 	struct policy *pol = d->policy;
-	const struct policy_table *t;
-	size_t i;
-	int dir;
 
 	slots[0] = slots[1] = 0;
 	if (!pol)
 		return;
 	pthread_mutex_lock(&pol->lock);
-	t = pol->table;
-	for (dir = 0; t && dir < 2; dir++)
-		for (i = 0; i < t->n; i++)
-			if (def_matches(&t->defs[i], f, dir)) {
-				slots[dir] = t->defs[i].slot;
-				break;
-			}
+	policy_table_match(pol->table, f, slots);
 	pthread_mutex_unlock(&pol->lock);
 }
 
@@ -344,7 +248,6 @@ static int table_publish(struct policy *pol)
 	return 0;
 }
 
-static int def_cmp(const void *a, const void *b);
 static struct policy_def *def_by_slot(struct policy *pol, __u16 slot);
 
 /* A flow whose SNI and JA3 are no longer known keeps an SNI or JA3
@@ -361,7 +264,7 @@ static void keep_name_slots(struct policy *pol, const __u16 had[2],
 		if (!old || (old->kind != PM_SNI && old->kind != PM_JA3C))
 			continue;
 		now = slots[dir] ? def_by_slot(pol, slots[dir]) : NULL;
-		if (!now || def_cmp(&old, &now) < 0)
+		if (!now || policy_def_cmp(&old, &now) < 0)
 			slots[dir] = had[dir];
 	}
 }
@@ -791,16 +694,6 @@ static int policer_parse(char **w, int nw, struct policer_def *q, char *err,
 
 /* ---- the policies, in order ---- */
 
-static int def_cmp(const void *a, const void *b)
-{
-	const struct policy_def *x = *(struct policy_def *const *)a;
-	const struct policy_def *y = *(struct policy_def *const *)b;
-
-	if (x->order != y->order)
-		return x->order < y->order ? -1 : 1;
-	return x->id < y->id ? -1 : x->id > y->id;
-}
-
 static struct policy_def *def_by_id(struct policy *pol, __u32 id, size_t *at)
 {
 	size_t i;
@@ -1045,7 +938,7 @@ static int policy_restore(struct daemon *d, struct policy *pol)
 		pol->defs[pol->nr_defs++] = p;
 	}
 	json_object_put(root);
-	qsort(pol->defs, pol->nr_defs, sizeof(pol->defs[0]), def_cmp);
+	qsort(pol->defs, pol->nr_defs, sizeof(pol->defs[0]), policy_def_cmp);
 	return 0;
 }
 
@@ -1214,7 +1107,7 @@ static int cmd_policy_add(struct daemon *d, struct json_object *req,
 			       strerror(-ret));
 	}
 	pol->defs[pol->nr_defs++] = p;
-	qsort(pol->defs, pol->nr_defs, sizeof(pol->defs[0]), def_cmp);
+	qsort(pol->defs, pol->nr_defs, sizeof(pol->defs[0]), policy_def_cmp);
 	table_publish(pol);
 	pol->rematched += flows_rematch(d);
 	policy_save(d);
