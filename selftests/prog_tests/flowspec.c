@@ -161,6 +161,8 @@ static bool spec_route(const char *spec, struct fs_route *r)
 				r->action = FS_ACT_RATE_BYTES;
 			if (sscanf(then, "rate-packets %lf", &r->rate) == 1)
 				r->action = FS_ACT_RATE_PACKETS;
+			if (strstr(then, "non-terminal"))
+				r->non_terminal = true;
 			then = strstr(then, "mark ");
 			if (then) {
 				r->mark = true;
@@ -679,6 +681,16 @@ static const struct {
 	{ "proto true", 64, FS_UNMATCHABLE, "matches every IPv4 packet" },
 	{ "dst 203.0.113.0/24; then accept mark 64", 64, FS_MALFORMED,
 	  "traffic-marking" },
+	/* the T bit: later routes would apply too; refused whatever the
+	 * action, never enforced as if terminal */
+	{ "dst 203.0.113.0/24; then non-terminal", 64, FS_NON_TERMINAL,
+	  "traffic-action non-terminal" },
+	{ "dst 203.0.113.0/24; then rate-bytes 1000 non-terminal", 64,
+	  FS_NON_TERMINAL, "non-terminal" },
+	{ "dst 203.0.113.0/24; then accept mark 10 non-terminal", 64,
+	  FS_NON_TERMINAL, "non-terminal" },
+	{ "v6 dst 2001:db8::/64; dport ==80; then non-terminal", 64,
+	  FS_NON_TERMINAL, "non-terminal" },
 };
 
 static void expansion(void)
@@ -725,6 +737,13 @@ static void expansion(void)
 		     "unmatchable");
 	ASSERT_STREQ(fs_refusal_name(FS_EMPTY), "empty", "empty");
 	ASSERT_STREQ(fs_refusal_name(FS_TOO_BIG), "too-big", "too-big");
+	ASSERT_STREQ(fs_refusal_name(FS_NON_TERMINAL), "non-terminal",
+		     "non-terminal");
+	test__case("non-terminal with no action: nothing to install");
+	spec_route("dst 203.0.113.0/24; then accept non-terminal", &r);
+	ASSERT_OK(fs_compile(&r, rules, 64, &n, &why, err, sizeof(err)),
+		  "compile");
+	ASSERT_EQ(n, 0, "no rules");
 	test__case("no items: malformed");
 	spec_route("dport ==80", &r);
 	r.c[FS_DPORT].n = 0;

@@ -75,7 +75,9 @@ void flctl_help_flowspec(void)
 	       "                   Refused, and counted by reason: malformed,\n"
 	       "                   unmatchable (an IPv6 offset, a flow label,\n"
 	       "                   dont-fragment), empty, too-big, over-limit,\n"
-	       "                   invalid (section 6). The rules come after every\n"
+	       "                   invalid (section 6), non-terminal (the traffic-\n"
+	       "                   action T bit: the rules here stop at the first\n"
+	       "                   match). The rules come after every\n"
 	       "                   operator and DDoS rule: an operator's permit wins.\n"
 	       "      max N        routes each peer may have installed (default 10000)\n"
 	       "                   Default on.\n"
@@ -199,7 +201,7 @@ static void print_status(struct json_object *data)
 		       (unsigned long long)json_get_u64(n,
 							"routes_advertised"));
 	}
-	printf("\nreceived  %llu routes now; installed %llu, accept %llu, unsupported %llu, refused %llu (malformed %llu, unmatchable %llu, empty %llu, too-big %llu, over-limit %llu, invalid %llu, engine %llu), withdrawn %llu\n",
+	printf("\nreceived  %llu routes now; installed %llu, accept %llu, unsupported %llu, refused %llu (malformed %llu, unmatchable %llu, empty %llu, too-big %llu, over-limit %llu, invalid %llu, engine %llu, non-terminal %llu), withdrawn %llu\n",
 	       (unsigned long long)json_get_u64(rx, "routes"),
 	       (unsigned long long)json_get_u64(rx, "installed"),
 	       (unsigned long long)json_get_u64(rx, "accept"),
@@ -212,6 +214,7 @@ static void print_status(struct json_object *data)
 	       (unsigned long long)json_get_u64(ref, "over-limit"),
 	       (unsigned long long)json_get_u64(ref, "invalid"),
 	       (unsigned long long)json_get_u64(ref, "engine"),
+	       (unsigned long long)json_get_u64(ref, "non-terminal"),
 	       (unsigned long long)json_get_u64(rx, "withdrawn"));
 	printf("announced %llu routes now; %llu announced, %llu withdrawn, %llu not announceable\n",
 	       (unsigned long long)json_get_u64(tx, "routes"),

@@ -106,6 +106,7 @@ enum fs_reason {
 	FS_R_OVER_LIMIT, /* the peer's max */
 	FS_R_INVALID, /* RFC 8955 section 6 */
 	FS_R_ENGINE, /* the rule engine said no (shape or chain full) */
+	FS_R_NON_TERMINAL, /* traffic-action T bit with an action */
 	FS_R_COUNT,
 };
 

@@ -44,6 +44,7 @@ static const char *const reason_names[] = {
 	[FS_R_OVER_LIMIT] = "over-limit",
 	[FS_R_INVALID] = "invalid",
 	[FS_R_ENGINE] = "engine",
+	[FS_R_NON_TERMINAL] = "non-terminal",
 };
 
 const char *fs_status_name(enum fs_status s)
@@ -366,6 +367,7 @@ static void evaluate(struct daemon *d, struct bgp *b, struct fs_received *e)
 			[FS_UNMATCHABLE] = FS_R_UNMATCHABLE,
 			[FS_EMPTY] = FS_R_EMPTY,
 			[FS_TOO_BIG] = FS_R_TOO_BIG,
+			[FS_NON_TERMINAL] = FS_R_NON_TERMINAL,
 		};
 
 		set_refused(e,

@@ -94,6 +94,7 @@ const char *fs_refusal_name(enum fs_refusal why)
 		[FS_UNMATCHABLE] = "unmatchable",
 		[FS_EMPTY] = "empty",
 		[FS_TOO_BIG] = "too-big",
+		[FS_NON_TERMINAL] = "non-terminal",
 	};
 
 	return why < FS_REFUSALS ? names[why] : "unknown";
@@ -954,6 +955,13 @@ int fs_compile(const struct fs_route *r, struct fl_rule *out, size_t max,
 	ret = route_check(r, why, err, errlen);
 	if (ret)
 		return ret;
+	/* the T bit: a matching packet would go on to later routes, and
+	 * the engine stops at the first rule; enforcing the route as if it
+	 * were terminal would be wrong for every packet it matches */
+	if (r->non_terminal)
+		return refuse(
+			why, FS_NON_TERMINAL, err, errlen,
+			"traffic-action non-terminal: later routes would apply too, and rules here stop at the first match");
 	k = calloc(1, sizeof(*k));
 	if (!k)
 		return -ENOMEM;

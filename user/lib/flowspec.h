@@ -104,6 +104,9 @@ enum fs_refusal {
 			   last-fragment on its own) */
 	FS_EMPTY, /* matches no packet at all */
 	FS_TOO_BIG, /* expands past the bound */
+	FS_NON_TERMINAL, /* traffic-action T bit: evaluation would go on to
+			    later routes, which a first-match engine cannot
+			    do */
 	FS_REFUSALS,
 };
 const char *fs_refusal_name(enum fs_refusal why);
@@ -122,7 +125,12 @@ const char *fs_refusal_name(enum fs_refusal why);
  * ==17" is one rule, since a dport field already means TCP or UDP.
  * Refused: an IPv4 DF or a last-fragment test the engine cannot see
  * (FS_UNMATCHABLE), a route every packet of its family matches
- * (FS_UNMATCHABLE: the engine takes no rule without a field).
+ * (FS_UNMATCHABLE: the engine takes no rule without a field), a route
+ * with an action and the traffic-action T bit (FS_NON_TERMINAL: RFC 8955
+ * section 7.3 says a matching packet goes on to later routes; the engine
+ * stops at the first rule that matches, so the route is refused rather
+ * than enforced as if terminal). A T-bit route with no action at all
+ * compiles to 0 rules, which is what it asks for.
  */
 int fs_compile(const struct fs_route *r, struct fl_rule *out, size_t max,
 	       size_t *n, enum fs_refusal *why, char *err, size_t errlen);
