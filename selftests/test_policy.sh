@@ -217,6 +217,19 @@ wait_matched() {
 	wait_for 10 "[ \$(policy_count $1 matched_packets) -ge $2 ]" || true
 }
 
+# app_packets APP: APP's packets in `flctl show apps`.
+app_packets() {
+	flctl -j show apps | jq --arg app "$1" '[.apps[] | select(.app == $app) | .packets] | add // 0'
+}
+
+# app_packets_are APP N WHAT: APP's packets in `flctl show apps` reach N
+# (the workers credit a flow's packets before its verdict with the
+# verdict: a deadline), and are exactly N.
+app_packets_are() {
+	wait_for 10 "[ \$(app_packets $1) -ge $2 ]" || true
+	assert_eq "$(app_packets "$1")" "$2" "$3"
+}
+
 # What `policy list -j` has that changes only with the policies themselves.
 policy_defs() {
 	flctl -j policy list | jq -c '[.policies[] | del(.counters)]'
@@ -247,14 +260,16 @@ cleanup() {
 
 # 24 BitTorrent flows, dropped from their verdicts on: the server gets
 # exactly the packets before the verdicts, and once the flows are cached
-# nothing at all.
+# nothing at all. `flctl show apps` credits BitTorrent with every packet
+# sent all the same: those before the verdicts, and those dropped.
 test_bittorrent_drop() {
-	local pcap id sent before client=10.1.0.3
+	local pcap id sent before apps0 client=10.1.0.3
 	routes_to_server
 	pcap=$(capture_as bittorrent.pcap $BT_CLIENT $client)
 	assert_eq "$(replay_apps "$pcap" | sort -u)" BitTorrent "apps of the capture's flows"
 	count_addr server bt $client
 	id=$(policy_add app BitTorrent action drop)
+	apps0=$(app_packets BitTorrent)
 
 	sent=$(replay "$pcap")
 	flows_decided $client
@@ -268,6 +283,8 @@ test_bittorrent_drop() {
 	assert_eq "$(policy_count "$id" dropped_packets)" $((sent - before)) \
 		"dropped: every packet after the verdicts"
 	count_settles server bt "$before" "packets at the server (those before the verdicts)"
+	app_packets_are BitTorrent $((apps0 + sent)) \
+		"BitTorrent's packets in show apps (+$sent: those before the verdicts and those dropped)"
 	echo "ok: $sent sent, $before before the verdicts reached the server, $((sent - before)) dropped"
 
 	# The flows are cached with their verdicts: every packet is dropped.
@@ -277,6 +294,8 @@ test_bittorrent_drop() {
 		"dropped after the second replay"
 	assert_eq "$(policy_get "$id" .before_verdict_packets)" "$before" "before_verdict_packets"
 	count_settles server bt "$before" "packets at the server after the second replay"
+	app_packets_are BitTorrent $((apps0 + 2 * sent)) \
+		"BitTorrent's packets in show apps after the second replay (every one dropped)"
 	assert_match "$(flctl policy list)" "^$id +1000 +app +BitTorrent +drop +$((2 * sent)) +$((2 * sent - before)) " "text form"
 }
 
@@ -315,6 +334,40 @@ test_sni() {
 		"packets of $sni at the server (the handshake and those before the verdict)"
 	count_settles server git "$sent_git" "packets of $other at the server"
 	echo "ok: $sni: $handshake + $before of $sent_ntop passed; $other: all $sent_git"
+}
+
+# category Download, BitTorrent's (as nDPI files it): its flows are
+# dropped from their verdicts on, a TLS flow of another category
+# (Collaborative: GitHub) passes whole.
+test_category_drop() {
+	local bt git id sent_bt sent_git before bt_client=203.0.113.3 tls_client=203.0.113.14
+	routes_to_server
+	bt=$(capture_as bittorrent.pcap $BT_CLIENT $bt_client)
+	git=$(capture_as 443-git.pcap $TLS_CLIENT $tls_client)
+	assert_eq "$("$OUTPUT/flowlensd" replay --feed xdp "$bt" | jq -r .category | sort -u)" Download \
+		"category of the BitTorrent flows"
+	assert_eq "$("$OUTPUT/flowlensd" replay --feed xdp "$git" | jq -r .category | sort -u)" Collaborative \
+		"category of the TLS flow"
+	count_addr server bt $bt_client
+	count_addr server git $tls_client
+	id=$(policy_add category Download action drop)
+	json_check "$(flctl -j policy list)" ".policies[0] | .match == \"category\" and .value == \"Download\"" \
+		"the policy as listed"
+
+	sent_bt=$(replay "$bt")
+	sent_git=$(replay "$git")
+	flows_decided $bt_client $tls_client
+	wait_matched "$id" "$sent_bt"
+	flctl -j policy list | jq -c '.policies[]'
+	assert_eq "$(policy_count "$id" matched_packets)" "$sent_bt" \
+		"packets the policy matched (every BitTorrent one, none of the TLS flow's)"
+	before=$(policy_get "$id" .before_verdict_packets)
+	assert_ge "$((sent_bt - before))" 1 "packets after the verdicts"
+	assert_eq "$(policy_count "$id" dropped_packets)" $((sent_bt - before)) \
+		"dropped: every BitTorrent packet after the verdicts"
+	count_settles server bt "$before" "BitTorrent packets at the server (those before the verdicts)"
+	count_settles server git "$sent_git" "the TLS flow's packets at the server"
+	echo "ok: category Download: $before of $sent_bt BitTorrent packets passed; TLS: all $sent_git"
 }
 
 # --- A real HTTP transfer through a policer ---
