@@ -331,6 +331,119 @@ test_flow_classified_before_the_collector() {
 		"active-timeout records"
 }
 
+# ipfix_fields PCAP FIELD...: one line per data record in a capture of
+# IPFIX messages, its FIELDs (tshark's cflow names) separated by spaces
+# (tshark prints a message's records' values joined by ',').
+ipfix_fields() {
+	local pcap=$1 f args=()
+	shift
+	for f in "$@"; do
+		args+=(-e "$f")
+	done
+	tshark -r "$pcap" -d "udp.port==$PORT,cflow" -T fields "${args[@]}" -Y "$1" 2>/dev/null |
+		awk -F'\t' '{ n = split($1, v, ",")
+			for (i = 1; i <= n; i++) {
+				line = v[i]
+				for (f = 2; f <= NF; f++) { split($f, w, ","); line = line " " w[i] }
+				print line
+			} }'
+}
+
+# A TCP connection that closes (FIN), and one aborted (RST): each
+# direction's record leaves as the end of the flow (flowEndReason 3, as
+# tshark decodes it), neither idle (30 s) nor active (300 s) timeout, and
+# records_by_reason.end counts them.
+test_tcp_close_ends_flow_record() {
+	local pcap recs
+	work_dir
+	pcap=$WORK/ipfix.pcap
+	nfcapd_start
+	tshark_start "$pcap"
+	flctl export add ipfix "$COLLECTOR" active 300 idle 30
+	assert_eq "$(flctl -j export stats | jq '.collectors[0].records_by_reason.end')" 0 "end records before"
+	tcp_transfer "$SERVER4" 20000
+	# a connection with data, aborted: the client closes with SO_LINGER 0
+	# (a RST, no FIN). (One refused at the SYN has no payload: the flow
+	# cache makes no entry for it.)
+	echo_server server "$SERVER4" 5002
+	in_ns client python3 -c '
+import socket, struct, sys
+s = socket.create_connection((sys.argv[1], 5002))
+s.sendall(b"x" * 1000)
+got = b""
+while len(got) < 1000:
+    got += s.recv(1000 - len(got))
+s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+s.close()
+' "$SERVER4"
+	# FIN or RST, then a second with no packet: both flows' two records
+	wait_until 20 stat_at_least .records_by_reason.end 4
+	sleep 1
+	flctl export stats
+	bg_kill
+	recs=$(ipfix_fields "$pcap" cflow.srcport cflow.dstport cflow.flow_end_reason \
+		cflow.tcpflags.fin cflow.tcpflags.rst)
+	echo "sport dport reason fin rst:"
+	echo "$recs"
+	# the client's direction and the server's, each once, reason 3
+	assert_eq "$(echo "$recs" | awk '$2 == 5001 { print $3, $4 }')" "3 1" \
+		"the closed connection's client record: reason, FIN"
+	assert_eq "$(echo "$recs" | awk '$1 == 5001 { print $3, $4 }')" "3 1" \
+		"the closed connection's server record: reason, FIN"
+	assert_eq "$(echo "$recs" | awk '$2 == 5002 { print $3, $5 }')" "3 1" \
+		"the aborted connection's client record: reason, RST"
+	assert_eq "$(echo "$recs" | awk '$1 == 5002 { print $3, $5 }')" "3 1" \
+		"the aborted connection's server record: reason, RST"
+	assert_eq "$(flctl -j export stats | jq -c '.collectors[0].records_by_reason | [.end, .idle, .active]')" \
+		"[4,0,0]" "records by reason: end, idle, active"
+}
+
+# RFC 7011: each message's sequence number is the count of data records
+# the domain sent before it; the templates come first and again every
+# template_refresh seconds (30 by default; 1 here, set in the request as
+# a client other than flctl may).
+test_sequence_numbers_and_template_refresh() {
+	local pcap msgs out
+	work_dir
+	pcap=$WORK/ipfix.pcap
+	nfcapd_start
+	tshark_start "$pcap"
+	out=$(ctl_request "$(jq -nc --arg c "$COLLECTOR" '{cmd: "export-add", type: "ipfix",
+		collector: $c, idle: 1, domain: 9, template_refresh: 1}')")
+	json_check "$out" '.ok and .data.collector.template_refresh == 1' "export-add with template_refresh"
+	assert_eq "$(flctl -j export list | jq '.collectors[0].template_refresh')" 1 "template_refresh listed"
+	# about 200 IPv4 and 100 IPv6 flows: records in many messages, two
+	# reads apart
+	flgen udp -i eth0 --dst "$SERVER4" --sport 20000-20199 --dport 5300 -n 4000 >/dev/null
+	wait_until 20 records_at_least 150
+	flgen udp -i eth0 --dst "$SERVER6" --sport 20000-20099 --dport 5301 -n 2000 >/dev/null
+	wait_until 20 records_at_least 250
+	# templates resent at least three times after the first
+	wait_until 20 stat_at_least .templates 4
+	sleep 1
+	flctl export stats
+	bg_kill
+	# one line a message: domain, sequence, set ids, data records
+	msgs=$(tshark -r "$pcap" -d "udp.port==$PORT,cflow" -T fields -e cflow.od_id \
+		-e cflow.sequence -e cflow.flowset_id -e cflow.srcport -Y cflow 2>/dev/null |
+		awk -F'\t' '{ print $1, $2, $3, ($4 == "" ? 0 : split($4, r, ",")) }')
+	echo "domain sequence sets records:"
+	echo "$msgs" | head -5
+	echo "... $(echo "$msgs" | grep -c .) messages"
+	assert_eq "$(echo "$msgs" | awk '$1 != 9' | grep -c . || true)" 0 "messages of another domain"
+	assert_ge "$(echo "$msgs" | awk '{ n += $4 } END { print n + 0 }')" 250 "data records decoded"
+	# the sequence: the records of every message before
+	out=$(echo "$msgs" | awk '$2 != seq { printf "message %d: sequence %s, expected %d\n", NR, $2, seq }
+		{ seq += $4 }')
+	assert_eq "$out" "" "sequence numbers"
+	assert_eq "$(echo "$msgs" | awk '{ n += $4 } END { print n }')" \
+		"$(flctl -j export stats | jq '.collectors[0].sequence')" "the exporter's sequence: every record"
+	# the templates: in the first message, and again after records
+	assert_match "$(echo "$msgs" | head -1 | awk '{ print $3 }')" '^2(,|$)' "the first message's template set"
+	assert_ge "$(echo "$msgs" | awk '$2 > 0 && $3 ~ /^2(,|$)/' | grep -c . || true)" 3 \
+		"messages carrying the templates again, after data records"
+}
+
 test_cli_errors_and_list() {
 	local out
 	assert_fails_with "unknown type 'netflow'" flctl export add netflow 127.0.0.1:2055

@@ -29,7 +29,10 @@
  * EXPORT_FILE, next to the state file, keeps the collectors:
  *   {"format": "flowlens-export", "version": 1, "saved_at": ...,
  *    "collectors": [{"id", "type": "ipfix", "collector", "active",
- *                    "idle", "domain"}]}
+ *                    "idle", "domain", "template_refresh"}]}
+ * A request may set template_refresh (seconds, default
+ * FL_IPFIX_TEMPLATE_REFRESH); flctl does not offer it: it is there for
+ * tests that watch templates resent without waiting half a minute.
  */
 #include <errno.h>
 #include <libgen.h>
@@ -75,6 +78,7 @@ struct collector {
 	struct sockaddr_storage ss;
 	socklen_t sslen;
 	unsigned int active_s, idle_s;
+	unsigned int template_s; /* the templates again every this often */
 	__u32 domain;
 	time_t added;
 	__u64 start_ns; /* monotonic, when it was added: its records cover
@@ -618,6 +622,7 @@ static int collector_start(struct export *e, struct collector *c, char *err,
 			 strerror(-ret));
 		return ret;
 	}
+	c->ipfix.template_refresh = c->template_s;
 	c->epoch = ++e->next_epoch;
 	c->start_ns = mono_ns();
 	c->used = true;
@@ -661,6 +666,8 @@ static struct json_object *collector_json(const struct collector *c, bool stats)
 	json_object_object_add(o, "active", json_object_new_int(c->active_s));
 	json_object_object_add(o, "idle", json_object_new_int(c->idle_s));
 	json_object_object_add(o, "domain", json_object_new_int64(c->domain));
+	json_object_object_add(o, "template_refresh",
+			       json_object_new_int(c->template_s));
 	if (!stats)
 		return o;
 	json_object_object_add(o, "added", json_object_new_int64(c->added));
@@ -721,7 +728,7 @@ static int export_save(struct daemon *d)
 }
 
 /* A collector from a request or the file: "collector", "active", "idle",
- * "domain". */
+ * "domain", "template_refresh". */
 static int collector_from_json(struct json_object *o, struct collector *c,
 			       char *err, size_t errlen)
 {
@@ -732,10 +739,11 @@ static int collector_from_json(struct json_object *o, struct collector *c,
 		{ "active", 1, 86400, FL_EXPORT_ACTIVE_DEFAULT },
 		{ "idle", 1, 86400, FL_EXPORT_IDLE_DEFAULT },
 		{ "domain", 0, 0xffffffffL, 0 },
+		{ "template_refresh", 1, 86400, FL_IPFIX_TEMPLATE_REFRESH },
 	};
 	struct json_object *v;
 	const char *name;
-	long value[3];
+	long value[sizeof(nums) / sizeof(nums[0])];
 	size_t i;
 	int ret;
 
@@ -757,7 +765,7 @@ static int collector_from_json(struct json_object *o, struct collector *c,
 	if (ret)
 		return ret;
 	snprintf(c->name, sizeof(c->name), "%s", name);
-	for (i = 0; i < 3; i++) {
+	for (i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
 		value[i] = nums[i].def;
 		if (!json_object_object_get_ex(o, nums[i].key, &v))
 			continue;
@@ -774,6 +782,7 @@ static int collector_from_json(struct json_object *o, struct collector *c,
 	c->active_s = value[0];
 	c->idle_s = value[1];
 	c->domain = value[2];
+	c->template_s = value[3];
 	return 0;
 }
 
