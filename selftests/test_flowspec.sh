@@ -292,6 +292,150 @@ test_speaker_restart() {
 	wait_for 5 '[ "$(fs_rules | jq ".rules | length")" = 0 ]'
 }
 
+# More components on real traffic, IPv6: a source prefix (another source
+# passes), a packet length (short datagrams pass), TCP flags with a rate
+# limit (SYNs limited, ACKs untouched).
+test_receive_ipv6_more() {
+	local n0 r
+	ctl_start
+	ctl_session
+	ctl global rib -a ipv6 add 2001:db8:2::/64
+	ctl global rib -a ipv6-flowspec add match destination $SERVER6/128 source 2001:db8:1::/64 \
+		protocol 17 destination-port ==5011 then discard
+	ctl global rib -a ipv6-flowspec add match destination $SERVER6/128 protocol 17 \
+		destination-port ==5012 packet-length '>=300' then discard
+	ctl global rib -a ipv6-flowspec add match destination $SERVER6/128 protocol 6 \
+		destination-port ==5013 tcp-flags =S then rate-limit 1250
+	wait_for 5 '[ "$(fs_rules | jq ".rules | length")" = 3 ]'
+	fs_rules | jq -r '.rules[].rule'
+	json_check "$(rule_of "dport 5011")" ".[0].rule | test(\"src 2001:db8:1::/64 dst $SERVER6/128 proto udp dport 5011 action drop\")" \
+		"the source-prefix route's rule"
+	json_check "$(rule_of "dport 5012")" '.[0].rule | test("len 300-65535 action drop")' "the length route's rule"
+	json_check "$(rule_of "dport 5013")" '.[0].rule | test("tcp-flags syn/syn action rate-limit 10000bps")' \
+		"the TCP-flags route's rule"
+
+	# the source prefix: the client's own address dropped, another passes
+	n0=$(udp6_noports)
+	udp_send client $SERVER6 5011 20 72
+	flgen udp -i eth0 --src 2001:db8:f::1 --dst $SERVER6 --dport 5011 -n 15 >/dev/null
+	wait_for 5 '[ "$(rule_of "dport 5011" | jq ".[0].dropped")" = 20 ]'
+	wait_for 5 '[ $(( $(udp6_noports) - n0 )) = 15 ]'
+	assert_eq "$(rule_of "dport 5011" | jq '.[0].packets')" 20 "datagrams the source-prefix rule saw"
+
+	# the length: 600-byte datagrams dropped, 72-byte ones pass
+	n0=$(udp6_noports)
+	udp_send client $SERVER6 5012 10 72
+	udp_send client $SERVER6 5012 12 600
+	wait_for 5 '[ "$(rule_of "dport 5012" | jq ".[0].dropped")" = 12 ]'
+	wait_for 5 '[ $(( $(udp6_noports) - n0 )) = 10 ]'
+
+	# TCP flags and a rate: of 50 SYNs sent at once, 10 kbit/s with a
+	# 12000-bit bucket passes the bucket's worth (about 20) and drops the
+	# rest; 30 bare ACKs do not match
+	flgen ack -i eth0 --dst $SERVER6 --dport 5013 -n 30 >/dev/null
+	flgen syn -i eth0 --dst $SERVER6 --dport 5013 -n 50 >/dev/null
+	wait_for 5 '[ "$(rule_of "dport 5013" | jq ".[0].packets")" = 50 ]'
+	r=$(rule_of "dport 5013")
+	echo "$r"
+	json_check "$r" '.[0].dropped >= 20 and .[0].dropped <= 40' "SYNs the rate limit dropped"
+}
+
+# A route with a source port and nothing else but its destination: UDP
+# from that port is dropped, from another port it passes.
+test_receive_sport_only() {
+	local n0
+	ctl_start
+	ctl_session
+	ctl global rib -a ipv4 add 198.51.100.0/24
+	ctl global rib -a ipv4-flowspec add match destination $SERVER4/32 source-port ==4444 then discard
+	wait_for 5 '[ "$(rule_of "sport 4444" | jq length)" -ge 1 ]'
+	fs_rules | jq -r '.rules[].rule'
+	json_check "$(fs_rules)" "([.rules[].rule | select(test(\"dst $SERVER4/32 .*sport 4444 action drop\"))] | length >= 1) and
+		([.rules[].rule | select(test(\"dport\"))] | length == 0)" "the source-port route's rules"
+	n0=$(noports)
+	flgen udp -i eth0 --dst $SERVER4 --sport 4444 --dport 9 -n 20 >/dev/null
+	flgen udp -i eth0 --dst $SERVER4 --sport 4445 --dport 9 -n 15 >/dev/null
+	wait_for 5 '[ "$(fs_rules | jq "[.rules[] | select(.rule | test(\"sport 4444\")) | .dropped] | add")" = 20 ]'
+	wait_for 5 '[ $(( $(noports) - n0 )) = 15 ]'
+}
+
+# The traffic-action T bit (gobgp's "action terminal"): later routes
+# would apply too, which the engine cannot do; refused whole and counted
+# as non-terminal, never enforced as a terminal drop.
+test_receive_non_terminal() {
+	local n0 st before
+	ctl_start
+	ctl_session
+	before=$(flctl -j bgp status | jq '.flowspec.received.refused_by_reason."non-terminal"')
+	ctl global rib -a ipv4 add 198.51.100.0/24
+	ctl global rib -a ipv4-flowspec add match destination $SERVER4/32 protocol udp destination-port ==5005 \
+		then discard action terminal
+	wait_for 5 '[ "$(route_status "==5005")" = refused ]'
+	received | jq -c '.received[] | {route, status, reason, why}'
+	json_check "$(received)" '[.received[] | select(.reason == "non-terminal" and (.why | test("non-terminal")))] | length == 1' \
+		"the T-bit route's reason"
+	assert_eq "$(fs_rules | jq '.rules | length')" 0 "rules from the T-bit route"
+	st=$(flctl -j bgp status)
+	assert_eq "$(echo "$st" | jq '.flowspec.received.refused_by_reason."non-terminal"')" $((before + 1)) \
+		"non-terminal refusals counted"
+	assert_match "$(flctl bgp status)" "non-terminal $((before + 1))\\)" "bgp status's text"
+	n0=$(noports)
+	udp_send client $SERVER4 5005 10 72
+	wait_for 5 '[ $(( $(noports) - n0 )) = 10 ]'
+}
+
+# flowspec receive off: a peer's routes are listed as ignored and install
+# nothing; on again, they go in; off, their rules come out.
+test_receive_off() {
+	local n0
+	ctl_start
+	ctl_session
+	flctl flowspec receive off
+	json_check "$(flctl -j bgp status)" '.receive == false' "receive off in bgp status"
+	ctl global rib -a ipv4 add 198.51.100.0/24
+	ctl global rib -a ipv4-flowspec add match destination $SERVER4/32 protocol udp destination-port ==5001 then discard
+	wait_for 5 '[ "$(route_status "==5001")" = ignored ]'
+	assert_eq "$(fs_rules | jq '.rules | length')" 0 "rules while receive is off"
+	n0=$(noports)
+	udp_send client $SERVER4 5001 10 72
+	wait_for 5 '[ $(( $(noports) - n0 )) = 10 ]'
+	flctl flowspec receive on
+	wait_for 5 '[ "$(route_status "==5001")" = installed ]'
+	udp_send client $SERVER4 5001 10 72
+	wait_for 5 '[ "$(rule_of "dport 5001" | jq ".[0].dropped")" = 10 ]'
+	flctl flowspec receive off
+	wait_for 5 '[ "$(fs_rules | jq ".rules | length")" = 0 ]'
+	assert_eq "$(route_status "==5001")" ignored "the route once receive is off again"
+	n0=$(noports)
+	udp_send client $SERVER4 5001 10 72
+	wait_for 5 '[ $(( $(noports) - n0 )) = 10 ]'
+}
+
+# The sweep: gobgpd killed under flowlensd, and while it is down the
+# controller drops its route; the new gobgpd never shows it, so once the
+# grace after the restart (15 s) has passed the route and its rule go.
+test_sweep() {
+	local pid restarts
+	ctl_start
+	ctl_session
+	ctl global rib -a ipv4 add 198.51.100.0/24
+	ctl global rib -a ipv4-flowspec add match destination $SERVER4/32 protocol udp destination-port ==5001 then discard
+	ctl global rib -a ipv4-flowspec add match destination $SERVER4/32 protocol udp destination-port ==5002 then discard
+	wait_for 5 '[ "$(fs_rules | jq ".rules | length")" = 2 ]'
+	pid=$(flctl -j bgp status | jq .speaker.pid)
+	restarts=$(flctl -j bgp status | jq .speaker.restarts)
+	kill -9 "$pid"
+	ctl global rib -a ipv4-flowspec del match destination $SERVER4/32 protocol udp destination-port ==5001
+	wait_for 10 '[ "$(flctl -j bgp status | jq .speaker.restarts)" = $((restarts + 1)) ]'
+	wait_for 30 '[ "$(session_state $CTL4)" = established ]'
+	# the route still announced is seen again; the other goes at the sweep
+	wait_for 10 '[ "$(received | jq -c "[.received[] | select(.route | contains(\"==5002\")) | .stale]")" = "[false]" ]'
+	wait_for 40 '[ "$(rule_of "dport 5001" | jq length)" = 0 ]'
+	json_check "$(received)" '[.received[] | select(.route | contains("==5001"))] | length == 0' \
+		"the route the new gobgpd does not have"
+	assert_eq "$(rule_of "dport 5002" | jq length)" 1 "the rule of the route still announced"
+}
+
 # ---- push --------------------------------------------------------------
 
 # The DDoS engine's mitigation goes to FRR as a FlowSpec route within a
