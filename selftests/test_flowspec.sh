@@ -483,6 +483,95 @@ test_push_frr() {
 	wait_for 15 '[ "$(pe_routes | jq "[.routes // {} | .[][] | select(.from == \"192.0.2.10/32\")] | length")" = 0 ]'
 }
 
+# pe_flowspec_count FAMILY SRC: the PE's FlowSpec routes from SRC (FRR
+# writes an IPv6 prefix with its offset: "2001:db8:1::10/128/off 0")
+pe_flowspec_count() {
+	pe_routes "$1" | jq --arg s "$2" '[.routes // {} | .[][] | select(.from == $s or (.from // "" | startswith($s + "/off ")))] | length'
+}
+
+# push_setup: the PE up, flowlensd's session with it established
+push_setup() {
+	pe_start
+	flctl bgp neighbor add $PE4 as $PE_AS local-as $FL_AS router-id $BGP_FL_PE hold 3 >/dev/null
+	wait_for 30 '[ "$(session_state $PE4)" = established ]'
+}
+
+# An attack on an IPv6 victim reaches FRR as an IPv6 FlowSpec route (the
+# attacker's /128, the victim's /128, UDP, drop), and goes when it ends.
+test_push_frr_ipv6() {
+	local pid routes
+	push_setup
+	flctl flowspec announce on
+	flctl -j ddos threshold add $SERVER6/128 udp-pps 1k hold 3 >/dev/null
+	flood_bg "$WORK/flood6.json" udp -i eth0 --src 2001:db8:1::10 --dst $SERVER6 --dport 9000 -r 20000 -d 60
+	pid=$FLOOD_PID
+	wait_for 15 '[ "$(flctl -j flowspec list --announced | jq "[.announced[] | select(.route | startswith(\"ipv6 \"))] | length")" -ge 1 ]'
+	flctl flowspec list
+	wait_for 5 '[ "$(pe_flowspec_count 6 2001:db8:1::10/128)" -ge 1 ]'
+	routes=$(pe_routes 6)
+	echo "PE: $routes"
+	json_check "$routes" "[.routes[][] | select(.from == \"2001:db8:1::10/128/off 0\" and .to == \"$SERVER6/128/off 0\" and (.proto | test(\"= 17\")))] | length == 1" \
+		"the IPv6 mitigation at the PE: source, victim, next header"
+	pe "show bgp ipv6 flowspec $SERVER6/128 json" | tee "$WORK/pe6-detail.json"
+	json_check "$(cat "$WORK/pe6-detail.json")" '[.paths[] | select(.ecomlist? and (.ecomlist | test("FS:rate 0")))] | length >= 1' \
+		"the IPv6 route's action at the PE: traffic-rate 0 (drop)"
+	assert_eq "$(pe_flowspec_count 4 2001:db8:1::10/128)" 0 "IPv6 routes among the PE's IPv4 ones"
+	flood_stop "$pid"
+	wait_for 15 '[ "$(pe_flowspec_count 6 2001:db8:1::10/128)" = 0 ]'
+	json_check "$(flctl -j flowspec list --announced)" '.announced == []' "nothing announced once the attack ended"
+}
+
+# flowspec announce off: the DDoS engine's rule is in, the PE gets
+# nothing; on, the PE gets it; off again, the PE loses it.
+test_announce_off() {
+	local pid sent
+	push_setup
+	flctl flowspec announce off
+	json_check "$(flctl -j bgp status)" '.announce == false' "announce off in bgp status"
+	sent=$(flctl -j bgp status | jq .flowspec.announced.announced)
+	flctl -j ddos threshold add $SERVER4/32 udp-pps 1k hold 3 >/dev/null
+	flood_bg "$WORK/flood.json" udp -i eth0 --src 192.0.2.10 --dst $SERVER4 --dport 9000 -r 20000 -d 60
+	pid=$FLOOD_PID
+	wait_for 15 '[ "$(flctl -j rule list --origin ddos | jq ".rules | length")" -ge 1 ]'
+	flctl -j rule list --origin ddos | jq -r '.rules[].rule'
+	json_check "$(flctl -j flowspec list --announced)" '.announced == []' "announced while announce is off"
+	assert_eq "$(flctl -j bgp status | jq .flowspec.announced.announced)" "$sent" "routes announced while off"
+	flctl flowspec announce on
+	wait_for 10 '[ "$(pe_flowspec_count 4 192.0.2.10/32)" = 1 ]'
+	flctl flowspec announce off
+	wait_for 10 '[ "$(pe_flowspec_count 4 192.0.2.10/32)" = 0 ]'
+	json_check "$(flctl -j flowspec list --announced)" '.announced == []' "announced once off again"
+	assert_ge "$(flctl -j rule list --origin ddos | jq '.rules | length')" 1 "the DDoS rule, still in"
+	flood_stop "$pid"
+}
+
+# A mitigation that would blackhole the victim (a spoofed flood of UDP
+# and SYNs from random sources: one rule, every packet to the victim) is
+# not announced: counted as not announceable, nothing at the PE.
+test_not_announceable() {
+	local pid1 pid2 rules sent refused
+	push_setup
+	flctl flowspec announce on
+	sent=$(flctl -j bgp status | jq .flowspec.announced.announced)
+	refused=$(flctl -j bgp status | jq .flowspec.announced.not_announceable)
+	flctl -j ddos threshold add $SERVER4/32 pps 1k hold 3 >/dev/null
+	flood_bg "$WORK/flood-u.json" udp -i eth0 --src 198.18.0.0/15 --dst $SERVER4 --dport 9000 -r 5000 -d 60
+	pid1=$FLOOD_PID
+	flood_bg "$WORK/flood-s.json" syn -i eth0 --src 198.18.0.0/15 --sport 1024-65535 --dst $SERVER4 --dport 80 -r 5000 -d 60
+	pid2=$FLOOD_PID
+	wait_for 15 '[ "$(flctl -j rule list --origin ddos | jq ".rules | length")" -ge 1 ]'
+	rules=$(flctl -j rule list --origin ddos)
+	echo "$rules" | jq -r '.rules[].rule'
+	json_check "$rules" "[.rules[].rule | select(test(\"dst $SERVER4/32 action drop\") and (test(\" src | proto \") | not))] | length == 1" \
+		"the DDoS engine's rule: the whole victim"
+	wait_for 5 '[ "$(flctl -j bgp status | jq .flowspec.announced.not_announceable)" -gt "$refused" ]'
+	json_check "$(flctl -j flowspec list --announced)" '.announced == []' "announced"
+	assert_eq "$(flctl -j bgp status | jq .flowspec.announced.announced)" "$sent" "routes announced"
+	assert_eq "$(pe_routes | jq '[.routes // {} | .[][]] | length')" 0 "FlowSpec routes at the PE"
+	flood_stop "$pid1"
+	flood_stop "$pid2"
+}
+
 # ---- application thresholds ------------------------------------------------
 
 # A QUIC capture replayed over and over (about 190 packets/s) crosses a
