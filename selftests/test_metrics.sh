@@ -6,7 +6,8 @@
 # 127.0.0.1:10179 in the flowlens namespace); promtool finds no problem in
 # a scrape after traffic; a real Prometheus scraping it every second
 # reports the very packet counts and application names flctl reports;
-# wrong paths, methods and --metrics arguments get clear answers.
+# the flow cache's occupancy is bpftool's count of its map, while a
+# collector is configured and only then; wrong paths, methods and --metrics arguments get clear answers.
 LAB_START_ARGS=(--mode router --flow-timeout 2)
 source "$(dirname "$0")/lib.sh"
 source "$TOP/scripts/corpus.sh"
@@ -144,6 +145,7 @@ cleanup() {
 	flctl synproxy del "$SERVER4" port 80 >/dev/null 2>&1 || true
 	flctl ddos threshold del 198.51.100.0/24 >/dev/null 2>&1 || true
 	flctl rule flush >/dev/null 2>&1 || true
+	flctl export del "$EXPORT_TO" >/dev/null 2>&1 || true
 }
 
 # An attack: a victim's rate and limit are on /metrics while it lasts and
@@ -191,6 +193,48 @@ test_rule_drops_by_origin() {
 	assert_match "$(scrape)" 'flowlens_rule_dropped_packets_total\{origin="ddos",action="rate-limit"\} [0-9]' \
 		"the ddos rate-limit row"
 	flctl rule del "$id" >/dev/null
+}
+
+# A collector nothing listens on: the gauge only needs one configured.
+EXPORT_TO=127.0.0.1:4739
+
+# The entries of the XDP flow cache, as bpftool counts them.
+flows_in_map() {
+	in_ns flowlens bpftool -j map dump pinned /sys/fs/bpf/flowlens/fl_flows | jq length
+}
+
+# gauge_is_map: flowlens_flow_cache_flows equals the map's entries, read
+# before and after it with no change (the gauge is the export's last
+# read: a read a second).
+gauge_is_map() {
+	local a g b
+	a=$(flows_in_map)
+	sleep 1.5
+	g=$(value flowlens_flow_cache_flows '')
+	b=$(flows_in_map)
+	echo "bpftool $a, gauge $g, bpftool $b"
+	[ "$a" = "$b" ] && [ "$g" = "$a" ]
+}
+
+# The flow cache's occupancy: no series while no collector is configured
+# (nothing else reads the whole cache); with one, the flows in the map as
+# bpftool counts them, 50 new flows included; gone again with the
+# collector.
+test_flow_cache_flows_gauge() {
+	local before g
+	assert_eq "$(scrape | grep -c '^flowlens_flow_cache_flows ' || true)" 0 \
+		"the gauge without a collector"
+	before=$(flows_in_map)
+	flctl export add ipfix "$EXPORT_TO" idle 300 >/dev/null
+	# 50 flows: 1000 datagrams from 50 source ports at random
+	flgen udp -i eth0 --dst "$SERVER4" --sport 21000-21049 --dport 7200 -n 1000 >/dev/null
+	wait_until 20 gauge_is_map
+	g=$(value flowlens_flow_cache_flows '')
+	assert_ge "$g" $((before + 50)) "flows in the cache: $before before, and the 50 new ones"
+	assert_match "$(scrape)" '# TYPE flowlens_flow_cache_flows gauge' "its type"
+	flctl export del "$EXPORT_TO" >/dev/null
+	assert_eq "$(scrape | grep -c '^flowlens_flow_cache_flows ' || true)" 0 \
+		"the gauge once the collector is gone"
 }
 
 DASHBOARD="$TOP/contrib/grafana/flowlens.json"
