@@ -247,6 +247,31 @@ test_refused() {
 	json_check "$st" '.flowspec.received.redirect_unsupported >= 1' "redirects counted"
 }
 
+# RFC 8955 section 6 beyond test_refused: a route without a destination
+# prefix is invalid; one whose destination no unicast route covers is
+# invalid until the peer announces one, and invalid again once it
+# withdraws it (routes are validated again as unicast routes come and go).
+test_validation() {
+	ctl_start
+	ctl_session
+	ctl global rib -a ipv4-flowspec add match source 192.0.2.0/24 protocol udp destination-port ==5001 then discard
+	ctl global rib -a ipv4-flowspec add match destination 203.0.113.200/32 protocol udp then discard
+	wait_for 5 '[ "$(received | jq ".received | length")" = 2 ]'
+	received | jq -c '.received[] | {route, status, reason, why}'
+	json_check "$(received)" '[.received[] | select((.route | contains("src 192.0.2.0/24")) and .status == "refused" and
+		.reason == "invalid" and (.why | test("no destination prefix")))] | length == 1' "the route without a destination"
+	json_check "$(received)" '[.received[] | select((.route | contains("203.0.113.200")) and .reason == "invalid" and
+		(.why | test("no unicast route")))] | length == 1' "the route no unicast route covers"
+	ctl global rib -a ipv4 add 203.0.113.192/26
+	wait_for 5 '[ "$(route_status 203.0.113.200)" = installed ]'
+	json_check "$(rule_of "dst 203.0.113.200/32")" 'length == 1 and (.[0].rule | test("proto udp action drop"))' \
+		"its rule once the unicast route came"
+	assert_eq "$(route_status 'src 192.0.2.0/24')" refused "the route without a destination, after the unicast route"
+	ctl global rib -a ipv4 del 203.0.113.192/26
+	wait_for 5 '[ "$(route_status 203.0.113.200)" = refused ]'
+	assert_eq "$(rule_of "dst 203.0.113.200/32" | jq length)" 0 "its rule once the unicast route went"
+}
+
 # An operator's permit wins over a peer's drop; the session's loss takes
 # the peer's rules away.
 test_permit_and_session_loss() {
