@@ -400,18 +400,26 @@ s.close()
 
 # RFC 7011: each message's sequence number is the count of data records
 # the domain sent before it; the templates come first and again every
-# template_refresh seconds (30 by default; 1 here, set in the request as
-# a client other than flctl may).
+# template-refresh seconds (30 by default; 1 here, through flctl's
+# keyword, whose bounds are checked first).
 test_sequence_numbers_and_template_refresh() {
 	local pcap msgs out
+	assert_fails_with "template-refresh: '0' is not a number from 1 to 86400" \
+		flctl export add ipfix "$COLLECTOR" template-refresh 0
+	assert_fails_with "template-refresh: '86401' is not a number from 1 to 86400" \
+		flctl export add ipfix "$COLLECTOR" template-refresh 86401
+	assert_fails_with "template-refresh needs a number" \
+		flctl export add ipfix "$COLLECTOR" template-refresh
+	assert_eq "$(flctl -j export list | jq '.collectors | length')" 0 "no collector added by the refused ones"
 	work_dir
 	pcap=$WORK/ipfix.pcap
 	nfcapd_start
 	tshark_start "$pcap"
-	out=$(ctl_request "$(jq -nc --arg c "$COLLECTOR" '{cmd: "export-add", type: "ipfix",
-		collector: $c, idle: 1, domain: 9, template_refresh: 1}')")
-	json_check "$out" '.ok and .data.collector.template_refresh == 1' "export-add with template_refresh"
+	out=$(flctl -j export add ipfix "$COLLECTOR" idle 1 domain 9 template-refresh 1)
+	json_check "$out" '.collector.template_refresh == 1 and .collector.domain == 9' \
+		"export add with template-refresh"
 	assert_eq "$(flctl -j export list | jq '.collectors[0].template_refresh')" 1 "template_refresh listed"
+	assert_match "$(flctl export list)" '127\.0\.0\.1:4739 +60s +1s +9 +1s' "template refresh in the list as text"
 	# about 200 IPv4 and 100 IPv6 flows: records in many messages, two
 	# reads apart
 	flgen udp -i eth0 --dst "$SERVER4" --sport 20000-20199 --dport 5300 -n 4000 >/dev/null
@@ -457,8 +465,8 @@ test_cli_errors_and_list() {
 	assert_fails_with "already a collector" flctl export add ipfix 127.0.0.1:2055
 	out=$(flctl -j export list)
 	echo "$out"
-	assert_eq "$(echo "$out" | jq -c '[.collectors[] | [.collector, .active, .idle, .domain]]')" \
-		'[["127.0.0.1:2055",300,15,7],["[::1]:2056",60,30,0]]' "the collectors, defaults filled"
+	assert_eq "$(echo "$out" | jq -c '[.collectors[] | [.collector, .active, .idle, .domain, .template_refresh]]')" \
+		'[["127.0.0.1:2055",300,15,7,30],["[::1]:2056",60,30,0,30]]' "the collectors, defaults filled"
 	assert_match "$(flctl export list)" '127\.0\.0\.1:2055 +300s +15s +7' "list as text"
 	assert_match "$(flctl show export)" 'templates' "show export"
 	flctl export del '[::1]:2056'
@@ -466,11 +474,11 @@ test_cli_errors_and_list() {
 }
 
 test_collectors_survive_restart() {
-	flctl export add ipfix 127.0.0.1:2057 idle 5
+	flctl export add ipfix 127.0.0.1:2057 idle 5 template-refresh 120
 	lab stop
 	lab start "${LAB_START_ARGS[@]}"
-	assert_eq "$(flctl -j export list | jq -c '[.collectors[] | [.collector, .idle]]')" \
-		'[["127.0.0.1:2057",5]]' "restored from export.json"
+	assert_eq "$(flctl -j export list | jq -c '[.collectors[] | [.collector, .idle, .template_refresh]]')" \
+		'[["127.0.0.1:2057",5,120]]' "restored from export.json"
 }
 
 run_tests

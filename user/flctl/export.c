@@ -3,13 +3,15 @@
  * flctl export { add | del | list | stats }, flctl show export
  *
  * Sent as {"cmd": "export-add", "type": "ipfix", "collector": "HOST:PORT",
- * "active": S, "idle": S, "domain": N}; flowlensd checks them again.
+ * "active": S, "idle": S, "domain": N, "template_refresh": S}; flowlensd
+ * checks them again.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "flctl.h"
+#include "ipfix.h"
 
 #define ACTIVE_DEFAULT 60
 #define IDLE_DEFAULT 30
@@ -30,7 +32,7 @@ void flctl_help_export(void)
 	       "L7_PROTO_NAME, L7_PROTO_CATEGORY, TLS_SERVER_NAME, JA3C_HASH,\n"
 	       "JA3S_HASH, L7_PROTO_RISK, L7_PROTO_RISK_NAME, L7_RISK_SCORE. Templates\n"
 	       "256 (IPv4) and 257 (IPv6) are sent when the collector is added and\n"
-	       "every 30 seconds after.\n"
+	       "every template-refresh seconds after (default %5$d s; RFC 7011 8.4).\n"
 	       "\n"
 	       "flowlensd reads the flow cache once a second. A direction's record\n"
 	       "leaves with the packets and bytes since its last one when:\n"
@@ -48,7 +50,8 @@ void flctl_help_export(void)
 	       "\n"
 	       "  add    start sending to a collector, up to 4; kept across restarts\n"
 	       "  del    stop (its flows' last records leave first)\n"
-	       "  list   the collectors: id, address, timeouts, domain\n"
+	       "  list   the collectors: id, address, timeouts, domain, template\n"
+	       "         refresh\n"
 	       "  stats  per collector: messages, records (by reason), bytes,\n"
 	       "         templates, records_lost (datagrams the socket refused),\n"
 	       "         flows_lost; and the reads: flows, seconds per read\n"
@@ -56,20 +59,23 @@ void flctl_help_export(void)
 	       "Examples:\n"
 	       "  %1$s export add ipfix 192.0.2.9:4739\n"
 	       "  %1$s export add ipfix [2001:db8::9]:4739 active 300 idle 15 domain 7\n"
+	       "  %1$s export add ipfix 192.0.2.9:4739 template-refresh 300\n"
 	       "  %1$s export stats\n"
 	       "  %1$s export del 1\n",
-	       prog_name, TIMEOUT_MAX, IDLE_DEFAULT, ACTIVE_DEFAULT);
+	       prog_name, TIMEOUT_MAX, IDLE_DEFAULT, ACTIVE_DEFAULT,
+	       FL_IPFIX_TEMPLATE_REFRESH);
 }
 
 static void print_changed(struct json_object *data, const char *what)
 {
 	struct json_object *c = json_object_object_get(data, "collector");
 
-	printf("%s %d: %s %s (active %ds, idle %ds, domain %llu)\n", what,
-	       (int)json_get_u64(c, "id"), json_get_str(c, "type"),
+	printf("%s %d: %s %s (active %ds, idle %ds, domain %llu, templates every %ds)\n",
+	       what, (int)json_get_u64(c, "id"), json_get_str(c, "type"),
 	       json_get_str(c, "collector"), (int)json_get_u64(c, "active"),
 	       (int)json_get_u64(c, "idle"),
-	       (unsigned long long)json_get_u64(c, "domain"));
+	       (unsigned long long)json_get_u64(c, "domain"),
+	       (int)json_get_u64(c, "template_refresh"));
 }
 
 static void print_added(struct json_object *data)
@@ -94,10 +100,16 @@ static void print_deleted(struct json_object *data)
 
 int flctl_export_add(const struct fl_proto_cmd *cmd, int argc, char **argv)
 {
-	static const char *const keywords[] = { "active", "idle", "domain" };
-	static const long max[] = { TIMEOUT_MAX, TIMEOUT_MAX, 4294967295L };
-	static const long min[] = { 1, 1, 0 };
-	bool seen[3] = { false };
+	static const char *const keywords[] = { "active", "idle", "domain",
+						"template-refresh" };
+	/* the request's names for them */
+	static const char *const keys[] = { "active", "idle", "domain",
+					    "template_refresh" };
+	static const long max[] = { TIMEOUT_MAX, TIMEOUT_MAX, 4294967295L,
+				    TIMEOUT_MAX };
+	static const long min[] = { 1, 1, 0, 1 };
+	enum { NKEYWORDS = sizeof(keywords) / sizeof(keywords[0]) };
+	bool seen[NKEYWORDS] = { false };
 	struct json_object *req;
 	long value;
 	int i, k, ret;
@@ -121,11 +133,11 @@ int flctl_export_add(const struct fl_proto_cmd *cmd, int argc, char **argv)
 	json_object_object_add(req, "collector",
 			       json_object_new_string(argv[1]));
 	for (i = 2; i < argc; i += 2) {
-		for (k = 0; k < 3 && strcmp(argv[i], keywords[k]); k++)
+		for (k = 0; k < NKEYWORDS && strcmp(argv[i], keywords[k]); k++)
 			;
-		if (k == 3) {
+		if (k == NKEYWORDS) {
 			ret = usage_error(
-				"export add: unexpected '%s' (expected active, idle or domain)",
+				"export add: unexpected '%s' (expected active, idle, domain or template-refresh)",
 				argv[i]);
 			goto err;
 		}
@@ -144,7 +156,7 @@ int flctl_export_add(const struct fl_proto_cmd *cmd, int argc, char **argv)
 				 &value);
 		if (ret)
 			goto err;
-		json_object_object_add(req, keywords[k],
+		json_object_object_add(req, keys[k],
 				       json_object_new_int64(value));
 	}
 	return flctl_run(req, print_added);
@@ -192,16 +204,17 @@ static void print_list(struct json_object *data)
 		       prog_name);
 		return;
 	}
-	printf("%4s  %-5s  %-40s %6s %6s %10s\n", "ID", "TYPE", "COLLECTOR",
-	       "ACTIVE", "IDLE", "DOMAIN");
+	printf("%4s  %-5s  %-40s %6s %6s %10s %9s\n", "ID", "TYPE", "COLLECTOR",
+	       "ACTIVE", "IDLE", "DOMAIN", "TEMPLATES");
 	for (i = 0; i < n; i++) {
 		o = json_object_array_get_idx(list, i);
-		printf("%4d  %-5s  %-40s %5ds %5ds %10llu\n",
+		printf("%4d  %-5s  %-40s %5ds %5ds %10llu %8ds\n",
 		       (int)json_get_u64(o, "id"), json_get_str(o, "type"),
 		       json_get_str(o, "collector"),
 		       (int)json_get_u64(o, "active"),
 		       (int)json_get_u64(o, "idle"),
-		       (unsigned long long)json_get_u64(o, "domain"));
+		       (unsigned long long)json_get_u64(o, "domain"),
+		       (int)json_get_u64(o, "template_refresh"));
 	}
 }
 
@@ -231,12 +244,13 @@ static void print_stats(struct json_object *data)
 		printf("no collectors\n");
 	for (i = 0; i < n; i++) {
 		o = json_object_array_get_idx(list, i);
-		printf("\n%d: %s %s (active %ds, idle %ds, domain %llu)\n",
+		printf("\n%d: %s %s (active %ds, idle %ds, domain %llu, templates every %ds)\n",
 		       (int)json_get_u64(o, "id"), json_get_str(o, "type"),
 		       json_get_str(o, "collector"),
 		       (int)json_get_u64(o, "active"),
 		       (int)json_get_u64(o, "idle"),
-		       (unsigned long long)json_get_u64(o, "domain"));
+		       (unsigned long long)json_get_u64(o, "domain"),
+		       (int)json_get_u64(o, "template_refresh"));
 		printf("  %-14s %llu\n", "records",
 		       (unsigned long long)json_get_u64(o, "records"));
 		json_object_object_get_ex(o, "records_by_reason", &by);

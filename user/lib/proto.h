@@ -164,7 +164,8 @@
 	X(hep_list, hep, "list", "hep-list", "",                               \
 	  "collectors: messages sent, dropped by the rate cap, errors")        \
 	X(export_add, export, "add", "export-add",                             \
-	  "ipfix COLLECTOR:PORT [active S] [idle S] [domain N]",               \
+	  "ipfix COLLECTOR:PORT [active S] [idle S] [domain N]\n"              \
+	  "[template-refresh S]",                                              \
 	  "send every flow as IPFIX records to a collector")                   \
 	X(export_del, export, "del", "export-del", "{ ID | COLLECTOR:PORT }",  \
 	  "stop sending to a collector")                                       \
