@@ -360,7 +360,7 @@ static void rules(struct daemon *d, FILE *f)
 	if (rules_count(d, counts, names))
 		return;
 	family(f, "flowlens_rules", "gauge",
-	       "Mitigation rules installed, by origin (operator: flctl; ddos: the DDoS engine's).");
+	       "Mitigation rules installed, by origin (operator: flctl; ddos: the DDoS engine's; flowspec: BGP FlowSpec routes a peer announced).");
 	for (i = 0; i < FL_ORIGIN_COUNT; i++) {
 		const char *labels[] = { "origin", names[i], NULL };
 
