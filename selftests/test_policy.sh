@@ -31,6 +31,7 @@ PINS=$LAB_DIR/bpffs/flowlens
 
 # The captures' own client addresses (each capture's flows all have it).
 BT_CLIENT=192.168.1.3 # bittorrent.pcap: 24 BitTorrent flows
+SIP_CLIENT=192.168.1.2 # sip.pcap: 2 SIP flows (port 5060 at both ends), an RTP and an RTCP one
 TLS_CLIENT=192.168.1.13 # 443-firefox.pcap (www.ntop.org), 443-git.pcap (github.com)
 
 worker_sum() { flctl -j show workers | jq "[.workers[].$1] | add // 0"; }
@@ -256,6 +257,7 @@ cleanup() {
 	in_ns server nft delete table ip fltest 2>/dev/null || true
 	in_ns flowlens ip route del default 2>/dev/null || true
 	http_teardown
+	voip_reset
 }
 
 # 24 BitTorrent flows, dropped from their verdicts on: the server gets
@@ -368,6 +370,76 @@ test_category_drop() {
 	count_settles server bt "$before" "BitTorrent packets at the server (those before the verdicts)"
 	count_settles server git "$sent_git" "the TLS flow's packets at the server"
 	echo "ok: category Download: $before of $sent_bt BitTorrent packets passed; TLS: all $sent_git"
+}
+
+# sip_flows ADDR: ADDR's SIP flows (UDP, port 5060 at both ends) in the
+# flow cache, as JSON lines.
+sip_flows() {
+	flctl -j show flows -n 0 | jq -c --arg a "$1" '.flows[] | select(.proto == "UDP" and
+		(.src == $a or .dst == $a) and .sport == 5060 and .dport == 5060)'
+}
+
+# A VoIP flow stays escalated to the workers after its verdict (call
+# tracking on: a VoIP threshold), and in router mode the worker sends on
+# each packet itself: the policy is applied in XDP before the packet goes
+# to the worker, so what it sends on is re-marked too. sip.pcap's SIP
+# packets get DSCP 46 (EF) from their flows' verdicts on: at the server,
+# exactly the packets after the verdicts have it (the policy's
+# remarked_packets), those before have it not (its before_verdict_packets);
+# once the flows are cached with their verdicts, every one. The RTP and
+# RTCP flows of the capture are not SIP: never re-marked. The SIP flows'
+# escalated counts in the flow cache show the workers had every packet
+# (past the escalation budget of a flow that is not VoIP).
+test_voip_escalated_mark() {
+	local pcap id sip sent before remarked escalated tx client=203.0.113.5
+	routes_to_server
+	pcap=$(capture_as sip.pcap $SIP_CLIENT $client)
+	sip=$(tcpdump -nr "$pcap" 'udp src port 5060 and udp dst port 5060' 2>/dev/null | wc -l)
+	assert_eq "$(replay_apps "$pcap" | sort -u | tr '\n' ' ')" "RTCP RTP SIP " "apps of the capture's flows"
+	flctl voip threshold add 198.51.100.0/24 method invite pps 1000 >/dev/null
+	json_check "$(flctl -j voip tracking)" '.active' "call tracking on (VoIP flows stay escalated)"
+	count_rule server sip iifname eth0 ip saddr $client udp sport 5060 udp dport 5060
+	count_rule server sip iifname eth0 ip daddr $client udp sport 5060 udp dport 5060
+	count_rule server sip_ef iifname eth0 ip saddr $client udp sport 5060 udp dport 5060 ip dscp 46
+	count_rule server sip_ef iifname eth0 ip daddr $client udp sport 5060 udp dport 5060 ip dscp 46
+	count_rule server ef iifname eth0 ip saddr $client ip dscp 46
+	count_rule server ef iifname eth0 ip daddr $client ip dscp 46
+	id=$(policy_add app SIP action dscp-mark 46)
+	tx=$(worker_sum tx)
+
+	sent=$(replay "$pcap")
+	flows_decided $client
+	wait_matched "$id" "$sip"
+	flctl -j policy list | jq -c '.policies[]'
+	sip_flows $client
+	assert_eq "$(policy_count "$id" matched_packets)" "$sip" "packets the policy matched (every SIP one)"
+	before=$(policy_get "$id" .before_verdict_packets)
+	remarked=$(policy_count "$id" remarked_packets)
+	assert_ge "$before" 1 "SIP packets before the verdicts"
+	assert_ge "$remarked" 1 "SIP packets re-marked"
+	assert_eq "$remarked" $((sip - before)) "re-marked: every SIP packet after the verdicts"
+	assert_eq "$(policy_count "$id" dropped_packets)" 0 "packets the policy dropped"
+	json_check "$(sip_flows $client | jq -s .)" "length == 2 and all(.[]; .app == \"SIP\") and
+		([.[].escalated] | add) == $sip" "the SIP flows, every packet escalated to the workers"
+	assert_ge $(($(worker_sum tx) - tx)) "$sip" "packets the workers sent on (every SIP one at least)"
+	count_settles server sip "$sip" "SIP packets at the server"
+	count_settles server sip_ef "$remarked" "SIP packets with DSCP 46 at the server (those after the verdicts)"
+	assert_eq "$(count server ef)" "$remarked" "packets with DSCP 46 at the server (SIP's alone)"
+	echo "ok: $sent sent, $sip SIP: $before before the verdicts unmarked, $remarked re-marked by way of the workers"
+
+	# The flows are cached with their verdicts: every SIP packet is
+	# re-marked, and still escalated.
+	escalated=$(sip_flows $client | jq -s '[.[].escalated] | add')
+	replay "$pcap" >/dev/null
+	wait_matched "$id" $((2 * sip))
+	assert_eq "$(policy_count "$id" matched_packets)" $((2 * sip)) "packets matched after the second replay"
+	assert_eq "$(policy_count "$id" remarked_packets)" $((2 * sip - before)) "re-marked after the second replay (every one)"
+	assert_eq "$(policy_get "$id" .before_verdict_packets)" "$before" "before_verdict_packets"
+	count_settles server sip $((2 * sip)) "SIP packets at the server after the second replay"
+	count_settles server sip_ef $((2 * sip - before)) "SIP packets with DSCP 46 at the server after the second replay"
+	assert_eq "$(count server ef)" $((2 * sip - before)) "packets with DSCP 46 at the server after the second replay"
+	assert_eq "$(sip_flows $client | jq -s '[.[].escalated] | add')" $((escalated + sip)) \
+		"SIP packets escalated in the second replay"
 }
 
 # --- A real HTTP transfer through a policer ---
