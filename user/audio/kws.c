@@ -15,13 +15,18 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
+#include <linux/types.h>
 
 #include "kws.h"
 
 #define MODEL_DIR "/usr/share/pocketsphinx/model/en-us"
 #define FRAME_MS 10 /* the model's frame rate: 100 a second */
+#define FL_KWS_FILL 1000 /* band_fill()'s level, of 32768 */
 
 struct fl_kws {
+	int16_t *buf; /* narrowband audio, its empty band filled */
+	size_t buf_len;
+	int search; /* the one set: 0 none yet, 1 wide, 2 narrow */
 	ps_decoder_t *ps;
 	cmd_ln_t *config;
 	struct fl_kws_keyword kw[FL_KWS_MAX];
@@ -131,7 +136,8 @@ static int words_known(struct fl_kws *k, char *err, size_t errlen)
 	return 0;
 }
 
-static int search_set(struct fl_kws *k, char *err, size_t errlen)
+static int search_set(struct fl_kws *k, const char *name, double factor,
+		      char *err, size_t errlen)
 {
 	char path[64];
 	unsigned int i;
@@ -146,10 +152,11 @@ static int search_set(struct fl_kws *k, char *err, size_t errlen)
 		return -1;
 	}
 	for (i = 0; i < k->n; i++)
-		fprintf(f, "%s /%g/\n", k->kw[i].phrase, k->kw[i].threshold);
+		fprintf(f, "%s /%g/\n", k->kw[i].phrase,
+			k->kw[i].threshold * factor);
 	fflush(f);
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	if (ps_set_kws(k->ps, "kws", path) || ps_set_search(k->ps, "kws")) {
+	if (ps_set_kws(k->ps, name, path)) {
 		snprintf(err, errlen, "pocketsphinx refused the keywords");
 		fclose(f);
 		return -1;
@@ -189,7 +196,9 @@ struct fl_kws *fl_kws_new(const struct fl_kws_keyword *kw, unsigned int n,
 		fl_kws_free(k);
 		return NULL;
 	}
-	if (words_known(k, err, errlen) || search_set(k, err, errlen)) {
+	if (words_known(k, err, errlen) ||
+	    search_set(k, "narrow", FL_KWS_NARROW, err, errlen) ||
+	    search_set(k, "wide", 1, err, errlen)) {
 		fl_kws_free(k);
 		return NULL;
 	}
@@ -204,6 +213,7 @@ void fl_kws_free(struct fl_kws *k)
 		ps_free(k->ps);
 	if (k->config)
 		cmd_ln_free_r(k->config);
+	free(k->buf);
 	free(k);
 }
 
@@ -234,12 +244,54 @@ static int keyword_index(const struct fl_kws *k, const char *word)
 	return -1;
 }
 
+/*
+ * Noise above 4 kHz where a narrowband codec left nothing: white noise,
+ * smoothed (mostly under 4 kHz) then mirrored to above it, about -36 dBFS.
+ * The model was trained on 16 kHz speech, whose top filters always hold
+ * some energy: with them empty, it spotted "press one" in 16 of 28 G.711
+ * robocalls at 1e-50 (and 6 ordinary sentences); with them filled, 22 at
+ * 1e-40 (3). The filled copy is only what the spotter hears.
+ */
+static const int16_t *band_fill(struct fl_kws *k, const int16_t *pcm, size_t n,
+				int level)
+{
+	__u32 seed = 0x5eed;
+	int prev = 0, w, v;
+	size_t i;
+
+	if (k->buf_len < n) {
+		int16_t *b = realloc(k->buf, n * sizeof(*b));
+
+		if (!b)
+			return pcm;
+		k->buf = b;
+		k->buf_len = n;
+	}
+	for (i = 0; i < n; i++) {
+		seed = seed * 1664525 + 1013904223;
+		w = (int)(seed >> 16) - 32768;
+		v = (w + prev) / 2 * level / 32768;
+		prev = w;
+		v = pcm[i] + (i & 1 ? -v : v);
+		k->buf[i] = v > 32767 ? 32767 : v < -32768 ? -32768 : v;
+	}
+	return k->buf;
+}
+
 int fl_kws_scan(struct fl_kws *k, const int16_t *pcm, size_t n, size_t from,
-		struct fl_kws_hit *hits, unsigned int max)
+		bool narrow, struct fl_kws_hit *hits, unsigned int max)
 {
 	unsigned int nr = 0;
 	ps_seg_t *seg;
 
+	/* not ps_get_search(): 5prealpha's leaks a hash iterator a call */
+	if (k->search != (narrow ? 2 : 1)) {
+		if (ps_set_search(k->ps, narrow ? "narrow" : "wide"))
+			return -1;
+		k->search = narrow ? 2 : 1;
+	}
+	if (narrow)
+		pcm = band_fill(k, pcm, n, FL_KWS_FILL);
 	if (ps_start_utt(k->ps) < 0)
 		return -1;
 	if (ps_process_raw(k->ps, pcm, n, FALSE, TRUE) < 0) {

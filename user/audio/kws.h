@@ -27,10 +27,16 @@
 #ifndef FL_KWS_H
 #define FL_KWS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #define FL_KWS_PHRASE_MAX 64
+/* narrowband audio (8 kHz codecs, resampled): each threshold times this,
+ * and the band above 4 kHz filled with faint noise */
+#ifndef FL_KWS_NARROW
+#define FL_KWS_NARROW 1e-5
+#endif
 #define FL_KWS_MAX 64
 
 struct fl_kws_keyword {
@@ -48,7 +54,7 @@ struct fl_kws;
 struct fl_kws *fl_kws_new(const struct fl_kws_keyword *kw, unsigned int n,
 			  char *err, size_t errlen);
 int fl_kws_scan(struct fl_kws *k, const int16_t *pcm, size_t n, size_t from,
-		struct fl_kws_hit *hits, unsigned int max);
+		bool narrow, struct fl_kws_hit *hits, unsigned int max);
 const struct fl_kws_keyword *fl_kws_keyword(const struct fl_kws *k,
 					    unsigned int i);
 unsigned int fl_kws_count(const struct fl_kws *k);

@@ -27,6 +27,7 @@
 #ifndef FL_RTP_AUDIO_H
 #define FL_RTP_AUDIO_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <flowlens/types.h>
@@ -49,6 +50,11 @@ enum fl_audio_codec {
  * none), or FL_AUDIO_NONE for one it cannot decode. */
 enum fl_audio_codec fl_audio_codec_from(__u8 pt, const char *name);
 const char *fl_audio_codec_name(enum fl_audio_codec c);
+/* An 8 kHz codec (G.711, G.729): nothing above 4 kHz in its audio. */
+static inline bool fl_audio_codec_narrow(enum fl_audio_codec c)
+{
+	return c == FL_AUDIO_PCMU || c == FL_AUDIO_PCMA || c == FL_AUDIO_G729;
+}
 /* The codec a name fl_audio_codec_name() gives (any case) or an SDP's
  * rtpmap names, or FL_AUDIO_NONE. */
 enum fl_audio_codec fl_audio_codec_parse(const char *name);

@@ -17,6 +17,7 @@
 #include "audio_streams.h"
 #include "kws.h"
 #include "rtp_audio.h"
+#include "spam_score.h"
 
 #define SEGMENT (2 * FL_AUDIO_RATE)
 #define SEGMENT_MIN (FL_AUDIO_RATE / 2)
@@ -25,8 +26,25 @@
 #define OVERLAP FL_AUDIO_RATE
 #define HITS_MAX 64 /* a stream's keyword hits shown */
 
+/* A call: the two directions between two ends, whichever comes first. */
+struct call_key {
+	union fl_addr lo, hi;
+	__u16 lo_port, hi_port;
+	__u8 family;
+	__u8 pad[3];
+};
+
+struct audio_call {
+	struct call_key key;
+	struct fl_spam_call spam;
+	unsigned int streams; /* holding it */
+	UT_hash_handle hh;
+};
+
 struct audio_stream {
 	struct fl_rtp_key key;
+	struct audio_call *call; /* with keyword spotting */
+	int side; /* 0: from the call's lo end */
 	struct fl_audio_dec *dec; /* NULL: not audio it can decode */
 	enum fl_audio_codec codec;
 	__u8 pt;
@@ -50,6 +68,8 @@ struct audio_streams {
 	__u64 dropped;
 	const char *dir;
 	struct fl_kws *kws;
+	struct fl_spam_conf spam;
+	struct audio_call *calls;
 	int16_t window[OVERLAP + SEGMENT]; /* a keyword scan's audio */
 };
 
@@ -62,12 +82,49 @@ struct audio_streams *audio_streams_new(unsigned int max, const char *dir,
 		as->max = max;
 		as->dir = dir;
 		as->kws = kws;
+		fl_spam_conf_default(&as->spam);
 	}
 	return as;
 }
 
+static int endpoint_cmp(const union fl_addr *a, __u16 ap,
+			const union fl_addr *b, __u16 bp)
+{
+	int c = memcmp(a, b, sizeof(*a));
+
+	return c ? c : (int)ap - (int)bp;
+}
+
+/* The stream's call, made if it is the first of its two directions. */
+static struct audio_call *call_get(struct audio_streams *as,
+				   const struct fl_rtp_key *k, int *side)
+{
+	struct call_key ck = { .family = k->family };
+	struct audio_call *c;
+
+	*side = endpoint_cmp(&k->src, k->sport, &k->dst, k->dport) > 0;
+	ck.lo = *side ? k->dst : k->src;
+	ck.hi = *side ? k->src : k->dst;
+	ck.lo_port = *side ? k->dport : k->sport;
+	ck.hi_port = *side ? k->sport : k->dport;
+	HASH_FIND(hh, as->calls, &ck, sizeof(ck), c);
+	if (!c) {
+		c = calloc(1, sizeof(*c));
+		if (!c)
+			return NULL;
+		c->key = ck;
+		HASH_ADD(hh, as->calls, key, sizeof(c->key), c);
+	}
+	c->streams++;
+	return c;
+}
+
 static void stream_free(struct audio_streams *as, struct audio_stream *s)
 {
+	if (s->call && !--s->call->streams) {
+		HASH_DEL(as->calls, s->call);
+		free(s->call);
+	}
 	HASH_DEL(as->streams, s);
 	as->nr--;
 	if (s->file)
@@ -95,7 +152,8 @@ __u64 audio_streams_dropped(const struct audio_streams *as)
 }
 
 /* Tier 1 over the segment, with the end of the one before. */
-static void segment_keywords(struct audio_streams *as, struct audio_stream *s)
+static void segment_keywords(struct audio_streams *as, struct audio_stream *s,
+			     const struct fl_audio_features *f)
 {
 	struct fl_kws_hit hits[16];
 	size_t start = s->done - s->tail_len;
@@ -104,7 +162,7 @@ static void segment_keywords(struct audio_streams *as, struct audio_stream *s)
 	memcpy(as->window, s->tail, s->tail_len * sizeof(*s->tail));
 	memcpy(as->window + s->tail_len, s->seg, s->seg_len * sizeof(*s->seg));
 	n = fl_kws_scan(as->kws, as->window, s->tail_len + s->seg_len,
-			s->tail_len, hits, 16);
+			s->tail_len, fl_audio_codec_narrow(s->codec), hits, 16);
 	for (i = 1; i < n; i++) { /* in the order said */
 		struct fl_kws_hit h = hits[i];
 		int j = i;
@@ -113,6 +171,11 @@ static void segment_keywords(struct audio_streams *as, struct audio_stream *s)
 			hits[j] = hits[j - 1];
 		hits[j] = h;
 	}
+	if (n < 0)
+		n = 0;
+	if (s->call)
+		fl_spam_segment(&s->call->spam, s->side,
+				fl_audio_codec_narrow(s->codec), f, hits, n);
 	for (i = 0; i < n; i++) {
 		if (s->hits_total++ >= HITS_MAX)
 			continue;
@@ -144,7 +207,7 @@ static void segment_end(struct audio_streams *as, struct audio_stream *s)
 		s->sum.syllable_rate += f.syllable_rate;
 		s->sum.syllable_cv += f.syllable_cv;
 		if (as->kws && s->tail)
-			segment_keywords(as, s);
+			segment_keywords(as, s, &f);
 	}
 	s->done += s->seg_len;
 	s->seg_len = 0;
@@ -223,6 +286,8 @@ void audio_streams_packet(struct audio_streams *as,
 		}
 		HASH_ADD(hh, as->streams, key, sizeof(s->key), s);
 		as->nr++;
+		if (s->dec && as->kws)
+			s->call = call_get(as, key, &s->side);
 		if (s->dec && as->dir)
 			file_open(as, s);
 	}
@@ -234,10 +299,41 @@ void audio_streams_packet(struct audio_streams *as,
 	drain(as, s);
 }
 
+void audio_streams_finish(struct audio_streams *as)
+{
+	struct audio_stream *s, *tmp;
+
+	HASH_ITER(hh, as->streams, s, tmp) {
+		if (!s->dec)
+			continue;
+		fl_audio_dec_flush(s->dec);
+		drain(as, s);
+		segment_end(as, s);
+	}
+}
+
 static struct json_object *avg(double sum, unsigned int n, double scale)
 {
 	return json_object_new_double(
 		n ? (double)(long long)(sum / n * scale + 0.5) / scale : 0);
+}
+
+/* Tier 3: the call's score as it stands, and its evidence. */
+static void spam_json(struct audio_streams *as, struct audio_call *c,
+		      struct json_object *o)
+{
+	struct fl_spam_evidence ev;
+	struct json_object *e = json_object_new_object();
+
+	fl_spam_score(&c->spam, &as->spam, &ev);
+	json_object_object_add(o, "score", avg(ev.score, 1, 1000));
+	json_object_object_add(
+		o, "decision",
+		json_object_new_string(fl_spam_decision_name(ev.decision)));
+	json_object_object_add(e, "keywords", avg(ev.keywords, 1, 1000));
+	json_object_object_add(e, "monologue", avg(ev.monologue, 1, 1000));
+	json_object_object_add(e, "flat_voice", avg(ev.flat, 1, 1000));
+	json_object_object_add(o, "evidence", e);
 }
 
 /* Tier 1's hits in the order heard: [{"keyword", "second"}] */
@@ -315,6 +411,8 @@ struct json_object *audio_streams_json(struct audio_streams *as,
 		json_object_object_add(o, "keywords", keywords_json(as, s));
 		json_object_object_add(o, "keyword_hits",
 				       json_object_new_int(s->hits_total));
+		if (s->call)
+			spam_json(as, s->call, o);
 	}
 	stream_free(as, s);
 	return o;

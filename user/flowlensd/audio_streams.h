@@ -16,7 +16,10 @@
  *                            header @h) of stream @key; @codec_name: the
  *                            SDP's name of its payload type, or NULL
  *   audio_streams_json()     the stream's "audio" object (null for none it
- *                            could decode), its state freed
+ *                            could decode), its state freed; with @kws,
+ *                            its call's spam score too (spam_score.h:
+ *                            a call is the two directions between two
+ *                            ends, scored as it stands then)
  *   audio_streams_free()
  */
 #ifndef FLOWLENSD_AUDIO_STREAMS_H
@@ -37,6 +40,9 @@ void audio_streams_packet(struct audio_streams *as,
 			  const char *codec_name);
 struct json_object *audio_streams_json(struct audio_streams *as,
 				       const struct fl_rtp_key *key);
+/* Every stream's audio to its end: the calls' scores take in both
+ * directions before either is shown. */
+void audio_streams_finish(struct audio_streams *as);
 /* Streams it had no room for. */
 __u64 audio_streams_dropped(const struct audio_streams *as);
 void audio_streams_free(struct audio_streams *as);

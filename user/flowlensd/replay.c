@@ -175,6 +175,16 @@ static void usage(FILE *out)
 		"                   DIR/SSRC.raw (16 kHz, mono, signed 16-bit little-\n"
 		"                   endian; SSRC-N.raw for the Nth stream of an SSRC\n"
 		"                   seen before), named in its line's audio.file\n"
+		"  --spam           with --voip: spam scoring over each decoded stream:\n"
+		"                   keyword spotting (pocketsphinx) with the default\n"
+		"                   keywords (\"press one\", \"social security\", \"final\n"
+		"                   notice\", \"warranty\", \"call back\", \"gift card\")\n"
+		"                   and each call's score\n"
+		"  --keywords FILE  --spam with FILE's keywords instead: a phrase a\n"
+		"                   line, with its threshold between slashes if not\n"
+		"                   1e-30 (\"press one /1e-40/\": lower finds more);\n"
+		"                   '#' starts a comment. Each word must be in\n"
+		"                   pocketsphinx's dictionary\n"
 		"  -q, --quiet      print no flows (with --stats: only the summary;\n"
 		"                   with --voip: only each file's summary line)\n"
 		"  -h, --help       show this help\n"
@@ -212,7 +222,16 @@ static void usage(FILE *out)
 		"           concealed, late, refused (packets), segments (of 2 s;\n"
 		"           a last one of 0.5 s or more counts) and the segments'\n"
 		"           averages: silence_ratio, energy_std_db, pitch_hz,\n"
-		"           pitch_cv, rhythm, syllable_rate, syllable_cv\n"
+		"           pitch_cv, rhythm, syllable_rate, syllable_cv; with\n"
+		"           --spam: keywords (the first 64 spotted, in order:\n"
+		"           keyword, second of the stream), keyword_hits, and the\n"
+		"           call's (both directions between the two ends) score\n"
+		"           (0-1), decision (clean; suspect from 0.4; spam from 0.8)\n"
+		"           and evidence: keywords (1 for each one heard, 1/4 for\n"
+		"           each time again), monologue (1: one side talks, the\n"
+		"           other at most 10 %% of the speech) and flat_voice (the\n"
+		"           talker's segments with a flat pitch), each 0-1 before\n"
+		"           its weight (0.3, 0.3, 0.25)\n"
 		"  summary  one per file, last: sip_messages, sip_malformed (started\n"
 		"           like SIP, refused; by reason in malformed), sip_not_sip\n"
 		"           (payloads on port 5060 that are no SIP), sip_keepalives\n"
@@ -973,6 +992,7 @@ static void voip_end(struct replay *r)
 	HASH_ITER(hh, v->tcp, t, tmp)
 		voip_tcp_close(v, t);
 	fl_voip_dialogs_flush(v->dialogs, print_dialog, r);
+	audio_streams_finish(v->audio);
 	fl_voip_rtp_flush(v->rtp, print_stream, r);
 	print_voip_summary(r);
 	fl_voip_dialogs_free(v->dialogs);
