@@ -31,8 +31,7 @@
  *    "collectors": [{"id", "type": "ipfix", "collector", "active",
  *                    "idle", "domain", "template_refresh"}]}
  * A request may set template_refresh (seconds, default
- * FL_IPFIX_TEMPLATE_REFRESH); flctl does not offer it: it is there for
- * tests that watch templates resent without waiting half a minute.
+ * FL_IPFIX_TEMPLATE_REFRESH; flctl export add ... template-refresh S).
  */
 #include <errno.h>
 #include <libgen.h>
