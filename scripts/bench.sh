@@ -99,6 +99,10 @@
 #      complete, and HEP messages a second per worker (one SIP flow's
 #      worker with and without a HEP collector). Bar: under 1 s at 5x;
 #      recorded, then bench.sh fails.
+#  18. spam scoring (scripts/bench_spam.sh, issue 21), offline: segments
+#      scored a second per core with decoding and tier 2 alone and with
+#      keyword spotting and the call's score, decision latency from the
+#      call's start, memory per scored call.
 #
 # Environment: BENCH_ROUNDS (forwarding rounds per contender, default 3),
 # BENCH_SECONDS (per round, default 3), BENCH_PACKETS (prog_cost and
@@ -306,6 +310,12 @@ if "$BUILD/flctl" voip help >/dev/null 2>&1 && command -v sipp >/dev/null; then
 	[ "$voip_status" -eq 0 ] || [ "$voip_status" -eq 2 ] || exit 1
 fi
 
+# 18. Spam scoring, offline (its section printed by bench_spam.sh).
+: >"$work/spam.md"
+if "$BUILD/flowlensd" replay --help 2>/dev/null | grep -q -- --spam; then
+	"$TOP/scripts/bench_spam.sh" >"$work/spam.md"
+fi
+
 # 8. The workers: the classifier against ndpiReader (bench_replay.sh), and
 # escalation in this lab (bench_workers.sh).
 : >"$work/replay.md" && : >"$work/workers.md"
@@ -447,6 +457,10 @@ section=$(mktemp)
 	if [ -s "$work/voip.md" ]; then
 		echo
 		cat "$work/voip.md"
+	fi
+	if [ -s "$work/spam.md" ]; then
+		echo
+		cat "$work/spam.md"
 	fi
 	if [ -s "$work/replay.md" ]; then
 		echo

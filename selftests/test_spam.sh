@@ -10,7 +10,8 @@
 #     of the 48 ordinary calls do (the issue's floors; measured 44 and 0);
 #     every G.722 robocall is flagged and no G.722 ordinary call;
 #   - both directions of a call carry the same score and decision, and a
-#     decision agrees with its score and the default thresholds;
+#     decision agrees with its score and the default thresholds; a
+#     flagged call says where in it it first became suspect;
 #   - a robocall's evidence: its keywords and a monologue.
 # The thresholds and weights were calibrated on these same calls; held-out
 # voices score lower (README). The speech on both sides is synthetic: the
@@ -75,6 +76,10 @@ test_decisions_consistent() {
 		"decisions follow the scores"
 	json_check "$(jq -s '.' "$WORK/calls.json")" \
 		'all(.[]; .caller | .score >= 0 and .score <= 1)' "scores between 0 and 1"
+	json_check "$(jq -s '.' "$WORK/calls.json")" \
+		'all(.[]; .caller | (.decision == "clean" or (.suspect_at != null and .suspect_at > 0)) and
+			(.spam_at == null) == (.decision != "spam"))' \
+		"a flagged call says when it became suspect"
 }
 
 test_robocall_evidence() {

@@ -25,6 +25,7 @@
  * segment's end is whole in the next window */
 #define OVERLAP FL_AUDIO_RATE
 #define HITS_MAX 64 /* a stream's keyword hits shown */
+#define SPOT_MIN_FRAMES 10 /* 200 ms of sound in a segment to spot it */
 
 /* A call: the two directions between two ends, whichever comes first. */
 struct call_key {
@@ -37,6 +38,9 @@ struct call_key {
 struct audio_call {
 	struct call_key key;
 	struct fl_spam_call spam;
+	/* where in the call (ms of audio, either side) it first became
+	 * suspect and spam; 0: not yet */
+	unsigned int suspect_ms, spam_ms;
 	unsigned int streams; /* holding it */
 	UT_hash_handle hh;
 };
@@ -70,6 +74,7 @@ struct audio_streams {
 	struct fl_kws *kws;
 	struct fl_spam_conf spam;
 	struct audio_call *calls;
+	__u64 unspotted; /* segments too silent to spot */
 	int16_t window[OVERLAP + SEGMENT]; /* a keyword scan's audio */
 };
 
@@ -146,9 +151,34 @@ void audio_streams_free(struct audio_streams *as)
 	free(as);
 }
 
+__u64 audio_streams_unspotted(const struct audio_streams *as)
+{
+	return as->unspotted;
+}
+
 __u64 audio_streams_dropped(const struct audio_streams *as)
 {
 	return as->dropped;
+}
+
+/* The segment into its call's evidence, and when the call's decision
+ * first changed. */
+static void call_segment(struct audio_streams *as, struct audio_stream *s,
+			 const struct fl_audio_features *f,
+			 const struct fl_kws_hit *hits, unsigned int n)
+{
+	struct audio_call *c = s->call;
+	struct fl_spam_evidence ev;
+	unsigned int at;
+
+	fl_spam_segment(&c->spam, s->side, fl_audio_codec_narrow(s->codec), f,
+			hits, n);
+	fl_spam_score(&c->spam, &as->spam, &ev);
+	at = (s->done + s->seg_len) * 1000 / FL_AUDIO_RATE;
+	if (ev.decision >= FL_SPAM_SUSPECT && !c->suspect_ms)
+		c->suspect_ms = at;
+	if (ev.decision == FL_SPAM_SPAM && !c->spam_ms)
+		c->spam_ms = at;
 }
 
 /* Tier 1 over the segment, with the end of the one before. */
@@ -157,12 +187,20 @@ static void segment_keywords(struct audio_streams *as, struct audio_stream *s,
 {
 	struct fl_kws_hit hits[16];
 	size_t start = s->done - s->tail_len;
-	int i, n;
+	int i, n = 0;
 
-	memcpy(as->window, s->tail, s->tail_len * sizeof(*s->tail));
-	memcpy(as->window + s->tail_len, s->seg, s->seg_len * sizeof(*s->seg));
-	n = fl_kws_scan(as->kws, as->window, s->tail_len + s->seg_len,
-			s->tail_len, fl_audio_codec_narrow(s->codec), hits, 16);
+	/* a phrase that ends in a silent segment is not in it: a silent
+	 * segment (listening, on hold) is not spotted at all */
+	if (f->frames - f->silence_ratio * f->frames >= SPOT_MIN_FRAMES) {
+		memcpy(as->window, s->tail, s->tail_len * sizeof(*s->tail));
+		memcpy(as->window + s->tail_len, s->seg,
+		       s->seg_len * sizeof(*s->seg));
+		n = fl_kws_scan(as->kws, as->window, s->tail_len + s->seg_len,
+				s->tail_len, fl_audio_codec_narrow(s->codec),
+				hits, 16);
+	} else {
+		as->unspotted++;
+	}
 	for (i = 1; i < n; i++) { /* in the order said */
 		struct fl_kws_hit h = hits[i];
 		int j = i;
@@ -174,8 +212,7 @@ static void segment_keywords(struct audio_streams *as, struct audio_stream *s,
 	if (n < 0)
 		n = 0;
 	if (s->call)
-		fl_spam_segment(&s->call->spam, s->side,
-				fl_audio_codec_narrow(s->codec), f, hits, n);
+		call_segment(as, s, f, hits, n);
 	for (i = 0; i < n; i++) {
 		if (s->hits_total++ >= HITS_MAX)
 			continue;
@@ -334,6 +371,11 @@ static void spam_json(struct audio_streams *as, struct audio_call *c,
 	json_object_object_add(e, "monologue", avg(ev.monologue, 1, 1000));
 	json_object_object_add(e, "flat_voice", avg(ev.flat, 1, 1000));
 	json_object_object_add(o, "evidence", e);
+	json_object_object_add(o, "suspect_at",
+			       c->suspect_ms ? avg(c->suspect_ms, 1000, 100) :
+					       NULL);
+	json_object_object_add(o, "spam_at",
+			       c->spam_ms ? avg(c->spam_ms, 1000, 100) : NULL);
 }
 
 /* Tier 1's hits in the order heard: [{"keyword", "second"}] */

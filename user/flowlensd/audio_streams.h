@@ -43,6 +43,8 @@ struct json_object *audio_streams_json(struct audio_streams *as,
 /* Every stream's audio to its end: the calls' scores take in both
  * directions before either is shown. */
 void audio_streams_finish(struct audio_streams *as);
+/* Segments too silent for keyword spotting (under 200 ms of sound). */
+__u64 audio_streams_unspotted(const struct audio_streams *as);
 /* Streams it had no room for. */
 __u64 audio_streams_dropped(const struct audio_streams *as);
 void audio_streams_free(struct audio_streams *as);

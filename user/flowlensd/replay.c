@@ -231,7 +231,9 @@ static void usage(FILE *out)
 		"           each time again), monologue (1: one side talks, the\n"
 		"           other at most 10 %% of the speech) and flat_voice (the\n"
 		"           talker's segments with a flat pitch), each 0-1 before\n"
-		"           its weight (0.3, 0.3, 0.25)\n"
+		"           its weight (0.3, 0.35, 0.25; a keyword only heard in\n"
+		"           G.711 or G.729 audio 0.2); suspect_at and spam_at: the\n"
+		"           second of the call it first reached each (null: never)\n"
 		"  summary  one per file, last: sip_messages, sip_malformed (started\n"
 		"           like SIP, refused; by reason in malformed), sip_not_sip\n"
 		"           (payloads on port 5060 that are no SIP), sip_keepalives\n"
@@ -239,7 +241,9 @@ static void usage(FILE *out)
 		"           tcp_skipped_bytes, dialogs, dialogs_dropped, sdp_malformed,\n"
 		"           rtp_streams, rtp_packets (of those printed),\n"
 		"           rtp_unconfirmed_packets, rtcp_packets,\n"
-		"           audio_streams_dropped (no room to decode them)\n"
+		"           audio_streams_dropped (no room to decode them); with\n"
+		"           --spam, audio_segments_silent (under 200 ms of sound:\n"
+		"           not spotted for keywords)\n"
 		"\n"
 		"A dialog or stream is printed when it has been idle long enough (a\n"
 		"Call-ID 1 hour, an answered call 2 hours, an ended one 5 minutes, a\n"
@@ -778,6 +782,8 @@ static void print_voip_summary(struct replay *r)
 	ADD("rtp_unconfirmed_packets", v->rtp_unconfirmed);
 	ADD("rtp_dropped", rs.dropped);
 	ADD("audio_streams_dropped", audio_streams_dropped(v->audio));
+	if (r->kws)
+		ADD("audio_segments_silent", audio_streams_unspotted(v->audio));
 	ADD("rtcp_packets", v->rtcp);
 #undef ADD
 	json_print(o);
