@@ -163,7 +163,7 @@ static int path_family(struct json_object *path, bool *unicast)
 
 static bool covers(const struct fl_prefix *outer, const struct fl_prefix *in);
 static void revalidate(struct daemon *d, struct bgp *b,
-		       const struct fl_prefix *p, bool added);
+		       const struct fl_prefix *p);
 
 /* A peer's unicast path came or went: the FlowSpec routes whose
  * destination it covers are validated again. */
@@ -190,7 +190,7 @@ static void unicast_path(struct daemon *d, struct bgp *b,
 		if (u) {
 			*pp = u->next;
 			free(u);
-			revalidate(d, b, &p, false);
+			revalidate(d, b, &p);
 		}
 		return;
 	}
@@ -204,7 +204,7 @@ static void unicast_path(struct daemon *d, struct bgp *b,
 	u->p = p;
 	snprintf(u->peer, sizeof(u->peer), "%s", peer);
 	u->first_as = first_as(path, &empty);
-	revalidate(d, b, &p, true);
+	revalidate(d, b, &p);
 }
 
 static bool covers(const struct fl_prefix *outer, const struct fl_prefix *in)
@@ -426,25 +426,35 @@ done:
 	rules_out(d, old, nr_old);
 }
 
+/* A unicast route came or went either way can make an installed route
+ * invalid or an invalid one valid: a more specific route from another AS
+ * (c), or a new best route from another peer (b), coming; or going. */
 static void revalidate(struct daemon *d, struct bgp *b,
-		       const struct fl_prefix *p, bool added)
+		       const struct fl_prefix *p)
 {
 	struct fs_received *r, *t;
+	char why[sizeof(r->why)];
 
 	HASH_ITER(hh, b->received, r, t) {
+		bool was_invalid = r->reason == FS_R_INVALID, invalid;
 		struct fl_prefix dst;
 
 		if (!r->route.c[FS_DST].present ||
-		    (added ? r->reason != FS_R_INVALID :
-			     r->status != FS_ST_INSTALLED))
+		    (!was_invalid && r->status != FS_ST_INSTALLED))
 			continue;
 		dst.family = r->route.family == 6 ? AF_INET6 : AF_INET;
 		dst.len = r->route.c[FS_DST].len;
 		dst.addr = r->route.c[FS_DST].addr;
 		/* a route more or less specific than the destination can
 		 * change (b) and (c) */
-		if (covers(p, &dst) || covers(&dst, p))
+		if (!covers(p, &dst) && !covers(&dst, p))
+			continue;
+		invalid = validate(b, bgp_neighbor_find(b, r->peer), r, why,
+				   sizeof(why)) != 0;
+		if (invalid != was_invalid)
 			evaluate(d, b, r);
+		else if (invalid) /* still invalid: why may have changed */
+			snprintf(r->why, sizeof(r->why), "%s", why);
 	}
 }
 
