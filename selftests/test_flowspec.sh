@@ -72,6 +72,8 @@ cleanup() {
 	flctl -j flowspec app 2>/dev/null | jq -r '.apps[].app' |
 		while read -r a; do flctl flowspec app "$a" off >/dev/null 2>&1; done
 	flctl rule flush >/dev/null 2>&1 || true
+	flctl -j ddos allow list 2>/dev/null | jq -r '.prefixes[]' |
+		while read -r a; do flctl ddos allow del "$a" >/dev/null 2>&1; done
 	flctl -j ddos threshold list 2>/dev/null | jq -r '.thresholds[].prefix' |
 		while read -r t; do flctl ddos threshold del "$t" >/dev/null 2>&1; done
 	return 0
@@ -270,6 +272,75 @@ test_validation() {
 	ctl global rib -a ipv4 del 203.0.113.192/26
 	wait_for 5 '[ "$(route_status 203.0.113.200)" = refused ]'
 	assert_eq "$(rule_of "dst 203.0.113.200/32" | jq length)" 0 "its rule once the unicast route went"
+}
+
+# RFC 8955 section 6 (c): a FlowSpec route whose destination the peer's
+# own unicast route covers is invalid while a more specific unicast route
+# from another neighbour AS (the PE, AS 65020) is in, and valid again once
+# the PE withdraws it. (The PE's unicast route is configured before
+# flowlensd peers with it, so its session is not reset by the new family;
+# no router-id, so flowlensd's gobgpd is not restarted under the
+# controller's session.)
+test_validation_other_as() {
+	local fr=(vtysh --vty_socket "$BGP_FRR_RUN" -c "configure terminal" -c "router bgp $PE_AS"
+		-c "address-family ipv4 unicast")
+	ctl_start
+	ctl_session
+	ctl global rib -a ipv4 add 198.18.0.0/24
+	ctl global rib -a ipv4-flowspec add match destination 198.18.0.0/24 protocol udp destination-port ==5031 then discard
+	wait_for 5 '[ "$(route_status 198.18.0.0/24)" = installed ]'
+	assert_eq "$(rule_of "dst 198.18.0.0/24" | jq length)" 1 "the route's rule, before the PE's unicast route"
+	pe_start
+	# (its vty socket can be there before bgpd answers on it)
+	wait_until 10 pe "show version"
+	"${fr[@]}" -c "neighbor $BGP_FL_PE activate" -c "network 198.18.0.128/25"
+	flctl bgp neighbor add $PE4 as $PE_AS local-as $FL_AS hold 3 >/dev/null
+	wait_for 30 '[ "$(session_state $PE4)" = established ]'
+	wait_for 10 '[ "$(route_status 198.18.0.0/24)" = refused ]'
+	received | jq -c '.received[] | {route, status, reason, why}'
+	json_check "$(received)" "[.received[] | select((.route | contains(\"198.18.0.0/24\")) and .reason == \"invalid\" and
+		(.why | test(\"more specific unicast route came from another AS \\\\($PE_AS\\\\)\")))] | length == 1" \
+		"the route, once another AS announced a more specific unicast route"
+	assert_eq "$(rule_of "dst 198.18.0.0/24" | jq length)" 0 "its rule while the PE's /25 is in"
+	assert_eq "$(session_state $CTL4)" established "the controller's session throughout"
+	"${fr[@]}" -c "no network 198.18.0.128/25"
+	wait_for 10 '[ "$(route_status 198.18.0.0/24)" = installed ]'
+	json_check "$(rule_of "dst 198.18.0.0/24")" 'length == 1 and (.[0].rule | test("proto udp dport 5031 action drop"))' \
+		"its rule once the PE withdrew the /25"
+}
+
+# Safety (issue 18, item 5): a peer's drop never overrides the DDoS
+# allowlist. Of two sources a received route matches alike, the
+# allowlisted one reaches the server untouched (it skips the rule stage:
+# the route's rule never sees it), the other is dropped; with the
+# allowlist entry gone the same route drops the first one too.
+test_allowlist_over_peer_drop() {
+	local n0 r
+	ctl_start
+	ctl_session
+	ctl global rib -a ipv4 add 198.51.100.0/24
+	flctl ddos allow add 192.0.2.10/32 >/dev/null
+	json_check "$(flctl -j ddos allow list)" '.prefixes == ["192.0.2.10/32"]' "the allowlist"
+	ctl global rib -a ipv4-flowspec add match destination $SERVER4/32 source 192.0.2.0/24 protocol udp destination-port ==5021 then discard
+	wait_for 5 '[ "$(rule_of "dport 5021" | jq length)" = 1 ]'
+	json_check "$(rule_of "dport 5021")" ".[0].rule | test(\"src 192.0.2.0/24 dst $SERVER4/32 proto udp dport 5021 action drop flowspec $CTL4\")" \
+		"the peer's drop route's rule"
+	n0=$(noports)
+	udp_send client $SERVER4 5021 15 72 192.0.2.10
+	udp_send client $SERVER4 5021 20 72 192.0.2.11
+	wait_for 5 '[ "$(rule_of "dport 5021" | jq ".[0].dropped")" = 20 ]'
+	wait_for 5 '[ $(( $(noports) - n0 )) = 15 ]'
+	r=$(rule_of "dport 5021")
+	echo "$r"
+	json_check "$r" '.[0].packets == 20 and .[0].dropped == 20' \
+		"the rule saw and dropped only the non-allowlisted source's datagrams"
+	assert_eq "$(( $(noports) - n0 ))" 15 "datagrams that reached the server (the allowlisted source's)"
+	# the allowlist entry gone, the same route drops 192.0.2.10 too
+	flctl ddos allow del 192.0.2.10/32 >/dev/null
+	n0=$(noports)
+	udp_send client $SERVER4 5021 10 72 192.0.2.10
+	wait_for 5 '[ "$(rule_of "dport 5021" | jq ".[0].dropped")" = 30 ]'
+	assert_eq "$(( $(noports) - n0 ))" 0 "datagrams from 192.0.2.10 that reached the server once no longer allowlisted"
 }
 
 # An operator's permit wins over a peer's drop; the session's loss takes
